@@ -1,0 +1,81 @@
+"""The one error tree of lmsdrive.
+
+Every error derives from :class:`LmsdriveError`. Each subclass also inherits the builtin
+that fits, so callers can ``except FileNotFoundError`` or ``except TimeoutError`` without
+importing lmsdrive. Messages always say what to do next.
+"""
+
+from __future__ import annotations
+
+
+class LmsdriveError(Exception):
+    """Root of every error raised by lmsdrive."""
+
+
+class ConfigError(LmsdriveError, ValueError):
+    """An environment variable or argument has a value lmsdrive cannot use."""
+
+
+class InvalidModelNameError(LmsdriveError, ValueError):
+    """A model name is empty, looks like a flag, or holds whitespace/control characters."""
+
+
+class ParseError(LmsdriveError, ValueError):
+    """A parser met output it does not understand.
+
+    ``command`` names the parser (``"ollama list"``), ``line_number`` is 1-based within
+    the text the parser read, ``line`` is that line as read (ANSI removed).
+    """
+
+    def __init__(
+        self, command: str, message: str, line_number: int | None = None, line: str | None = None
+    ) -> None:
+        self.command = command
+        self.reason = message
+        self.line_number = line_number
+        self.line = line
+        where = f" at line {line_number}" if line_number is not None else ""
+        shown = f": {line!r}" if line is not None else ""
+        super().__init__(f"{command}: {message}{where}{shown}")
+
+
+class NotInstalledError(LmsdriveError, FileNotFoundError):
+    """The runtime's command-line tool was not found."""
+
+
+class ServerNotRunningError(LmsdriveError, ConnectionError):
+    """The runtime's server does not answer."""
+
+
+class ServerStartError(LmsdriveError, RuntimeError):
+    """The server could not be started (it exited, or its port is held by something else)."""
+
+
+class ModelNotFoundError(LmsdriveError, LookupError):
+    """The model does not exist locally or in the registry."""
+
+
+class PullError(LmsdriveError, RuntimeError):
+    """A download failed; the message is the runtime's own."""
+
+
+class CommandError(LmsdriveError, RuntimeError):
+    """A runtime command failed; carries its transcript for diagnosis."""
+
+    def __init__(self, message: str, transcript: object | None = None) -> None:
+        super().__init__(message)
+        self.transcript = transcript
+
+
+class CommandTimeoutError(LmsdriveError, TimeoutError):
+    """A command or request did not finish before its deadline."""
+
+
+class APIError(LmsdriveError, RuntimeError):
+    """An HTTP API answered with an error (status code and the server's message)."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message if status_code is None else f"{message} (HTTP {status_code})")
+        self.message = message
+        self.status_code = status_code
+

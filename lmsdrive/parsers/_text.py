@@ -1,0 +1,92 @@
+"""Text helpers every parser shares: ANSI removal, line cleaning, sizes."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+# CSI (ESC [ ... final), OSC (ESC ] ... BEL/ST), two-char escapes (ESC 7, ESC 8, ESC =, ...)
+_ANSI_RE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
+    r"|\x1b[@-Z\\-_]"  # Fe escapes
+    r"|\x1b[ -/]*[0-~]"  # nF / Fp escapes (ESC 7, ESC 8, ESC ( B)
+)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_ansi(text: str) -> str:
+    """Remove ANSI escape sequences (colour, cursor moves, mode switches)."""
+    if "\x1b" not in text:
+        return text
+    return _ANSI_RE.sub("", text)
+
+
+def last_frame(line: str) -> str:
+    """Resolve carriage-return redraws on one line: what a terminal finally shows.
+
+    ``"⠋ 10%\\r⠙ 20%"`` shows ``"⠙ 20%"``. A shorter last frame leaves the tail of the
+    longer one before it visible, as on a terminal.
+    """
+    if "\r" not in line:
+        return line
+    shown = ""
+    for seg in line.split("\r"):
+        shown = seg + shown[len(seg) :]
+    return shown
+
+
+def clean_lines(text: str) -> list[str]:
+    """Split output into display lines: ANSI removed, CRLF and ``\\r`` redraws resolved,
+    other control characters dropped, trailing whitespace kept."""
+    text = strip_ansi(text).replace("\r\n", "\n")
+    out = []
+    for raw in text.split("\n"):
+        line = last_frame(raw) if "\r" in raw else raw
+        out.append(_CONTROL_RE.sub("", line))
+    if out and out[-1] == "":
+        out.pop()
+    return out
+
+
+_UNITS: dict[str, int] = {
+    "b": 1,
+    "bytes": 1,
+    "byte": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "pb": 1000**5,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+
+#: A size as both runtimes print it: ``4.7 GB``, ``96 B``, ``27.50 GiB``, ``4.1 kB``.
+SIZE_PATTERN = r"\d+(?:[.,]\d+)?\s?(?:[KMGTP]i?B|kB|B|Bytes)"
+_SIZE_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s?([KMGTPk]i?B|B|Bytes?)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str | None) -> int | None:
+    """Bytes from a printed size, exact for decimal units: ``"4.92 GB"`` → 4920000000.
+
+    ``KB``/``kB``/``MB``/``GB``/``TB`` are decimal (both runtimes print base 1000);
+    ``KiB``/``MiB``/``GiB``/``TiB`` are binary. Returns ``None`` for text that is not a size
+    (``"-"`` for cloud models, an empty cell).
+    """
+    if not text:
+        return None
+    m = _SIZE_RE.match(text)
+    if not m:
+        return None
+    number, unit = m.groups()
+    factor = _UNITS.get(unit.lower())
+    if factor is None:
+        return None
+    return int(Decimal(number.replace(",", ".")) * factor)
+
+
+def is_blank(line: str) -> bool:
+    return not line.strip()

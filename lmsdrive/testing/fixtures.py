@@ -1,0 +1,91 @@
+"""The fixture tree: recorded transcripts on disk, beside their provenance.
+
+``fixtures/<backend>/<command>/<case>.txt`` holds what the command printed;
+``<case>.json`` beside it holds ``source`` (or ``synthetic: true`` and ``reason``), the
+``parser`` that reads it, ``argv``, ``exit_code``, ``http_status``, version, OS and the
+``expected`` facts a correct parser must read from it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..transcript import Transcript
+
+#: The fixture tree shipped in the repository (``fixtures/`` beside the package).
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "fixtures"
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """One recorded output and its metadata."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def case_id(self) -> str:
+        return self.path.with_suffix("").as_posix().split("fixtures/", 1)[-1].replace("/", "-")
+
+    @property
+    def parser(self) -> str:
+        return str(self.meta["parser"])
+
+    @property
+    def text(self) -> str:
+        return self.path.read_bytes().decode("utf-8")
+
+    def transcript(self) -> Transcript:
+        argv = self.meta.get("argv") or ()
+        return Transcript(
+            stdout=self.text,
+            argv=tuple(argv),
+            exit_code=self.meta.get("exit_code"),
+            http_status=self.meta.get("http_status"),
+            meta=self.meta,
+        )
+
+    @property
+    def expected(self) -> dict[str, Any] | None:
+        exp = self.meta.get("expected")
+        if isinstance(exp, list):
+            return {"models": exp}
+        return exp
+
+
+def iter_fixtures(root: Path | str = DEFAULT_ROOT) -> Iterator[Fixture]:
+    """Every fixture under ``root``, in a stable order."""
+    for txt in sorted(Path(root).rglob("*.txt")):
+        meta_path = txt.with_suffix(".json")
+        if meta_path.exists():
+            yield Fixture(txt, json.loads(meta_path.read_text(encoding="utf-8")))
+
+
+def expected_mismatches(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    """What ``actual`` reads differently from the ``expected`` facts (empty when it agrees).
+
+    Every expected key must be present with an equal value; a list of objects
+    (``models``) must have the same length, and each object must agree on the keys the
+    expected one names.
+    """
+    problems: list[str] = []
+    for key, want in expected.items():
+        if key not in actual:
+            problems.append(f"{key}: missing (expected {want!r})")
+            continue
+        got = actual[key]
+        if isinstance(want, list) and want and all(isinstance(w, dict) for w in want):
+            if not isinstance(got, list) or len(got) != len(want):
+                n = len(got) if isinstance(got, list) else got
+                problems.append(f"{key}: {n} items, expected {len(want)}")
+                continue
+            for i, (w, g) in enumerate(zip(want, got)):
+                for sub in expected_mismatches(w, g if isinstance(g, dict) else {}):
+                    problems.append(f"{key}[{i}].{sub}")
+        elif got != want:
+            problems.append(f"{key}: got {got!r}, expected {want!r}")
+    return problems
