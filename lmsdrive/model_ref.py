@@ -1,0 +1,132 @@
+"""Model names in every form the two runtimes accept, and conversion between them.
+
+Accepted forms:
+
+* ``model`` / ``model:tag`` — Ollama library (``llama3.2``, ``llama3.2:3b``);
+  ``namespace/model:tag`` for other namespaces of the Ollama registry;
+* ``hf.co/user/repo`` / ``hf.co/user/repo:QUANT`` — a Hugging Face GGUF repo through Ollama
+  (``MODEL_SOURCE=huggingface``); ``https://huggingface.co/user/repo`` is read the same way;
+* ``user/repo`` / ``user/repo@QUANT`` — LM Studio (hub or Hugging Face), ``@`` selecting a
+  quantization variant.
+
+>>> ref = ModelRef.parse("hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M")
+>>> ref.for_lmstudio()
+'bartowski/Llama-3.2-1B-Instruct-GGUF@Q4_K_M'
+>>> ModelRef.parse("bartowski/Llama-3.2-1B-Instruct-GGUF@Q4_K_M").for_ollama(source="huggingface")
+'hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M'
+>>> ModelRef.parse("llama3.2:3b").for_ollama()
+'llama3.2:3b'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from .errors import InvalidModelNameError
+
+FORMS = (
+    "model:tag (llama3.2:3b), hf.co/user/repo[:quant] (Ollama with MODEL_SOURCE=huggingface), "
+    "user/repo or user/repo@quant (LM Studio)"
+)
+HF_HOSTS = ("hf.co", "huggingface.co", "www.huggingface.co")
+_PART = r"[A-Za-z0-9][A-Za-z0-9._+-]*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9._+-]*"
+_NAME_RE = re.compile(
+    rf"^(?:(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{{2,}}(?::\d+)?)/)?"
+    rf"(?:(?P<ns>{_PART})/)?(?P<repo>{_PART})(?:(?P<sep>[:@])(?P<tag>{_TAG}))?$"
+)
+
+
+def _refuse(name: str, why: str) -> InvalidModelNameError:
+    return InvalidModelNameError(f"invalid model name {name!r}: {why}. Accepted forms: {FORMS}.")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A parsed model name: ``[host/][namespace/]repo[(:|@)tag]``."""
+
+    repo: str
+    namespace: str | None = None
+    host: str | None = None
+    tag: str | None = None
+    separator: str = ":"
+
+    @classmethod
+    def parse(cls, name: str) -> ModelRef:
+        """Parse and validate; a name that could reach a command line as a flag, or that
+        holds whitespace or control characters, is refused before any process starts."""
+        if not isinstance(name, str) or not name:
+            raise _refuse(str(name), "the name is empty")
+        if name.startswith("-"):
+            raise _refuse(name, "it starts with '-' and would be read as a command-line flag")
+        if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in name):
+            raise _refuse(name, "it contains whitespace or control characters")
+        text = name
+        for prefix in ("https://", "http://"):
+            if text.lower().startswith(prefix):
+                text = text[len(prefix) :].rstrip("/")
+        m = _NAME_RE.match(text)
+        if not m:
+            raise _refuse(name, "it is not of a known form")
+        host = m["host"]
+        if host and host.lower() in HF_HOSTS:
+            host = "hf.co"
+        if host and not m["ns"]:
+            # "hf.co/x" is not a valid reference; a lone host-looking word is a namespace.
+            raise _refuse(name, "a registry host must be followed by user/repo")
+        return cls(
+            repo=m["repo"],
+            namespace=m["ns"],
+            host=host,
+            tag=m["tag"],
+            separator=m["sep"] or ":",
+        )
+
+    @property
+    def is_huggingface(self) -> bool:
+        return self.host == "hf.co"
+
+    @property
+    def path(self) -> str:
+        """``namespace/repo`` (or ``repo``) without host or tag."""
+        return f"{self.namespace}/{self.repo}" if self.namespace else self.repo
+
+    def for_ollama(self, source: Literal["ollama", "huggingface"] = "ollama") -> str:
+        """The name ``ollama pull`` takes. ``source="huggingface"`` gives ``hf.co/user/repo``."""
+        if self.is_huggingface or (source == "huggingface" and self.namespace and not self.host):
+            base = f"hf.co/{self.path}"
+        elif self.host:
+            base = f"{self.host}/{self.path}"
+        else:
+            base = self.path
+        return f"{base}:{self.tag}" if self.tag else base
+
+    def for_lmstudio(self) -> str:
+        """The name ``lms get``/``lms load`` take: ``user/repo[@quant]`` (or a bare key)."""
+        return f"{self.path}@{self.tag}" if self.tag else self.path
+
+    def matches_ollama(self, listed: str) -> bool:
+        """Whether a name listed by Ollama (always with a tag) is this model.
+
+        >>> ModelRef.parse("llama3.2").matches_ollama("llama3.2:latest")
+        True
+        >>> ModelRef.parse("hf.co/u/R:Q4_K_M").matches_ollama("hf.co/u/r:q4_k_m")
+        True
+        """
+        want = self.for_ollama()
+        if ":" not in want.rsplit("/", 1)[-1]:
+            want += ":latest"
+        return listed.lower() == want.lower()
+
+    def matches_lmstudio(self, key: str) -> bool:
+        """Whether an LM Studio model key (``lms ls``/``lms ps``) is this model."""
+        key = key.lower()
+        full = self.for_lmstudio().lower()
+        return key == full or key == self.path.lower() or key.split("@")[0] == full
+
+    def __str__(self) -> str:
+        host = f"{self.host}/" if self.host else ""
+        tag = f"{self.separator}{self.tag}" if self.tag else ""
+        return f"{host}{self.path}{tag}"
