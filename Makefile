@@ -1,0 +1,41 @@
+# lmsdrive — every target installs what it needs itself (a local .venv).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint demo bench llama-server snapshots clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check lmsdrive tests bench tools
+	$(BIN)/ruff format --check lmsdrive tests bench tools
+	$(BIN)/mypy
+
+demo: $(STAMP)
+	$(BIN)/python -m lmsdrive.demo
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+# The real llama.cpp server (llama-cpp-python[server]) for the LM Studio HTTP tests:
+# compiled once per machine and cached under $${LMSDRIVE_CACHE:-~/.cache/lmsdrive}.
+llama-server:
+	tools/llama-server.sh
+
+# Re-record syrupy snapshots after a deliberate parser change; review the diff like code.
+snapshots: $(STAMP)
+	$(BIN)/python -m pytest -q tests/test_fixtures.py --snapshot-update
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
