@@ -1,0 +1,167 @@
+"""Helpers shared by the ``lms`` text parsers (private to the lms group).
+
+Column-aligned tables (read from the header, any alignment), JSON payloads that may follow
+log lines on a merged stream, shell-prompt lines of pastes, and the log noise every lms
+command may print (``D``/``I`` log lines, ``Waking up LM Studio service...``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ParseError
+from .lms_error import find_error, strip_log_prefix
+
+_CELL_RE = re.compile(r"\S+(?: \S+)*")
+_WAKING_RE = re.compile(r"^Waking up LM Studio(?: service)?\.\.\.\s*$")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell of a column-aligned row: text and its [start, end) span."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Column:
+    """A header cell: column name and its [start, end) span."""
+
+    name: str
+    start: int
+    end: int
+
+
+def cells(line: str) -> list[Cell]:
+    """Cells of an aligned line: runs of text separated by two or more spaces (tabs expanded)."""
+    line = line.expandtabs(8)
+    return [Cell(m.start(), m.end(), m.group()) for m in _CELL_RE.finditer(line)]
+
+
+def header_columns(line: str, known: Sequence[str]) -> list[Column]:
+    """Header cells; a cell made of several known names separated by one space is split."""
+    out: list[Column] = []
+    for cell in cells(line):
+        words = cell.text.split(" ")
+        if len(words) > 1 and all(w in known for w in words):
+            pos = cell.start
+            for w in words:
+                out.append(Column(w, pos, pos + len(w)))
+                pos += len(w) + 1
+        else:
+            out.append(Column(cell.text, cell.start, cell.end))
+    return out
+
+
+def assign(row: Sequence[Cell], columns: Sequence[Column], extra: str = "") -> dict[str, str]:
+    """Map each cell of a row to the header column it overlaps most (or lies nearest to).
+
+    Works for left-, right- and centre-aligned columns alike. A cell right of the last
+    column's end and not touching it goes to ``extra`` (lms's unnamed last column) when
+    given. Two cells for one column are joined with one space.
+    """
+    out: dict[str, str] = {}
+    for cell in row:
+        best: Column | None = None
+        best_score = -(10**9)
+        for col in columns:
+            overlap = min(cell.end, col.end) - max(cell.start, col.start)
+            score = overlap if overlap > 0 else -max(col.start - cell.end, cell.start - col.end)
+            if score > best_score:
+                best, best_score = col, score
+        if best is None:
+            continue
+        name = best.name
+        if extra and best is columns[-1] and best_score < 0 and cell.start > best.end:
+            name = extra
+        out[name] = f"{out[name]} {cell.text}" if name in out else cell.text
+    return out
+
+
+def find_json(lines: Sequence[str], command: str) -> tuple[Any, int, int] | None:
+    """The JSON payload among lines as (value, first line, line after it), 0-based; None
+    when no line starts a JSON value. Lines around it (merged stderr) are the caller's."""
+    for i, line in enumerate(lines):
+        if line.strip()[:1] in ("[", "{"):
+            end = json_tail(lines, i)
+            try:
+                value = json.loads("\n".join(lines[i:end]))
+            except json.JSONDecodeError as e:
+                raise ParseError(command, f"invalid JSON: {e.msg}", i + 1, line) from None
+            return value, i, end
+    return None
+
+
+def json_tail(lines: Sequence[str], start: int) -> int:
+    """Index of the first line after a JSON value that starts at ``start``."""
+    depth = 0
+    in_str = False
+    esc = False
+    for i in range(start, len(lines)):
+        for ch in lines[i]:
+            if in_str:
+                if esc:
+                    esc = False
+                elif ch == "\\":
+                    esc = True
+                elif ch == '"':
+                    in_str = False
+            elif ch == '"':
+                in_str = True
+            elif ch in "[{":
+                depth += 1
+            elif ch in "]}":
+                depth -= 1
+        if depth <= 0:
+            return i + 1
+    return len(lines)
+
+
+def is_noise(line: str) -> bool:
+    """Lines every lms command may print that carry no result: blank, debug/info logs,
+    the service wake-up notice."""
+    if not line.strip():
+        return True
+    level, text = strip_log_prefix(line)
+    if level in ("debug", "info") and not text.strip():
+        return True
+    if level == "debug":
+        return True
+    return bool(_WAKING_RE.match(text.strip()))
+
+
+_PROMPT_RE = re.compile(
+    r"^(?:PS [^>]*>|[^\s]*[$#%]|.*?[❯➜»>$#%])\s*(?P<cmd>(?:lms|ollama)(?:\.exe)?(?:\s.*)?)$"
+)
+
+
+def prompt_command(line: str) -> str | None:
+    """The command typed on a pasted shell-prompt line (``➜  ~ lms server status``)."""
+    m = _PROMPT_RE.match(line.strip())
+    if m is None:
+        return None
+    return m.group("cmd").strip()
+
+
+def unknown_line(command: str, lines: Sequence[str], index: int, reason: str) -> ParseError:
+    """The ParseError for an unexpected line (1-based line number)."""
+    return ParseError(command, reason, index + 1, lines[index])
+
+
+def error_or_raise(
+    command: str, lines: Sequence[str], unknown: Sequence[int]
+) -> tuple[str, str] | None:
+    """When unknown lines remain: the runtime's error report among the lines, else raise."""
+    if not unknown:
+        return None
+    report = find_error(lines)
+    if report is None:
+        i = unknown[0]
+        raise ParseError(command, "unrecognised line", i + 1, lines[i])
+    return report.error, report.kind
