@@ -87,7 +87,10 @@ __all__ = [
     "classify",
     "find_error",
     "is_error_start",
+    "is_stop_line",
     "parse",
+    "read_error",
+    "warning_message",
 ]
 
 COMMAND = "ollama error"
@@ -207,27 +210,43 @@ def is_stop_line(line: str) -> bool:
     return bool(_STOP_RE.search(line))
 
 
+def read_error(lines: Sequence[str], index: int) -> tuple[ErrorReport, int] | None:
+    """The error report starting at ``lines[index]`` and the index just past its last line,
+    or ``None`` when that line does not start one."""
+    line = lines[index]
+    m = _ERROR_RE.match(line)
+    if m:
+        parts = [m.group("msg").rstrip()]
+        end = index + 1
+        while end < len(lines) and not is_stop_line(lines[end]):
+            parts.append(lines[end].rstrip())
+            end += 1
+        while len(parts) > 1 and not parts[-1].strip():
+            parts.pop()
+        message = "\n".join(parts)
+        return ErrorReport(message, classify(message), index + 1), end
+    if _PANIC_RE.match(line):
+        return ErrorReport(line.strip(), "crash", index + 1), index + 1
+    return None
+
+
 def find_error(lines: Sequence[str]) -> ErrorReport | None:
     """The first error report among cleaned ``lines`` (see :func:`clean_lines`), or ``None``.
 
     ``Error: <message>`` (the message may continue on the following lines, see the module
     docstring) or a Go panic. ``Warning:`` lines are not errors.
     """
-    for index, line in enumerate(lines):
-        m = _ERROR_RE.match(line)
-        if m:
-            parts = [m.group("msg").rstrip()]
-            for follow in lines[index + 1 :]:
-                if is_stop_line(follow):
-                    break
-                parts.append(follow.rstrip())
-            while len(parts) > 1 and not parts[-1].strip():
-                parts.pop()
-            message = "\n".join(parts)
-            return ErrorReport(message, classify(message), index + 1)
-        if _PANIC_RE.match(line):
-            return ErrorReport(line.strip(), "crash", index + 1)
+    for index in range(len(lines)):
+        found = read_error(lines, index)
+        if found is not None:
+            return found[0]
     return None
+
+
+def warning_message(line: str) -> str | None:
+    """The message of a ``Warning: …`` line (prefix removed), or ``None``."""
+    m = _WARNING_RE.match(line)
+    return m.group("msg").rstrip() if m else None
 
 
 def find_warnings(lines: Sequence[str]) -> list[str]:

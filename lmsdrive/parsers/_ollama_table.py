@@ -1,0 +1,189 @@
+"""The table reader shared by ``ollama list`` and ``ollama ps`` (private to the ollama group).
+
+Both commands print olekukonko/tablewriter tables: a header of upper-case words, then one
+row per model, cells left-aligned and padded, joined by a TAB (≤ v0.3.10) or four spaces
+(v0.3.11+). Pastes expand the TABs to tab stops (gaps of a single space), strip trailing
+padding, misalign rows against the header after edits, lose the header (grep'd rows) or cut
+the last row. So rows are never sliced at header offsets: each row is matched by a grammar
+built from the header's column words (``ID`` = 12 hex, ``SIZE`` = ``4.7 GB`` or ``-``,
+``PROCESSOR`` = ``100% GPU`` / ``42%/58% CPU/GPU`` / ``Unknown``, ``CONTEXT`` = digits,
+``MODIFIED``/``UNTIL`` = time phrases), matched left to right with backtracking, which
+amounts to reading the typed cells right-to-left of the free-form NAME. A column the
+grammar does not know is kept under its header word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..errors import ParseError
+from ._text import SIZE_PATTERN
+from .ollama_error import ErrorReport, read_error, warning_message
+
+#: A time phrase of ``format.HumanTime`` (past or future), and the special values.
+TIME_PHRASE = (
+    r"(?:(?:Less than a second|About an? (?:minute|hour)|An? \w+|\d+ (?:second|minute|hour"
+    r"|day|week|month|year)s?) (?:ago|from now)|Never|Forever|Stopping\.\.\.)"
+)
+PROCESSOR = r"(?:\d{1,3}%/\d{1,3}% CPU/GPU|\d{1,3}% (?:CPU|GPU)|Unknown)"
+
+_KNOWN: dict[str, str] = {
+    "NAME": r"\S+",
+    "ID": r"[0-9a-f]{12}",
+    "SIZE": rf"(?:-|{SIZE_PATTERN})",
+    "MODIFIED": TIME_PHRASE,
+    "UNTIL": TIME_PHRASE,
+    "PROCESSOR": PROCESSOR,
+    "CONTEXT": r"\d+",
+}
+_UNKNOWN = r"\S+(?: \S+)*?"
+_FREE = r"\S(?:.*\S)?"
+_SEP = r"[ \t]+"
+
+_HEADER_RE = re.compile(r"^\s*NAME(?:[ \t]+[A-Z][A-Z_]*)+[ \t]*$")
+
+# Documented noise between/around tables.
+_NOISE_RE = re.compile(
+    # a shell prompt or command line that runs ollama (`$ ollama list`, `PS C:\> ollama ps`,
+    # ` ~/src> ./ollama list`, `docker exec -it ollama ollama ps`, a bare `ollama list`)
+    r"(?:^|[\s>$#%❯➜/\\])ollama(?:\.exe)?[ \t]+(?:list|ls|ps|serve|run|pull|show|rm|stop|cp"
+    r"|create|push|help|-v|--version)\b(?:[ \t]+\S+)*[ \t]*$"
+    # a bare prompt (`$`, `PS C:\Users\me>`, `❯`)
+    r"|^\s*(?:PS )?[A-Za-z]:\\[^>]*>\s*$|^\s*\S*[$#%❯➜>]\s*$"
+    # llama.cpp / ggml / SYCL backend lines printed by third-party builds (ipex-llm):
+    # `ggml_sycl_init: found 1 SYCL devices:`, `llama_model_loader: …`, `print_info: …`
+    r"|^\s*[a-z][a-z0-9]*_[a-z0-9_]*:(?:\s|$)"
+    # the SYCL device table of ipex-llm builds (`|ID| Device Type| …|`, `|--|---|`)
+    r"|^\s*\|.*\|\s*$|^\s*Found \d+ SYCL devices?:?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row: the cells by header word, its 1-based line, whether it was cut."""
+
+    cells: dict[str, str]
+    line_number: int
+    truncated: bool = False
+
+
+@dataclass
+class Table:
+    """Everything read from a table output."""
+
+    rows: list[Row] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: ErrorReport | None = None
+    headers: int = 0
+
+
+def header_columns(line: str) -> tuple[str, ...] | None:
+    """The column words of a header line (``NAME  ID  SIZE  MODIFIED``), or ``None``."""
+    if not _HEADER_RE.match(line):
+        return None
+    return tuple(line.split())
+
+
+def _cell_pattern(column: str, last: bool, strict: bool) -> str:
+    known = _KNOWN.get(column)
+    if last and not strict and column not in ("NAME", "ID", "SIZE", "CONTEXT", "PROCESSOR"):
+        return _FREE
+    return known if known is not None else _UNKNOWN
+
+
+_CACHE: dict[tuple[tuple[str, ...], bool], re.Pattern[str]] = {}
+
+
+def row_regex(columns: Sequence[str], strict: bool) -> re.Pattern[str]:
+    """A regex matching a row of ``columns``; later cells optional (a cut last row).
+
+    ``strict``: the last column must match its typed pattern too (header-less rows);
+    otherwise a time-phrase or unknown last column takes the rest of the line.
+    """
+    key = (tuple(columns), strict)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    rx = ""
+    n = len(columns)
+    for idx in range(n - 1, -1, -1):
+        pat = f"(?P<c{idx}>{_cell_pattern(columns[idx], idx == n - 1, strict)})"
+        rx = pat if idx == n - 1 else f"{pat}(?:{_SEP}{rx})?"
+    compiled = re.compile(rf"^\s*{rx}\s*$")
+    _CACHE[key] = compiled
+    return compiled
+
+
+def match_row(
+    line: str, columns: Sequence[str], strict: bool
+) -> tuple[dict[str, str], bool] | None:
+    """The cells of ``line`` read as a row of ``columns`` and whether it is complete."""
+    m = row_regex(columns, strict).match(line)
+    if m is None:
+        return None
+    cells: dict[str, str] = {}
+    for idx, column in enumerate(columns):
+        value = m.group(f"c{idx}")
+        if value is None:
+            break
+        cells[column] = value
+    return cells, len(cells) == len(columns)
+
+
+def is_noise(line: str) -> bool:
+    """Documented noise: prompts/command lines, llama.cpp/ggml/SYCL backend lines."""
+    return bool(_NOISE_RE.search(line))
+
+
+def read_table(command: str, lines: Sequence[str], defaults: Sequence[Sequence[str]]) -> Table:
+    """Read every table (header + rows) in ``lines``.
+
+    Rows before any header are matched against each of ``defaults`` (the header eras) with
+    every cell typed. A row missing its last cells is accepted only as the last non-blank
+    line (a cut paste), and needs at least two cells. Error reports, ``Warning:`` lines,
+    blank lines and :func:`is_noise` lines are taken out; any other line raises
+    ``ParseError``.
+    """
+    table = Table()
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    columns: tuple[str, ...] | None = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        found = read_error(lines, i)
+        if found is not None:
+            if table.error is None:
+                table.error = found[0]
+            i = found[1]
+            continue
+        warning = warning_message(line)
+        if warning is not None:
+            table.warnings.append(warning)
+            i += 1
+            continue
+        header = header_columns(line)
+        if header is not None:
+            columns = header
+            table.headers += 1
+            i += 1
+            continue
+        candidates = [columns] if columns is not None else list(defaults)
+        for cols in candidates:
+            got = match_row(line, cols, strict=columns is None)
+            if got is None:
+                continue
+            cells, complete = got
+            if complete or (i == last and len(cells) >= 2):
+                table.rows.append(Row(cells, i + 1, truncated=not complete))
+                break
+        else:
+            if not is_noise(line):
+                what = "a row of " + " ".join(columns) if columns else "a table row or header"
+                raise ParseError(command, f"not {what}", i + 1, line)
+        i += 1
+    return table
