@@ -177,6 +177,7 @@ _BOX_SIDE_RE = re.compile(r"^\s*[│┃║|]\s?(.*?)\s?[│┃║|]\s*$")
 _BOX_EDGE_RE = re.compile(r"^\s*[╭┌╔╰└╚][─━═\s\w]*[╮┐╗╯┘╝]\s*$")
 _PLAIN_ERRORS_RE = re.compile(
     r"^(?:The server is not running\.?"
+    r"|The server does not appear to be running\b.*"
     r"|LM Studio is not running\b.*"
     r"|You don't have any models loaded\b.*"
     r"|Failed to (?:verify|start)\b.*)$"
