@@ -136,9 +136,7 @@ def is_noise(line: str) -> bool:
     return bool(_WAKING_RE.match(text.strip()))
 
 
-_PROMPT_RE = re.compile(
-    r"^(?:PS [^>]*>|[^\s]*[$#%]|.*?[❯➜»>$#%])\s*(?P<cmd>(?:lms|ollama)(?:\.exe)?(?:\s.*)?)$"
-)
+_PROMPT_RE = re.compile(r"^.*?[❯➜»>$#%](?:\s+\S+)??\s*(?P<cmd>(?:lms|ollama)(?:\.exe)?(?:\s.*)?)$")
 
 
 def prompt_command(line: str) -> str | None:
