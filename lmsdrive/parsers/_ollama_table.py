@@ -116,20 +116,49 @@ def row_regex(columns: Sequence[str], strict: bool) -> re.Pattern[str]:
     return compiled
 
 
+def _split_cells(line: str, columns: Sequence[str]) -> dict[str, str] | None:
+    """Cells split on the era's separator (TAB, else 2+ spaces), if they fit the columns."""
+    body = line.strip()
+    cells = [c.strip() for c in (body.split("\t") if "\t" in body else re.split(r" {2,}", body))]
+    cells = [c for c in cells if c]
+    if len(cells) != len(columns):
+        return None
+    for column, cell in zip(columns, cells, strict=True):
+        known = _KNOWN.get(column)
+        if known is not None and not re.fullmatch(known, cell):
+            return None
+    return dict(zip(columns, cells, strict=True))
+
+
 def match_row(
     line: str, columns: Sequence[str], strict: bool
 ) -> tuple[dict[str, str], bool] | None:
-    """The cells of ``line`` read as a row of ``columns`` and whether it is complete."""
-    m = row_regex(columns, strict).match(line)
-    if m is None:
-        return None
-    cells: dict[str, str] = {}
-    for idx, column in enumerate(columns):
-        value = m.group(f"c{idx}")
-        if value is None:
-            break
-        cells[column] = value
-    return cells, len(cells) == len(columns)
+    """The cells of ``line`` read as a row of ``columns`` and whether it is complete.
+
+    Tries, in order: the cells split on the separator (every typed cell must match its
+    pattern); the grammar with every cell typed; unless ``strict``, the grammar with a free
+    last cell.
+    """
+    split = _split_cells(line, columns)
+    if split is not None:
+        return split, True
+    best: tuple[dict[str, str], bool] | None = None
+    for typed in (True, False) if not strict else (True,):
+        m = row_regex(columns, typed).match(line)
+        if m is None:
+            continue
+        cells: dict[str, str] = {}
+        for idx, column in enumerate(columns):
+            value = m.group(f"c{idx}")
+            if value is None:
+                break
+            cells[column] = value
+        complete = len(cells) == len(columns)
+        if complete:
+            return cells, True
+        if best is None:
+            best = cells, False
+    return best
 
 
 def is_noise(line: str) -> bool:

@@ -62,7 +62,7 @@ COMMAND = "ollama --version"
 
 _VERSION = r"v?(?P<v>[0-9A-Za-z][0-9A-Za-z.+_~-]*)"
 _SERVER_RE = re.compile(rf"^\s*ollama version is {_VERSION}\s*$", re.I)
-_OLD_RE = re.compile(rf"^\s*ollama version {_VERSION}\s*$", re.I)
+_OLD_RE = re.compile(rf"^\s*ollama version (?!is\b){_VERSION}\s*$", re.I)
 _CLIENT_RE = re.compile(rf"^client version is {_VERSION}$", re.I)
 _NO_SERVER_RE = re.compile(r"could not connect to a running Ollama instance", re.I)
 
