@@ -39,9 +39,18 @@ class Column:
 
 
 def cells(line: str) -> list[Cell]:
-    """Cells of an aligned line: runs of text separated by two or more spaces (tabs expanded)."""
-    line = line.expandtabs(8)
-    return [Cell(m.start(), m.end(), m.group()) for m in _CELL_RE.finditer(line)]
+    """Cells of an aligned line: runs of text separated by two or more spaces or by a tab
+    (positions with tabs expanded to 8 columns)."""
+    out: list[Cell] = []
+    col = 0
+    for n, segment in enumerate(line.split("\t")):
+        if n:
+            col = (col // 8 + 1) * 8
+        out.extend(
+            Cell(col + m.start(), col + m.end(), m.group()) for m in _CELL_RE.finditer(segment)
+        )
+        col += len(segment)
+    return out
 
 
 def header_columns(line: str, known: Sequence[str]) -> list[Column]:

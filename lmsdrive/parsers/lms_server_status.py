@@ -22,7 +22,7 @@ JSON Schema::
       "error", "kind": string|null
     }
 
-Noise skipped: blank lines, ``D`` debug lines (``--verbose``), ``I`` info lines,
+Noise skipped: blank lines, ``W`` warnings, ``D`` debug lines (``--verbose``), ``I`` info lines,
 ``Waking up LM Studio service...``. Empty output raises ParseError (``--quiet`` without
 ``--json`` prints nothing: nothing to read).
 
@@ -87,7 +87,9 @@ def parse(transcript: Transcript) -> ServerStatusResult:
     for i, line in enumerate(lines):
         if i in skip or is_noise(line):
             continue
-        _, text = strip_log_prefix(line)
+        level, text = strip_log_prefix(line)
+        if level == "warn":
+            continue  # warnings carry no status
         s = text.strip()
         m = _RUNNING_RE.match(s)
         if m:

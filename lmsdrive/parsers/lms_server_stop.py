@@ -19,7 +19,8 @@ JSON Schema::
       "error", "kind": string|null
     }
 
-Noise skipped: blank lines, ``D``/``I`` log lines, ``Waking up LM Studio service...``.
+Noise skipped: blank lines, ``W`` warnings, ``D``/``I`` log lines,
+``Waking up LM Studio service...``.
 Empty output raises ParseError (``--quiet`` prints nothing: nothing to read).
 
 Example::
@@ -66,7 +67,9 @@ def parse(transcript: Transcript) -> ServerStopResult:
     for i, line in enumerate(lines):
         if is_noise(line):
             continue
-        _, text = strip_log_prefix(line)
+        level, text = strip_log_prefix(line)
+        if level == "warn":
+            continue  # warnings carry no status
         s = text.strip()
         m = _STOPPED_RE.match(s)
         if m:

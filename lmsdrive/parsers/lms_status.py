@@ -28,8 +28,9 @@ JSON Schema::
       "error", "kind":  string|null  # e.g. LM Studio cannot be reached
     }
 
-Noise skipped: box borders, blank lines, the ``(i)`` start hint and its ``lms server start``
-line, ``D``/``I`` log lines, ``Waking up LM Studio service...``. Empty output raises
+Noise skipped: ``W`` warnings, box borders, blank lines, the ``(i)`` start hint and its
+``lms server start`` line, ``D``/``I`` log lines, ``Waking up LM Studio service...``.
+Empty output raises
 ParseError.
 
 Example::
@@ -53,6 +54,7 @@ from ..transcript import Transcript
 from ._base import Result
 from ._lms import error_or_raise, is_noise
 from ._text import SIZE_PATTERN, clean_lines, parse_size
+from .lms_error import strip_log_prefix
 
 COMMAND = "lms status"
 
@@ -103,7 +105,7 @@ def parse(transcript: Transcript) -> StatusResult:
     models: list[LoadedModel] = []
     unknown: list[int] = []
     for i, line in enumerate(lines):
-        if is_noise(line):
+        if is_noise(line) or strip_log_prefix(line)[0] == "warn":
             continue
         s = line.strip()
         m = _SERVER_RE.match(s)
