@@ -1,0 +1,10 @@
+"""HTTP clients of the runtimes' servers: one pooled ``httpx.Client`` per backend, connect
+and read timeouts set apart, every body read by its parser in :mod:`lmsdrive.parsers`, and
+errors mapped to :mod:`lmsdrive.errors` (see :mod:`lmsdrive.http._client`)."""
+
+from __future__ import annotations
+
+from ._client import BaseAPI, Generation, GenerationStream
+from .lmstudio import LMStudioAPI
+
+__all__ = ["BaseAPI", "Generation", "GenerationStream", "LMStudioAPI"]

@@ -1,0 +1,260 @@
+"""What both HTTP clients share: one pooled ``httpx.Client`` with connect and read
+timeouts set apart, transport errors mapped to lmsdrive's error tree (always naming the
+URL tried and what to do next), capped line iteration for NDJSON and SSE bodies, and
+:class:`GenerationStream`, the iterator of text chunks that also ends with a typed
+:class:`~lmsdrive.backends.base.Generation`.
+
+Error mapping (every request):
+
+=====================================  =============================================
+connection refused, DNS failure        :class:`~lmsdrive.errors.ServerNotRunningError`
+connect/read/write/pool timeout        :class:`~lmsdrive.errors.CommandTimeoutError`
+connection dropped mid-response        :class:`~lmsdrive.errors.ServerNotRunningError`
+unusable URL (scheme, syntax)          :class:`~lmsdrive.errors.ConfigError`
+HTTP error or error body               :class:`~lmsdrive.errors.APIError` (status, message)
+error body that names a missing model  :class:`~lmsdrive.errors.ModelNotFoundError`
+=====================================  =============================================
+
+Bodies are read by the parsers in :mod:`lmsdrive.parsers` (``lms_api_*``, ``ollama_api_*``);
+the clients never interpret JSON beyond what those parsers return.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator, Iterator
+from types import TracebackType
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+
+from ..backends.base import Generation
+from ..errors import (
+    APIError,
+    CommandTimeoutError,
+    ConfigError,
+    LmsdriveError,
+    ModelNotFoundError,
+    ServerNotRunningError,
+)
+from ..transcript import Transcript
+
+__all__ = [
+    "DEFAULT_MAX_LINE",
+    "BaseAPI",
+    "Generation",
+    "GenerationStream",
+    "api_error",
+]
+
+#: Longest NDJSON/SSE line accepted (bytes); a longer one is an :class:`APIError`.
+DEFAULT_MAX_LINE = 1 << 20
+
+Self = TypeVar("Self", bound="BaseAPI")
+
+
+def api_error(
+    message: str, status_code: int | None, kind: str | None, url: str
+) -> APIError | ModelNotFoundError:
+    """The typed error for a server's error report (``kind`` as the error parsers set it)."""
+    if kind == "model_not_found":
+        return ModelNotFoundError(f"{message} ({url})")
+    return APIError(f"{message} ({url})", status_code)
+
+
+class BaseAPI:
+    """One pooled HTTP client for one server. Subclasses name the backend and its hints."""
+
+    #: The runtime's name for people (``"Ollama"``, ``"LM Studio"``).
+    backend: ClassVar[str] = "server"
+    #: What to do when the server does not answer.
+    start_hint: ClassVar[str] = "start the server"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+        max_line: int = DEFAULT_MAX_LINE,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_line = max_line
+        #: Requests sent so far (benchmarks count them).
+        self.requests = 0
+        timeout = httpx.Timeout(
+            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
+        )
+        try:
+            self._client = httpx.Client(
+                base_url=self.base_url,
+                timeout=timeout,
+                transport=transport,
+                headers=headers,
+                follow_redirects=False,
+                trust_env=False,
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as e:
+            raise ConfigError(f"{self.backend} URL {base_url!r} is not usable: {e}") from e
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._client.close()
+
+    def __enter__(self: Self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.base_url!r})"
+
+    # -- requests --------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _transport_error(self, e: httpx.TransportError, method: str, path: str) -> LmsdriveError:
+        url = self.url(path)
+        if isinstance(e, httpx.ConnectTimeout):
+            return CommandTimeoutError(
+                f"{self.backend} at {url} did not accept a connection within "
+                f"{self.connect_timeout:g} s: check the host and port, or {self.start_hint}"
+            )
+        if isinstance(e, httpx.TimeoutException):
+            what = "answer" if isinstance(e, httpx.ReadTimeout) else "take the request"
+            return CommandTimeoutError(
+                f"{self.backend} at {url} did not {what} within {self.read_timeout:g} s "
+                f"({method} {path}): the server is busy or stuck; retry with a longer "
+                "read_timeout, or check its log"
+            )
+        if isinstance(e, httpx.ConnectError):
+            return ServerNotRunningError(
+                f"{self.backend} is not running at {url} ({e}): {self.start_hint}"
+            )
+        if isinstance(e, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+            return ConfigError(f"{self.backend} URL {url!r} is not usable: {e}")
+        return ServerNotRunningError(
+            f"the connection to {self.backend} at {url} dropped ({type(e).__name__}: {e}): "
+            f"check that the server is still running ({self.start_hint})"
+        )
+
+    def _send(
+        self, method: str, path: str, *, json: Any = None, timeout: httpx.Timeout | None = None
+    ) -> httpx.Response:
+        """Send one request and read the whole body; transport errors become typed errors."""
+        self.requests += 1
+        try:
+            if timeout is None:
+                return self._client.request(method, path, json=json)
+            return self._client.request(method, path, json=json, timeout=timeout)
+        except httpx.TransportError as e:
+            raise self._transport_error(e, method, path) from e
+        except httpx.InvalidURL as e:
+            raise ConfigError(f"{self.backend} URL {self.url(path)!r} is not usable: {e}") from e
+
+    @contextlib.contextmanager
+    def _open_stream(self, method: str, path: str, *, json: Any = None) -> Iterator[httpx.Response]:
+        """A streamed response (body not yet read); transport errors become typed errors,
+        also those raised while the caller iterates the body."""
+        self.requests += 1
+        try:
+            with self._client.stream(method, path, json=json) as response:
+                yield response
+        except httpx.TransportError as e:
+            raise self._transport_error(e, method, path) from e
+        except httpx.InvalidURL as e:
+            raise ConfigError(f"{self.backend} URL {self.url(path)!r} is not usable: {e}") from e
+
+    def _iter_lines(self, response: httpx.Response, path: str) -> Iterator[str]:
+        """The body's lines (``\\n`` or ``\\r\\n`` ended, without the ending), each at most
+        :attr:`max_line` bytes, decoded as UTF-8 line by line (a character split across
+        network chunks stays whole). Memory stays flat on arbitrarily long bodies."""
+        buf = bytearray()
+        for chunk in response.iter_bytes():
+            buf += chunk
+            while True:
+                nl = buf.find(b"\n")
+                if nl < 0:
+                    break
+                line = bytes(buf[:nl])
+                del buf[: nl + 1]
+                if len(line) > self.max_line:
+                    raise self._line_too_long(path)
+                yield line.rstrip(b"\r").decode("utf-8", "replace")
+            if len(buf) > self.max_line:
+                raise self._line_too_long(path)
+        if buf:
+            yield bytes(buf).rstrip(b"\r").decode("utf-8", "replace")
+
+    def _line_too_long(self, path: str) -> APIError:
+        return APIError(
+            f"{self.backend} at {self.url(path)} sent a line longer than {self.max_line} bytes: "
+            "not an NDJSON/SSE stream this client can read"
+        )
+
+    @staticmethod
+    def _transcript(response: httpx.Response, text: str | None = None) -> Transcript:
+        body = response.text if text is None else text
+        return Transcript(
+            stdout=body,
+            argv=(response.request.method, str(response.request.url)),
+            http_status=response.status_code,
+        )
+
+
+class GenerationStream(Iterator[str]):
+    """Text chunks of a streamed generation, as the server sends them.
+
+    Iterate it (or use it as a context manager and iterate inside); once exhausted,
+    :attr:`result` holds the whole :class:`Generation` (text joined, finish reason, token
+    counts where the server sent them). Closing it early (``close()``, leaving the
+    ``with`` block, or dropping it) closes the HTTP response.
+    """
+
+    def __init__(self, chunks: Generator[str, None, Generation | None]) -> None:
+        self._chunks = chunks
+        self.result: Generation | None = None
+
+    def __iter__(self) -> GenerationStream:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self._chunks)
+        except StopIteration as stop:
+            if stop.value is not None:
+                self.result = stop.value
+            raise
+
+    def text(self) -> str:
+        """Read the rest of the stream and return the whole text."""
+        for _ in self:
+            pass
+        return self.result.text if self.result is not None else ""
+
+    def close(self) -> None:
+        self._chunks.close()
+
+    def __enter__(self) -> GenerationStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

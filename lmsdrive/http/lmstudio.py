@@ -1,0 +1,236 @@
+"""LM Studio's HTTP server (default ``http://localhost:1234``): the OpenAI-compatible
+``/v1`` API, the REST ``/api/v0`` model list, and the ``/lmstudio-greeting`` readiness probe.
+
+Every OpenAI-compatible server works too (llama.cpp's ``llama-cpp-python[server]`` is what
+the real-server tests use): where ``/lmstudio-greeting`` is missing, :meth:`is_running`
+falls back to ``/v1/models``.
+
+Bodies are read by :mod:`lmsdrive.parsers.lms_api_models`, ``lms_api_v0_models``,
+``lms_api_chat`` and ``lms_api_error``. Errors: an HTTP error status, or LM Studio's
+HTTP 200 that carries ``{"error": "..."}``, raise :class:`~lmsdrive.errors.APIError`
+(:class:`~lmsdrive.errors.ModelNotFoundError` when the server says the model is missing or
+none is loaded) with the status code, the server's message and the URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+
+from ..errors import APIError, LmsdriveError, ParseError
+from ..parsers import lms_api_chat, lms_api_error, lms_api_models, lms_api_v0_models
+from ..parsers._base import Result
+from ..transcript import Transcript
+from ._client import BaseAPI, Generation, GenerationStream, api_error
+
+__all__ = ["DEFAULT_URL", "LMStudioAPI"]
+
+DEFAULT_URL = "http://localhost:1234"
+
+Message = Mapping[str, Any]
+R = TypeVar("R", bound=Result)
+
+
+class LMStudioAPI(BaseAPI):
+    """A pooled client of one LM Studio (or OpenAI-compatible) server."""
+
+    backend: ClassVar[str] = "LM Studio"
+    start_hint: ClassVar[str] = (
+        "start it with `lms server start` (or from the LM Studio app), or set LMSTUDIO_URL "
+        "to where it listens"
+    )
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        super().__init__(
+            base_url,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            transport=transport,
+            headers=headers,
+        )
+
+    # -- error handling ---------------------------------------------------------------
+
+    def _error(self, response: httpx.Response, text: str | None = None) -> LmsdriveError:
+        """The typed error of an error response (``text``: its body when already read)."""
+        url = str(response.request.url)
+        status = response.status_code
+        try:
+            err = lms_api_error.parse(self._transcript(response, text))
+        except ParseError:
+            body = (response.text if text is None else text).strip()
+            shown = f": {body[:300]}" if body else ""
+            reason = response.reason_phrase or "error"
+            return APIError(f"{self.backend} answered {reason}{shown} ({url})", status)
+        return api_error(err.error_message, status, err.kind, url)
+
+    def _read(self, response: httpx.Response, parser: Callable[[Transcript], R]) -> R:
+        """Parse a whole response with ``parser``; error statuses and error bodies raise."""
+        if response.status_code >= 400:
+            raise self._error(response)
+        try:
+            result = parser(self._transcript(response))
+        except ParseError as e:
+            raise self._unreadable(str(response.request.url), e, response.status_code) from e
+        if result.error is not None:
+            raise api_error(
+                result.error, response.status_code, result.kind, str(response.request.url)
+            )
+        return result
+
+    # -- endpoints --------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        """Whether the server answers: ``/lmstudio-greeting``, else ``/v1/models`` (other
+        OpenAI-compatible servers). Connection failures and timeouts are ``False``."""
+        try:
+            if self._send("GET", "/lmstudio-greeting").is_success:
+                return True
+            return self._send("GET", "/v1/models").status_code == 200
+        except (ConnectionError, TimeoutError):
+            return False
+
+    def models(self) -> lms_api_models.LmsApiModelsResult:
+        """``GET /v1/models``: the models the server offers (all downloaded ones under JIT)."""
+        return self._read(self._send("GET", "/v1/models"), lms_api_models.parse)
+
+    def model_ids(self) -> list[str]:
+        """The ids of :meth:`models`, in the server's order."""
+        return list(self.models().ids)
+
+    def models_v0(self) -> lms_api_v0_models.LmsApiV0ModelsResult:
+        """``GET /api/v0/models`` (LM Studio 0.3.6+): type, state, context lengths."""
+        return self._read(self._send("GET", "/api/v0/models"), lms_api_v0_models.parse)
+
+    @staticmethod
+    def _chat_body(
+        model: str,
+        messages: Sequence[Message],
+        temperature: float,
+        max_tokens: int,
+        stream: bool,
+        extra: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [dict(m) for m in messages],
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "stream": stream,
+        }
+        if extra:
+            body.update(extra)
+        return body
+
+    def chat(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Generation:
+        """``POST /v1/chat/completions`` (not streamed): the first choice's answer."""
+        body = self._chat_body(model, messages, temperature, max_tokens, False, extra)
+        result = self._read(
+            self._send("POST", "/v1/chat/completions", json=body), lms_api_chat.parse
+        )
+        return _generation(result, model)
+
+    def generate(
+        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+    ) -> Generation:
+        """:meth:`chat` with one user message."""
+        return self.chat(
+            model,
+            [{"role": "user", "content": prompt}],
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+
+    def chat_stream(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        extra: Mapping[str, Any] | None = None,
+    ) -> GenerationStream:
+        """``POST /v1/chat/completions`` with ``stream: true`` (SSE): the content deltas as
+        they arrive; the stream's :attr:`~GenerationStream.result` holds the whole answer
+        once exhausted. An error event inside the stream raises :class:`APIError`."""
+        body = self._chat_body(model, messages, temperature, max_tokens, True, extra)
+        return GenerationStream(self._stream_chat(body, model))
+
+    def generate_stream(
+        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+    ) -> GenerationStream:
+        """:meth:`chat_stream` with one user message."""
+        return self.chat_stream(
+            model,
+            [{"role": "user", "content": prompt}],
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+
+    def _stream_chat(self, body: dict[str, Any], model: str) -> Generator[str, None, Generation]:
+        path = "/v1/chat/completions"
+        with self._open_stream("POST", path, json=body) as response:
+            url = str(response.request.url)
+            if response.status_code >= 400:
+                text = response.read().decode("utf-8", "replace")
+                raise self._error(response, text)
+            parser = lms_api_chat.ChatParser(response.status_code)
+            try:
+                for line in self._iter_lines(response, path):
+                    for event in parser.feed(line + "\n"):
+                        yield from self._delta_text(event, response.status_code, url)
+                events, result = parser.finish()
+            except ParseError as e:
+                raise self._unreadable(url, e, response.status_code) from e
+            for event in events:
+                yield from self._delta_text(event, response.status_code, url)
+        if not result.complete and result.finish_reason is None:
+            raise APIError(
+                f"{self.backend} at {url} ended the stream before its end ([DONE]): the "
+                "server may have stopped; check its log",
+                response.status_code,
+            )
+        return _generation(result, model)
+
+    @staticmethod
+    def _delta_text(event: lms_api_chat.ChatEvent, status: int, url: str) -> Iterator[str]:
+        if isinstance(event, lms_api_chat.ChatError):
+            raise api_error(event.message, status, event.kind, url)
+        if isinstance(event, lms_api_chat.ChatDelta) and event.index == 0 and event.content:
+            yield event.content
+
+    def _unreadable(self, url: str, e: ParseError, status: int) -> APIError:
+        return APIError(
+            f"{self.backend} at {url} sent a body lmsdrive cannot read ({e}): "
+            "is this an OpenAI-compatible server?",
+            status,
+        )
+
+
+def _generation(result: lms_api_chat.LmsApiChatResult, model: str) -> Generation:
+    return Generation(
+        text=result.content_text,
+        model=result.model or model,
+        finish_reason=result.finish_reason,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+    )

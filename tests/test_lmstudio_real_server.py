@@ -1,0 +1,142 @@
+"""The LM Studio HTTP client against a REAL server: llama.cpp's OpenAI-compatible server
+(``llama-cpp-python[server]``, the API LM Studio also serves on ``/v1``), serving a tiny
+model written by the test (:mod:`lmsdrive.testing.tiny_model`) whose weights force every
+token to be ``" hello"``, so the generated text is exact and snapshot-able.
+
+Skipped, with the reason, where the server is not built (``make llama-server``); ``.ci/run``
+builds it, so CI runs these. No installable server speaks Ollama's native API: the Ollama
+HTTP client is tested against ``httpx.MockTransport`` and the fake runtime instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from lmsdrive.errors import APIError, CommandTimeoutError, ServerNotRunningError
+from lmsdrive.http import LMStudioAPI
+from lmsdrive.testing.llama_server import NOT_BUILT, LlamaServer, find_llama_python
+from lmsdrive.testing.tiny_model import write_tiny_llama
+
+pytestmark = pytest.mark.llama_server
+
+MODEL = "tiny-llama"
+HI = [{"role": "user", "content": "Say hello."}]
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    python = find_llama_python()
+    if python is None:
+        pytest.skip(NOT_BUILT)
+    model = write_tiny_llama(tmp_path_factory.mktemp("tiny") / "tiny-llama.gguf")
+    with LlamaServer(model, python=python, alias=MODEL, n_ctx=256) as server:
+        yield server
+
+
+@pytest.fixture
+def api(llama_server: LlamaServer) -> Iterator[LMStudioAPI]:
+    with LMStudioAPI(llama_server.base_url, connect_timeout=2.0, read_timeout=30.0) as client:
+        yield client
+
+
+def test_server_starts_quickly(llama_server: LlamaServer) -> None:
+    assert llama_server.startup_s is not None
+    assert llama_server.startup_s < 30
+
+
+def test_is_running_falls_back_to_v1_models(api: LMStudioAPI) -> None:
+    # llama.cpp has no /lmstudio-greeting (404): the probe falls back to /v1/models.
+    assert api.is_running() is True
+
+
+def test_models(api: LMStudioAPI) -> None:
+    assert api.model_ids() == [MODEL]
+
+
+def test_chat_plain_exact(api: LMStudioAPI, snapshot_json: SnapshotAssertion) -> None:
+    gen = api.chat(MODEL, HI, temperature=0.1, max_tokens=5)
+    assert gen.text == " hello" * 5
+    assert gen.finish_reason == "length"
+    assert gen.completion_tokens == 5
+    assert gen.model == MODEL
+    assert gen.prompt_tokens is not None and gen.prompt_tokens > 0
+    assert snapshot_json == {
+        "text": gen.text,
+        "model": gen.model,
+        "finish_reason": gen.finish_reason,
+        "prompt_tokens": gen.prompt_tokens,
+        "completion_tokens": gen.completion_tokens,
+    }
+
+
+def test_generate_is_one_user_message(api: LMStudioAPI) -> None:
+    gen = api.generate(MODEL, "Say hello.", max_tokens=3)
+    assert gen.text == " hello hello hello"
+
+
+def test_chat_stream_exact(api: LMStudioAPI, snapshot_json: SnapshotAssertion) -> None:
+    with api.chat_stream(MODEL, HI, temperature=0.1, max_tokens=4) as stream:
+        chunks = list(stream)
+    assert chunks == [" hello"] * 4
+    assert stream.result is not None
+    assert stream.result.text == " hello" * 4
+    assert stream.result.finish_reason == "length"
+    assert snapshot_json == {
+        "chunks": chunks,
+        "text": stream.result.text,
+        "model": stream.result.model,
+        "finish_reason": stream.result.finish_reason,
+    }
+
+
+def test_chat_stream_closed_early(api: LMStudioAPI) -> None:
+    stream = api.chat_stream(MODEL, HI, max_tokens=50)
+    assert next(stream) == " hello"
+    stream.close()
+    assert stream.result is None
+    # the pooled client still works after an abandoned stream
+    assert api.generate(MODEL, "again", max_tokens=1).text == " hello"
+
+
+def test_bad_request_is_typed_error(api: LMStudioAPI) -> None:
+    # llama.cpp rejects a negative n (OpenAI-style error object, HTTP 4xx/5xx)
+    with pytest.raises(APIError) as info:
+        api.chat(MODEL, [{"role": "nobody", "content": 3}], max_tokens=2)  # type: ignore[dict-item]
+    assert info.value.status_code is not None and info.value.status_code >= 400
+    assert api.base_url in str(info.value)
+
+
+def test_unknown_route_is_typed_error(api: LMStudioAPI) -> None:
+    with pytest.raises(APIError) as info:
+        api.models_v0()  # llama.cpp has no /api/v0
+    assert info.value.status_code == 404
+    assert "/api/v0/models" in str(info.value)
+
+
+def test_read_timeout_against_real_server(llama_server: LlamaServer) -> None:
+    with (
+        LMStudioAPI(llama_server.base_url, read_timeout=0.000_001) as api,
+        pytest.raises(CommandTimeoutError, match=r"did not answer"),
+    ):
+        api.chat(MODEL, HI, max_tokens=100)
+
+
+def test_stopped_server_is_not_running(tmp_path: Path) -> None:
+    python = find_llama_python()
+    if python is None:
+        pytest.skip(NOT_BUILT)
+    server = LlamaServer(write_tiny_llama(tmp_path / "m.gguf"), python=python).start()
+    url = server.base_url
+    with LMStudioAPI(url) as api:
+        assert api.is_running()
+        server.stop()
+        assert not api.is_running()
+        with pytest.raises(ServerNotRunningError, match=url.replace(".", r"\.")):
+            api.models()
+    with httpx.Client() as raw, pytest.raises(httpx.ConnectError):
+        raw.get(url + "/v1/models")
