@@ -206,6 +206,7 @@ _KNOWN_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^You cannot use the --yes flag with .*$"), "usage"),
 )
 _OPTION_RE = re.compile(r"^-\s+\S.*$")
+_TYPE_WORD_RE = re.compile(r"^[a-z][a-z_-]*$")
 
 
 class GetParser:
@@ -323,7 +324,7 @@ class GetParser:
         elif m := _TO_DOWNLOAD_RE.match(node):
             what = m.group("what").strip()
             type_, _, name = what.partition(" ")
-            if not name:
+            if not name or not _TYPE_WORD_RE.match(type_):  # "model x/y" vs "Gemma 3 1B …"
                 type_, name = "", what
             size = m.group("size")
             self._node(
@@ -421,12 +422,20 @@ class GetParser:
         if msg.startswith("Finalizing download"):
             self._finalizing = True
             self._prompt = None
-            return Progress(phase="writing", item=self.file or self.root, message=msg)
+            return Progress(
+                phase="writing",
+                item=self.file or self.root,
+                overall_percent=self.overall,
+                message=msg,
+            )
         if m := _COMPLETED_RE.match(msg):
             self._state = "downloaded"
             self._prompt = None
             self._expect_hint = "load" in m.group("rest")
-            return Progress(phase="done", item=self.file or self.root, message=msg)
+            self.overall = 100.0
+            return Progress(
+                phase="done", item=self.file or self.root, overall_percent=100.0, message=msg
+            )
         if m := _ALREADY_RE.match(msg):
             self._state = "already_downloaded"
             self._prompt = None
