@@ -56,6 +56,7 @@ import signal
 import subprocess
 import threading
 import time
+import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Mapping, Sequence
@@ -390,15 +391,21 @@ class Stream:
         full_env = child_env({"TERM": STREAM_TERM, **(env or {})})
         program = _resolve(self.argv[0], full_env)
         try:
-            self._child = pexpect.spawn(
-                program,
-                list(self.argv[1:]),
-                env=full_env,
-                encoding="utf-8",
-                codec_errors="replace",
-                dimensions=DIMENSIONS,
-                timeout=None,
-            )
+            with warnings.catch_warnings():
+                # Python 3.12+ warns about fork() in a threaded process (our reaper threads);
+                # the pty child execs at once, which is the safe use.
+                warnings.filterwarnings(
+                    "ignore", r".*fork\(\) may lead to deadlocks", DeprecationWarning
+                )
+                self._child = pexpect.spawn(
+                    program,
+                    list(self.argv[1:]),
+                    env=full_env,
+                    encoding="utf-8",
+                    codec_errors="replace",
+                    dimensions=DIMENSIONS,
+                    timeout=None,
+                )
         except FileNotFoundError as exc:
             raise _not_installed(self.argv[0]) from exc
         # pexpect and ptyprocess sleep 0.1 s on close/terminate by default.
