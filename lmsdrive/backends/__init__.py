@@ -1,0 +1,1 @@
+"""The two runtimes behind one protocol (:class:`~lmsdrive.backends.base.Backend`)."""

@@ -1,0 +1,68 @@
+"""Run a download command and stream its progress through the command's parser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol
+
+from ..errors import ParseError
+from ..parsers._base import Progress, Result
+from ..runner import stream
+from .base import ProgressCallback
+
+
+class Reader(Protocol):
+    def feed(self, chunk: str) -> Iterable[Progress]: ...
+
+
+class PullOutcome:
+    """Filled in when the stream ends: the parser's result, the exit code, and a parse
+    error if the output held a line the parser does not know (the download still ran to
+    its end: a parser that falls behind a new runtime version never costs a download)."""
+
+    def __init__(self) -> None:
+        self.result: Result | None = None
+        self.exit_code: int | None = None
+        self.parse_error: ParseError | None = None
+        self.tail: str = ""
+
+
+def stream_progress(
+    argv: Sequence[str],
+    reader: Reader,
+    finish: Callable[[], tuple[Iterable[Progress], Result]],
+    outcome: PullOutcome,
+    *,
+    idle_timeout: float,
+    on_progress: ProgressCallback | None = None,
+) -> Iterator[Progress]:
+    """Yield progress events while ``argv`` runs; closing the iterator stops the child."""
+    proc = stream(list(argv), timeout=None, idle_timeout=idle_timeout)
+    try:
+        for chunk in proc:
+            if outcome.parse_error is not None:
+                continue
+            try:
+                events = list(reader.feed(chunk))
+            except ParseError as exc:
+                outcome.parse_error = exc
+                continue
+            for event in events:
+                if on_progress is not None:
+                    on_progress(event)
+                yield event
+        if outcome.parse_error is None:
+            try:
+                tail_events, outcome.result = finish()
+            except ParseError as exc:
+                outcome.parse_error = exc
+                tail_events = []
+            for event in tail_events:
+                if on_progress is not None:
+                    on_progress(event)
+                yield event
+    finally:
+        proc.close()
+        outcome.exit_code = proc.exit_code
+        lines = proc.transcript().text.strip().splitlines()[-8:]
+        outcome.tail = "\n".join(f"    {line}" for line in lines)

@@ -1,0 +1,264 @@
+"""Ollama: the ``ollama`` CLI for serve and pull, its HTTP API for everything else.
+
+| operation | how |
+|---|---|
+| installed? | binary found (no process spawned) |
+| running? downloaded? loaded? | ``GET /api/tags`` + ``GET /api/ps`` (two requests) |
+| start | ``ollama serve`` detached; ready at its ``Listening on`` line or when the port answers |
+| pull | ``ollama pull NAME``, its redrawn progress streamed through the ``ollama pull`` parser |
+| load / unload | ``POST /api/generate`` with an empty prompt and ``keep_alive`` |
+| generate | ``POST /api/generate`` |
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..discovery import find_binary
+from ..errors import (
+    LmsdriveError,
+    ModelNotFoundError,
+    NotInstalledError,
+    PullError,
+    ServerNotRunningError,
+    ServerStartError,
+)
+from ..http.ollama import OllamaAPI
+from ..model_ref import ModelRef
+from ..parsers import ollama_pull, ollama_serve
+from ..parsers._base import Progress
+from ..runner import follow, spawn_detached
+from ._locks import machine_lock, state_dir
+from ._pull import PullOutcome, stream_progress
+from .base import (
+    Generation,
+    LoadedModel,
+    LocalModel,
+    ProgressCallback,
+    Readiness,
+    StartResult,
+    close_iterator,
+)
+
+
+def _tail(log: Path, n: int = 20) -> list[str]:
+    return log.read_text(encoding="utf-8", errors="replace").splitlines()[-n:]
+
+
+class OllamaBackend:
+    """Drive a local Ollama. ``url`` as :func:`lmsdrive.config.parse_ollama_host` gives it."""
+
+    name = "ollama"
+    display_name = "Ollama"
+
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:11434",
+        *,
+        binary: str | os.PathLike[str] | None = None,
+        keep_alive: str = "5m",
+        pull_idle_timeout: float = 600.0,
+        api: OllamaAPI | None = None,
+    ) -> None:
+        self._url = url.rstrip("/")
+        self._binary_arg = binary
+        self.keep_alive = keep_alive
+        self.pull_idle_timeout = pull_idle_timeout
+        self.api = api if api is not None else OllamaAPI(self._url)
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def close(self) -> None:
+        self.api.close()
+
+    # -- installed / running -------------------------------------------------------------
+    def binary(self) -> Path:
+        return find_binary("ollama", self._binary_arg)
+
+    def is_installed(self) -> bool:
+        try:
+            self.binary()
+        except NotInstalledError:
+            return False
+        return True
+
+    def is_running(self) -> bool:
+        return self.api.is_running()
+
+    def readiness(self, model: str) -> Readiness:
+        ref = ModelRef.parse(model)
+        try:
+            tags = self.api.tags()
+        except ServerNotRunningError:
+            return Readiness(running=False)
+        if not any(ref.matches_ollama(m.name) for m in tags.models):
+            return Readiness(running=True, downloaded=False, loaded=False)
+        loaded = any(ref.matches_ollama(m.name) for m in self.api.ps().models)
+        return Readiness(running=True, downloaded=True, loaded=loaded)
+
+    def _serve_env(self) -> dict[str, str]:
+        parts = urlsplit(self._url)
+        host = parts.hostname or "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return {"OLLAMA_HOST": f"{host}:{parts.port or 11434}"}
+
+    def start(self, timeout: float = 60.0) -> StartResult:
+        """Start ``ollama serve`` detached (it outlives this process).
+
+        Ready at its readiness line or when the port answers, whichever comes first.
+        Already running is success. When the server exits, fails to bind, or the deadline
+        passes, raises :class:`ServerStartError` with its last output lines.
+        """
+        with machine_lock(f"ollama-{urlsplit(self._url).port}", timeout):
+            if self.is_running():
+                return StartResult(url=self._url, already_running=True)
+            binary = self.binary()
+            log = state_dir() / f"ollama-serve-{urlsplit(self._url).port}.log"
+            log.write_bytes(b"")
+            proc = spawn_detached([str(binary), "serve"], env=self._serve_env(), log_path=log)
+            deadline = time.monotonic() + timeout
+            probe = {"next": 0.0, "up": False}
+
+            def should_stop() -> bool:
+                # Called by follow() at every poll: ends on exit, deadline, or a port that answers.
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    return True
+                now = time.monotonic()
+                if now >= probe["next"]:
+                    probe["next"] = now + 0.25
+                    probe["up"] = self.is_running()
+                return bool(probe["up"])
+
+            events = ollama_serve.stream(follow(log, stop=should_stop))
+            try:
+                for event in events:
+                    if isinstance(event, ollama_serve.ServeFailed):
+                        proc.terminate()
+                        raise ServerStartError(self._start_failure(event.error, _tail(log)))
+                    if isinstance(event, ollama_serve.ServeReady) and self._wait_answering(
+                        deadline
+                    ):
+                        return StartResult(self._url, False, proc.pid, event.version, str(log))
+            finally:
+                close_iterator(events)
+            if probe["up"] or (time.monotonic() <= deadline and self.is_running()):
+                return StartResult(self._url, False, proc.pid, None, str(log))
+            if proc.poll() is not None:
+                why = f"ollama serve exited with status {proc.returncode}"
+            else:
+                proc.terminate()
+                why = f"ollama serve did not become ready within {timeout:.0f}s"
+            raise ServerStartError(self._start_failure(why, _tail(log)))
+
+    def _wait_answering(self, deadline: float) -> bool:
+        while time.monotonic() < deadline:
+            if self.is_running():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _start_failure(self, why: str, tail: list[str]) -> str:
+        last = "\n".join(f"    {line}" for line in tail[-10:]) or "    (no output)"
+        hint = ""
+        if "bind" in why or "address already in use" in why:
+            hint = (
+                f" Another program holds {self._serve_env()['OLLAMA_HOST']}: stop it, or set "
+                "OLLAMA_HOST to a free port."
+            )
+        return f"Could not start the Ollama server: {why}.{hint}\nLast output:\n{last}"
+
+    # -- models --------------------------------------------------------------------------
+    def list_models(self) -> list[LocalModel]:
+        return [
+            LocalModel(name=m.name, size_bytes=m.size, type="llm") for m in self.api.tags().models
+        ]
+
+    def has_model(self, name: str) -> bool:
+        ref = ModelRef.parse(name)
+        return any(ref.matches_ollama(m.name) for m in self.list_models())
+
+    def pull(self, name: str, on_progress: ProgressCallback | None = None) -> Iterator[Progress]:
+        """``ollama pull NAME``: typed progress events while the download runs.
+
+        When the iterator is exhausted: :class:`ModelNotFoundError` for an unknown name,
+        :class:`PullError` for any other failure (with the runtime's own message).
+        Closing the iterator early stops ``ollama pull``.
+        """
+        ref = ModelRef.parse(name)  # refuses flag-like names before any process starts
+        argv = [str(self.binary()), "pull", ref.for_ollama()]
+        reader = ollama_pull.PullReader()
+
+        def finish() -> tuple[list[Progress], ollama_pull.OllamaPullResult]:
+            return list(reader.close()), reader.result()
+
+        outcome = PullOutcome()
+        yield from stream_progress(
+            argv,
+            reader,
+            finish,
+            outcome,
+            idle_timeout=self.pull_idle_timeout,
+            on_progress=on_progress,
+        )
+        result = outcome.result
+        assert result is None or isinstance(result, ollama_pull.OllamaPullResult)
+        if result is not None and result.outcome == "success" and outcome.exit_code == 0:
+            return
+        if result is None or not result.error:
+            why = f"ollama pull exited with status {outcome.exit_code}"
+            if outcome.parse_error is not None:
+                why += f" (its output was not understood: {outcome.parse_error})"
+            if outcome.exit_code == 0:
+                return
+            raise PullError(f"Downloading {ref.for_ollama()} failed: {why}\n{outcome.tail}")
+        if result.kind == "model_not_found":
+            raise ModelNotFoundError(result.error)
+        if result.kind == "server_not_running":
+            raise ServerNotRunningError(result.error)
+        raise PullError(f"Downloading {ref.for_ollama()} failed: {result.error}")
+
+    def load(self, name: str) -> LoadedModel | None:
+        ref = ModelRef.parse(name)
+        self.api.load(ref.for_ollama(), keep_alive=self.keep_alive)
+        return LoadedModel(name=ref.for_ollama(), identifier=ref.for_ollama())
+
+    def loaded_models(self) -> list[LoadedModel]:
+        return [
+            LoadedModel(
+                name=m.name,
+                identifier=m.name,
+                size_bytes=m.size,
+                context_length=m.context_length,
+            )
+            for m in self.api.ps().models
+        ]
+
+    def is_loaded(self, name: str) -> bool:
+        ref = ModelRef.parse(name)
+        return any(ref.matches_ollama(m.name) for m in self.loaded_models())
+
+    def unload(self, name: str) -> None:
+        self.api.unload(ModelRef.parse(name).for_ollama())
+
+    def generate(
+        self, prompt: str, model: str, *, temperature: float = 0.1, max_tokens: int = 100
+    ) -> Generation:
+        return self.api.generate(
+            ModelRef.parse(model).for_ollama(),
+            prompt,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+
+    def version(self) -> str | None:
+        try:
+            return self.api.version()
+        except LmsdriveError:
+            return None
