@@ -38,7 +38,28 @@ _EXPORTS = {
     "APIError": ".errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "APIError",
+    "CommandError",
+    "CommandTimeoutError",
+    "Config",
+    "ConfigError",
+    "Driver",
+    "InitReport",
+    "InvalidModelNameError",
+    "LmsdriveError",
+    "ModelNotFoundError",
+    "ModelRef",
+    "NotInstalledError",
+    "ParseError",
+    "Progress",
+    "PullError",
+    "ServerNotRunningError",
+    "ServerStartError",
+    "Transcript",
+    "parse",
+    "resolve",
+]
 
 if TYPE_CHECKING:
     from .config import Config
