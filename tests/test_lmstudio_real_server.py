@@ -106,7 +106,7 @@ def test_chat_stream_closed_early(api: LMStudioAPI) -> None:
 def test_bad_request_is_typed_error(api: LMStudioAPI) -> None:
     # llama.cpp rejects a negative n (OpenAI-style error object, HTTP 4xx/5xx)
     with pytest.raises(APIError) as info:
-        api.chat(MODEL, [{"role": "nobody", "content": 3}], max_tokens=2)  # type: ignore[dict-item]
+        api.chat(MODEL, [{"role": "nobody", "content": 3}], max_tokens=2)
     assert info.value.status_code is not None and info.value.status_code >= 400
     assert api.base_url in str(info.value)
 

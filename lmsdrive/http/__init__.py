@@ -4,7 +4,16 @@ errors mapped to :mod:`lmsdrive.errors` (see :mod:`lmsdrive.http._client`)."""
 
 from __future__ import annotations
 
-from ._client import BaseAPI, Generation, GenerationStream
+from ._client import BaseAPI, Generation, GenerationStream, ResultStream
 from .lmstudio import LMStudioAPI
+from .ollama import OllamaAPI, PullStream
 
-__all__ = ["BaseAPI", "Generation", "GenerationStream", "LMStudioAPI"]
+__all__ = [
+    "BaseAPI",
+    "Generation",
+    "GenerationStream",
+    "LMStudioAPI",
+    "OllamaAPI",
+    "PullStream",
+    "ResultStream",
+]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Generator, Iterator
 from types import TracebackType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 
@@ -44,13 +44,17 @@ __all__ = [
     "BaseAPI",
     "Generation",
     "GenerationStream",
+    "ResultStream",
     "api_error",
 ]
 
 #: Longest NDJSON/SSE line accepted (bytes); a longer one is an :class:`APIError`.
 DEFAULT_MAX_LINE = 1 << 20
 
-Self = TypeVar("Self", bound="BaseAPI")
+E = TypeVar("E")
+R = TypeVar("R")
+_API = TypeVar("_API", bound="BaseAPI")
+_S = TypeVar("_S", bound="ResultStream[Any, Any]")
 
 
 def api_error(
@@ -107,7 +111,7 @@ class BaseAPI:
         """Close the pooled connections."""
         self._client.close()
 
-    def __enter__(self: Self) -> Self:
+    def __enter__(self: _API) -> _API:
         return self
 
     def __exit__(
@@ -215,40 +219,37 @@ class BaseAPI:
         )
 
 
-class GenerationStream(Iterator[str]):
-    """Text chunks of a streamed generation, as the server sends them.
+class ResultStream(Iterator[E], Generic[E, R]):
+    """Events of a streamed response as the server sends them; once the stream is
+    exhausted, :attr:`result` holds the typed outcome (``None`` until then, and when the
+    stream was closed early). Closing it (``close()``, leaving the ``with`` block) closes the
+    HTTP response; errors inside the stream raise from ``next()``."""
 
-    Iterate it (or use it as a context manager and iterate inside); once exhausted,
-    :attr:`result` holds the whole :class:`Generation` (text joined, finish reason, token
-    counts where the server sent them). Closing it early (``close()``, leaving the
-    ``with`` block, or dropping it) closes the HTTP response.
-    """
+    def __init__(self, events: Generator[E, None, R]) -> None:
+        self._events = events
+        self.result: R | None = None
 
-    def __init__(self, chunks: Generator[str, None, Generation | None]) -> None:
-        self._chunks = chunks
-        self.result: Generation | None = None
-
-    def __iter__(self) -> GenerationStream:
+    def __iter__(self: _S) -> _S:
         return self
 
-    def __next__(self) -> str:
+    def __next__(self) -> E:
         try:
-            return next(self._chunks)
+            return next(self._events)
         except StopIteration as stop:
-            if stop.value is not None:
-                self.result = stop.value
+            self.result = stop.value
             raise
 
-    def text(self) -> str:
-        """Read the rest of the stream and return the whole text."""
+    def drain(self) -> R:
+        """Read the rest of the stream and return its result."""
         for _ in self:
             pass
-        return self.result.text if self.result is not None else ""
+        assert self.result is not None
+        return self.result
 
     def close(self) -> None:
-        self._chunks.close()
+        self._events.close()
 
-    def __enter__(self) -> GenerationStream:
+    def __enter__(self: _S) -> _S:
         return self
 
     def __exit__(
@@ -258,3 +259,12 @@ class GenerationStream(Iterator[str]):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class GenerationStream(ResultStream[str, Generation]):
+    """Text chunks of a streamed generation; :attr:`result` is the whole
+    :class:`Generation` (text joined, finish reason, token counts) once exhausted."""
+
+    def text(self) -> str:
+        """Read the rest of the stream and return the whole text."""
+        return self.drain().text

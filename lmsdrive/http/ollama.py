@@ -1,0 +1,299 @@
+"""Ollama's native HTTP API (default ``http://127.0.0.1:11434``, or ``OLLAMA_HOST``).
+
+``/`` (health), ``/api/version``, ``/api/tags``, ``/api/ps``, ``/api/pull`` (NDJSON progress),
+``/api/generate`` (load = empty prompt with ``keep_alive``; unload = ``keep_alive: 0``;
+generation plain or NDJSON-streamed, ``options.temperature`` and ``options.num_predict``).
+
+Bodies are read by :mod:`lmsdrive.parsers` ``ollama_api_version``, ``ollama_api_tags``,
+``ollama_api_ps``, ``ollama_api_pull``, ``ollama_api_generate`` and ``ollama_api_error``.
+Errors: an HTTP error status or an ``{"error": ...}`` body (also the last line of a stream
+that failed after it started, sent with HTTP 200) raise :class:`~lmsdrive.errors.APIError`
+(:class:`~lmsdrive.errors.ModelNotFoundError` for a missing model, and
+:class:`~lmsdrive.errors.PullError` for a failed download), with the status code, the
+server's message and the URL.
+
+No installable server speaks this API, so the tests run it against ``httpx.MockTransport``
+and the fake runtime of :mod:`lmsdrive.testing`, in the shapes the reference records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+
+from ..errors import APIError, LmsdriveError, ModelNotFoundError, ParseError, PullError
+from ..parsers import (
+    ollama_api_error,
+    ollama_api_generate,
+    ollama_api_ps,
+    ollama_api_pull,
+    ollama_api_tags,
+    ollama_api_version,
+)
+from ..parsers._base import Progress, Result
+from ..transcript import Transcript
+from ._client import BaseAPI, Generation, GenerationStream, ResultStream, api_error
+
+__all__ = ["DEFAULT_URL", "OllamaAPI", "PullStream"]
+
+DEFAULT_URL = "http://127.0.0.1:11434"
+
+R = TypeVar("R", bound=Result)
+KeepAlive = str | int | float
+
+#: Progress events of ``/api/pull``; ``result`` is the parsed outcome once exhausted.
+PullStream = ResultStream[Progress, ollama_api_pull.OllamaApiPullResult]
+
+
+class OllamaAPI(BaseAPI):
+    """A pooled client of one Ollama server."""
+
+    backend: ClassVar[str] = "Ollama"
+    start_hint: ClassVar[str] = (
+        "start it with `ollama serve` (or the Ollama app), or set OLLAMA_HOST to where it listens"
+    )
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            transport=transport,
+        )
+
+    # -- error handling ---------------------------------------------------------------
+
+    def _error(self, response: httpx.Response, text: str | None = None) -> LmsdriveError:
+        url = str(response.request.url)
+        status = response.status_code
+        try:
+            err = ollama_api_error.parse(self._transcript(response, text))
+        except ParseError:
+            body = (response.text if text is None else text).strip()
+            shown = f": {body[:300]}" if body else ""
+            return APIError(
+                f"{self.backend} answered {response.reason_phrase}{shown} ({url})", status
+            )
+        return api_error(err.error or "error", status, err.kind, url)
+
+    def _unreadable(self, url: str, e: ParseError, status: int) -> APIError:
+        return APIError(
+            f"{self.backend} at {url} sent a body lmsdrive cannot read ({e}): is this an "
+            "Ollama server (OLLAMA_HOST)?",
+            status,
+        )
+
+    def _read(self, response: httpx.Response, parser: Callable[[Transcript], R]) -> R:
+        if response.status_code >= 400:
+            raise self._error(response)
+        url = str(response.request.url)
+        try:
+            result = parser(self._transcript(response))
+        except ParseError as e:
+            raise self._unreadable(url, e, response.status_code) from e
+        if result.error is not None:
+            raise api_error(result.error, response.status_code, result.kind, url)
+        return result
+
+    # -- endpoints --------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        """Whether the server answers ``GET /`` (``Ollama is running``); connection
+        failures and timeouts are ``False``."""
+        try:
+            return self._send("GET", "/").status_code == 200
+        except (ConnectionError, TimeoutError):
+            return False
+
+    def version(self) -> str | None:
+        """``GET /api/version`` (v0.1.14+): the server's version."""
+        return self._read(self._send("GET", "/api/version"), ollama_api_version.parse).version
+
+    def tags(self) -> ollama_api_tags.OllamaApiTagsResult:
+        """``GET /api/tags``: the downloaded models."""
+        return self._read(self._send("GET", "/api/tags"), ollama_api_tags.parse)
+
+    def ps(self) -> ollama_api_ps.OllamaApiPsResult:
+        """``GET /api/ps`` (v0.1.38+): the models loaded in memory."""
+        return self._read(self._send("GET", "/api/ps"), ollama_api_ps.parse)
+
+    def pull(self, name: str, *, insecure: bool = False) -> PullStream:
+        """``POST /api/pull``: a :class:`Progress` event per NDJSON object as it arrives.
+
+        The stream raises :class:`PullError` (or :class:`ModelNotFoundError` when the
+        registry has no such model) once the server reports a failure (after yielding
+        its ``phase="error"`` event), and when the body ends before ``success``.
+        """
+        body: dict[str, Any] = {"model": name, "name": name, "stream": True}
+        if insecure:
+            body["insecure"] = True
+        return ResultStream(self._pull(name, body))
+
+    def _pull(
+        self, name: str, body: dict[str, Any]
+    ) -> Generator[Progress, None, ollama_api_pull.OllamaApiPullResult]:
+        path = "/api/pull"
+        with self._open_stream("POST", path, json=body) as response:
+            url = str(response.request.url)
+            if response.status_code >= 400:
+                raise self._pull_error(name, self._error(response, _read_text(response)))
+            reader = ollama_api_pull.ApiPullReader(response.status_code)
+            try:
+                for line in self._iter_lines(response, path):
+                    yield from reader.feed(line + "\n")
+                yield from reader.close()
+            except ParseError as e:
+                raise self._unreadable(url, e, response.status_code) from e
+        result = reader.result()
+        if result.error is not None:
+            raise self._pull_error(name, api_error(result.error, None, result.kind, url))
+        if result.outcome != "success":
+            raise PullError(
+                f"the download of {name} from {url} ended before it finished (last status: "
+                f"{result.final_status!r}): is the server still running? Retry the pull"
+            )
+        return result
+
+    @staticmethod
+    def _pull_error(name: str, error: LmsdriveError) -> LmsdriveError:
+        if isinstance(error, ModelNotFoundError):
+            return ModelNotFoundError(
+                f"{name} is not in the registry: {error}. Check the name and tag "
+                "(https://ollama.com/library)"
+            )
+        return PullError(f"pulling {name} failed: {error}")
+
+    def load(
+        self, model: str, *, keep_alive: KeepAlive = "5m"
+    ) -> ollama_api_generate.OllamaApiGenerateResult:
+        """Load ``model`` into memory: ``/api/generate`` with an empty prompt
+        (``done_reason`` is ``"load"``). ``keep_alive``: a Go duration (``"5m"``), seconds,
+        or negative for ever."""
+        body = {"model": model, "prompt": "", "keep_alive": keep_alive, "stream": False}
+        return self._read(self._send("POST", "/api/generate", json=body), ollama_api_generate.parse)
+
+    def unload(self, model: str) -> ollama_api_generate.OllamaApiGenerateResult:
+        """Unload ``model`` now (``keep_alive: 0``; ``done_reason`` ``"unload"`` on v0.3.11+)."""
+        body = {"model": model, "prompt": "", "keep_alive": 0, "stream": False}
+        return self._read(self._send("POST", "/api/generate", json=body), ollama_api_generate.parse)
+
+    @staticmethod
+    def _generate_body(
+        model: str,
+        prompt: str,
+        temperature: float,
+        max_tokens: int,
+        stream: bool,
+        keep_alive: KeepAlive | None,
+        options: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        opts: dict[str, Any] = {"temperature": temperature, "num_predict": max_tokens}
+        if options:
+            opts.update(options)
+        body: dict[str, Any] = {"model": model, "prompt": prompt, "stream": stream, "options": opts}
+        if keep_alive is not None:
+            body["keep_alive"] = keep_alive
+        return body
+
+    def generate(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        stream: bool = False,
+        keep_alive: KeepAlive | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Generation:
+        """``POST /api/generate``: the whole answer. ``stream=True`` reads it as NDJSON
+        (the read timeout then applies between tokens rather than to the whole answer)."""
+        if stream:
+            return self.generate_stream(
+                model,
+                prompt,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                keep_alive=keep_alive,
+                options=options,
+            ).drain()
+        body = self._generate_body(
+            model, prompt, temperature, max_tokens, False, keep_alive, options
+        )
+        result = self._read(
+            self._send("POST", "/api/generate", json=body), ollama_api_generate.parse
+        )
+        return _generation(result, model)
+
+    def generate_stream(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        keep_alive: KeepAlive | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> GenerationStream:
+        """``POST /api/generate`` streamed: the text pieces as they arrive;
+        :attr:`~GenerationStream.result` holds the whole answer once exhausted."""
+        body = self._generate_body(
+            model, prompt, temperature, max_tokens, True, keep_alive, options
+        )
+        return GenerationStream(self._generate_chunks(body, model))
+
+    def _generate_chunks(
+        self, body: dict[str, Any], model: str
+    ) -> Generator[str, None, Generation]:
+        path = "/api/generate"
+        with self._open_stream("POST", path, json=body) as response:
+            url = str(response.request.url)
+            if response.status_code >= 400:
+                raise self._error(response, _read_text(response))
+            reader = ollama_api_generate.GenerateReader(response.status_code)
+
+            def objects() -> Iterator[ollama_api_generate.GenerateChunk]:
+                for line in self._iter_lines(response, path):
+                    yield from reader.feed(line + "\n")
+                yield from reader.close()
+
+            try:
+                for chunk in objects():
+                    if chunk.error is not None:
+                        kind = reader.result().kind
+                        raise api_error(chunk.error, response.status_code, kind, url)
+                    if chunk.response:
+                        yield chunk.response
+            except ParseError as e:
+                raise self._unreadable(url, e, response.status_code) from e
+        result = reader.result()
+        if not result.done:
+            raise APIError(
+                f"{self.backend} at {url} ended the stream before its last (done) object: "
+                "is the server still running? Check its log",
+                response.status_code,
+            )
+        return _generation(result, model)
+
+
+def _read_text(response: httpx.Response) -> str:
+    return response.read().decode("utf-8", "replace")
+
+
+def _generation(result: ollama_api_generate.OllamaApiGenerateResult, model: str) -> Generation:
+    return Generation(
+        text=result.response,
+        model=result.model or model,
+        finish_reason=result.done_reason,
+        prompt_tokens=result.prompt_eval_count,
+        completion_tokens=result.eval_count,
+    )
