@@ -13,6 +13,7 @@ import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -758,3 +759,30 @@ def test_threads_share_one_client() -> None:
         for t in threads:
             t.join()
     assert results == ["0.9.0"] * 8
+
+
+def test_llama_server_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from lmsdrive.testing.llama_server import NOT_BUILT, find_llama_python
+
+    assert "make llama-server" in NOT_BUILT
+    monkeypatch.setenv("LMSDRIVE_LLAMA_PYTHON", str(tmp_path / "missing"))
+    assert find_llama_python() is None
+    monkeypatch.delenv("LMSDRIVE_LLAMA_PYTHON")
+    monkeypatch.setenv("LMSDRIVE_CACHE", str(tmp_path))
+    assert find_llama_python() is None
+    python = tmp_path / "llama-venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\n")
+    python.chmod(0o755)
+    assert find_llama_python() == python
+
+
+def test_tiny_model_is_deterministic(tmp_path: Path) -> None:
+    from lmsdrive.testing.tiny_model import write_tiny_llama
+
+    a = write_tiny_llama(tmp_path / "a.gguf").read_bytes()
+    b = write_tiny_llama(tmp_path / "b.gguf").read_bytes()
+    assert a == b and a[:4] == b"GGUF"
+    assert write_tiny_llama(tmp_path / "c.gguf", forced_token="bye").read_bytes() != a
+    with pytest.raises(ValueError):
+        write_tiny_llama(tmp_path / "d.gguf", forced_token="two words")

@@ -140,3 +140,17 @@ def test_stopped_server_is_not_running(tmp_path: Path) -> None:
             api.models()
     with httpx.Client() as raw, pytest.raises(httpx.ConnectError):
         raw.get(url + "/v1/models")
+
+
+def test_driver_generate_against_real_server(
+    llama_server: LlamaServer, snapshot_json: SnapshotAssertion
+) -> None:
+    from lmsdrive.config import Config
+    from lmsdrive.driver import Driver
+
+    config = Config(backend="lmstudio", model_name=MODEL, lmstudio_url=llama_server.base_url)
+    with Driver(config) as driver:
+        assert driver.backend.is_running()
+        gen = driver.generate("Say hello.", temperature=0.1, max_tokens=3)
+    assert gen.text == " hello hello hello"
+    assert snapshot_json == {"text": gen.text, "finish_reason": gen.finish_reason}
