@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from operator import attrgetter
 from typing import Any
 
 import pyte
@@ -42,6 +43,7 @@ KEEP_ROWS = 256
 _SIMPLE_RE = re.compile(r"[\x20-\x7e\u00a0-\u02ff\u2500-\u25fc\u25ff\u2800-\u28ff]+")
 _BOUNDARY_RE = re.compile(r"\n|\r|\x1b\[\?25h|\x1b\[\?2026l")
 _BOUNDARY_SEQS = ("\x1b[?25h", "\x1b[?2026l")
+_DATA = attrgetter("data")
 
 
 class _FlatScreen(pyte.Screen):
@@ -155,6 +157,9 @@ class _FlatScreen(pyte.Screen):
         line = self.buffer.get(y)
         if not line:
             return ""
+        n = len(line)
+        if max(line) == n - 1:  # contiguous from column 0: the usual case
+            return "".join(map(_DATA, map(line.__getitem__, range(n)))).rstrip()
         parts: list[str] = []
         prev = 0
         for x in sorted(line):
@@ -181,8 +186,8 @@ class ScreenReplay:
     """Feed text chunks; get ``(line_number, row_text)`` for every finished row.
 
     ``line_number`` is the 1-based line of the input on which the row was finished. A row
-    redrawn with new content is read again; a row redrawn identically is not re-read
-    unless it was written to (pyte marks written rows dirty).
+    redrawn with new content is read again; a row redrawn identically is not (blank rows
+    excepted: a blank line of a paste is read, it can belong to a multi-line message).
     """
 
     def __init__(self, columns: int = COLUMNS, rows: int = ROWS, keep: int = KEEP_ROWS) -> None:
@@ -193,6 +198,7 @@ class ScreenReplay:
         self._keep = keep
         self.line_number = 1
         self._seen: set[int] = set()
+        self._shown: dict[int, str] = {}
 
     def feed(self, chunk: str) -> Iterator[tuple[int, str]]:
         text = self._carry + chunk if self._carry else chunk
@@ -218,6 +224,7 @@ class ScreenReplay:
                     self.line_number += 1
                     if screen.cursor.y >= self._rows - (self._rows - self._keep) // 2:
                         screen.compact(self._keep)
+                        self._shown.clear()
             else:
                 self._stream.feed(sep)
                 yield from self._read(None)
@@ -242,8 +249,15 @@ class ScreenReplay:
             rows = sorted(y for y in dirty if y <= upto)
             dirty.difference_update(rows)
         self._seen.update(rows)
+        if screen.cursor.y >= self._rows - 1:
+            self._shown.clear()  # pyte scrolled the screen: rows moved
+        shown = self._shown
         for y in rows:
-            yield self.line_number, screen.row_text(y)
+            text = screen.row_text(y)
+            if shown.get(y) == text and text:
+                continue  # redrawn identically: nothing new
+            shown[y] = text
+            yield self.line_number, text
 
     @property
     def size(self) -> int:

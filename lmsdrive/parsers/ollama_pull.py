@@ -31,7 +31,8 @@ Schema (``OllamaPullResult.to_dict()``)::
       "error":           string | null,    # the Error: message (multi-line kept), no prefix
       "kind":            string | null,    # one of ERROR_KINDS
       "digests":         [string],         # 12-hex layer digests, order of first appearance
-      "last_percent":    integer | null,   # percent of the last bar line read
+      "last_percent":    integer | null,   # percent of the last bar line that changed
+                                           # (of a paste: the last bar line)
       "overall_percent": number | null,    # all layers, bytes-weighted; never goes back
       "phase":           string | null,    # manifest|downloading|verifying|writing|done|error
       "statuses":        [string],         # spinner/status lines (frame removed), distinct,
