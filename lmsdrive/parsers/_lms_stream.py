@@ -5,8 +5,7 @@
   restore-cursor (``ESC[u`` / ``ESC 8``), so every frame of a captured progress bar is seen,
   not only the last one. Memory stays flat: only the incomplete frame is held.
 * :func:`parse_bar` reads one progress-bar frame (reference lms-cli.md §5.4).
-* :func:`size_bytes` turns a printed size into bytes, rounding to the nearest byte (the shared
-  ``parse_size`` truncates, which is one byte short for binary sizes such as ``2.78 GiB``).
+* :func:`size_bytes` is the shared ``parse_size`` (nearest byte for binary units).
 * :func:`elapsed_seconds` reads lms's elapsed-time format (``845.00ms``, ``1m 3.20s``).
 """
 
@@ -15,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 from ..errors import ParseError
-from ._text import SIZE_PATTERN, strip_ansi
+from ._text import SIZE_PATTERN, parse_size, strip_ansi
 
 #: Frame separators: newline (CRLF or LF), lone carriage return, restore-cursor.
 _SEP_RE = re.compile(r"\r\n|\n|\r|\x1b\[u|\x1b8")
@@ -90,42 +89,12 @@ class FrameSplitter:
         return frame
 
 
-_UNITS: dict[str, int] = {
-    "b": 1,
-    "byte": 1,
-    "bytes": 1,
-    "kb": 1000,
-    "mb": 1000**2,
-    "gb": 1000**3,
-    "tb": 1000**4,
-    "pb": 1000**5,
-    "kib": 1024,
-    "mib": 1024**2,
-    "gib": 1024**3,
-    "tib": 1024**4,
-    "pib": 1024**5,
-}
-_SIZE_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s?([KMGTPk]i?B|B|Bytes?)\s*$", re.IGNORECASE)
-
-#: A size inside a larger regex (the shared pattern, plus ``PiB``).
+#: A size inside a larger regex (the shared pattern).
 SIZE = SIZE_PATTERN
 
 
-def size_bytes(text: str | None) -> int | None:
-    """Bytes of a printed size, rounded to the nearest byte: ``"2.78 GiB"`` → 2985002271."""
-    if not text:
-        return None
-    m = _SIZE_RE.match(text)
-    if m is None:
-        return None
-    factor = _UNITS.get(m.group(2).lower())
-    if factor is None:
-        return None
-    try:
-        value = Decimal(m.group(1).replace(",", ".")) * factor
-    except InvalidOperation:  # pragma: no cover - the regex only lets digits through
-        return None
-    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+#: Bytes of a printed size, rounded to the nearest byte (the shared reader).
+size_bytes = parse_size
 
 
 _ELAPSED_RE = re.compile(

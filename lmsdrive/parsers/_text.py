@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL/ST), two-char escapes (ESC 7, ESC 8, ESC =, ...)
 _ANSI_RE = re.compile(
@@ -70,7 +70,8 @@ _SIZE_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s?([KMGTPk]i?B|B|Bytes?)\s*$", re.
 
 
 def parse_size(text: str | None) -> int | None:
-    """Bytes from a printed size, exact for decimal units: ``"4.92 GB"`` → 4920000000.
+    """Bytes from a printed size, exact for decimal units: ``"4.92 GB"`` → 4920000000;
+    binary units round to the nearest byte (``"2.78 GiB"`` → 2985002271).
 
     ``KB``/``kB``/``MB``/``GB``/``TB`` are decimal (both runtimes print base 1000);
     ``KiB``/``MiB``/``GiB``/``TiB`` are binary. Returns ``None`` for text that is not a size
@@ -85,7 +86,8 @@ def parse_size(text: str | None) -> int | None:
     factor = _UNITS.get(unit.lower())
     if factor is None:
         return None
-    return int(Decimal(number.replace(",", ".")) * factor)
+    value = Decimal(number.replace(",", ".")) * factor
+    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def is_blank(line: str) -> bool:
