@@ -1,0 +1,379 @@
+"""The state shared by the fake ``ollama``/``lms`` commands and the fake HTTP server.
+
+One JSON file (its path in ``LMSDRIVE_FAKE_STATE``) holds what a real installation keeps on
+disk and in its daemons: downloaded models, loaded models, the registry of pullable names,
+running servers (pid, port) and the scenario knobs that inject faults. Every process of a
+fake runtime (CLI invocations, ``ollama serve``, the detached LM Studio server) reads and
+writes it under an exclusive ``fcntl`` lock on ``<state>.lock``; writes are atomic
+(temporary file + rename), so readers never see half a file.
+
+Beside the state file, in the same directory, two append-only logs count what tests care
+about: ``spawns.jsonl`` (one line per fake CLI invocation) and ``requests.jsonl`` (one line
+per HTTP request a fake server answered).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_STATE = "LMSDRIVE_FAKE_STATE"
+#: Set in the environment of processes a fake runtime starts for its own setup: their
+#: invocations are not logged as spawns.
+ENV_NO_SPAWN_LOG = "LMSDRIVE_FAKE_NO_SPAWN_LOG"
+BACKENDS = ("ollama", "lms")
+
+
+@dataclass
+class Knobs:
+    """Scenario knobs: versions, timing, and the faults a test can switch on."""
+
+    ollama_version: str = "0.12.3"
+    lms_commit: str = "ac18535"
+    #: Duration of a whole download (``ollama pull``, ``/api/pull``, ``lms get``), seconds.
+    pull_seconds: float = 0.5
+    #: Progress updates of the largest layer / file during a download.
+    pull_frames: int = 8
+    #: The server (``ollama serve``, the LM Studio service) dies when a download passes this
+    #: overall percentage.
+    pull_dies_at_percent: float | None = None
+    #: ``ollama serve`` prints its first log lines (socket bound) but never its readiness line
+    #: and never answers; ``lms server start`` hangs on ``Waking up LM Studio service...``.
+    serve_hangs: bool = False
+    #: How long a hanging ``lms server start`` waits before giving up like the real one.
+    hang_seconds: float = 3600.0
+    #: Informational: :class:`~lmsdrive.testing.runtime.FakeRuntime` holds both ports with
+    #: a foreign HTTP responder, so binds fail for real.
+    port_taken: bool = False
+    #: What generation answers; ``None``: a deterministic sentence quoting the prompt.
+    generate_text: str | None = None
+    #: The model runner crashes on generation (Ollama 500, LM Studio 400 error object).
+    generate_dies: bool = False
+    #: Pause between streamed tokens, seconds.
+    token_seconds: float = 0.0
+    #: Duration of ``lms load`` / an Ollama load, seconds.
+    load_seconds: float = 0.2
+    #: ``lms server start`` verifies the server this many times, this far apart (real: 5 x 1 s).
+    lms_verify_attempts: int = 5
+    lms_verify_interval: float = 0.1
+    #: LM Studio's Just-In-Time loading: ``/v1/models`` lists every downloaded model and a
+    #: chat request loads its model. Off by default, so a chat needs a loaded model.
+    lms_jit: bool = False
+    #: The LM Studio service cannot be woken up (commands that need it fail like the real lms).
+    lms_service_fails: bool = False
+
+
+@dataclass
+class RegistryEntry:
+    """A pullable model: its layers (bytes, the weights first) and metadata."""
+
+    layers: list[int]
+    params: str = "3.2B"
+    quantization: str = "Q4_K_M"
+    family: str = "llama"
+    type: str = "llm"
+    context_length: int = 131072
+    #: 12-hex prefixes of the layer digests (real ones where known); derived when empty.
+    digests: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return sum(self.layers)
+
+    def layer_digests(self, name: str) -> list[str]:
+        """Full ``sha256:<64 hex>`` digests of the layers."""
+        out = []
+        for i, _ in enumerate(self.layers):
+            prefix = self.digests[i] if i < len(self.digests) else ""
+            tail = hashlib.sha256(f"{name}#{i}#{prefix}".encode()).hexdigest()
+            out.append("sha256:" + (prefix + tail)[:64])
+        return out
+
+
+@dataclass
+class Model:
+    """A downloaded model (Ollama name with tag, or LM Studio model key)."""
+
+    name: str
+    size: int
+    digest: str
+    modified_at: float
+    params: str = "3.2B"
+    quantization: str = "Q4_K_M"
+    family: str = "llama"
+    type: str = "llm"
+    context_length: int = 131072
+
+
+@dataclass
+class Loaded:
+    """A loaded model instance."""
+
+    name: str
+    identifier: str
+    size: int
+    context_length: int = 4096
+    loaded_at: float = 0.0
+    #: Unix time it unloads; ``None`` = never (Ollama keep_alive < 0, lms without TTL).
+    expires_at: float | None = None
+    ttl_seconds: int | None = None
+
+
+@dataclass
+class Server:
+    pid: int
+    port: int
+
+
+@dataclass
+class BackendState:
+    downloaded: list[Model] = field(default_factory=list)
+    loaded: list[Loaded] = field(default_factory=list)
+    server: Server | None = None
+    #: LM Studio only: the background service (woken by lms), and the HTTP server port of
+    #: ``.internal/http-server-config.json`` (last used).
+    service_running: bool = False
+    config_port: int | None = None
+
+    def find(self, name: str) -> Model | None:
+        for m in self.downloaded:
+            if m.name == name:
+                return m
+        return None
+
+    def live_loaded(self, now: float | None = None) -> list[Loaded]:
+        """Loaded instances whose keep-alive has not expired."""
+        now = time.time() if now is None else now
+        return [x for x in self.loaded if x.expires_at is None or x.expires_at > now]
+
+
+def _default_registry() -> dict[str, RegistryEntry]:
+    # llama3.2:3b: the layer digests and sizes of the real pull in
+    # fixtures/ollama/pull/pingcap102-success-colon (2.0 GB, 1.4 KB, 7.7 KB, 6.0 KB, 96 B, 561 B).
+    llama32 = RegistryEntry(
+        layers=[2019377376, 1429, 7711, 6016, 96, 561],
+        params="3.2B",
+        digests=[
+            "dde5aa3fc5ff",
+            "966de95ca8a6",
+            "fcc5a6bec9da",
+            "a70ff7e570d9",
+            "56bb8bd477a5",
+            "34bb5ab01051",
+        ],
+    )
+    return {
+        "llama3.2:3b": llama32,
+        "llama3.2:latest": llama32,
+        "llama3.2:1b": RegistryEntry(layers=[1321082688, 1429, 7711, 6016, 96, 485], params="1.2B"),
+        "qwen2.5:0.5b": RegistryEntry(
+            layers=[397807936, 1482, 11343, 11357, 488], params="494.03M", family="qwen2"
+        ),
+        "smollm2:135m": RegistryEntry(
+            layers=[270898464, 1429, 11357, 138, 490], params="134.52M", quantization="F16"
+        ),
+        "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M": RegistryEntry(
+            layers=[807694464, 1429, 191, 558], params="1.24B"
+        ),
+        # LM Studio model keys (hub artifacts)
+        "qwen/qwen3-4b": RegistryEntry(
+            layers=[2497281088], params="4B", family="qwen3", context_length=40960
+        ),
+        "qwen/qwen3-8b": RegistryEntry(
+            layers=[5027783488], params="8B", family="qwen3", context_length=40960
+        ),
+        "google/gemma-3-1b": RegistryEntry(
+            layers=[720425472], params="1B", family="gemma3", context_length=32768
+        ),
+        "text-embedding-nomic-embed-text-v1.5": RegistryEntry(
+            layers=[84106624],
+            params="",
+            family="nomic-bert",
+            type="embedding",
+            context_length=2048,
+            quantization="Q4_K_M",
+        ),
+    }
+
+
+@dataclass
+class FakeState:
+    ollama: BackendState = field(default_factory=BackendState)
+    lms: BackendState = field(default_factory=BackendState)
+    registry: dict[str, RegistryEntry] = field(default_factory=_default_registry)
+    knobs: Knobs = field(default_factory=Knobs)
+
+    def backend(self, name: str) -> BackendState:
+        if name == "ollama":
+            return self.ollama
+        if name == "lms":
+            return self.lms
+        raise ValueError(f"unknown backend {name!r}; expected one of {BACKENDS}")
+
+    # ----- JSON ---------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FakeState:
+        def backend(d: Mapping[str, Any]) -> BackendState:
+            srv = d.get("server")
+            return BackendState(
+                downloaded=[Model(**m) for m in d.get("downloaded", [])],
+                loaded=[Loaded(**m) for m in d.get("loaded", [])],
+                server=Server(**srv) if srv else None,
+                service_running=bool(d.get("service_running", False)),
+                config_port=d.get("config_port"),
+            )
+
+        reg = data.get("registry")
+        return cls(
+            ollama=backend(data.get("ollama", {})),
+            lms=backend(data.get("lms", {})),
+            registry=(
+                {k: RegistryEntry(**v) for k, v in reg.items()}
+                if reg is not None
+                else _default_registry()
+            ),
+            knobs=Knobs(**data.get("knobs", {})),
+        )
+
+
+# ----- model helpers ----------------------------------------------------------------------
+def ollama_name(name: str) -> str:
+    """Ollama's display form: the tag is always present (``llama3.2`` → ``llama3.2:latest``)."""
+    last = name.rsplit("/", 1)[-1]
+    return name if ":" in last else name + ":latest"
+
+
+def lms_key(name: str) -> str:
+    """An LM Studio model key without its ``@quant`` variant selector."""
+    return name.split("@", 1)[0]
+
+
+def make_model(name: str, entry: RegistryEntry | None = None, *, modified_at: float = 0.0) -> Model:
+    """A downloaded model from its registry entry (or made-up, deterministic metadata)."""
+    if entry is None:
+        h = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+        entry = RegistryEntry(layers=[1_000_000_000 + h % 4_000_000_000, 1429, 96])
+    return Model(
+        name=name,
+        size=entry.size,
+        digest=hashlib.sha256(("manifest:" + name).encode()).hexdigest(),
+        modified_at=modified_at or time.time(),
+        params=entry.params,
+        quantization=entry.quantization,
+        family=entry.family,
+        type=entry.type,
+        context_length=entry.context_length,
+    )
+
+
+# ----- file access ------------------------------------------------------------------------
+def state_path_from_env(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    value = env.get(ENV_STATE)
+    if not value:
+        raise RuntimeError(
+            f"{ENV_STATE} is not set: run the fake runtimes through "
+            "lmsdrive.testing.FakeRuntime (or set it to a state file)"
+        )
+    return Path(value)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(str(path) + ".lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def _read(path: Path) -> FakeState:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return FakeState()
+    return FakeState.from_json(json.loads(raw)) if raw.strip() else FakeState()
+
+
+def _write(path: Path, state: FakeState) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(state.to_json(), indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_state(path: Path | str) -> FakeState:
+    """A snapshot of the state (a missing file is the default, empty state)."""
+    path = Path(path)
+    with _locked(path):
+        return _read(path)
+
+
+def save_state(path: Path | str, state: FakeState) -> None:
+    path = Path(path)
+    with _locked(path):
+        _write(path, state)
+
+
+@contextlib.contextmanager
+def edit_state(path: Path | str) -> Iterator[FakeState]:
+    """Read-modify-write under the lock: ``with edit_state(p) as st: st.knobs.x = 1``."""
+    path = Path(path)
+    with _locked(path):
+        state = _read(path)
+        yield state
+        _write(path, state)
+
+
+# ----- logs -------------------------------------------------------------------------------
+def _append(path: Path, record: Mapping[str, Any]) -> None:
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+
+
+def _read_log(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def spawn_log(state_path: Path | str) -> Path:
+    return Path(state_path).with_name("spawns.jsonl")
+
+
+def request_log(state_path: Path | str) -> Path:
+    return Path(state_path).with_name("requests.jsonl")
+
+
+def log_spawn(state_path: Path | str, argv: list[str]) -> None:
+    _append(spawn_log(state_path), {"argv": argv, "pid": os.getpid(), "time": time.time()})
+
+
+def log_request(state_path: Path | str, server: str, method: str, path: str) -> None:
+    _append(
+        request_log(state_path),
+        {"server": server, "method": method, "path": path, "pid": os.getpid(), "time": time.time()},
+    )
+
+
+def read_spawns(state_path: Path | str) -> list[dict[str, Any]]:
+    return _read_log(spawn_log(state_path))
+
+
+def read_requests(state_path: Path | str) -> list[dict[str, Any]]:
+    return _read_log(request_log(state_path))

@@ -1,0 +1,441 @@
+"""``FakeRuntime``: fake ``ollama`` and ``lms`` first on PATH, a shared state, no GPU.
+
+Test your own automation against Ollama and LM Studio without installing either::
+
+    from lmsdrive.testing.runtime import FakeRuntime
+
+    with FakeRuntime(models_downloaded=["llama3.2:3b"], server_running=True) as rt:
+        subprocess.run(["ollama", "list"])          # the fake, first on PATH
+        httpx.get(rt.ollama_url + "/api/tags")       # the fake server
+        assert rt.spawn_count() == 1
+
+On entry it creates a temporary directory with executables ``ollama`` and ``lms`` (Python
+scripts running :mod:`lmsdrive.testing.fake_cli`), a state file, and sets (in
+``os.environ`` unless ``patch_environ=False``; always available as :attr:`env`):
+``PATH`` (the fakes first; directories holding a real ``ollama``/``lms`` are dropped),
+``LMSDRIVE_FAKE_STATE``, ``OLLAMA_HOST`` and ``LMSTUDIO_URL`` (two free loopback ports; the
+fake LM Studio's "last used port" is the latter), ``HOME`` (a fresh directory, so the LM
+Studio install directories ``~/.lmstudio/bin`` are empty), and unsets
+``LMSDRIVE_OLLAMA_BIN``/``LMSDRIVE_LMS_BIN``. On exit every process it or the fakes started
+is terminated (servers included, found by their command line naming the temporary
+directory), the environment is restored and the directory removed.
+
+Options: ``backends`` (leave one out to simulate "not installed"); ``models_downloaded`` /
+``models_loaded`` (a list of names goes to every backend, a mapping ``{"ollama": [...],
+"lms": [...]}`` per backend; loaded implies downloaded); ``server_running`` (``True``, or the
+backends whose server runs); ``registry`` (extra pullable names); any
+:class:`~lmsdrive.testing.fake_state.Knobs` field as a keyword (``pull_seconds=0.2``,
+``pull_dies_at_percent=40``, ``serve_hangs=True``, ``port_taken=True``, ...).
+``port_taken=True`` makes a foreign HTTP server hold both ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeAlias
+
+from .fake_cli import kill_pid, spawn_lms_server
+from .fake_state import (
+    BACKENDS,
+    ENV_NO_SPAWN_LOG,
+    ENV_STATE,
+    FakeState,
+    Knobs,
+    Loaded,
+    RegistryEntry,
+    Server,
+    edit_state,
+    lms_key,
+    load_state,
+    make_model,
+    ollama_name,
+    read_requests,
+    read_spawns,
+    request_log,
+    save_state,
+    spawn_log,
+)
+
+_PKG_PARENT = str(Path(__file__).resolve().parent.parent.parent)
+_KNOB_NAMES = {f.name for f in dataclasses.fields(Knobs)}
+_UNSET = ("LMSDRIVE_OLLAMA_BIN", "LMSDRIVE_LMS_BIN")
+
+Names: TypeAlias = Sequence[str] | Mapping[str, Sequence[str]]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Foreign(BaseHTTPRequestHandler):
+    """Something else on the port: answers every request with an nginx-style 404."""
+
+    def _answer(self) -> None:
+        body = b"<html><head><title>404 Not Found</title></head><body>404 Not Found</body></html>"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_HEAD = _answer
+
+    def version_string(self) -> str:
+        return "nginx/1.24.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _script(tool: str) -> str:
+    shebang = f"#!{sys.executable}"
+    body = (
+        "import sys\n"
+        f"sys.path.insert(0, {_PKG_PARENT!r})\n"
+        "from lmsdrive.testing.fake_cli import main\n"
+        f"sys.exit(main([{tool!r}, *sys.argv[1:]]))\n"
+    )
+    if len(shebang) < 120 and " " not in sys.executable:
+        return f"{shebang}\n{body}"
+    code = body.replace("'", "'\"'\"'")
+    return f"#!/bin/sh\nexec '{sys.executable}' -c '{code}' \"$@\"\n"
+
+
+def _per_backend(names: Names, backends: Iterable[str]) -> dict[str, list[str]]:
+    if isinstance(names, Mapping):
+        return {b: list(names.get(b, ())) for b in backends}
+    return {b: list(names) for b in backends}
+
+
+class FakeRuntime:
+    """Fake Ollama and LM Studio installations for a test (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        backends: Sequence[str] = BACKENDS,
+        models_downloaded: Names = (),
+        models_loaded: Names = (),
+        server_running: bool | Sequence[str] = False,
+        registry: Mapping[str, RegistryEntry] | None = None,
+        patch_environ: bool = True,
+        isolate_home: bool = True,
+        **knobs: Any,
+    ) -> None:
+        unknown = set(knobs) - _KNOB_NAMES
+        if unknown:
+            raise TypeError(f"unknown knob(s) {sorted(unknown)}; known: {sorted(_KNOB_NAMES)}")
+        bad = set(backends) - set(BACKENDS)
+        if bad:
+            raise ValueError(f"unknown backend(s) {sorted(bad)}; expected some of {BACKENDS}")
+        self.backends = tuple(backends)
+        self.models_downloaded = _per_backend(models_downloaded, self.backends)
+        self.models_loaded = _per_backend(models_loaded, self.backends)
+        if isinstance(server_running, bool):
+            self.server_running = self.backends if server_running else ()
+        else:
+            self.server_running = tuple(b for b in server_running if b in self.backends)
+        self.registry = dict(registry or {})
+        self.knobs = knobs
+        self.patch_environ = patch_environ
+        self.isolate_home = isolate_home
+        self.dir = Path()
+        self.env: dict[str, str] = {}
+        self._saved_env: dict[str, str | None] = {}
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._foreign: list[ThreadingHTTPServer] = []
+        self._started = False
+
+    # --- paths and addresses ---------------------------------------------------------------
+    @property
+    def bin_dir(self) -> Path:
+        return self.dir / "bin"
+
+    @property
+    def state_path(self) -> Path:
+        return self.dir / "state" / "state.json"
+
+    @property
+    def ollama_url(self) -> str:
+        return f"http://127.0.0.1:{self.ollama_port}"
+
+    @property
+    def lms_url(self) -> str:
+        return f"http://127.0.0.1:{self.lms_port}"
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> FakeRuntime:
+        if self._started:
+            return self
+        self._started = True
+        self.dir = Path(tempfile.mkdtemp(prefix="lmsdrive-fake-"))
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _setup(self) -> None:
+        self.bin_dir.mkdir()
+        self.state_path.parent.mkdir()
+        self.ollama_port = free_port()
+        self.lms_port = free_port()
+        while self.lms_port == self.ollama_port:
+            self.lms_port = free_port()
+
+        state = FakeState(knobs=Knobs(**self.knobs))
+        state.registry.update(self.registry)
+        now = time.time()
+        for b in self.backends:
+            side = state.backend(b)
+            norm = ollama_name if b == "ollama" else lms_key
+            names = [norm(n) for n in self.models_downloaded[b] + self.models_loaded[b]]
+            for i, name in enumerate(dict.fromkeys(names)):
+                # older first: `ollama list` shows the newest first
+                side.downloaded.append(
+                    make_model(name, state.registry.get(name), modified_at=now - 3600 * (i + 1))
+                )
+            for name in dict.fromkeys(norm(n) for n in self.models_loaded[b]):
+                model = side.find(name)
+                assert model is not None
+                side.loaded.append(
+                    Loaded(
+                        name=name,
+                        identifier=name,
+                        size=model.size if b == "lms" else int(model.size * 1.1) + 4096 * 28672,
+                        loaded_at=now,
+                        expires_at=now + 300 if b == "ollama" else None,
+                    )
+                )
+        state.lms.config_port = self.lms_port
+        state.lms.service_running = "lms" in self.server_running
+        save_state(self.state_path, state)
+
+        for b in self.backends:
+            exe = self.bin_dir / b
+            exe.write_text(_script(b), encoding="utf-8")
+            exe.chmod(0o755)
+
+        self.env = self._make_env()
+        if self.patch_environ:
+            for k, v in self.env_changes().items():
+                self._saved_env[k] = os.environ.get(k)
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+        if state.knobs.port_taken:
+            for port in (self.ollama_port, self.lms_port):
+                holder = ThreadingHTTPServer(("127.0.0.1", port), _Foreign)
+                holder.daemon_threads = True
+                threading.Thread(target=holder.serve_forever, daemon=True).start()
+                self._foreign.append(holder)
+        if "ollama" in self.server_running:
+            self.start_server("ollama")
+        if "lms" in self.server_running:
+            self.start_server("lms")
+
+    def _make_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({k: v for k, v in self.env_changes().items() if v is not None})
+        for k in _UNSET:
+            env.pop(k, None)
+        return env
+
+    def env_changes(self) -> dict[str, str | None]:
+        """The variables this runtime sets (``None``: unset), e.g. for ``monkeypatch``."""
+        kept = []
+        for d in os.environ.get("PATH", "").split(os.pathsep):
+            if d and any(os.access(os.path.join(d, t), os.X_OK) for t in BACKENDS):
+                continue
+            kept.append(d)
+        changes: dict[str, str | None] = {
+            "PATH": os.pathsep.join([str(self.bin_dir), *kept]),
+            ENV_STATE: str(self.state_path),
+            "OLLAMA_HOST": f"127.0.0.1:{self.ollama_port}",
+            "LMSTUDIO_URL": self.lms_url,
+        }
+        if self.isolate_home:
+            home = self.dir / "home"
+            home.mkdir(exist_ok=True)
+            changes["HOME"] = str(home)
+        for k in _UNSET:
+            changes[k] = None
+        return changes
+
+    def start_server(self, backend: str, timeout: float = 15.0) -> None:
+        """Start a backend's server as a detached process (not counted as a spawn) and wait
+        until it answers."""
+        env = dict(self.env)
+        env[ENV_NO_SPAWN_LOG] = "1"
+        log = open(self.state_path.with_name(f"{backend}-server.log"), "ab")  # noqa: SIM115
+        with log:
+            if backend == "ollama":
+                proc = subprocess.Popen(
+                    [str(self.bin_dir / "ollama"), "serve"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    env=env,
+                    start_new_session=True,
+                )
+                port, path = self.ollama_port, "/"
+            else:
+                proc = spawn_lms_server(self.state_path, self.lms_port)
+                with edit_state(self.state_path) as st:
+                    st.lms.server = Server(pid=proc.pid, port=self.lms_port)
+                    st.lms.service_running = True
+                port, path = self.lms_port, "/lmstudio-greeting"
+        self._procs.append(proc)
+        if load_state(self.state_path).knobs.serve_hangs:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"fake {backend} server exited with {proc.returncode}")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                conn.request("GET", path)
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    return
+                conn.close()
+            time.sleep(0.02)
+        raise TimeoutError(f"fake {backend} server did not answer within {timeout} s")
+
+    def stop_server(self, backend: str) -> None:
+        """Kill a backend's server, as if it crashed or was stopped outside the test."""
+        st = load_state(self.state_path)
+        srv = st.backend(backend).server
+        if srv is not None:
+            kill_pid(srv.pid)
+            with edit_state(self.state_path) as s:
+                s.backend(backend).server = None
+
+    def close(self) -> None:
+        """Terminate every process started here or by the fakes; restore the environment."""
+        if not self._started:
+            return
+        self._started = False
+        pids: set[int] = set(self._owned_pids())
+        with contextlib.suppress(Exception):
+            st = load_state(self.state_path)
+            for b in BACKENDS:
+                srv = st.backend(b).server
+                if srv is not None and self._is_ours(srv.pid):
+                    pids.add(srv.pid)
+        for proc in self._procs:
+            if proc.poll() is None:
+                pids.add(proc.pid)
+        for pid in pids:
+            kill_pid(pid)
+        for proc in self._procs:
+            with contextlib.suppress(Exception):
+                proc.wait(timeout=5)
+        self._procs.clear()
+        for foreign in self._foreign:
+            foreign.shutdown()
+            foreign.server_close()
+        self._foreign.clear()
+        for k, v in self._saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self._saved_env.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _owned_pids(self) -> Iterable[int]:
+        """Live processes whose command line names our directory (Linux ``/proc``)."""
+        proc = Path("/proc")
+        if not proc.is_dir():
+            return
+        needle = str(self.dir).encode()
+        me = os.getpid()
+        for entry in proc.iterdir():
+            if not entry.name.isdigit() or int(entry.name) == me:
+                continue
+            with contextlib.suppress(OSError):
+                if needle in (entry / "cmdline").read_bytes():
+                    yield int(entry.name)
+
+    def _is_ours(self, pid: int) -> bool:
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if not cmdline.parent.is_dir():
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return False
+            return True
+        with contextlib.suppress(OSError):
+            return str(self.dir).encode() in cmdline.read_bytes()
+        return False
+
+    def __enter__(self) -> FakeRuntime:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- inspection and control ------------------------------------------------------------
+    def state(self) -> FakeState:
+        return load_state(self.state_path)
+
+    @contextlib.contextmanager
+    def edit(self) -> Any:
+        """``with rt.edit() as st: st.knobs.generate_text = "hi"`` (locked read-modify-write)."""
+        with edit_state(self.state_path) as st:
+            yield st
+
+    def set(self, **knobs: Any) -> None:
+        """Change knobs while the runtime runs: ``rt.set(pull_dies_at_percent=50)``."""
+        unknown = set(knobs) - _KNOB_NAMES
+        if unknown:
+            raise TypeError(f"unknown knob(s) {sorted(unknown)}")
+        with edit_state(self.state_path) as st:
+            for k, v in knobs.items():
+                setattr(st.knobs, k, v)
+
+    def spawns(self) -> list[dict[str, Any]]:
+        """Every fake CLI invocation so far: ``{"argv": ["ollama", "list"], "pid", "time"}``."""
+        return read_spawns(self.state_path)
+
+    def spawn_count(self) -> int:
+        return len(self.spawns())
+
+    def requests(self, server: str | None = None) -> list[dict[str, Any]]:
+        """HTTP requests the fake servers answered: ``{"server", "method", "path", ...}``."""
+        out = read_requests(self.state_path)
+        return [r for r in out if server is None or r["server"] == server]
+
+    def reset_counts(self) -> None:
+        for p in (spawn_log(self.state_path), request_log(self.state_path)):
+            p.unlink(missing_ok=True)
+
+    def server_pid(self, backend: str) -> int | None:
+        srv = self.state().backend(backend).server
+        return None if srv is None else srv.pid
