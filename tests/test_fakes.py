@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -673,3 +674,69 @@ def test_fixture_sets_env_with_monkeypatch(fake_runtime: MakeRuntime) -> None:  
     assert rt.state().lms.downloaded[0].name == "qwen/qwen3-4b"
     t = run("lms", "ls", "--json")
     assert json.loads(t.stdout)[0]["modelKey"] == "qwen/qwen3-4b"
+
+
+def test_pull_of_a_present_model_reports_each_layer_once(rt: FakeRuntime) -> None:
+    proc, _ = start_serve()
+    try:
+        r = httpx.post(rt.ollama_url + "/api/pull", json={"model": "qwen2.5:0.5b"})
+        lines = [json.loads(x) for x in r.text.splitlines()]
+        layers = [x for x in lines if "digest" in x]
+        assert all(x["completed"] == x["total"] for x in layers)
+        assert len(layers) == len({x["digest"] for x in layers}) == 5
+        assert lines[-1] == {"status": "success"}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_ctrl_c_kills_ollama_pull_and_the_server_cancels(rt: FakeRuntime) -> None:
+    rt.set(pull_seconds=5.0)
+    proc, _ = start_serve()
+    try:
+        pull = subprocess.Popen(["ollama", "pull", "llama3.2:3b"], stderr=subprocess.PIPE)
+        assert pull.stderr is not None
+        seen = b""
+        while b"pulling" not in seen:
+            seen += os.read(pull.stderr.fileno(), 65536)
+        time.sleep(0.3)
+        pull.send_signal(signal.SIGINT)
+        assert pull.wait(5) == -signal.SIGINT  # no handler, as in Go
+        time.sleep(0.5)
+        assert proc.poll() is None  # the server survives a client going away
+        assert "llama3.2:3b" not in [m.name for m in rt.state().ollama.downloaded]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_ctrl_c_cancels_lms_get(rt: FakeRuntime) -> None:
+    rt.set(pull_seconds=5.0)
+    get = subprocess.Popen(
+        ["lms", "get", "qwen/qwen3-4b", "-y"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert get.stdout is not None
+    assert b"Resolution completed" in os.read(get.stdout.fileno(), 65536)
+    time.sleep(0.3)
+    get.send_signal(signal.SIGINT)
+    _, err = get.communicate(timeout=5)
+    assert get.returncode == 1 and err.decode().endswith("W Download canceled.\n")
+    assert rt.state().lms.find("qwen/qwen3-4b") is None
+
+
+def test_pull_on_a_terminal_uses_its_width(rt: FakeRuntime) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    proc, _ = start_serve()
+    try:
+        child = pexpect.spawn(
+            "ollama", ["pull", "llama3.2:3b"], dimensions=(30, 100), encoding="utf-8"
+        )
+        child.expect(pexpect.EOF, timeout=15)
+        child.close()
+        assert child.exitstatus == 0
+        text = str(child.before)
+        bars = re.findall(r"(pulling dde5[^\x1b]*)\x1b\[K", text)
+        assert bars and all(len(b) == 99 for b in bars)
+    finally:
+        proc.terminate()
+        proc.wait(10)

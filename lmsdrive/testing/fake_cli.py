@@ -42,6 +42,7 @@ from . import _fake_render as R
 from .fake_state import (
     ENV_NO_SPAWN_LOG,
     Loaded,
+    RegistryEntry,
     Server,
     edit_state,
     lms_key,
@@ -375,6 +376,8 @@ class Ollama:
         if len(args) != 1:
             _err(f"Error: accepts 1 arg(s), received {len(args)}\n")
             return 1
+        # Go installs no SIGINT handler here: Ctrl-C kills the client outright (shell: 130)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         if not self._heartbeat():
             return 1
         try:
@@ -849,6 +852,14 @@ class Lms:
             f"   └─ ↓ To download: {display} {entry.quantization} [GGUF] - {size}\n\n"
             f"Resolution completed. Downloading {size}...\n"
         )
+        try:
+            return self._download(key, entry)
+        except KeyboardInterrupt:
+            _out("\x1b[2K\x1b[1G\x1b[?25h")
+            self.warn("Download canceled.")
+            return 1
+
+    def _download(self, key: str, entry: RegistryEntry) -> int:
         knobs = self.state.knobs
         frames = max(knobs.pull_frames, 1)
         pad, t0, last_clear = 0, time.monotonic(), -1e9
@@ -927,10 +938,15 @@ class Lms:
         ttl = int(opts["--ttl"]) if "--ttl" in opts else None
         t0 = time.monotonic()
         steps = 10
-        for k in range(steps + 1):
-            spin = R.SPINNER[k % len(R.SPINNER)]
-            _out(f"\rLoading {model.name} {k * 100 // steps}% {spin}")
-            time.sleep(self.state.knobs.load_seconds / steps)
+        try:
+            for k in range(steps + 1):
+                spin = R.SPINNER[k % len(R.SPINNER)]
+                _out(f"\rLoading {model.name} {k * 100 // steps}% {spin}")
+                time.sleep(self.state.knobs.load_seconds / steps)
+        except KeyboardInterrupt:
+            _out("\r\x1b[K")
+            self.warn("Load cancelled.")
+            return 1
         _out("\r\x1b[K")
         now = time.time()
         with edit_state(self.state_path) as st:

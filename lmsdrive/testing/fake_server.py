@@ -70,11 +70,17 @@ class _Died(Exception):
 # ----- events shared with the fake CLI ------------------------------------------------------
 
 
-def pull_plan(name: str, entry: RegistryEntry, frames: int) -> list[dict[str, Any]]:
-    """The NDJSON objects of a successful ``/api/pull`` (reference §3.1, v0.3.7+)."""
+def pull_plan(
+    name: str, entry: RegistryEntry, frames: int, *, present: bool = False
+) -> list[dict[str, Any]]:
+    """The NDJSON objects of a successful ``/api/pull`` (reference §3.1, v0.3.7+). Layers
+    already on disk (``present``) are reported once, with ``completed`` = ``total``."""
     events: list[dict[str, Any]] = [{"status": "pulling manifest"}]
     for size, digest in zip(entry.layers, entry.layer_digests(name), strict=True):
         status = "pulling " + digest.removeprefix("sha256:")[:12]
+        if present:
+            events.append({"status": status, "digest": digest, "total": size, "completed": size})
+            continue
         events.append({"status": status, "digest": digest, "total": size})
         steps = max(frames, 1) if size >= 1_000_000 else 1
         for k in range(1, steps + 1):
@@ -200,6 +206,7 @@ class FakeServer:
         self._dead.set()
         if self.on_die is not None:
             self.on_die()
+
         def close() -> None:
             self.httpd.shutdown()
             self.httpd.server_close()
@@ -409,9 +416,10 @@ class _Handler(BaseHTTPRequestHandler):
             if entry is None:
                 yield {"error": "pull model manifest: file does not exist"}
                 return
-            plan = pull_plan(name, entry, knobs.pull_frames)[1:]
+            present = st.ollama.find(name) is not None
+            plan = pull_plan(name, entry, knobs.pull_frames, present=present)[1:]
             steps = sum(1 for e in plan if "completed" in e) or 1
-            delay = knobs.pull_seconds / steps
+            delay = 0.0 if present else knobs.pull_seconds / steps
             done: dict[str, int] = {}
             for e in plan:
                 if "completed" in e:
