@@ -1,0 +1,246 @@
+"""The ``lmsdrive`` command line. Thin: every decision lives in the library.
+
+Commands: ``status``, ``init [MODEL]``, ``pull MODEL``, ``load MODEL``, ``unload MODEL``,
+``generate PROMPT``, ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
+``fixtures check [DIR]``. Backend, model and server URL come from the environment
+(``BACKEND``, ``MODEL_NAME``, ``MODEL_SOURCE``, ``OLLAMA_HOST``, ``LMSTUDIO_URL``); the global
+flags ``--backend``, ``--model`` and ``--url`` win over it (before or after the command).
+
+Output: rich tables and live progress bars on a terminal; plain lines when stdout is not a
+terminal (or rich is not installed); ``NO_COLOR`` honoured. ``--json`` (status, init,
+generate, fixtures check) prints one JSON object on stdout and nothing else there.
+Errors go to stderr as the friendly per-backend message, without a traceback.
+
+Exit statuses
+-------------
+===  ===========================================================================
+0    success (``init``: the model is loaded and ready; ``status``: status shown)
+1    the operation failed (download, load, HTTP error, ...); ``parse``: the output
+     could not be parsed (kept from the first version); ``fixtures check``: some
+     fixture now reads differently, or no longer parses
+2    usage: bad arguments, bad configuration (``BACKEND``, URLs), invalid model name,
+     no model named
+3    the runtime is not installed (``ollama`` / ``lms`` not found)
+4    the server is not running, or could not be started
+5    the model was not found (locally or in the registry)
+6    a runtime printed something lmsdrive cannot read (``record``: the fixture was
+     saved, but its parser cannot read it)
+7    a command or request timed out
+130  interrupted (Ctrl-C); the runtime's child process was stopped
+===  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import ParseError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_INSTALLED = 3
+EXIT_NOT_RUNNING = 4
+EXIT_MODEL_NOT_FOUND = 5
+EXIT_PARSE_ERROR = 6
+EXIT_TIMEOUT = 7
+EXIT_INTERRUPTED = 130
+
+EPILOG = """\
+exit statuses:
+  0    success (init: the model is loaded and ready)
+  1    the operation failed; parse: unparsable output; fixtures check: a fixture differs
+  2    usage or configuration error, invalid model name
+  3    the runtime is not installed
+  4    the server is not running, or could not be started
+  5    model not found
+  6    a runtime printed something lmsdrive cannot read (record: saved anyway)
+  7    timed out
+  130  interrupted (Ctrl-C)
+
+environment: BACKEND (ollama|lmstudio), MODEL_NAME, MODEL_SOURCE (ollama|huggingface),
+OLLAMA_HOST, LMSTUDIO_URL, NO_COLOR.
+"""
+
+
+def _read_input(file: str | None) -> str:
+    data = Path(file).read_bytes() if file and file != "-" else sys.stdin.buffer.read()
+    return data.decode("utf-8", errors="replace")
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from ..parsers import get_module, resolve
+    from ..transcript import Transcript
+
+    words = list(args.command)
+    if words and words[0] == "--":
+        words = words[1:]
+    try:
+        info = resolve(words)
+    except ValueError as exc:
+        print(f"lmsdrive parse: {exc}", file=sys.stderr)
+        return 2
+    transcript = Transcript(
+        stdout=_read_input(args.file),
+        argv=tuple(words),
+        exit_code=args.exit_code,
+        http_status=args.status,
+    )
+    try:
+        result = get_module(info).parse(transcript)
+    except ParseError as exc:
+        print(f"lmsdrive parse: {exc}", file=sys.stderr)
+        return 1
+    indent = 2 if args.pretty else None
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=indent))
+    return 0
+
+
+def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--backend", choices=("ollama", "lmstudio"), default=default, help="overrides BACKEND"
+    )
+    parser.add_argument("--model", default=default, help="overrides MODEL_NAME")
+    parser.add_argument(
+        "--url", default=default, help="the server URL (overrides OLLAMA_HOST / LMSTUDIO_URL)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import _commands as c
+
+    parser = argparse.ArgumentParser(
+        prog="lmsdrive",
+        description="Get a local LLM ready on Ollama or LM Studio, and read what they print.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _global_flags(parser, suppress=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_flags(common, suppress=True)
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, **kw: object) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help,
+            description=str(kw.pop("description", help)),
+            parents=[common],
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    p = command("status", "show the backend: installed, server, models downloaded and loaded")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=c.cmd_status)
+
+    p = command(
+        "init",
+        "make the model ready: start the server, download and load the model",
+        description="The init_llm flow: installed → server running (start it) → model "
+        "downloaded (pull it, with progress) → loaded. Exit 0 only when ready.",
+    )
+    p.add_argument("model", nargs="?", help="the model (default: --model / MODEL_NAME)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--timeout", type=float, default=60.0, help="server start timeout (s)")
+    p.set_defaults(func=c.cmd_init)
+
+    p = command("pull", "download a model (the server must be running on Ollama)")
+    p.add_argument("model")
+    p.set_defaults(func=c.cmd_pull)
+    p = command("load", "load a downloaded model into memory")
+    p.add_argument("model")
+    p.set_defaults(func=c.cmd_load)
+    p = command("unload", "unload a model from memory")
+    p.add_argument("model")
+    p.set_defaults(func=c.cmd_unload)
+
+    p = command("generate", "generate an answer, streamed as it comes")
+    p.add_argument("prompt")
+    p.add_argument("--temperature", type=float, default=0.1)
+    p.add_argument("--max-tokens", type=int, default=100)
+    p.add_argument("--json", action="store_true", help="wait for the whole answer; print JSON")
+    p.set_defaults(func=c.cmd_generate)
+
+    p = sub.add_parser(
+        "parse",
+        help="parse a runtime command's output (stdin) into JSON",
+        description=(
+            "Read the output of a runtime command on stdin and print one JSON object. "
+            "Name the command after the options; put '--' before it when it holds flags: "
+            "`ollama list | lmsdrive parse ollama list`, "
+            "`lms ls --json | lmsdrive parse -- lms ls --json`, "
+            "`curl -s localhost:11434/api/tags | lmsdrive parse ollama /api/tags`."
+        ),
+    )
+    p.add_argument("--file", "-f", help="read this file instead of stdin")
+    p.add_argument("--pretty", "-p", action="store_true", help="indent the JSON")
+    p.add_argument("--exit-code", type=int, help="the command's exit status, if known")
+    p.add_argument("--status", type=int, help="the HTTP status of a body, if known")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="TOOL SUBCOMMAND...")
+    p.set_defaults(func=cmd_parse)
+
+    p = command(
+        "record",
+        "run a runtime command and save its output as a new fixture",
+        description="Run a real `ollama ...` or `lms ...` command (never through a shell) "
+        "and save what it printed as DIR/<tool>/<command>/CASE.txt with its provenance in "
+        "CASE.json. Progress commands (pull, get, load) run on a terminal and are saved as "
+        "shown; others are saved as stdout then stderr (stdout_bytes marks the split). "
+        "Example: lmsdrive record --name my-mac -- ollama list",
+    )
+    p.add_argument("--name", help="the case name (default: recorded-<date>-<time>)")
+    p.add_argument("--dir", default="fixtures", help="the fixture tree (default: fixtures)")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds (default 600)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing case")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND...")
+    p.set_defaults(func=c.cmd_record)
+
+    p = command("fixtures", "work with a fixture tree")
+    fx = p.add_subparsers(dest="fixtures_cmd", required=True, metavar="ACTION")
+    check = fx.add_parser(
+        "check",
+        help="re-parse fixtures; report what reads differently from the snapshots",
+        description="Re-parse every fixture under DIR and report, per fixture, what the "
+        "parsers now read differently from its stored snapshot (tests/__snapshots__/"
+        "test_fixtures/test_fixture[<id>].json), or from its expected facts when it has no "
+        "snapshot. Exit 1 when anything differs or no longer parses.",
+    )
+    check.add_argument("dir", nargs="?", help="the fixture tree (default: ./fixtures)")
+    check.add_argument("--snapshots", help="the snapshot directory (default: found beside DIR)")
+    check.add_argument("--json", action="store_true", help="one JSON object")
+    check.add_argument("--verbose", "-v", action="store_true", help="list unchanged ones too")
+    check.set_defaults(func=c.cmd_fixtures_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.cmd == "parse" and not [w for w in args.command if w != "--"]:
+        parser.error(
+            "parse: name the command whose output this is, e.g. `lmsdrive parse ollama list`"
+        )
+    if args.cmd == "record":
+        words = list(args.argv)
+        if words[:1] == ["--"]:
+            words = words[1:]
+        if not words:
+            parser.error("record: name the command to run, e.g. `lmsdrive record -- ollama list`")
+        args.argv = words
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("\nlmsdrive: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `lmsdrive status | head`
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

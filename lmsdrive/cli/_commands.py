@@ -1,0 +1,363 @@
+"""The commands: each builds the library's objects, calls one library function, and shows
+the outcome. Library imports are local so ``lmsdrive parse`` (and ``--help``) stay fast."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import (
+    EXIT_FAILED,
+    EXIT_MODEL_NOT_FOUND,
+    EXIT_NOT_INSTALLED,
+    EXIT_NOT_RUNNING,
+    EXIT_OK,
+    EXIT_PARSE_ERROR,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+)
+from ._ui import Ui, error, human_bytes
+
+if TYPE_CHECKING:
+    from ..driver import Driver
+
+_RUN_INIT_HINT = "Run `lmsdrive init` to start it (and make the model ready)."
+
+
+class Failure(Exception):
+    """A handled failure: the message was worked out, only the exit status remains."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status for an error (see the table in :mod:`lmsdrive.cli`)."""
+    from ..errors import (
+        CommandTimeoutError,
+        ConfigError,
+        InvalidModelNameError,
+        ModelNotFoundError,
+        NotInstalledError,
+        ParseError,
+        ServerNotRunningError,
+        ServerStartError,
+    )
+
+    table: list[tuple[type[BaseException] | tuple[type[BaseException], ...], int]] = [
+        ((ConfigError, InvalidModelNameError), EXIT_USAGE),
+        (NotInstalledError, EXIT_NOT_INSTALLED),
+        ((ServerNotRunningError, ServerStartError), EXIT_NOT_RUNNING),
+        (ModelNotFoundError, EXIT_MODEL_NOT_FOUND),
+        (ParseError, EXIT_PARSE_ERROR),
+        (CommandTimeoutError, EXIT_TIMEOUT),
+    ]
+    for kinds, status in table:
+        if isinstance(exc, kinds):
+            return status
+    return EXIT_FAILED
+
+
+def _config(args: argparse.Namespace, model: str | None = None) -> Any:
+    from ..config import Config
+
+    return Config.from_env(
+        backend=getattr(args, "backend", None),
+        model_name=model or getattr(args, "model", None),
+        url=getattr(args, "url", None),
+    )
+
+
+@contextmanager
+def _driver(args: argparse.Namespace, model: str | None = None) -> Iterator[Driver]:
+    """A Driver for the configuration; every library error leaving the block becomes a
+    :class:`Failure` with the friendly message and its exit status."""
+    from ..driver import Driver, friendly_message
+    from ..errors import LmsdriveError, ServerNotRunningError
+
+    try:
+        config = _config(args, model)
+    except LmsdriveError as exc:
+        raise Failure(str(exc), exit_status(exc)) from exc
+    driver = Driver(config)
+    try:
+        yield driver
+    except (LmsdriveError, OSError) as exc:
+        message = friendly_message(config.backend, config.model_for_backend(), exc)
+        if isinstance(exc, ServerNotRunningError):
+            message = f"{message}\n{_RUN_INIT_HINT}"
+        raise Failure(message, exit_status(exc)) from exc
+    finally:
+        driver.close()
+
+
+def _handled(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except Failure as exc:
+            error(str(exc))
+            return exc.status
+
+    run.__doc__ = func.__doc__
+    return run
+
+
+def _dump(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2), flush=True)
+
+
+# -- status ------------------------------------------------------------------------------
+def _yes(flag: bool | None, yes: str = "yes", no: str = "no") -> str:
+    return "?" if flag is None else (yes if flag else no)
+
+
+@_handled
+def cmd_status(args: argparse.Namespace) -> int:
+    """Installed, version, server, models: a table (or ``--json``)."""
+    from ..status import get_status
+
+    with _driver(args) as driver:
+        st = get_status(driver)
+    if args.json:
+        _dump(st.to_dict())
+        return EXIT_OK
+    ui = Ui()
+    rows = [
+        ["Backend", st.display_name],
+        ["Installed", f"yes: {st.binary}" if st.installed else "no"],
+        ["Version", st.version or "?"],
+        ["Server", f"{st.url} ({'running' if st.running else 'not running'})"],
+    ]
+    if st.model:
+        rows.append(
+            [
+                "Model",
+                f"{st.model}: downloaded {_yes(st.model_downloaded)}, "
+                f"loaded {_yes(st.model_loaded)}" + (" (ready)" if st.ready else ""),
+            ]
+        )
+    else:
+        rows.append(["Model", "(none configured: set MODEL_NAME or --model)"])
+    ui.table(None, [], rows)
+    if st.downloaded is not None or st.loaded is not None:
+        loaded = {m.name for m in st.loaded or []} | {m.identifier for m in st.loaded or []}
+        names = [m.name for m in st.downloaded or []]
+        names += [m.name for m in st.loaded or [] if m.name not in names]
+        sizes = {m.name: m.size_bytes for m in st.downloaded or []}
+        table = [
+            [
+                n,
+                human_bytes(sizes[n]) if sizes.get(n) else "",
+                _yes(n in loaded) if st.loaded is not None else "?",
+            ]
+            for n in names
+        ]
+        ui.line()
+        if table:
+            ui.table("Models", ["NAME", "SIZE", "LOADED"], table)
+        else:
+            ui.line("Models: none downloaded")
+    for problem in st.problems:
+        error(problem)
+    return EXIT_OK
+
+
+# -- init / pull -------------------------------------------------------------------------
+class _Steps:
+    """Step announcements and the progress view between them."""
+
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+        self.view: Any = None
+
+    def step(self, text: str) -> None:
+        self.close()
+        self.ui.step(text)
+
+    def progress(self, event: Any) -> None:
+        if self.view is None:
+            self.view = self.ui.progress()
+        self.view.update(event)
+
+    def close(self) -> None:
+        if self.view is not None:
+            self.view.close()
+            self.view = None
+
+
+@_handled
+def cmd_init(args: argparse.Namespace) -> int:
+    """The ensure_ready flow, each step shown, a progress bar during the download."""
+    from ..ops import observe_steps
+
+    ui = Ui(quiet=args.json)
+    steps = _Steps(ui)
+    with _driver(args, args.model) as driver:
+        b = driver.backend
+        ui.step(f"{b.display_name} at {b.url}: making {driver.model} ready")
+        driver.backend = observe_steps(driver.backend, steps.step)
+        try:
+            report = driver.ensure_ready(on_progress=steps.progress, start_timeout=args.timeout)
+        finally:
+            steps.close()
+    status = EXIT_OK if report.success else exit_status(report.error or Exception())
+    if args.json:
+        _dump(report.to_dict())
+        return status
+    if report.success:
+        ui.ok(report.message)
+    else:
+        error(report.message)
+    return status
+
+
+@_handled
+def cmd_pull(args: argparse.Namespace) -> int:
+    """Download a model with a progress bar."""
+    from ..backends.base import close_iterator
+
+    ui = Ui()
+    with _driver(args, args.model) as driver:
+        name = driver.model
+        ui.step(f"Downloading {name} with {driver.backend.display_name}")
+        events = driver.backend.pull(name)
+        try:
+            with ui.progress() as view:
+                for event in events:
+                    view.update(event)
+        finally:
+            close_iterator(events)
+    ui.ok(f"Downloaded {name}")
+    return EXIT_OK
+
+
+@_handled
+def cmd_load(args: argparse.Namespace) -> int:
+    ui = Ui()
+    with _driver(args, args.model) as driver:
+        name = driver.model
+        ui.step(f"Loading {name} with {driver.backend.display_name}")
+        loaded = driver.backend.load(name)
+    shown = f" as {loaded.identifier}" if loaded and loaded.identifier != name else ""
+    ui.ok(f"Loaded {name}{shown}")
+    return EXIT_OK
+
+
+@_handled
+def cmd_unload(args: argparse.Namespace) -> int:
+    ui = Ui()
+    with _driver(args, args.model) as driver:
+        name = driver.model
+        driver.backend.unload(name)
+    ui.ok(f"Unloaded {name}")
+    return EXIT_OK
+
+
+@_handled
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Stream the answer's pieces to stdout as they arrive (``--json``: the whole answer)."""
+    import sys
+
+    from ..ops import generate_stream
+
+    with _driver(args) as driver:
+        if args.json:
+            gen = driver.generate(
+                args.prompt, temperature=args.temperature, max_tokens=args.max_tokens
+            )
+            _dump(dataclasses.asdict(gen))
+            return EXIT_OK
+        wrote = ""
+        pieces = generate_stream(
+            driver, args.prompt, temperature=args.temperature, max_tokens=args.max_tokens
+        )
+        try:
+            for piece in pieces:
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+                wrote = piece or wrote
+        finally:
+            if wrote and not wrote.endswith("\n"):
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+    return EXIT_OK
+
+
+# -- record / fixtures -------------------------------------------------------------------
+@_handled
+def cmd_record(args: argparse.Namespace) -> int:
+    """Run a runtime command and save its transcript as a fixture."""
+    from ..errors import LmsdriveError
+    from ..recording import record_fixture
+
+    try:
+        rec = record_fixture(
+            args.argv, args.dir, name=args.name, timeout=args.timeout, overwrite=args.force
+        )
+    except ValueError as exc:
+        raise Failure(f"record: {exc}", EXIT_USAGE) from exc
+    except FileExistsError as exc:
+        raise Failure(f"record: {exc}", EXIT_FAILED) from exc
+    except LmsdriveError as exc:
+        raise Failure(f"record: {exc}", exit_status(exc)) from exc
+    ui = Ui()
+    meta = rec.meta
+    ui.ok(
+        f"Recorded `{shlex.join(args.argv)}` (exit {meta['exit_code']}, "
+        f"version {meta['version'] or '?'}) as {rec.text_path} (+ .json), parser "
+        f"{meta['parser']!r}"
+    )
+    if rec.parse_error is not None:
+        error(f"saved, but its parser cannot read it: {rec.parse_error}")
+        return EXIT_PARSE_ERROR
+    ui.line('Add the facts a correct parser must read as "expected" in the .json.')
+    return EXIT_OK
+
+
+def _default_fixture_dir() -> Path:
+    here = Path("fixtures")
+    if here.is_dir():
+        return here
+    from ..testing.fixtures import DEFAULT_ROOT
+
+    return DEFAULT_ROOT
+
+
+@_handled
+def cmd_fixtures_check(args: argparse.Namespace) -> int:
+    """Re-parse a fixture tree against its snapshots: the golden-regression report."""
+    from ..golden import check_fixtures
+
+    root = Path(args.dir) if args.dir else _default_fixture_dir()
+    try:
+        checks = list(check_fixtures(root, args.snapshots))
+    except FileNotFoundError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from exc
+    failed = [c for c in checks if c.failed]
+    counts = {
+        s: sum(c.status == s for c in checks) for s in ("same", "changed", "error", "unchecked")
+    }
+    if args.json:
+        _dump({"root": str(root), "counts": counts, "fixtures": [c.to_dict() for c in checks]})
+        return EXIT_FAILED if failed else EXIT_OK
+    ui = Ui()
+    for c in checks:
+        if not (c.failed or args.verbose):
+            continue
+        against = f", against its {c.baseline}" if c.baseline else ""
+        ui.line(f"{c.status.upper():9} {c.case_id} ({c.parser}{against})")
+        for d in c.differences:
+            ui.line(f"          {d}")
+    ui.line(
+        f"{len(checks)} fixtures: {counts['same']} same, {counts['changed']} changed, "
+        f"{counts['error']} no longer parse, {counts['unchecked']} without a baseline"
+    )
+    return EXIT_FAILED if failed else EXIT_OK

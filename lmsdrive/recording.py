@@ -1,0 +1,181 @@
+"""Record a real runtime command as a new fixture (``lmsdrive record``).
+
+A user with a real Ollama or LM Studio runs::
+
+    lmsdrive record --name my-case -- ollama list
+
+which runs the command (argv, never a shell), saves what it printed as
+``<dir>/<tool>/<command>/<case>.txt`` and its provenance beside it as ``<case>.json``
+in the fixture format of :mod:`lmsdrive.testing.fixtures`, so the recording becomes a
+golden for the runtime's version.
+
+What the ``.txt`` holds
+-----------------------
+* Commands whose parser reads a stream of progress (``ollama pull``/``run``, ``lms get``,
+  ``lms load``) run on a pseudo-terminal (40x120, as the streaming runner runs them), as a
+  person sees them: both streams merged in the order the terminal showed them, redraw
+  escapes included. ``"stream": "terminal (pty 40x120, stdout and stderr merged)"``.
+* Every other command runs with pipes, its streams captured apart: the ``.txt`` is stdout
+  then stderr (what parsers read as ``Transcript.text``), and ``stdout_bytes`` in the
+  ``.json`` says where stdout ends, so the two streams can be told apart again.
+  ``"stream": "stdout then stderr (captured apart; stdout_bytes marks the split)"``.
+
+The ``.json``: ``source`` ("recorded with lmsdrive record"), ``synthetic`` false,
+``command``, ``parser`` (the registry's name for argv), ``argv`` (as given), ``exit_code``,
+``http_status`` (null), ``stream``, ``stdout_bytes``, ``version`` (the runtime's),
+``os``, ``date`` (UTC, ISO 8601), ``duration`` (seconds), ``lmsdrive_version``, ``expected``
+(null: the facts a correct parser must read are the user's to add) and ``parsed`` (what
+the parsers read from it when it was recorded, or the parse error).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import LmsdriveError, ParseError
+from .transcript import Transcript
+
+__all__ = ["RecordedFixture", "command_dir", "record_fixture", "runtime_version"]
+
+Tool = Literal["ollama", "lms"]
+_CASE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+TERMINAL = "terminal (pty 40x120, stdout and stderr merged)"
+APART = "stdout then stderr (captured apart; stdout_bytes marks the split)"
+
+
+@dataclass(frozen=True)
+class RecordedFixture:
+    """What :func:`record_fixture` wrote, and what the parser read from it."""
+
+    text_path: Path
+    meta_path: Path
+    meta: dict[str, Any]
+    transcript: Transcript
+    parse_error: ParseError | None = None
+
+
+def runtime_version(tool: Tool, binary: str) -> str | None:
+    """The version the runtime's CLI reports (one short process), or ``None``."""
+    from .runner import run
+
+    try:
+        if tool == "ollama":
+            from .parsers import ollama_version
+
+            v = ollama_version.parse(run([binary, "--version"], timeout=10))
+            return v.server_version or v.client_version
+        from .parsers import lms_version
+
+        lv = lms_version.parse(run([binary, "version"], timeout=10))
+        return lv.semver or lv.cli_commit
+    except (LmsdriveError, OSError):
+        return None
+
+
+def command_dir(parser: str) -> str:
+    """The fixture folder for a parser: ``"lms server status"`` → ``server-status``,
+    ``"ollama --version"`` → ``version``."""
+    words = parser.split()[1:]
+    return "-".join(w.lstrip("-/").replace("/", "-") for w in words) or "version"
+
+
+def _default_case(now: datetime) -> str:
+    return "recorded-" + now.strftime("%Y%m%d-%H%M%S")
+
+
+def record_fixture(
+    argv: Sequence[str],
+    dest: Path | str,
+    *,
+    name: str | None = None,
+    timeout: float = 600.0,
+    overwrite: bool = False,
+) -> RecordedFixture:
+    """Run ``argv`` (``ollama ...`` or ``lms ...``) and save it as a fixture under ``dest``.
+
+    Raises ``ValueError`` for a command that is not a runtime command, an HTTP path, or a bad
+    case name; ``FileExistsError`` when the fixture exists (unless ``overwrite``);
+    :class:`~lmsdrive.errors.NotInstalledError` when the runtime is not found; and
+    :class:`~lmsdrive.errors.CommandTimeoutError` after ``timeout`` seconds. Whatever the
+    command's exit status, the fixture is written (failures are goldens too); a parser
+    that cannot read the output is reported in ``parse_error`` (the fixture is kept).
+    """
+    from .discovery import find_binary
+    from .parsers import get_module, resolve
+    from .runner import run, stream
+
+    words = list(argv)
+    info = resolve(words)  # ValueError for an unknown tool
+    if len(words) > 1 and words[1].startswith(("/", "http://", "https://")):
+        raise ValueError("record runs runtime commands; an HTTP body is not a command")
+    now = datetime.now(timezone.utc)
+    case = name or _default_case(now)
+    if not _CASE_RE.match(case):
+        raise ValueError(f"case name {case!r}: use letters, digits, '.', '_' and '-'")
+    tool: Tool = "ollama" if info.tool == "ollama" else "lms"
+    folder = Path(dest) / tool / command_dir(info.name)
+    text_path = folder / f"{case}.txt"
+    meta_path = text_path.with_suffix(".json")
+    if not overwrite and (text_path.exists() or meta_path.exists()):
+        raise FileExistsError(f"{text_path} already exists: choose another --name")
+    binary = str(find_binary(tool))
+    command = [binary, *words[1:]]
+    if info.streaming:
+        with stream(command, timeout=timeout, idle_timeout=None) as proc:
+            for _ in proc:
+                pass
+        transcript = proc.transcript()
+        kind = TERMINAL
+    else:
+        transcript = run(command, timeout=timeout)
+        kind = APART
+    transcript = Transcript(
+        stdout=transcript.stdout,
+        stderr=transcript.stderr,
+        argv=tuple(words),
+        exit_code=transcript.exit_code,
+        meta=transcript.meta,
+    )
+    parse_error: ParseError | None = None
+    parsed: Any
+    try:
+        parsed = get_module(info).parse(transcript).to_dict()
+    except ParseError as exc:
+        parse_error = exc
+        parsed = {"parse_error": str(exc)}
+    meta: dict[str, Any] = {
+        "source": "recorded with lmsdrive record",
+        "synthetic": False,
+        "command": shlex.join(words),
+        "parser": info.name,
+        "argv": words,
+        "exit_code": transcript.exit_code,
+        "http_status": None,
+        "stream": kind,
+        "stdout_bytes": len(transcript.stdout.encode("utf-8")) if kind == APART else None,
+        "version": runtime_version(tool, binary),
+        "os": platform.platform(),
+        "date": now.isoformat(timespec="seconds"),
+        "duration": transcript.meta.get("duration"),
+        "lmsdrive_version": _lmsdrive_version(),
+        "expected": None,
+        "parsed": parsed,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    text_path.write_bytes(transcript.text.encode("utf-8"))
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return RecordedFixture(text_path, meta_path, meta, transcript, parse_error)
+
+
+def _lmsdrive_version() -> str:
+    from . import __version__
+
+    return __version__

@@ -1,0 +1,182 @@
+"""What a backend looks like right now: installed where, which version, server up, models.
+
+>>> from lmsdrive import Driver                          # doctest: +SKIP
+>>> from lmsdrive.status import get_status              # doctest: +SKIP
+>>> get_status(Driver()).to_dict()                      # doctest: +SKIP
+{"backend": "ollama", "installed": true, "binary": "/usr/local/bin/ollama", ...}
+
+:func:`get_status` never raises for runtime problems: what it could not find out is
+``None`` and the reason goes to ``problems``.
+
+JSON (``Status.to_dict()``)::
+
+    {
+      "backend":          "ollama" | "lmstudio",
+      "display_name":     string,         # "Ollama", "LM Studio"
+      "installed":        boolean,
+      "binary":           string | null,  # where the CLI was found
+      "version":          string | null,  # the server's version (Ollama /api/version),
+                                          # else the CLI's own
+      "url":              string,         # the server the configuration points at
+      "running":          boolean,        # the server answers
+      "model":            string | null,  # the configured model, as the backend spells it
+      "model_downloaded": boolean | null, # null: no model configured, or could not tell
+      "model_loaded":     boolean | null,
+      "ready":            boolean,        # running, and the model downloaded and loaded
+      "downloaded":       [{"name", "size_bytes", "type"}] | null,   # null: could not tell
+      "loaded":           [{"name", "identifier", "size_bytes", "context_length"}] | null,
+      "problems":         [string]        # what could not be found out, and why
+    }
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .backends.base import LoadedModel, LocalModel
+from .errors import LmsdriveError
+from .model_ref import ModelRef
+
+if TYPE_CHECKING:
+    from .driver import Driver
+
+__all__ = ["Status", "get_status"]
+
+
+@dataclass(frozen=True)
+class Status:
+    """A snapshot of one backend's state (see the module docstring for the JSON)."""
+
+    backend: str
+    display_name: str
+    installed: bool
+    binary: str | None
+    version: str | None
+    url: str
+    running: bool
+    model: str | None = None
+    downloaded: list[LocalModel] | None = None
+    loaded: list[LoadedModel] | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def _matches(self, name: str) -> bool:
+        if self.model is None:
+            return False
+        ref = ModelRef.parse(self.model)
+        if self.backend == "ollama":
+            return ref.matches_ollama(name)
+        return ref.matches_lmstudio(name)
+
+    @property
+    def model_downloaded(self) -> bool | None:
+        if self.model is None or self.downloaded is None:
+            return None
+        return any(self._matches(m.name) for m in self.downloaded)
+
+    @property
+    def model_loaded(self) -> bool | None:
+        if self.model is None or self.loaded is None:
+            return None
+        return any(self._matches(m.name) or self._matches(m.identifier) for m in self.loaded)
+
+    @property
+    def ready(self) -> bool:
+        return self.running and bool(self.model_downloaded) and bool(self.model_loaded)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "display_name": self.display_name,
+            "installed": self.installed,
+            "binary": self.binary,
+            "version": self.version,
+            "url": self.url,
+            "running": self.running,
+            "model": self.model,
+            "model_downloaded": self.model_downloaded,
+            "model_loaded": self.model_loaded,
+            "ready": self.ready,
+            "downloaded": None
+            if self.downloaded is None
+            else [
+                {"name": m.name, "size_bytes": m.size_bytes, "type": m.type}
+                for m in self.downloaded
+            ],
+            "loaded": None
+            if self.loaded is None
+            else [
+                {
+                    "name": m.name,
+                    "identifier": m.identifier,
+                    "size_bytes": m.size_bytes,
+                    "context_length": m.context_length,
+                }
+                for m in self.loaded
+            ],
+            "problems": list(self.problems),
+        }
+
+
+def _binary(driver: Driver) -> str | None:
+    from .discovery import find_binary
+
+    finder = getattr(driver.backend, "binary", None)
+    try:
+        if callable(finder):
+            return str(finder())
+        return str(find_binary("ollama" if driver.backend.name == "ollama" else "lms"))
+    except (LmsdriveError, OSError):
+        return None
+
+
+def _cli_version(backend: str, binary: str) -> str | None:
+    """The CLI's own version (one short process), for a server that does not answer."""
+    from .recording import runtime_version
+
+    return runtime_version("ollama" if backend == "ollama" else "lms", binary)
+
+
+def get_status(driver: Driver) -> Status:
+    """Look at the driver's backend: installed, version, server, downloaded/loaded models.
+
+    On Ollama the model lists need the server (HTTP); on LM Studio they come from ``lms``
+    and are read even when the HTTP server is down.
+    """
+    b = driver.backend
+    problems: list[str] = []
+    model = driver.config.model_for_backend()
+    binary = _binary(driver)
+    try:
+        running = b.is_running()
+    except LmsdriveError as exc:
+        running = False
+        problems.append(f"server check failed: {exc}")
+    # Ollama's version() asks the server; LM Studio's runs `lms version`.
+    version = b.version() if running or (binary is not None and b.name != "ollama") else None
+    if version is None and binary is not None and b.name == "ollama":
+        version = _cli_version(b.name, binary)
+    downloaded: list[LocalModel] | None = None
+    loaded: list[LoadedModel] | None = None
+    if running or (binary is not None and b.name != "ollama"):
+        try:
+            downloaded = b.list_models()
+        except (LmsdriveError, OSError) as exc:
+            problems.append(f"could not list downloaded models: {exc}")
+        try:
+            loaded = b.loaded_models()
+        except (LmsdriveError, OSError) as exc:
+            problems.append(f"could not list loaded models: {exc}")
+    return Status(
+        backend=b.name,
+        display_name=b.display_name,
+        installed=binary is not None,
+        binary=binary,
+        version=version,
+        url=b.url,
+        running=running,
+        model=model,
+        downloaded=downloaded,
+        loaded=loaded,
+        problems=problems,
+    )
