@@ -658,6 +658,8 @@ def test_runtime_counts_spawns_and_requests() -> None:
         assert [s["argv"] for s in rt.spawns()] == [["ollama", "ps"]]
         assert [r["path"] for r in rt.requests()] == ["/", "/api/ps"]
         assert rt.state().lms.live_loaded()[0].name == "qwen2.5:0.5b"
+        ps = facts("ollama ps", run("ollama", "ps"))
+        assert [m["name"] for m in ps["models"]] == ["qwen2.5:0.5b"]
 
 
 def test_runtime_rejects_unknown_options() -> None:

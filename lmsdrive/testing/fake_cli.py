@@ -214,6 +214,7 @@ class Ollama:
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         with edit_state(self.state_path) as st:
             st.ollama.server = Server(pid=os.getpid(), port=srv.port)
+            st.ollama.loaded = []  # a fresh server has nothing loaded
             blobs = sum(
                 len(st.registry[m.name].layers) if m.name in st.registry else 3
                 for m in st.ollama.downloaded

@@ -22,7 +22,8 @@ directory), the environment is restored and the directory removed.
 
 Options: ``backends`` (leave one out to simulate "not installed"); ``models_downloaded`` /
 ``models_loaded`` (a list of names goes to every backend, a mapping ``{"ollama": [...],
-"lms": [...]}`` per backend; loaded implies downloaded); ``server_running`` (``True``, or the
+"lms": [...]}`` per backend; loaded implies downloaded; Ollama models are loaded after its
+server starts, since a starting ``ollama serve`` has nothing loaded); ``server_running`` (``True``, or the
 backends whose server runs); ``registry`` (extra pullable names); any
 :class:`~lmsdrive.testing.fake_state.Knobs` field as a keyword (``pull_seconds=0.2``,
 ``pull_dies_at_percent=40``, ``serve_hangs=True``, ``port_taken=True``, ...).
@@ -213,20 +214,10 @@ class FakeRuntime:
                 side.downloaded.append(
                     make_model(name, state.registry.get(name), modified_at=now - 3600 * (i + 1))
                 )
-            for name in dict.fromkeys(norm(n) for n in self.models_loaded[b]):
-                model = side.find(name)
-                assert model is not None
-                side.loaded.append(
-                    Loaded(
-                        name=name,
-                        identifier=name,
-                        size=model.size if b == "lms" else int(model.size * 1.1) + 4096 * 28672,
-                        loaded_at=now,
-                        expires_at=now + 300 if b == "ollama" else None,
-                    )
-                )
         state.lms.config_port = self.lms_port
-        state.lms.service_running = "lms" in self.server_running
+        state.lms.service_running = "lms" in self.server_running or bool(
+            self.models_loaded.get("lms")
+        )
         save_state(self.state_path, state)
 
         for b in self.backends:
@@ -253,6 +244,28 @@ class FakeRuntime:
             self.start_server("ollama")
         if "lms" in self.server_running:
             self.start_server("lms")
+        self._load_models()
+
+    def _load_models(self) -> None:
+        """The ``models_loaded``, once the servers run (an Ollama server starts empty)."""
+        now = time.time()
+        with edit_state(self.state_path) as state:
+            for b in self.backends:
+                side = state.backend(b)
+                norm = ollama_name if b == "ollama" else lms_key
+                for name in dict.fromkeys(norm(n) for n in self.models_loaded[b]):
+                    model = side.find(name)
+                    assert model is not None
+                    ollama = b == "ollama"
+                    side.loaded.append(
+                        Loaded(
+                            name=name,
+                            identifier=name,
+                            size=int(model.size * 1.1) + 4096 * 28672 if ollama else model.size,
+                            loaded_at=now,
+                            expires_at=now + 300 if ollama else None,
+                        )
+                    )
 
     def _make_env(self) -> dict[str, str]:
         env = dict(os.environ)
