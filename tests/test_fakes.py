@@ -742,3 +742,15 @@ def test_pull_on_a_terminal_uses_its_width(rt: FakeRuntime) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_serve_on_every_interface_logs_the_wildcard_address(rt: FakeRuntime) -> None:
+    env = {**rt.env, "OLLAMA_HOST": f"0.0.0.0:{rt.ollama_port}"}
+    proc, text = start_serve(env)
+    try:
+        ready = facts("ollama serve", Transcript(stderr=text))
+        assert ready["listen_address"] == f"[::]:{rt.ollama_port}"
+        assert run("ollama", "--version", env=env).stdout == "ollama version is 0.12.3\n"
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
