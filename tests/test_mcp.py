@@ -1,0 +1,334 @@
+"""The MCP server shim (``lmsdrive-mcp``) against the fake runtimes: in process (the SDK's
+in-memory client, both protocol eras) and as a real stdio subprocess driven by the SDK's
+client."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.types import CallToolResult, TextContent
+
+from lmsdrive import __version__
+from lmsdrive.mcp_server import DownloadProgress, create_server, main
+from lmsdrive.parsers._base import Progress
+from lmsdrive.testing import pytest_plugin
+from lmsdrive.testing.runtime import FakeRuntime
+
+MakeRuntime = Callable[..., FakeRuntime]
+TOOLS = {"init_llm", "generate", "status", "list_models"}
+MODELS = {"ollama": "qwen2.5:0.5b", "lmstudio": "google/gemma-3-1b"}
+FAKE_BIN = {"ollama": "ollama", "lmstudio": "lms"}
+INSTALL = {
+    "ollama": "Ollama is not installed. Please install from https://ollama.com",
+    "lmstudio": (
+        "LM Studio CLI not found. Install from https://lmstudio.ai and enable CLI in settings."
+    ),
+}
+NOT_RUNNING = {
+    "ollama": "Ollama server is not running. Run init_llm to start it.",
+    "lmstudio": "LM Studio server is not running. Run init_llm to start it.",
+}
+
+pytestmark = pytest.mark.anyio
+fake_runtime = pytest_plugin.fake_runtime  # the fixture
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, backend: str, model: str | None = None) -> None:
+    monkeypatch.setenv("BACKEND", backend)
+    monkeypatch.setenv("MODEL_NAME", model or MODELS[backend])
+    monkeypatch.delenv("MODEL_SOURCE", raising=False)
+
+
+def text_of(result: CallToolResult) -> str:
+    (block,) = result.content
+    assert isinstance(block, TextContent)
+    return block.text
+
+
+class Recorder:
+    """A progress callback that keeps every notification."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, float | None, str | None]] = []
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        self.events.append((progress, total, message))
+
+    @property
+    def values(self) -> list[float]:
+        return [p for p, _, _ in self.events]
+
+
+def check_download_progress(rec: Recorder) -> None:
+    values = rec.values
+    assert values, "no progress notification during the download"
+    assert all(b > a for a, b in itertools.pairwise(values)), values
+    assert values[-1] == 100
+    for progress, total, message in rec.events:
+        assert total == 100
+        assert message == f"Downloading model: {int(progress)}%"
+
+
+@asynccontextmanager
+async def stdio_server(log: Path) -> AsyncIterator[Client]:
+    """``python -m lmsdrive.mcp_server`` as a subprocess (the environment: the fakes)."""
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "lmsdrive.mcp_server"], env=dict(os.environ)
+    )
+    with log.open("w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=60) as c:
+            yield c
+
+
+# --- in process ---------------------------------------------------------------------------------
+
+
+async def test_tool_list_and_schemas(fake_runtime: MakeRuntime, monkeypatch: Any) -> None:
+    fake_runtime()
+    configure(monkeypatch, "ollama")
+    async with Client(create_server(), raise_exceptions=True) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == TOOLS
+    assert tools["init_llm"].input_schema.get("properties", {}) == {}
+    init_out = tools["init_llm"].output_schema
+    assert init_out is not None
+    assert set(init_out["properties"]) == {"success", "message", "steps_performed"}
+    gen = tools["generate"].input_schema
+    assert gen["required"] == ["prompt"]
+    assert gen["properties"]["temperature"]["default"] == 0.1
+    assert gen["properties"]["max_tokens"]["default"] == 100
+    assert "ctx" not in gen["properties"]
+    for name in TOOLS:
+        assert tools[name].description, name
+    assert tools["status"].annotations is not None
+    assert tools["status"].annotations.read_only_hint is True
+
+
+@pytest.mark.parametrize(
+    ("backend", "mode"), [("ollama", "auto"), ("lmstudio", "auto"), ("ollama", "legacy")]
+)
+async def test_init_llm_reports_progress_then_generate(
+    fake_runtime: MakeRuntime, monkeypatch: Any, backend: str, mode: str
+) -> None:
+    fake_runtime(pull_seconds=0.6, pull_frames=40)
+    configure(monkeypatch, backend)
+    rec = Recorder()
+    async with Client(create_server(), raise_exceptions=True, mode=mode) as client:
+        result = await client.call_tool("init_llm", {}, progress_callback=rec)
+        assert not result.is_error, text_of(result)
+        data = result.structured_content
+        assert data is not None
+        assert set(data) == {"success", "message", "steps_performed"}
+        assert data["success"] is True
+        model = MODELS[backend]
+        assert data["steps_performed"][1:] == [f"Downloaded model {model}", f"Loaded model {model}"]
+        assert data["steps_performed"][0].startswith("Started ")
+        check_download_progress(rec)
+        if backend == "lmstudio":  # lms draws its bar finely: nothing is thinned below 5 %
+            values = [0.0, *rec.values]
+            assert max(b - a for a, b in itertools.pairwise(values)) <= 5
+
+        again = Recorder()
+        second = await client.call_tool("init_llm", {}, progress_callback=again)
+        assert second.structured_content is not None
+        assert second.structured_content["success"] is True
+        assert second.structured_content["steps_performed"] == []
+        assert again.events == []
+
+        gen = await client.call_tool(
+            "generate", {"prompt": "Why is the sky blue?", "temperature": 0, "max_tokens": 20}
+        )
+        assert not gen.is_error, text_of(gen)
+        assert gen.structured_content is not None
+        assert text_of(gen) == gen.structured_content["text"]
+        assert "Why is the sky blue?" in text_of(gen)
+
+        models = await client.call_tool("list_models")
+        assert models.structured_content is not None
+        assert [m["name"] for m in models.structured_content["models"]] == [model]
+        assert len(models.structured_content["loaded"]) == 1
+
+        status = await client.call_tool("status")
+        st = status.structured_content
+        assert st is not None
+        assert st["installed"] and st["running"] and st["ready"]
+        assert st["model"] == model
+        assert st["model_downloaded"] is True and st["model_loaded"] is True
+
+
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+async def test_not_installed(fake_runtime: MakeRuntime, monkeypatch: Any, backend: str) -> None:
+    other = "lms" if backend == "ollama" else "ollama"
+    fake_runtime(backends=[other])
+    configure(monkeypatch, backend)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        rec = Recorder()
+        result = await client.call_tool("init_llm", {}, progress_callback=rec)
+        assert result.is_error
+        assert text_of(result) == INSTALL[backend]
+        assert result.structured_content == {
+            "success": False,
+            "message": INSTALL[backend],
+            "steps_performed": [],
+        }
+        assert rec.events == []
+
+        status = await client.call_tool("status")
+        assert not status.is_error
+        assert status.structured_content is not None
+        assert status.structured_content["installed"] is False
+        assert status.structured_content["running"] is False
+        assert status.structured_content["ready"] is False
+
+        if backend == "lmstudio":  # lms ls needs the CLI
+            listed = await client.call_tool("list_models")
+            assert listed.is_error
+            assert text_of(listed).endswith(INSTALL[backend])
+
+
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+async def test_not_running(fake_runtime: MakeRuntime, monkeypatch: Any, backend: str) -> None:
+    rt = fake_runtime(models_downloaded=[MODELS[backend]])
+    configure(monkeypatch, backend)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("generate", {"prompt": "hello"})
+        assert result.is_error
+        assert text_of(result).endswith(NOT_RUNNING[backend])
+        assert result.structured_content is None
+        if backend == "ollama":  # `lms ls` answers without the server; Ollama's list needs it
+            listed = await client.call_tool("list_models")
+            assert listed.is_error
+            assert text_of(listed).endswith(NOT_RUNNING[backend])
+    # nothing was started behind the user's back
+    assert rt.server_pid(FAKE_BIN[backend]) is None
+
+
+async def test_model_not_found_is_a_tool_error(fake_runtime: MakeRuntime, monkeypatch: Any) -> None:
+    fake_runtime(server_running=True)
+    configure(monkeypatch, "ollama", "nosuchmodel:1b")
+    async with Client(create_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("init_llm", {})
+    assert result.is_error
+    assert text_of(result).startswith("Model 'nosuchmodel:1b' was not found in the Ollama library")
+    assert result.structured_content is not None
+    assert result.structured_content["success"] is False
+
+
+async def test_bad_environment_answers_every_tool(
+    fake_runtime: MakeRuntime, monkeypatch: Any
+) -> None:
+    fake_runtime()
+    monkeypatch.setenv("BACKEND", "vllm")
+    async with Client(create_server(), raise_exceptions=True) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert tools == TOOLS
+        for name, args in [("init_llm", {}), ("status", {}), ("generate", {"prompt": "x"})]:
+            result = await client.call_tool(name, args)
+            assert result.is_error, name
+            assert "BACKEND='vllm' is not supported" in text_of(result)
+
+
+async def test_generate_refuses_bad_arguments(fake_runtime: MakeRuntime, monkeypatch: Any) -> None:
+    rt = fake_runtime(server_running=True, models_loaded=[MODELS["ollama"]])
+    configure(monkeypatch, "ollama")
+    async with Client(create_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("generate", {"prompt": "hi", "max_tokens": 0})
+    assert result.is_error
+    assert "max_tokens" in text_of(result)
+    assert not [r for r in rt.requests("ollama") if r["path"] == "/api/generate"]
+
+
+# --- the progress translation -----------------------------------------------------------------
+
+
+def test_download_progress_is_whole_increasing_and_ends_at_100() -> None:
+    sent: list[tuple[float, str]] = []
+    on_progress = DownloadProgress(lambda p, m: sent.append((p, m)))
+    events = [
+        Progress(phase="manifest"),
+        Progress(phase="downloading", percent=0.4, overall_percent=0.4),
+        Progress(phase="downloading", percent=0.9, overall_percent=0.9),  # same whole percent
+        Progress(phase="downloading", percent=45.2, overall_percent=45.2),
+        Progress(phase="downloading", percent=3.0, overall_percent=45.6),  # next layer restarts
+        Progress(phase="downloading", percent=70.0),  # no overall: the item's own
+        Progress(phase="downloading", percent=50.0, overall_percent=None),  # backwards
+        Progress(phase="error", overall_percent=99.0),
+        Progress(phase="verifying", overall_percent=99.5),
+        Progress(phase="done"),
+        Progress(phase="done"),
+    ]
+    for event in events:
+        on_progress(event)
+    assert sent == [
+        (0.0, "Downloading model: 0%"),
+        (45.0, "Downloading model: 45%"),
+        (70.0, "Downloading model: 70%"),
+        (99.0, "Downloading model: 99%"),
+        (100.0, "Downloading model: 100%"),
+    ]
+
+
+def test_download_progress_forwards_every_percent() -> None:
+    sent: list[float] = []
+    on_progress = DownloadProgress(lambda p, m: sent.append(p))
+    for i in range(0, 1001):
+        on_progress(Progress(phase="downloading", overall_percent=i / 10))
+    assert sent == [float(v) for v in range(101)]
+
+
+# --- the real stdio server ----------------------------------------------------------------------
+
+
+async def test_stdio_server_init_and_generate(
+    fake_runtime: MakeRuntime, monkeypatch: Any, tmp_path: Path
+) -> None:
+    fake_runtime(pull_seconds=0.6, pull_frames=40)
+    configure(monkeypatch, "lmstudio")
+    log = tmp_path / "server.log"
+    rec = Recorder()
+    async with stdio_server(log) as client:
+        assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+        result = await client.call_tool("init_llm", {}, progress_callback=rec)
+        assert not result.is_error, text_of(result) + log.read_text()
+        assert result.structured_content is not None
+        assert result.structured_content["success"] is True
+        gen = await client.call_tool("generate", {"prompt": "ping"})
+        assert not gen.is_error, text_of(gen)
+        assert "ping" in text_of(gen)
+    check_download_progress(rec)
+    assert "HTTP Request" not in log.read_text()  # the host's log is not flooded
+
+
+def test_main_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"lmsdrive-mcp {__version__}"
+
+
+async def test_stdio_server_errors(
+    fake_runtime: MakeRuntime, monkeypatch: Any, tmp_path: Path
+) -> None:
+    fake_runtime(backends=["lms"])
+    configure(monkeypatch, "ollama")
+    async with stdio_server(tmp_path / "server.log") as client:
+        gen = await client.call_tool("generate", {"prompt": "hi"})
+        assert gen.is_error
+        assert text_of(gen).endswith(NOT_RUNNING["ollama"])
+        init = await client.call_tool("init_llm", {})
+        assert init.is_error
+        assert text_of(init) == INSTALL["ollama"]
