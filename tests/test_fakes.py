@@ -31,7 +31,6 @@ from lmsdrive.testing.fake_state import (
     make_model,
     save_state,
 )
-from lmsdrive.testing.pytest_plugin import fake_runtime  # noqa: F401  (the fixture)
 from lmsdrive.testing.runtime import FakeRuntime
 from lmsdrive.transcript import Transcript
 

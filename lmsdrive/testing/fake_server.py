@@ -222,6 +222,9 @@ class FakeServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes: without TCP_NODELAY, Nagle's algorithm and
+    # the client's delayed ACK add ~40 ms to every keep-alive request (real servers set it).
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     # --- plumbing --------------------------------------------------------------------------

@@ -1,0 +1,121 @@
+"""``make demo``: lmsdrive end to end on both backends, against the fake runtimes.
+
+Neither Ollama nor LM Studio can be installed where this project is built, so the demo
+drives the fake ``ollama`` and ``lms`` of :mod:`lmsdrive.testing` (recorded real outputs,
+replayed). It prints each step, a progress bar during the download, and the generated text;
+then the command line (``lmsdrive status``, ``lmsdrive init``) on the same fakes; and how to
+run the same against a real installation.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from .config import Config
+from .driver import Driver
+from .parsers._base import Progress
+from .testing.runtime import FakeRuntime
+
+MODELS = {"ollama": "llama3.2:1b", "lmstudio": "qwen/qwen3-4b"}
+FAKE_NAME = {"ollama": "ollama", "lmstudio": "lms"}
+
+
+class Bar:
+    """A one-line progress bar (redrawn in place on a terminal, every 10% otherwise)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stdout.isatty()
+        self.shown = -10.0
+        self.last = -1.0
+        self.phase = "downloading"
+        self.drawn = False
+
+    def __call__(self, p: Progress) -> None:
+        if p.phase != self.phase and p.phase != "downloading":
+            self.phase = p.phase
+            self.done()
+            print(f"    {p.phase}" + (f": {p.message}" if p.message else ""))
+            return
+        pct = p.overall_percent if p.overall_percent is not None else p.percent
+        if pct is None or pct <= self.last or not p.total:
+            return
+        self.last = pct
+        if not self.tty and pct < self.shown + 10 and pct < 100:
+            return
+        self.shown = pct
+        filled = int(pct / 100 * 30)
+        size = f"{p.completed / 1e6:7.1f} / {p.total / 1e6:.1f} MB" if p.total else ""
+        line = f"    [{'#' * filled}{'.' * (30 - filled)}] {pct:5.1f}%  {size}"
+        print("\r" + line if self.tty else line, end="" if self.tty else "\n", flush=True)
+        self.drawn = True
+
+    def done(self) -> None:
+        if self.tty and self.drawn:
+            print()
+        self.drawn = False
+
+
+def run_backend(backend: str) -> None:
+    model = MODELS[backend]
+    print(f"\n=== {backend}: make {model} ready, then generate ===")
+    config = Config(backend=backend, model_name=model, **_urls())  # type: ignore[arg-type]
+    with Driver(config) as driver:
+        print(f"  backend URL: {config.backend_url()}")
+        bar = Bar()
+        t0 = time.monotonic()
+        report = driver.ensure_ready(on_progress=bar)
+        bar.done()
+        print(f"  ensure_ready: success={report.success} in {time.monotonic() - t0:.2f}s")
+        for step in report.steps_performed:
+            print(f"    - {step}")
+        print(f"  {report.message}")
+        if not report.success:
+            raise SystemExit(1)
+        t0 = time.monotonic()
+        again = driver.ensure_ready()
+        print(
+            f"  ensure_ready again: success={again.success}, steps={again.steps_performed} "
+            f"in {(time.monotonic() - t0) * 1000:.1f} ms"
+        )
+        answer = driver.generate("Why is the sky blue?", max_tokens=40)
+        print(f"  generate → {answer.text!r}")
+
+
+def _urls() -> dict[str, str]:
+    env = Config.from_env()
+    return {"lmstudio_url": env.lmstudio_url, "ollama_url": env.ollama_url}
+
+
+def run_cli(backend: str) -> None:
+    env = dict(os.environ, BACKEND=backend, MODEL_NAME=MODELS[backend])
+    for args in (["status"], ["init"], ["generate", "Hello there", "--max-tokens", "20"]):
+        print(f"\n$ BACKEND={backend} MODEL_NAME={MODELS[backend]} lmsdrive {' '.join(args)}")
+        out = subprocess.run(
+            [sys.executable, "-m", "lmsdrive", *args], env=env, text=True, capture_output=True
+        )
+        print((out.stdout + out.stderr).rstrip())
+        print(f"(exit status {out.returncode})")
+
+
+def main() -> int:
+    print("lmsdrive demo — against FAKE runtimes (lmsdrive.testing): recorded real outputs of")
+    print("`ollama` and `lms`, replayed; no real model runs here.")
+    for backend in ("ollama", "lmstudio"):
+        with FakeRuntime(pull_seconds=1.5, pull_frames=12):
+            run_backend(backend)
+    for backend in ("ollama", "lmstudio"):
+        with FakeRuntime(pull_seconds=1.0):
+            run_cli(backend)
+    print(
+        "\nOn a machine with Ollama or LM Studio installed, the same runs for real:\n"
+        "  BACKEND=ollama MODEL_NAME=llama3.2:1b lmsdrive init && lmsdrive generate 'Hello'\n"
+        "  BACKEND=lmstudio MODEL_NAME=qwen/qwen3-4b lmsdrive init && lmsdrive generate 'Hello'"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
