@@ -25,9 +25,9 @@ Tools (every decision stays in the library; this module only translates):
 ``generate(prompt, temperature=0.1, max_tokens=100)``
     The answer's text (structured: ``text``, ``model``, ``finish_reason``, token counts).
 ``status()``
-    Backend, URL, installed, running, version, the configured model and whether it is
-    downloaded/loaded, the names of the downloaded and loaded models. Never a tool error for
-    runtime problems: it reports them.
+    :func:`lmsdrive.status.get_status`: backend, binary, version, URL, running, the
+    configured model and whether it is downloaded/loaded (``ready``), the downloaded and
+    loaded models, ``problems``. Never a tool error for runtime problems: it reports them.
 ``list_models()``
     ``{backend, models: [{name, size_bytes, type}], loaded: [{name, identifier, size_bytes,
     context_length}]}``.
@@ -46,7 +46,7 @@ import math
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, cast
 
 import anyio
 import anyio.from_thread
@@ -68,9 +68,9 @@ from .config import Config
 from .driver import Driver, friendly_message
 from .errors import ConfigError, LmsdriveError
 from .parsers._base import Progress
+from .status import get_status
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 INSTRUCTIONS = (
     "Drives a local LLM runtime (Ollama or LM Studio, chosen by the server's environment). "
@@ -116,18 +116,23 @@ class ModelList(TypedDict):
     loaded: list[LoadedInfo]
 
 
-class Status(TypedDict):
+class StatusResult(TypedDict):
+    """:meth:`lmsdrive.status.Status.to_dict`."""
+
     backend: str
-    url: str
+    display_name: str
     installed: bool
-    running: bool
+    binary: str | None
     version: str | None
+    url: str
+    running: bool
     model: str | None
     model_downloaded: bool | None
     model_loaded: bool | None
     ready: bool
-    models_downloaded: list[str] | None
-    models_loaded: list[str] | None
+    downloaded: list[ModelInfo] | None
+    loaded: list[LoadedInfo] | None
+    problems: list[str]
 
 
 # --- server state ---------------------------------------------------------------------------------
@@ -301,32 +306,11 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
         return _text_result(gen.text, data)
 
     @server.tool(annotations=ToolAnnotations(title="Runtime status", read_only_hint=True))
-    def status(ctx: Context[ServerState, Any]) -> Status:
+    def status(ctx: Context[ServerState, Any]) -> StatusResult:
         """Which backend, whether it is installed and its server running, its version, the
-        configured model and whether it is downloaded and loaded, and the models present."""
-        state = _state(ctx)
-        b = state.driver().backend
-        model = state.model()
-        installed, running = b.is_installed(), b.is_running()
-        version = _quiet(b.version)
-        models = _quiet(b.list_models)
-        loaded = _quiet(b.loaded_models)
-        readiness = _quiet(lambda: b.readiness(model)) if model and running else None
-        downloaded = readiness.downloaded if readiness is not None else None
-        is_loaded = readiness.loaded if readiness is not None else None
-        return {
-            "backend": b.name,
-            "url": b.url,
-            "installed": installed,
-            "running": running,
-            "version": version,
-            "model": model,
-            "model_downloaded": downloaded,
-            "model_loaded": is_loaded,
-            "ready": bool(running and downloaded and is_loaded),
-            "models_downloaded": None if models is None else [m.name for m in models],
-            "models_loaded": None if loaded is None else [m.identifier for m in loaded],
-        }
+        configured model and whether it is downloaded and loaded, the models present, and
+        what could not be found out (problems)."""
+        return cast(StatusResult, get_status(_state(ctx).driver()).to_dict())
 
     @server.tool(annotations=ToolAnnotations(title="List models", read_only_hint=True))
     def list_models(ctx: Context[ServerState, Any]) -> ModelList:
@@ -355,15 +339,6 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
         }
 
     return server
-
-
-def _quiet(fn: Callable[[], T]) -> T | None:
-    """``fn()``, or ``None`` when the runtime cannot tell (not installed, not running)."""
-    try:
-        return fn()
-    except (LmsdriveError, OSError) as exc:
-        logger.debug("status: %s", exc)
-        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

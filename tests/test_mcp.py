@@ -168,6 +168,8 @@ async def test_init_llm_reports_progress_then_generate(
         assert st["installed"] and st["running"] and st["ready"]
         assert st["model"] == model
         assert st["model_downloaded"] is True and st["model_loaded"] is True
+        assert [m["name"] for m in st["downloaded"]] == [model]
+        assert st["problems"] == []
 
 
 @pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
