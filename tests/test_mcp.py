@@ -1,6 +1,6 @@
 """The MCP server shim (``lmsdrive-mcp``) against the fake runtimes: in process (the SDK's
 in-memory client, both protocol eras) and as a real stdio subprocess driven by the SDK's
-client."""
+client. ``fake_runtime`` comes from the ``lmsdrive.testing.pytest_plugin`` conftest loads."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from mcp.types import CallToolResult, TextContent
 from lmsdrive import __version__
 from lmsdrive.mcp_server import DownloadProgress, create_server, main
 from lmsdrive.parsers._base import Progress
-from lmsdrive.testing import pytest_plugin
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
@@ -39,7 +38,6 @@ NOT_RUNNING = {
 }
 
 pytestmark = pytest.mark.anyio
-fake_runtime = pytest_plugin.fake_runtime  # the fixture
 
 
 @pytest.fixture
