@@ -6,7 +6,7 @@ generation.
 >>> from lmsdrive.ops import observe_steps, generate_stream              # doctest: +SKIP
 >>> d = Driver()                                                         # doctest: +SKIP
 >>> d.backend = observe_steps(d.backend, print)                          # doctest: +SKIP
->>> d.ensure_ready()          # prints "Starting the Ollama server ..." as it happens
+>>> d.ensure_ready()  # prints "Starting the Ollama server ..." as it happens  # doctest: +SKIP
 >>> for piece in generate_stream(d, "Why is the sky blue?"):             # doctest: +SKIP
 ...     print(piece, end="", flush=True)
 """

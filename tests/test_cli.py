@@ -145,6 +145,9 @@ def test_init_without_a_model_is_a_usage_error(
     assert main(["init"]) == 2
     captured = capsys.readouterr()
     assert "MODEL_NAME is not set" in captured.err and captured.out == ""
+    assert main(["init", "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["success"] is False and "MODEL_NAME is not set" in report["message"]
 
 
 def test_init_not_installed_subprocess(fake_runtime: MakeRuntime) -> None:

@@ -202,7 +202,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     steps = _Steps(ui)
     with _driver(args, args.model) as driver:
         b = driver.backend
-        ui.step(f"{b.display_name} at {b.url}: making {driver.model} ready")
+        if not args.json:  # (with --json a missing model is reported in the JSON)
+            ui.step(f"{b.display_name} at {b.url}: making {driver.model} ready")
         driver.backend = observe_steps(driver.backend, steps.step)
         try:
             report = driver.ensure_ready(on_progress=steps.progress, start_timeout=args.timeout)
