@@ -36,13 +36,11 @@ from lmsdrive.errors import (
 from lmsdrive.golden import diff_values
 from lmsdrive.parsers import get_module, resolve
 from lmsdrive.parsers._base import Progress
-from lmsdrive.testing import pytest_plugin
 from lmsdrive.testing.fake_cli import pid_alive
 from lmsdrive.testing.fixtures import DEFAULT_ROOT, iter_fixtures
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
-fake_runtime = pytest_plugin.fake_runtime  # the plugin's fixture, used here by name
 REPO = Path(__file__).resolve().parent.parent
 SNAPSHOTS = REPO / "tests" / "__snapshots__" / "test_fixtures"
 OLLAMA_MODEL = "llama3.2:1b"
