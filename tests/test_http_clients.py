@@ -155,16 +155,21 @@ def test_timeouts_set_apart_and_one_pooled_client() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
+        if request.url.path == "/api/generate":
+            return httpx.Response(200, json={"model": "m", "response": "x", "done": True})
         return httpx.Response(200, json={"models": []})
 
     with ollama(handler, connect_timeout=1.5, read_timeout=42.0) as api:
         api.tags()
         api.ps()
-        assert api.requests == 2
+        api.generate("m", "p")
+        assert api.requests == 3
         t = api._client.timeout
         assert (t.connect, t.read, t.pool) == (1.5, 42.0, 1.5)
-    assert [r.url.path for r in seen] == ["/api/tags", "/api/ps"]
-    assert all(r.extensions["timeout"]["read"] == 42.0 for r in seen)
+    assert [r.url.path for r in seen] == ["/api/tags", "/api/ps", "/api/generate"]
+    # metadata reads get the short probe timeout; generation gets the long read timeout
+    assert [r.extensions["timeout"]["read"] for r in seen] == [10.0, 10.0, 42.0]
+    assert all(r.extensions["timeout"]["connect"] == 1.5 for r in seen)
 
 
 def test_line_cap() -> None:

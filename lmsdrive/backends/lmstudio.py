@@ -113,6 +113,8 @@ class LMStudioBackend:
         except ServerNotRunningError:
             return Readiness(running=False)
         except APIError:
+            if not self.is_running():
+                return Readiness(running=False)  # another program answers on the port
             listed = None  # not LM Studio's REST API (an older LM Studio, or another server)
         if listed is not None:
             for m in listed.models:

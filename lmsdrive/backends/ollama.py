@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from ..discovery import find_binary
 from ..errors import (
+    APIError,
     LmsdriveError,
     ModelNotFoundError,
     NotInstalledError,
@@ -97,6 +98,10 @@ class OllamaBackend:
             tags = self.api.tags()
         except ServerNotRunningError:
             return Readiness(running=False)
+        except APIError:
+            if self.api.is_running():
+                raise  # Ollama answers, with an error: let it be seen
+            return Readiness(running=False)  # another program answers on Ollama's port
         if not any(ref.matches_ollama(m.name) for m in tags.models):
             return Readiness(running=True, downloaded=False, loaded=False)
         loaded = any(ref.matches_ollama(m.name) for m in self.api.ps().models)
@@ -133,7 +138,7 @@ class OllamaBackend:
                 now = time.monotonic()
                 if now >= probe["next"]:
                     probe["next"] = now + 0.25
-                    probe["up"] = self.is_running()
+                    probe["up"] = self.api.is_running(timeout=min(1.0, self._left(deadline)))
                 return bool(probe["up"])
 
             events = ollama_serve.stream(follow(log, stop=should_stop))
@@ -148,7 +153,7 @@ class OllamaBackend:
                         return StartResult(self._url, False, proc.pid, event.version, str(log))
             finally:
                 close_iterator(events)
-            if probe["up"] or (time.monotonic() <= deadline and self.is_running()):
+            if probe["up"] or (time.monotonic() <= deadline and self.api.is_running(timeout=1.0)):
                 return StartResult(self._url, False, proc.pid, None, str(log))
             if proc.poll() is not None:
                 why = f"ollama serve exited with status {proc.returncode}"
@@ -157,9 +162,13 @@ class OllamaBackend:
                 why = f"ollama serve did not become ready within {timeout:.0f}s"
             raise ServerStartError(self._start_failure(why, _tail(log)))
 
+    @staticmethod
+    def _left(deadline: float) -> float:
+        return max(0.05, deadline - time.monotonic())
+
     def _wait_answering(self, deadline: float) -> bool:
         while time.monotonic() < deadline:
-            if self.is_running():
+            if self.api.is_running(timeout=min(1.0, self._left(deadline))):
                 return True
             time.sleep(0.05)
         return False

@@ -80,6 +80,7 @@ class BaseAPI:
         *,
         connect_timeout: float = 2.0,
         read_timeout: float = 300.0,
+        probe_timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
         headers: dict[str, str] | None = None,
         max_line: int = DEFAULT_MAX_LINE,
@@ -87,6 +88,12 @@ class BaseAPI:
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        #: Read timeout of the quick metadata requests (health, lists, version): a server that
+        #: accepts connections but never answers is reported in seconds, not minutes.
+        self.probe_timeout = quick = min(probe_timeout, read_timeout)
+        self._probe = httpx.Timeout(
+            connect=connect_timeout, read=quick, write=quick, pool=connect_timeout
+        )
         self.max_line = max_line
         #: Requests sent so far (benchmarks count them).
         self.requests = 0
@@ -130,8 +137,15 @@ class BaseAPI:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def _transport_error(self, e: httpx.TransportError, method: str, path: str) -> LmsdriveError:
+    def _transport_error(
+        self,
+        e: httpx.TransportError,
+        method: str,
+        path: str,
+        timeout: httpx.Timeout | None = None,
+    ) -> LmsdriveError:
         url = self.url(path)
+        read_limit = timeout.read if timeout is not None and timeout.read else self.read_timeout
         if isinstance(e, httpx.ConnectTimeout):
             return CommandTimeoutError(
                 f"{self.backend} at {url} did not accept a connection within "
@@ -140,7 +154,7 @@ class BaseAPI:
         if isinstance(e, httpx.TimeoutException):
             what = "answer" if isinstance(e, httpx.ReadTimeout) else "take the request"
             return CommandTimeoutError(
-                f"{self.backend} at {url} did not {what} within {self.read_timeout:g} s "
+                f"{self.backend} at {url} did not {what} within {read_limit:g} s "
                 f"({method} {path}): the server is busy or stuck; retry with a longer "
                 "read_timeout, or check its log"
             )
@@ -165,9 +179,16 @@ class BaseAPI:
                 return self._client.request(method, path, json=json)
             return self._client.request(method, path, json=json, timeout=timeout)
         except httpx.TransportError as e:
-            raise self._transport_error(e, method, path) from e
+            raise self._transport_error(e, method, path, timeout) from e
         except httpx.InvalidURL as e:
             raise ConfigError(f"{self.backend} URL {self.url(path)!r} is not usable: {e}") from e
+
+    def _get_quick(self, path: str, timeout: float | None = None) -> httpx.Response:
+        """A metadata GET with the short :attr:`probe_timeout` (or ``timeout`` seconds)."""
+        if timeout is None:
+            return self._send("GET", path, timeout=self._probe)
+        t = httpx.Timeout(timeout, connect=min(timeout, self.connect_timeout))
+        return self._send("GET", path, timeout=t)
 
     @contextlib.contextmanager
     def _open_stream(self, method: str, path: str, *, json: Any = None) -> Iterator[httpx.Response]:

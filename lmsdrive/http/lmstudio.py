@@ -91,19 +91,19 @@ class LMStudioAPI(BaseAPI):
 
     # -- endpoints --------------------------------------------------------------------
 
-    def is_running(self) -> bool:
+    def is_running(self, timeout: float | None = None) -> bool:
         """Whether the server answers: ``/lmstudio-greeting``, else ``/v1/models`` (other
         OpenAI-compatible servers). Connection failures and timeouts are ``False``."""
         try:
-            if self._send("GET", "/lmstudio-greeting").is_success:
+            if self._get_quick("/lmstudio-greeting", timeout).is_success:
                 return True
-            return self._send("GET", "/v1/models").status_code == 200
+            return self._get_quick("/v1/models", timeout).status_code == 200
         except (ConnectionError, TimeoutError):
             return False
 
     def models(self) -> lms_api_models.LmsApiModelsResult:
         """``GET /v1/models``: the models the server offers (all downloaded ones under JIT)."""
-        return self._read(self._send("GET", "/v1/models"), lms_api_models.parse)
+        return self._read(self._get_quick("/v1/models"), lms_api_models.parse)
 
     def model_ids(self) -> list[str]:
         """The ids of :meth:`models`, in the server's order."""
@@ -111,7 +111,7 @@ class LMStudioAPI(BaseAPI):
 
     def models_v0(self) -> lms_api_v0_models.LmsApiV0ModelsResult:
         """``GET /api/v0/models`` (LM Studio 0.3.6+): type, state, context lengths."""
-        return self._read(self._send("GET", "/api/v0/models"), lms_api_v0_models.parse)
+        return self._read(self._get_quick("/api/v0/models"), lms_api_v0_models.parse)
 
     @staticmethod
     def _chat_body(

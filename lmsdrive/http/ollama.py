@@ -106,25 +106,26 @@ class OllamaAPI(BaseAPI):
 
     # -- endpoints --------------------------------------------------------------------
 
-    def is_running(self) -> bool:
-        """Whether the server answers ``GET /`` (``Ollama is running``); connection
-        failures and timeouts are ``False``."""
+    def is_running(self, timeout: float | None = None) -> bool:
+        """Whether Ollama answers ``GET /`` with ``Ollama is running``; connection
+        failures, timeouts and other programs on the port are ``False``."""
         try:
-            return self._send("GET", "/").status_code == 200
+            response = self._get_quick("/", timeout)
+            return response.status_code == 200 and "ollama" in response.text.lower()
         except (ConnectionError, TimeoutError):
             return False
 
     def version(self) -> str | None:
         """``GET /api/version`` (v0.1.14+): the server's version."""
-        return self._read(self._send("GET", "/api/version"), ollama_api_version.parse).version
+        return self._read(self._get_quick("/api/version"), ollama_api_version.parse).version
 
     def tags(self) -> ollama_api_tags.OllamaApiTagsResult:
         """``GET /api/tags``: the downloaded models."""
-        return self._read(self._send("GET", "/api/tags"), ollama_api_tags.parse)
+        return self._read(self._get_quick("/api/tags"), ollama_api_tags.parse)
 
     def ps(self) -> ollama_api_ps.OllamaApiPsResult:
         """``GET /api/ps`` (v0.1.38+): the models loaded in memory."""
-        return self._read(self._send("GET", "/api/ps"), ollama_api_ps.parse)
+        return self._read(self._get_quick("/api/ps"), ollama_api_ps.parse)
 
     def pull(self, name: str, *, insecure: bool = False) -> PullStream:
         """``POST /api/pull``: a :class:`Progress` event per NDJSON object as it arrives.
