@@ -47,7 +47,7 @@ class Bar:
             return
         self.shown = pct
         filled = int(pct / 100 * 30)
-        size = f"{p.completed / 1e6:7.1f} / {p.total / 1e6:.1f} MB" if p.total else ""
+        size = f"{(p.completed or 0) / 1e6:7.1f} / {p.total / 1e6:.1f} MB" if p.total else ""
         line = f"    [{'#' * filled}{'.' * (30 - filled)}] {pct:5.1f}%  {size}"
         print("\r" + line if self.tty else line, end="" if self.tty else "\n", flush=True)
         self.drawn = True

@@ -68,7 +68,14 @@ class CommandError(LmsdriveError, RuntimeError):
 
 
 class CommandTimeoutError(LmsdriveError, TimeoutError):
-    """A command or request did not finish before its deadline."""
+    """A command or request did not finish before its deadline.
+
+    ``transcript`` holds what a timed-out command printed before it was stopped (or None).
+    """
+
+    def __init__(self, message: str, transcript: object | None = None) -> None:
+        super().__init__(message)
+        self.transcript = transcript
 
 
 class APIError(LmsdriveError, RuntimeError):
@@ -78,4 +85,3 @@ class APIError(LmsdriveError, RuntimeError):
         super().__init__(message if status_code is None else f"{message} (HTTP {status_code})")
         self.message = message
         self.status_code = status_code
-

@@ -129,8 +129,8 @@ class RunTimeoutError(CommandTimeoutError):
         timeout: float,
         idle: bool = False,
     ) -> None:
-        super().__init__(message)
-        self.transcript = transcript
+        super().__init__(message, transcript)
+        self.transcript: Transcript = transcript
         self.argv = tuple(argv)
         self.timeout = timeout
         self.idle = idle

@@ -61,7 +61,9 @@ def test_from_env_reads_every_variable() -> None:
 
 
 def test_huggingface_source_gives_hf_names_on_ollama() -> None:
-    cfg = Config.from_env({"MODEL_NAME": "bartowski/Foo-GGUF@Q4_K_M", "MODEL_SOURCE": "huggingface"})
+    cfg = Config.from_env(
+        {"MODEL_NAME": "bartowski/Foo-GGUF@Q4_K_M", "MODEL_SOURCE": "huggingface"}
+    )
     assert cfg.model_for_backend() == "hf.co/bartowski/Foo-GGUF:Q4_K_M"
 
 
@@ -72,7 +74,9 @@ def test_bad_backend_lists_choices() -> None:
         Config.from_env({"MODEL_SOURCE": "s3"})
 
 
-@pytest.mark.parametrize("url", ["localhost:1234", "ftp://x:1", "http://", "http://h:0", "http://h:x"])
+@pytest.mark.parametrize(
+    "url", ["localhost:1234", "ftp://x:1", "http://", "http://h:0", "http://h:x"]
+)
 def test_bad_lmstudio_url_names_the_variable(url: str) -> None:
     with pytest.raises(ConfigError, match="LMSTUDIO_URL"):
         Config.from_env({"LMSTUDIO_URL": url})
@@ -109,7 +113,8 @@ def test_conversion_round_trip() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "-", "--help", "-rf", "a b", "x\ty", "m\x00", "m\n", "hf.co/", "a/b/c/d", "a:b:c", "a;rm"]
+    "name",
+    ["", "-", "--help", "-rf", "a b", "x\ty", "m\x00", "m\n", "hf.co/", "a/b/c/d", "a:b:c", "a;rm"],
 )
 def test_model_ref_refuses(name: str) -> None:
     with pytest.raises(InvalidModelNameError, match="Accepted forms"):

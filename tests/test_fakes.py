@@ -668,7 +668,7 @@ def test_runtime_rejects_unknown_options() -> None:
         FakeRuntime(backends=("vllm",))
 
 
-def test_fixture_sets_env_with_monkeypatch(fake_runtime: MakeRuntime) -> None:  # noqa: F811
+def test_fixture_sets_env_with_monkeypatch(fake_runtime: MakeRuntime) -> None:
     rt = fake_runtime(backends=("lms",), models_downloaded=["qwen/qwen3-4b"])
     assert os.environ["LMSDRIVE_FAKE_STATE"] == str(rt.state_path)
     assert shutil.which("ollama") is None

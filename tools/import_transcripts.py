@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lmsdrive.parsers import resolve  # noqa: E402
+from lmsdrive.parsers import resolve
 
 # Directories whose recorded command is not the runtime's own command line.
 DIR_PARSER = {
@@ -70,7 +70,7 @@ def parser_for(rel_dir: str, command: str | None) -> str:
 
 
 def argv_of(command: str | None) -> list[str] | None:
-    if not command or not command.split()[0] in ("lms", "ollama", "ollama.exe"):
+    if not command or command.split()[0] not in ("lms", "ollama", "ollama.exe"):
         return None
     try:
         return shlex.split(command.split("|")[0])

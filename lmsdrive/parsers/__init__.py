@@ -95,7 +95,13 @@ for _info in PARSERS:
     for _n in (_info.name, *_info.aliases):
         _BY_NAME[_n] = _info
 
-_TOOLS = {"lms": "lms", "lms.exe": "lms", "lmstudio": "lms", "ollama": "ollama", "ollama.exe": "ollama"}
+_TOOLS = {
+    "lms": "lms",
+    "lms.exe": "lms",
+    "lmstudio": "lms",
+    "ollama": "ollama",
+    "ollama.exe": "ollama",
+}
 
 
 def resolve(words: Sequence[str] | str) -> ParserInfo:

@@ -87,7 +87,7 @@ def expected_mismatches(expected: dict[str, Any], actual: dict[str, Any]) -> lis
                 n = len(got) if isinstance(got, list) else got
                 problems.append(f"{key}: {n} items, expected {len(want)}")
                 continue
-            for i, (w, g) in enumerate(zip(want, got)):
+            for i, (w, g) in enumerate(zip(want, got, strict=True)):
                 for sub in expected_mismatches(w, g if isinstance(g, dict) else {}):
                     problems.append(f"{key}[{i}].{sub}")
         elif got != want:

@@ -23,8 +23,8 @@ directory), the environment is restored and the directory removed.
 Options: ``backends`` (leave one out to simulate "not installed"); ``models_downloaded`` /
 ``models_loaded`` (a list of names goes to every backend, a mapping ``{"ollama": [...],
 "lms": [...]}`` per backend; loaded implies downloaded; Ollama models are loaded after its
-server starts, since a starting ``ollama serve`` has nothing loaded); ``server_running`` (``True``, or the
-backends whose server runs); ``registry`` (extra pullable names); any
+server starts, since a starting ``ollama serve`` has nothing loaded); ``server_running``
+(``True``, or the backends whose server runs); ``registry`` (extra pullable names); any
 :class:`~lmsdrive.testing.fake_state.Knobs` field as a keyword (``pull_seconds=0.2``,
 ``pull_dies_at_percent=40``, ``serve_hangs=True``, ``port_taken=True``, ...).
 ``port_taken=True`` makes a foreign HTTP server hold both ports.
