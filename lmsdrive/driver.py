@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,8 @@ from .errors import (
     ServerStartError,
 )
 from .parsers._base import Progress
+
+StepCallback = Callable[[str], None]
 
 INSTALL_MESSAGES = {
     "ollama": "Ollama is not installed. Please install from https://ollama.com",
@@ -124,17 +127,28 @@ class Driver:
         return name
 
     def ensure_ready(
-        self, on_progress: ProgressCallback | None = None, *, start_timeout: float = 60.0
+        self,
+        on_progress: ProgressCallback | None = None,
+        *,
+        on_step: StepCallback | None = None,
+        start_timeout: float = 60.0,
     ) -> InitReport:
         """Installed → running (start it) → downloaded (pull, with progress) → loaded.
 
         Idempotent. When everything is ready it spawns no process and, on Ollama, makes
         at most two HTTP requests. Never raises for runtime problems: the report says what
         went wrong with the per-backend message (and keeps the exception in ``error``).
-        A callback that raises stops the download and its exception propagates.
+        ``on_progress`` gets the download's typed progress events; ``on_step`` a line of text
+        as each step begins ("Starting the Ollama server at ..."). A callback that raises
+        stops the download (its child process too) and its exception propagates.
         """
         b = self.backend
         steps: list[str] = []
+
+        def announce(text: str) -> None:
+            if on_step is not None:
+                on_step(text)
+
         model: str | None = None
         try:
             model = self.model
@@ -142,11 +156,13 @@ class Driver:
                 raise NotInstalledError(INSTALL_MESSAGES[self.config.backend])
             state = b.readiness(model)
             if not state.running:
+                announce(f"Starting the {b.display_name} server at {b.url}")
                 started = b.start(timeout=start_timeout)
                 if not started.already_running:
                     steps.append(f"Started {b.display_name} server at {started.url}")
                 state = b.readiness(model)
             if not state.downloaded:
+                announce(f"Downloading model {model}")
                 events = b.pull(model)
                 try:
                     for event in events:
@@ -157,6 +173,7 @@ class Driver:
                 steps.append(f"Downloaded model {model}")
                 state = b.readiness(model)
             if not state.loaded:
+                announce(f"Loading model {model}")
                 b.load(model)
                 steps.append(f"Loaded model {model}")
         except (LmsdriveError, OSError) as exc:
@@ -182,9 +199,25 @@ class Driver:
                 prompt, self.model, temperature=temperature, max_tokens=max_tokens
             )
         except ServerNotRunningError as exc:
-            raise ServerNotRunningError(
-                f"{NOT_RUNNING_MESSAGES[self.config.backend]} ({exc})"
-            ) from exc
+            raise self._not_running(exc) from exc
+
+    def generate_stream(
+        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+    ) -> Iterator[str]:
+        """The answer's text pieces as the server sends them (Ollama NDJSON, LM Studio SSE).
+        Closing the iterator closes the HTTP response."""
+        pieces = self.backend.generate_stream(
+            prompt, self.model, temperature=temperature, max_tokens=max_tokens
+        )
+        try:
+            yield from pieces
+        except ServerNotRunningError as exc:
+            raise self._not_running(exc) from exc
+        finally:
+            close_iterator(pieces)
+
+    def _not_running(self, exc: ServerNotRunningError) -> ServerNotRunningError:
+        return ServerNotRunningError(f"{NOT_RUNNING_MESSAGES[self.config.backend]} ({exc})")
 
 
 __all__ = [

@@ -30,6 +30,7 @@ from ..errors import (
     ServerNotRunningError,
     ServerStartError,
 )
+from ..http._client import GenerationStream
 from ..http.lmstudio import LMStudioAPI
 from ..model_ref import ModelRef
 from ..parsers import lms_get, lms_load, lms_ls, lms_ps, lms_server_start, lms_unload
@@ -276,6 +277,18 @@ class LMStudioBackend:
         ref = ModelRef.parse(model)
         return self.api.generate(
             ref.for_lmstudio(), prompt, temperature=temperature, max_tokens=max_tokens
+        )
+
+    def generate_stream(
+        self, prompt: str, model: str, *, temperature: float = 0.1, max_tokens: int = 100
+    ) -> GenerationStream:
+        """The answer's text pieces as the server sends them; ``.result`` is the whole
+        :class:`Generation` once exhausted. Closing it closes the HTTP response."""
+        return self.api.generate_stream(
+            ModelRef.parse(model).for_lmstudio(),
+            prompt,
+            temperature=temperature,
+            max_tokens=max_tokens,
         )
 
     def version(self) -> str | None:

@@ -28,6 +28,7 @@ from ..errors import (
     ServerNotRunningError,
     ServerStartError,
 )
+from ..http._client import GenerationStream
 from ..http.ollama import OllamaAPI
 from ..model_ref import ModelRef
 from ..parsers import ollama_pull, ollama_serve
@@ -260,6 +261,18 @@ class OllamaBackend:
         self, prompt: str, model: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Generation:
         return self.api.generate(
+            ModelRef.parse(model).for_ollama(),
+            prompt,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+
+    def generate_stream(
+        self, prompt: str, model: str, *, temperature: float = 0.1, max_tokens: int = 100
+    ) -> GenerationStream:
+        """The answer's text pieces as the server sends them; ``.result`` is the whole
+        :class:`Generation` once exhausted. Closing it closes the HTTP response."""
+        return self.api.generate_stream(
             ModelRef.parse(model).for_ollama(),
             prompt,
             temperature=temperature,

@@ -196,17 +196,16 @@ class _Steps:
 @_handled
 def cmd_init(args: argparse.Namespace) -> int:
     """The ensure_ready flow, each step shown, a progress bar during the download."""
-    from ..ops import observe_steps
-
     ui = Ui(quiet=args.json)
     steps = _Steps(ui)
     with _driver(args, args.model) as driver:
         b = driver.backend
         if not args.json:  # (with --json a missing model is reported in the JSON)
             ui.step(f"{b.display_name} at {b.url}: making {driver.model} ready")
-        driver.backend = observe_steps(driver.backend, steps.step)
         try:
-            report = driver.ensure_ready(on_progress=steps.progress, start_timeout=args.timeout)
+            report = driver.ensure_ready(
+                on_progress=steps.progress, on_step=steps.step, start_timeout=args.timeout
+            )
         finally:
             steps.close()
     status = EXIT_OK if report.success else exit_status(report.error or Exception())
@@ -267,8 +266,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Stream the answer's pieces to stdout as they arrive (``--json``: the whole answer)."""
     import sys
 
-    from ..ops import generate_stream
-
     with _driver(args) as driver:
         if args.json:
             gen = driver.generate(
@@ -277,8 +274,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             _dump(dataclasses.asdict(gen))
             return EXIT_OK
         wrote = ""
-        pieces = generate_stream(
-            driver, args.prompt, temperature=args.temperature, max_tokens=args.max_tokens
+        pieces = driver.generate_stream(
+            args.prompt, temperature=args.temperature, max_tokens=args.max_tokens
         )
         try:
             for piece in pieces:
