@@ -73,7 +73,7 @@ def _read_input(file: str | None) -> str:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from ..parsers import get_module, resolve
+    from ..parsers import parse_transcript, resolve
     from ..transcript import Transcript
 
     words = list(args.command)
@@ -91,7 +91,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         http_status=args.status,
     )
     try:
-        result = get_module(info).parse(transcript)
+        result = parse_transcript(info, transcript)
     except ParseError as exc:
         print(f"lmsdrive parse: {exc}", file=sys.stderr)
         return 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Protocol, cast
 
@@ -32,6 +32,7 @@ __all__ = [
     "Result",
     "get_module",
     "parse",
+    "parse_transcript",
     "resolve",
 ]
 
@@ -48,6 +49,8 @@ class ParserInfo:
     module: str
     aliases: tuple[str, ...] = ()
     streaming: bool = False
+    #: The parser reads commands that follow its own in a paste (see ``_session``).
+    reads_following: bool = False
 
     @property
     def tool(self) -> str:
@@ -59,7 +62,7 @@ PARSERS: tuple[ParserInfo, ...] = (
     ParserInfo("lms ls", "lms_ls"),
     ParserInfo("lms ps", "lms_ps"),
     ParserInfo("lms server status", "lms_server_status"),
-    ParserInfo("lms server start", "lms_server_start"),
+    ParserInfo("lms server start", "lms_server_start", reads_following=True),
     ParserInfo("lms server stop", "lms_server_stop"),
     ParserInfo("lms status", "lms_status"),
     ParserInfo("lms get", "lms_get", streaming=True),
@@ -157,13 +160,25 @@ def get_module(info: ParserInfo | str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{info.module}")
 
 
-def parse(command: Sequence[str] | str, output: str | Transcript) -> Result:
-    """Parse ``output`` as printed by ``command``.
+def parse_transcript(info: ParserInfo, transcript: Transcript) -> Result:
+    """Run ``info``'s parser on a transcript that may be a terminal paste: the shell
+    prompts and command echoes around the output are removed first (``_session``)."""
+    from ._session import strip_shell_session
 
-    >>> parse("ollama list", "NAME    ID    SIZE    MODIFIED \\n").to_dict()["models"]
+    def clean(text: str) -> str:
+        return strip_shell_session(text, keep_following=info.reads_following) if text else text
+
+    pasted = replace(transcript, stdout=clean(transcript.stdout), stderr=clean(transcript.stderr))
+    return cast(ParserModule, get_module(info)).parse(pasted)
+
+
+def parse(command: Sequence[str] | str, output: str | Transcript) -> Result:
+    """Parse ``output`` as printed by ``command`` (a capture, or a terminal paste).
+
+    >>> text = "$ ollama list\\nNAME    ID    SIZE    MODIFIED \\n$ \\n"
+    >>> parse("ollama list", text).to_dict()["models"]
     []
     """
     info = resolve(command)
     transcript = output if isinstance(output, Transcript) else Transcript.of(output)
-    module = cast(ParserModule, get_module(info))
-    return module.parse(transcript)
+    return parse_transcript(info, transcript)

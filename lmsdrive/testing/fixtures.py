@@ -73,8 +73,8 @@ def expected_mismatches(expected: dict[str, Any], actual: dict[str, Any]) -> lis
     """What ``actual`` reads differently from the ``expected`` facts (empty when it agrees).
 
     Every expected key must be present with an equal value; a list of objects
-    (``models``) must have the same length, and each object must agree on the keys the
-    expected one names.
+    (``models``) must have the same length, and each object (like any nested object) must
+    agree on the keys the expected one names.
     """
     problems: list[str] = []
     for key, want in expected.items():
@@ -90,6 +90,8 @@ def expected_mismatches(expected: dict[str, Any], actual: dict[str, Any]) -> lis
             for i, (w, g) in enumerate(zip(want, got, strict=True)):
                 for sub in expected_mismatches(w, g if isinstance(g, dict) else {}):
                     problems.append(f"{key}[{i}].{sub}")
+        elif isinstance(want, dict) and isinstance(got, dict):
+            problems.extend(f"{key}.{sub}" for sub in expected_mismatches(want, got))
         elif got != want:
             problems.append(f"{key}: got {got!r}, expected {want!r}")
     return problems
