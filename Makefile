@@ -22,7 +22,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check lmsdrive tests bench tools
 	$(BIN)/mypy
 
+# The demo also shows LM Studio's HTTP side against the real llama.cpp server: built once
+# per machine (cached); if that build fails the demo still runs and says it skipped that part.
 demo: $(STAMP)
+	-tools/llama-server.sh > /dev/null
 	$(BIN)/python -m lmsdrive.demo
 
 bench: $(STAMP)

@@ -100,6 +100,34 @@ def run_cli(backend: str) -> None:
         print(f"(exit status {out.returncode})")
 
 
+def run_real_llama() -> None:
+    """LM Studio's HTTP side against a REAL OpenAI-compatible server (llama.cpp), when built."""
+    import tempfile
+    from pathlib import Path
+
+    from .backends.lmstudio import LMStudioBackend
+    from .testing.llama_server import LlamaServer, find_llama_python
+    from .testing.tiny_model import write_tiny_llama
+
+    print("\n=== LM Studio's HTTP API against a real llama.cpp server ===")
+    python = find_llama_python()
+    if python is None:
+        print("  skipped: the llama.cpp server is not built here (run `make llama-server`)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        model = write_tiny_llama(Path(tmp) / "tiny-llama.gguf")
+        with LlamaServer(model, python=python) as server:
+            print(f"  llama.cpp server at {server.base_url} (ready in {server.startup_s:.2f}s)")
+            backend = LMStudioBackend(server.base_url)
+            print(f"  is_running: {backend.is_running()}")
+            answer = backend.generate("Say hello", "tiny-llama", max_tokens=8)
+            print(f"  generate → {answer.text!r} (finish: {answer.finish_reason})")
+            pieces = list(backend.generate_stream("Say hello", "tiny-llama", max_tokens=4))
+            print(f"  streamed pieces → {pieces}")
+            backend.close()
+    print("  (a tiny random-weight model whose weights force one token: the output is exact)")
+
+
 def main() -> int:
     print("lmsdrive demo — against FAKE runtimes (lmsdrive.testing): recorded real outputs of")
     print("`ollama` and `lms`, replayed; no real model runs here.")
@@ -109,6 +137,7 @@ def main() -> int:
     for backend in ("ollama", "lmstudio"):
         with FakeRuntime(pull_seconds=1.0):
             run_cli(backend)
+    run_real_llama()
     print(
         "\nOn a machine with Ollama or LM Studio installed, the same runs for real:\n"
         "  BACKEND=ollama MODEL_NAME=llama3.2:1b lmsdrive init && lmsdrive generate 'Hello'\n"
