@@ -105,7 +105,8 @@ def test_get_frames_on_one_line_are_all_events_and_lazy() -> None:
     assert ev.speed == "35.12 MB/s" and ev.speed_bytes_per_s == 35120000 and ev.eta == "01:45"
     more = list(parser.feed(_frame("10.00", "0.49 GB / 4.92 GB") + _frame("30.00", "x")))
     assert [e.overall_percent for e in more] == [24.51, 30.0]  # never backwards
-    _, result = parser.finish()
+    list(parser.close())
+    result = parser.result()
     assert result.outcome == "downloading"  # truncated mid-download
     assert result.percentages == [24.51, 30.0]
 

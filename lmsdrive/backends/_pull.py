@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 from ..errors import ParseError
@@ -12,7 +12,11 @@ from .base import ProgressCallback
 
 
 class Reader(Protocol):
+    """The incremental interface of every streaming parser."""
+
     def feed(self, chunk: str) -> Iterable[Progress]: ...
+    def close(self) -> Iterable[Progress]: ...
+    def result(self) -> Result: ...
 
 
 class PullOutcome:
@@ -30,7 +34,6 @@ class PullOutcome:
 def stream_progress(
     argv: Sequence[str],
     reader: Reader,
-    finish: Callable[[], tuple[Iterable[Progress], Result]],
     outcome: PullOutcome,
     *,
     idle_timeout: float,
@@ -53,7 +56,8 @@ def stream_progress(
                 yield event
         if outcome.parse_error is None:
             try:
-                tail_events, outcome.result = finish()
+                tail_events = list(reader.close())
+                outcome.result = reader.result()
             except ParseError as exc:
                 outcome.parse_error = exc
                 tail_events = []

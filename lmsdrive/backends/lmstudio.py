@@ -191,7 +191,6 @@ class LMStudioBackend:
         yield from stream_progress(
             argv,
             reader,
-            reader.finish,
             outcome,
             idle_timeout=self.pull_idle_timeout,
             on_progress=on_progress,
@@ -222,7 +221,6 @@ class LMStudioBackend:
         for _ in stream_progress(
             argv,
             reader,
-            reader.finish,
             outcome,
             idle_timeout=self.command_timeout,
             on_progress=on_progress,

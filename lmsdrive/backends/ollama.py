@@ -204,15 +204,10 @@ class OllamaBackend:
         ref = ModelRef.parse(name)  # refuses flag-like names before any process starts
         argv = [str(self.binary()), "pull", ref.for_ollama()]
         reader = ollama_pull.PullReader()
-
-        def finish() -> tuple[list[Progress], ollama_pull.OllamaPullResult]:
-            return list(reader.close()), reader.result()
-
         outcome = PullOutcome()
         yield from stream_progress(
             argv,
             reader,
-            finish,
             outcome,
             idle_timeout=self.pull_idle_timeout,
             on_progress=on_progress,

@@ -198,7 +198,8 @@ class LMStudioAPI(BaseAPI):
                 for line in self._iter_lines(response, path):
                     for event in parser.feed(line + "\n"):
                         yield from self._delta_text(event, response.status_code, url)
-                events, result = parser.finish()
+                events = list(parser.close())
+                result = parser.result()
             except ParseError as e:
                 raise self._unreadable(url, e, response.status_code) from e
             for event in events:

@@ -245,6 +245,7 @@ class ChatParser:
     """Incremental reader of a chat-completion body: :meth:`feed` chunks, then :meth:`finish`."""
 
     def __init__(self, http_status: int | None = None) -> None:
+        self._final: LmsApiChatResult | None = None
         self.http_status = http_status
         self._pending = ""
         self._line = 0
@@ -279,7 +280,18 @@ class ChatParser:
         for line in lines:
             yield from self._feed_line(line)
 
-    def finish(self) -> tuple[list[ChatEvent], LmsApiChatResult]:
+    def close(self) -> Iterator[ChatEvent]:
+        """Read what is left (the last, unterminated frame); then :meth:`result` is ready."""
+        events, self._final = self._finish()
+        return iter(events)
+
+    def result(self) -> LmsApiChatResult:
+        """The whole result; call after :meth:`close`."""
+        if self._final is None:
+            raise RuntimeError("ChatParser.result() before close()")
+        return self._final
+
+    def _finish(self) -> tuple[list[ChatEvent], LmsApiChatResult]:
         events: list[ChatEvent] = []
         if self._pending:
             pending, self._pending = self._pending, ""
@@ -548,7 +560,8 @@ def stream(chunks: Iterable[str]) -> Generator[ChatEvent, None, LmsApiChatResult
     parser = ChatParser()
     for chunk in chunks:
         yield from parser.feed(chunk)
-    events, result = parser.finish()
+    events = list(parser.close())
+    result = parser.result()
     yield from events
     return result
 
@@ -558,4 +571,6 @@ def parse(transcript: Transcript) -> LmsApiChatResult:
     parser = ChatParser(transcript.http_status)
     for _ in parser.feed(transcript.text):
         pass
-    return parser.finish()[1]
+    for _ in parser.close():
+        pass
+    return parser.result()

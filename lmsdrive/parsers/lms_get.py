@@ -213,6 +213,7 @@ class GetParser:
     """Incremental ``lms get`` reader: :meth:`feed` chunks, then :meth:`finish`."""
 
     def __init__(self, exit_code: int | None = None) -> None:
+        self._final: LmsGetResult | None = None
         self._split = FrameSplitter(COMMAND)
         self._residue = Residue(COMMAND)
         self._exit_code = exit_code
@@ -247,7 +248,18 @@ class GetParser:
         for frame in self._split.feed(chunk):
             yield from self._frame(frame)
 
-    def finish(self) -> tuple[list[Progress], LmsGetResult]:
+    def close(self) -> Iterator[Progress]:
+        """Read what is left (the last, unterminated frame); then :meth:`result` is ready."""
+        events, self._final = self._finish()
+        return iter(events)
+
+    def result(self) -> LmsGetResult:
+        """The whole result; call after :meth:`close`."""
+        if self._final is None:
+            raise RuntimeError("GetParser.result() before close()")
+        return self._final
+
+    def _finish(self) -> tuple[list[Progress], LmsGetResult]:
         events = [ev for frame in self._split.close() for ev in self._frame(frame)]
         if self._residue:
             report = find_error(self._residue.lines)
@@ -545,7 +557,8 @@ def stream(chunks: Iterable[str]) -> Generator[Progress, None, LmsGetResult]:
     parser = GetParser()
     for chunk in chunks:
         yield from parser.feed(chunk)
-    events, result = parser.finish()
+    events = list(parser.close())
+    result = parser.result()
     yield from events
     return result
 
@@ -555,4 +568,6 @@ def parse(transcript: Transcript) -> LmsGetResult:
     parser = GetParser(transcript.exit_code)
     for _ in parser.feed(transcript.text):
         pass
-    return parser.finish()[1]
+    for _ in parser.close():
+        pass
+    return parser.result()

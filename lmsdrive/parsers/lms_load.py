@@ -156,6 +156,7 @@ class LoadParser:
     """Incremental ``lms load`` reader: :meth:`feed` chunks, then :meth:`finish`."""
 
     def __init__(self, exit_code: int | None = None, argv: tuple[str, ...] = ()) -> None:
+        self._final: LmsLoadResult | None = None
         self._split = FrameSplitter(COMMAND)
         self._residue = Residue(COMMAND)
         self._exit_code = exit_code
@@ -178,7 +179,18 @@ class LoadParser:
         for frame in self._split.feed(chunk):
             yield from self._frame(frame)
 
-    def finish(self) -> tuple[list[Progress], LmsLoadResult]:
+    def close(self) -> Iterator[Progress]:
+        """Read what is left (the last, unterminated frame); then :meth:`result` is ready."""
+        events, self._final = self._finish()
+        return iter(events)
+
+    def result(self) -> LmsLoadResult:
+        """The whole result; call after :meth:`close`."""
+        if self._final is None:
+            raise RuntimeError("LoadParser.result() before close()")
+        return self._final
+
+    def _finish(self) -> tuple[list[Progress], LmsLoadResult]:
         events = [ev for frame in self._split.close() for ev in self._frame(frame)]
         if self._residue:
             report = find_error(self._residue.lines)
@@ -381,7 +393,8 @@ def stream(chunks: Iterable[str]) -> Generator[Progress, None, LmsLoadResult]:
     parser = LoadParser()
     for chunk in chunks:
         yield from parser.feed(chunk)
-    events, result = parser.finish()
+    events = list(parser.close())
+    result = parser.result()
     yield from events
     return result
 
@@ -391,4 +404,6 @@ def parse(transcript: Transcript) -> LmsLoadResult:
     parser = LoadParser(transcript.exit_code, transcript.argv)
     for _ in parser.feed(transcript.text):
         pass
-    return parser.finish()[1]
+    for _ in parser.close():
+        pass
+    return parser.result()
