@@ -242,7 +242,8 @@ def _opt(value: object, types: type | tuple[type, ...], what: str) -> Any:
 
 
 class ChatParser:
-    """Incremental reader of a chat-completion body: :meth:`feed` chunks, then :meth:`finish`."""
+    """Incremental reader of a chat-completion body: :meth:`feed` chunks, :meth:`close`,
+    then :meth:`result`."""
 
     def __init__(self, http_status: int | None = None) -> None:
         self._final: LmsApiChatResult | None = None

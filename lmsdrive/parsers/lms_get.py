@@ -210,7 +210,7 @@ _TYPE_WORD_RE = re.compile(r"^[a-z][a-z_-]*$")
 
 
 class GetParser:
-    """Incremental ``lms get`` reader: :meth:`feed` chunks, then :meth:`finish`."""
+    """Incremental ``lms get`` reader: :meth:`feed` chunks, :meth:`close`, then :meth:`result`."""
 
     def __init__(self, exit_code: int | None = None) -> None:
         self._final: LmsGetResult | None = None

@@ -153,7 +153,7 @@ _INSTANCE_RE = re.compile(r":\d+$")
 
 
 class LoadParser:
-    """Incremental ``lms load`` reader: :meth:`feed` chunks, then :meth:`finish`."""
+    """Incremental ``lms load`` reader: :meth:`feed` chunks, :meth:`close`, then :meth:`result`."""
 
     def __init__(self, exit_code: int | None = None, argv: tuple[str, ...] = ()) -> None:
         self._final: LmsLoadResult | None = None
