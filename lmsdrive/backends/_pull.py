@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
+from collections.abc import Iterator, Sequence
 
 from ..errors import ParseError
 from ..parsers._base import Progress, Result
+from ..parsers._stream import Reader
 from ..runner import stream
 from .base import ProgressCallback
-
-
-class Reader(Protocol):
-    """The incremental interface of every streaming parser."""
-
-    def feed(self, chunk: str) -> Iterable[Progress]: ...
-    def close(self) -> Iterable[Progress]: ...
-    def result(self) -> Result: ...
 
 
 class PullOutcome:
@@ -33,7 +25,7 @@ class PullOutcome:
 
 def stream_progress(
     argv: Sequence[str],
-    reader: Reader,
+    reader: Reader[Progress, Result],
     outcome: PullOutcome,
     *,
     idle_timeout: float,

@@ -15,9 +15,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from ..errors import ParseError
+from ._base import Progress
 from ._text import SIZE_PATTERN, parse_size, strip_ansi
+from .lms_error import find_error
+
+R = TypeVar("R")
 
 #: Frame separators: newline (CRLF or LF), lone carriage return, restore-cursor.
 _SEP_RE = re.compile(r"\r\n|\n|\r|\x1b\[u|\x1b8")
@@ -212,3 +217,48 @@ class Residue:
     def first(self) -> tuple[int, str]:
         i = next(k for k, t in enumerate(self.lines) if t.strip())
         return self.numbers[i], self.lines[i]
+
+
+class FrameReader(Generic[R]):
+    """The incremental reader of an ``lms`` progress stream (``get``, ``load``): frames from
+    :class:`FrameSplitter`, unrecognised lines kept in a :class:`Residue` for the error-report
+    search at :meth:`close`. Subclasses read one frame (``_frame``) and build the result
+    (``_result``)."""
+
+    def __init__(self, command: str) -> None:
+        self._command = command
+        self._split = FrameSplitter(command)
+        self._residue = Residue(command)
+        self._final: R | None = None
+        self.error: str | None = None
+        self.kind: str | None = None
+
+    def feed(self, chunk: str) -> Iterator[Progress]:
+        for frame in self._split.feed(chunk):
+            yield from self._frame(frame)
+
+    def close(self) -> Iterator[Progress]:
+        """Read what is left (the last, unterminated frame); then :meth:`result` is ready."""
+        events = [ev for frame in self._split.close() for ev in self._frame(frame)]
+        if self._residue:
+            report = find_error(self._residue.lines)
+            if report is None:
+                number, line = self._residue.first()
+                raise ParseError(self._command, "unrecognised line", number, line)
+            if self.error is None:
+                self.error, self.kind = report.error, report.kind
+                events.append(Progress(phase="error", message=report.error))
+        self._final = self._result()
+        return iter(events)
+
+    def result(self) -> R:
+        """The whole result; call after :meth:`close`."""
+        if self._final is None:
+            raise RuntimeError(f"{type(self).__name__}.result() before close()")
+        return self._final
+
+    def _frame(self, frame: Frame) -> Iterator[Progress]:
+        raise NotImplementedError
+
+    def _result(self) -> R:
+        raise NotImplementedError

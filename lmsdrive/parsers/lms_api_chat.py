@@ -85,6 +85,7 @@ from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import JSONValue, Result, to_jsonable
 from ._lms_json import MAX_VALUE, DepthScanner, api_error, load_json
+from ._stream import drive, read_all
 
 __all__ = [
     "ChatChoice",
@@ -558,20 +559,9 @@ class ChatParser:
 
 def stream(chunks: Iterable[str]) -> Generator[ChatEvent, None, LmsApiChatResult]:
     """Typed events of a chat-completion body as each completes; returns the result."""
-    parser = ChatParser()
-    for chunk in chunks:
-        yield from parser.feed(chunk)
-    events = list(parser.close())
-    result = parser.result()
-    yield from events
-    return result
+    return (yield from drive(ChatParser(), chunks))
 
 
 def parse(transcript: Transcript) -> LmsApiChatResult:
     """A chat completion: plain response, SSE stream or error body (auto-detected)."""
-    parser = ChatParser(transcript.http_status)
-    for _ in parser.feed(transcript.text):
-        pass
-    for _ in parser.close():
-        pass
-    return parser.result()
+    return read_all(ChatParser(transcript.http_status), transcript.text)

@@ -93,13 +93,13 @@ from ._lms_stream import (
     SPINNER,
     Bar,
     Frame,
-    FrameSplitter,
-    Residue,
+    FrameReader,
     is_picker_entry,
     parse_bar,
     size_bytes,
 )
-from .lms_error import find_error, strip_log_prefix
+from ._stream import drive, read_all
+from .lms_error import strip_log_prefix
 
 __all__ = ["GetParser", "LmsGetResult", "PlanNode", "parse", "stream"]
 
@@ -209,13 +209,11 @@ _OPTION_RE = re.compile(r"^-\s+\S.*$")
 _TYPE_WORD_RE = re.compile(r"^[a-z][a-z_-]*$")
 
 
-class GetParser:
+class GetParser(FrameReader[LmsGetResult]):
     """Incremental ``lms get`` reader: :meth:`feed` chunks, :meth:`close`, then :meth:`result`."""
 
     def __init__(self, exit_code: int | None = None) -> None:
-        self._final: LmsGetResult | None = None
-        self._split = FrameSplitter(COMMAND)
-        self._residue = Residue(COMMAND)
+        super().__init__(COMMAND)
         self._exit_code = exit_code
         self.search_term: str | None = None
         self.file: str | None = None
@@ -230,8 +228,6 @@ class GetParser:
         self.total: int | None = None
         self.hint: str | None = None
         self.warnings: list[str] = []
-        self.error: str | None = None
-        self.kind: str | None = None
         self._state: str | None = None  # final states: downloaded, already_downloaded, …
         self._prompt: str | None = None  # awaiting_confirmation / awaiting_selection
         self._picker = False
@@ -242,34 +238,6 @@ class GetParser:
         self._in_progress = False
         self._resolving = False
         self._expect_hint = False
-
-    # -- feeding -------------------------------------------------------------------------
-    def feed(self, chunk: str) -> Iterator[Progress]:
-        for frame in self._split.feed(chunk):
-            yield from self._frame(frame)
-
-    def close(self) -> Iterator[Progress]:
-        """Read what is left (the last, unterminated frame); then :meth:`result` is ready."""
-        events, self._final = self._finish()
-        return iter(events)
-
-    def result(self) -> LmsGetResult:
-        """The whole result; call after :meth:`close`."""
-        if self._final is None:
-            raise RuntimeError("GetParser.result() before close()")
-        return self._final
-
-    def _finish(self) -> tuple[list[Progress], LmsGetResult]:
-        events = [ev for frame in self._split.close() for ev in self._frame(frame)]
-        if self._residue:
-            report = find_error(self._residue.lines)
-            if report is None:
-                number, line = self._residue.first()
-                raise ParseError(COMMAND, "unrecognised line", number, line)
-            if self.error is None:
-                self.error, self.kind = report.error, report.kind
-                events.append(Progress(phase="error", message=report.error))
-        return events, self._result()
 
     # -- one frame -----------------------------------------------------------------------
     def _frame(self, frame: Frame) -> Iterator[Progress]:
@@ -554,20 +522,9 @@ class GetParser:
 
 def stream(chunks: Iterable[str]) -> Generator[Progress, None, LmsGetResult]:
     """Progress events of ``lms get`` output as each frame completes; returns the result."""
-    parser = GetParser()
-    for chunk in chunks:
-        yield from parser.feed(chunk)
-    events = list(parser.close())
-    result = parser.result()
-    yield from events
-    return result
+    return (yield from drive(GetParser(), chunks))
 
 
 def parse(transcript: Transcript) -> LmsGetResult:
     """The result of one ``lms get`` run (both streams)."""
-    parser = GetParser(transcript.exit_code)
-    for _ in parser.feed(transcript.text):
-        pass
-    for _ in parser.close():
-        pass
-    return parser.result()
+    return read_all(GetParser(transcript.exit_code), transcript.text)

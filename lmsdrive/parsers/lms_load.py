@@ -76,7 +76,6 @@ import re
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Progress, Result
 from ._lms_stream import (
@@ -84,14 +83,14 @@ from ._lms_stream import (
     SIZE,
     SPINNER,
     Frame,
-    FrameSplitter,
-    Residue,
+    FrameReader,
     elapsed_seconds,
     is_picker_entry,
     parse_bar,
     size_bytes,
 )
-from .lms_error import find_error, strip_log_prefix
+from ._stream import drive, read_all
+from .lms_error import strip_log_prefix
 
 __all__ = ["LmsLoadResult", "LoadParser", "parse", "stream"]
 
@@ -152,21 +151,17 @@ _NOISE_RE = re.compile(
 _INSTANCE_RE = re.compile(r":\d+$")
 
 
-class LoadParser:
+class LoadParser(FrameReader[LmsLoadResult]):
     """Incremental ``lms load`` reader: :meth:`feed` chunks, :meth:`close`, then :meth:`result`."""
 
     def __init__(self, exit_code: int | None = None, argv: tuple[str, ...] = ()) -> None:
-        self._final: LmsLoadResult | None = None
-        self._split = FrameSplitter(COMMAND)
-        self._residue = Residue(COMMAND)
+        super().__init__(COMMAND)
         self._exit_code = exit_code
         self._custom_identifier = any(a.startswith("--identifier") for a in argv)
         self.values: dict[str, object] = {}
         self.percentages: list[float] = []
         self.overall: float | None = None
         self.warnings: list[str] = []
-        self.error: str | None = None
-        self.kind: str | None = None
         self._state: str | None = None
         self._prompt: str | None = None
         self._picker = False
@@ -174,33 +169,6 @@ class LoadParser:
         self._loading = False
         self._estimate = False
         self._expect_size = False
-
-    def feed(self, chunk: str) -> Iterator[Progress]:
-        for frame in self._split.feed(chunk):
-            yield from self._frame(frame)
-
-    def close(self) -> Iterator[Progress]:
-        """Read what is left (the last, unterminated frame); then :meth:`result` is ready."""
-        events, self._final = self._finish()
-        return iter(events)
-
-    def result(self) -> LmsLoadResult:
-        """The whole result; call after :meth:`close`."""
-        if self._final is None:
-            raise RuntimeError("LoadParser.result() before close()")
-        return self._final
-
-    def _finish(self) -> tuple[list[Progress], LmsLoadResult]:
-        events = [ev for frame in self._split.close() for ev in self._frame(frame)]
-        if self._residue:
-            report = find_error(self._residue.lines)
-            if report is None:
-                number, line = self._residue.first()
-                raise ParseError(COMMAND, "unrecognised line", number, line)
-            if self.error is None:
-                self.error, self.kind = report.error, report.kind
-                events.append(Progress(phase="error", message=report.error))
-        return events, self._result()
 
     def _frame(self, frame: Frame) -> Iterator[Progress]:
         text = frame.text
@@ -390,20 +358,9 @@ class LoadParser:
 
 def stream(chunks: Iterable[str]) -> Generator[Progress, None, LmsLoadResult]:
     """Progress events of ``lms load`` output as each frame completes; returns the result."""
-    parser = LoadParser()
-    for chunk in chunks:
-        yield from parser.feed(chunk)
-    events = list(parser.close())
-    result = parser.result()
-    yield from events
-    return result
+    return (yield from drive(LoadParser(), chunks))
 
 
 def parse(transcript: Transcript) -> LmsLoadResult:
     """The result of one ``lms load`` run (both streams)."""
-    parser = LoadParser(transcript.exit_code, transcript.argv)
-    for _ in parser.feed(transcript.text):
-        pass
-    for _ in parser.close():
-        pass
-    return parser.result()
+    return read_all(LoadParser(transcript.exit_code, transcript.argv), transcript.text)

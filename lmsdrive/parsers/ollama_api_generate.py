@@ -89,6 +89,7 @@ from ._ollama_api import (
     is_plain_text,
     plain_error,
 )
+from ._stream import drive, read_all
 
 __all__ = ["GenerateChunk", "GenerateReader", "OllamaApiGenerateResult", "parse", "stream"]
 
@@ -232,10 +233,7 @@ class GenerateReader:
 
 def stream(chunks: Iterable[str], http_status: int | None = None) -> Iterator[GenerateChunk]:
     """A :class:`GenerateChunk` per object, as soon as its line is complete."""
-    reader = GenerateReader(http_status, keep_text=False)
-    for chunk in chunks:
-        yield from reader.feed(chunk)
-    yield from reader.close()
+    yield from drive(GenerateReader(http_status, keep_text=False), chunks)
 
 
 def parse(transcript: Transcript) -> OllamaApiGenerateResult:
@@ -249,9 +247,4 @@ def parse(transcript: Transcript) -> OllamaApiGenerateResult:
         if perr is None:
             raise ParseError(COMMAND, "not a JSON body", 1, text.strip().split("\n", 1)[0])
         return OllamaApiGenerateResult(http_status=status, error=perr.error, kind=perr.kind)
-    reader = GenerateReader(status)
-    for _ in reader.feed(text):
-        pass
-    for _ in reader.close():
-        pass
-    return reader.result()
+    return read_all(GenerateReader(status), text)

@@ -71,6 +71,7 @@ from ._ollama_api import (
     is_plain_text,
     plain_error,
 )
+from ._stream import drive, read_all
 
 __all__ = ["ApiPullLayer", "ApiPullReader", "OllamaApiPullResult", "parse", "stream"]
 
@@ -200,10 +201,7 @@ class ApiPullReader:
 
 def stream(chunks: Iterable[str], http_status: int | None = None) -> Iterator[Progress]:
     """Progress events of a ``/api/pull`` body, one per object, as soon as it is complete."""
-    reader = ApiPullReader(http_status)
-    for chunk in chunks:
-        yield from reader.feed(chunk)
-    yield from reader.close()
+    yield from drive(ApiPullReader(http_status), chunks)
 
 
 def parse(transcript: Transcript) -> OllamaApiPullResult:
@@ -217,9 +215,4 @@ def parse(transcript: Transcript) -> OllamaApiPullResult:
         return OllamaApiPullResult(
             http_status=status, outcome="error", error=perr.error, kind=perr.kind
         )
-    reader = ApiPullReader(status)
-    for _ in reader.feed(text):
-        pass
-    for _ in reader.close():
-        pass
-    return reader.result()
+    return read_all(ApiPullReader(status), text)

@@ -100,6 +100,7 @@ from dataclasses import dataclass, field
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Progress, Result
+from ._stream import drive, read_all
 from ._text import SIZE_PATTERN, parse_size
 from ._vtscreen import ScreenReplay
 from .ollama_error import find_error, is_error_start, is_stop_line
@@ -376,10 +377,7 @@ class PullReader:
 
 def stream(chunks: Iterable[str]) -> Iterator[Progress]:
     """Progress events of a pull, as soon as each frame is complete."""
-    reader = PullReader()
-    for chunk in chunks:
-        yield from reader.feed(chunk)
-    yield from reader.close()
+    yield from drive(PullReader(), chunks)
 
 
 def _text_of(transcript: Transcript) -> str:
@@ -391,9 +389,4 @@ def _text_of(transcript: Transcript) -> str:
 
 def parse(transcript: Transcript) -> OllamaPullResult:
     """The outcome, layers and error of a pull (see the module docstring)."""
-    reader = PullReader()
-    for _ in reader.feed(_text_of(transcript)):
-        pass
-    for _ in reader.close():
-        pass
-    return reader.result()
+    return read_all(PullReader(), _text_of(transcript))
