@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ParseError
+from ..transcript import Transcript
 from .ollama_error import classify
 
 #: Deepest nesting of arrays/objects accepted in a body.
@@ -190,6 +191,22 @@ def plain_error(text: str, http_status: int | None) -> BodyError | None:
 
 
 # -- typed getters ---------------------------------------------------------------------------
+
+
+def single_body(command: str, transcript: Transcript) -> tuple[int | None, Any, BodyError | None]:
+    """A non-streamed body: its HTTP status, its one JSON value, and the error it reports
+    (plain-text bodies such as ``404 page not found`` included). Garbage raises ParseError."""
+    text, status = transcript.text, transcript.http_status
+    if is_plain_text(text):
+        perr = plain_error(text, status)
+        if perr is None:
+            raise ParseError(command, "not a JSON body", 1, text.strip().split("\n", 1)[0])
+        return status, None, perr
+    values = json_values(command, text)
+    if len(values) != 1:
+        raise ParseError(command, f"expected one JSON object, got {len(values)}")
+    value = values[0][1]
+    return status, value, error_of(value, status)
 
 
 def _get(obj: Mapping[str, Any], key: str, types: tuple[type, ...], command: str) -> Any:

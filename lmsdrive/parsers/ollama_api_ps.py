@@ -56,14 +56,11 @@ from ._base import Result
 from ._ollama_api import (
     ModelDetails,
     details_of,
-    error_of,
     get_dict,
     get_int,
     get_str,
-    is_plain_text,
-    json_values,
     models_of,
-    plain_error,
+    single_body,
 )
 
 __all__ = ["OllamaApiPsResult", "PsModel", "parse"]
@@ -124,18 +121,7 @@ def _model(obj: dict[str, Any]) -> PsModel:
 
 def parse(transcript: Transcript) -> OllamaApiPsResult:
     """The loaded models of a ``/api/ps`` body, or the error it reports."""
-    text = transcript.text
-    status = transcript.http_status
-    if is_plain_text(text):
-        perr = plain_error(text, status)
-        if perr is None:
-            raise ParseError(COMMAND, "not a JSON body", 1, text.strip().split("\n", 1)[0])
-        return OllamaApiPsResult(http_status=status, error=perr.error, kind=perr.kind)
-    values = json_values(COMMAND, text)
-    if len(values) != 1:
-        raise ParseError(COMMAND, f"expected one JSON object, got {len(values)}")
-    value = values[0][1]
-    err = error_of(value, status)
+    status, value, err = single_body(COMMAND, transcript)
     if err is not None:
         return OllamaApiPsResult(http_status=status, error=err.error, kind=err.kind)
     return OllamaApiPsResult(

@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
-from ._ollama_api import error_of, get_str, is_plain_text, json_values, plain_error
+from ._ollama_api import get_str, single_body
 
 __all__ = ["OllamaApiVersionResult", "parse"]
 
@@ -51,18 +51,7 @@ class OllamaApiVersionResult(Result):
 
 def parse(transcript: Transcript) -> OllamaApiVersionResult:
     """The version of a ``/api/version`` body, or the error it reports."""
-    text = transcript.text
-    status = transcript.http_status
-    if is_plain_text(text):
-        perr = plain_error(text, status)
-        if perr is None:
-            raise ParseError(COMMAND, "not a JSON body", 1, text.strip().split("\n", 1)[0])
-        return OllamaApiVersionResult(http_status=status, error=perr.error, kind=perr.kind)
-    values = json_values(COMMAND, text)
-    if len(values) != 1:
-        raise ParseError(COMMAND, f"expected one JSON object, got {len(values)}")
-    value = values[0][1]
-    err = error_of(value, status)
+    status, value, err = single_body(COMMAND, transcript)
     if err is not None:
         return OllamaApiVersionResult(http_status=status, error=err.error, kind=err.kind)
     if not isinstance(value, dict) or "version" not in value:
