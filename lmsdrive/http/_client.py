@@ -13,6 +13,8 @@ connection dropped mid-response        :class:`~lmsdrive.errors.ServerNotRunning
 unusable URL (scheme, syntax)          :class:`~lmsdrive.errors.ConfigError`
 HTTP error or error body               :class:`~lmsdrive.errors.APIError` (status, message)
 error body that names a missing model  :class:`~lmsdrive.errors.ModelNotFoundError`
+body over ``max_body``, line over       :class:`~lmsdrive.errors.APIError` (nothing more is
+``max_line``                           read: memory stays bounded)
 =====================================  =============================================
 
 Bodies are read by the parsers in :mod:`lmsdrive.parsers` (``lms_api_*``, ``ollama_api_*``);
@@ -40,6 +42,7 @@ from ..errors import (
 from ..transcript import Transcript
 
 __all__ = [
+    "DEFAULT_MAX_BODY",
     "DEFAULT_MAX_LINE",
     "BaseAPI",
     "Generation",
@@ -50,6 +53,9 @@ __all__ = [
 
 #: Longest NDJSON/SSE line accepted (bytes); a longer one is an :class:`APIError`.
 DEFAULT_MAX_LINE = 1 << 20
+#: Largest whole (not streamed) response body read (bytes); a larger one, or one that never
+#: ends, is an :class:`APIError` once that much has arrived: memory stays bounded.
+DEFAULT_MAX_BODY = 16 << 20
 
 E = TypeVar("E")
 R = TypeVar("R")
@@ -84,6 +90,7 @@ class BaseAPI:
         transport: httpx.BaseTransport | None = None,
         headers: dict[str, str] | None = None,
         max_line: int = DEFAULT_MAX_LINE,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
@@ -95,6 +102,7 @@ class BaseAPI:
             connect=connect_timeout, read=quick, write=quick, pool=connect_timeout
         )
         self.max_line = max_line
+        self.max_body = max_body
         #: Requests sent so far (benchmarks count them).
         self.requests = 0
         timeout = httpx.Timeout(
@@ -172,16 +180,65 @@ class BaseAPI:
     def _send(
         self, method: str, path: str, *, json: Any = None, timeout: httpx.Timeout | None = None
     ) -> httpx.Response:
-        """Send one request and read the whole body; transport errors become typed errors."""
+        """Send one request and read the whole body (at most :attr:`max_body` bytes);
+        transport errors become typed errors."""
         self.requests += 1
         try:
-            if timeout is None:
-                return self._client.request(method, path, json=json)
-            return self._client.request(method, path, json=json, timeout=timeout)
+            request = self._client.build_request(
+                method,
+                path,
+                json=json,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            )
+            response = self._client.send(request, stream=True)
+            try:
+                body = self._read_body(response, path)
+            finally:
+                response.close()
         except httpx.TransportError as e:
             raise self._transport_error(e, method, path, timeout) from e
         except httpx.InvalidURL as e:
             raise ConfigError(f"{self.backend} URL {self.url(path)!r} is not usable: {e}") from e
+        # The body as read (already decoded from any Content-Encoding).
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    def _read_body(self, response: httpx.Response, path: str) -> bytes:
+        """A response's whole body, refused (:class:`APIError`) as soon as it passes
+        :attr:`max_body` bytes: a huge or endless body never fills memory."""
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise self._body_too_large(path, response.status_code)
+        pieces: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_body:
+                raise self._body_too_large(path, response.status_code)
+            pieces.append(chunk)
+        return b"".join(pieces)
+
+    def _read_text(self, response: httpx.Response, path: str) -> str:
+        """:meth:`_read_body` of a streamed response (an error report), decoded."""
+        return self._read_body(response, path).decode("utf-8", "replace")
+
+    def _body_too_large(self, path: str, status: int) -> APIError:
+        return APIError(
+            f"{self.backend} at {self.url(path)} sent a body larger than {self.max_body} bytes: "
+            "not an answer this client can read; check that the URL points at the "
+            f"{self.backend} server (max_body raises the limit)",
+            status,
+        )
 
     def _get_quick(self, path: str, timeout: float | None = None) -> httpx.Response:
         """A metadata GET with the short :attr:`probe_timeout` (or ``timeout`` seconds)."""

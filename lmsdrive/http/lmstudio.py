@@ -191,7 +191,7 @@ class LMStudioAPI(BaseAPI):
         with self._open_stream("POST", path, json=body) as response:
             url = str(response.request.url)
             if response.status_code >= 400:
-                text = response.read().decode("utf-8", "replace")
+                text = self._read_text(response, path)
                 raise self._error(response, text)
             parser = lms_api_chat.ChatParser(response.status_code)
             try:

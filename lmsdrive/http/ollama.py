@@ -146,7 +146,7 @@ class OllamaAPI(BaseAPI):
         with self._open_stream("POST", path, json=body) as response:
             url = str(response.request.url)
             if response.status_code >= 400:
-                raise self._pull_error(name, self._error(response, _read_text(response)))
+                raise self._pull_error(name, self._error(response, self._read_text(response, path)))
             reader = ollama_api_pull.ApiPullReader(response.status_code)
             try:
                 for line in self._iter_lines(response, path):
@@ -259,7 +259,7 @@ class OllamaAPI(BaseAPI):
         with self._open_stream("POST", path, json=body) as response:
             url = str(response.request.url)
             if response.status_code >= 400:
-                raise self._error(response, _read_text(response))
+                raise self._error(response, self._read_text(response, path))
             reader = ollama_api_generate.GenerateReader(response.status_code)
 
             def objects() -> Iterator[ollama_api_generate.GenerateChunk]:
@@ -284,10 +284,6 @@ class OllamaAPI(BaseAPI):
                 response.status_code,
             )
         return _generation(result, model)
-
-
-def _read_text(response: httpx.Response) -> str:
-    return response.read().decode("utf-8", "replace")
 
 
 def _generation(result: ollama_api_generate.OllamaApiGenerateResult, model: str) -> Generation:
