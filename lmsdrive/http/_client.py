@@ -49,6 +49,7 @@ __all__ = [
     "GenerationStream",
     "ResultStream",
     "api_error",
+    "server_failed_hint",
 ]
 
 #: Longest NDJSON/SSE line accepted (bytes); a longer one is an :class:`APIError`.
@@ -69,7 +70,18 @@ def api_error(
     """The typed error for a server's error report (``kind`` as the error parsers set it)."""
     if kind == "model_not_found":
         return ModelNotFoundError(f"{message} ({url})")
-    return APIError(f"{message} ({url})", status_code)
+    return APIError(f"{message} ({url}){server_failed_hint(status_code, kind)}", status_code)
+
+
+def server_failed_hint(status_code: int | None, kind: str | None = None) -> str:
+    """What to do after a server-side failure (HTTP 5xx, or a body reporting a server error
+    or crash), to append to the message; empty otherwise."""
+    if (status_code is not None and status_code >= 500) or kind in ("server_error", "crash"):
+        return (
+            ": the server failed while answering; check its log, then retry "
+            "(reload the model if it crashed)"
+        )
+    return ""
 
 
 class BaseAPI:

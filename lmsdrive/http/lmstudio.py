@@ -23,7 +23,7 @@ from ..errors import APIError, LmsdriveError, ParseError
 from ..parsers import lms_api_chat, lms_api_error, lms_api_models, lms_api_v0_models
 from ..parsers._base import Result
 from ..transcript import Transcript
-from ._client import BaseAPI, Generation, GenerationStream, api_error
+from ._client import BaseAPI, Generation, GenerationStream, api_error, server_failed_hint
 
 __all__ = ["DEFAULT_URL", "LMStudioAPI"]
 
@@ -72,7 +72,8 @@ class LMStudioAPI(BaseAPI):
             body = (response.text if text is None else text).strip()
             shown = f": {body[:300]}" if body else ""
             reason = response.reason_phrase or "error"
-            return APIError(f"{self.backend} answered {reason}{shown} ({url})", status)
+            hint = server_failed_hint(status)
+            return APIError(f"{self.backend} answered {reason}{shown} ({url}){hint}", status)
         return api_error(err.error_message, status, err.kind, url)
 
     def _read(self, response: httpx.Response, parser: Callable[[Transcript], R]) -> R:

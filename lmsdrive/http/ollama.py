@@ -34,7 +34,14 @@ from ..parsers import (
 )
 from ..parsers._base import Progress, Result
 from ..transcript import Transcript
-from ._client import BaseAPI, Generation, GenerationStream, ResultStream, api_error
+from ._client import (
+    BaseAPI,
+    Generation,
+    GenerationStream,
+    ResultStream,
+    api_error,
+    server_failed_hint,
+)
 
 __all__ = ["DEFAULT_URL", "OllamaAPI", "PullStream"]
 
@@ -80,8 +87,9 @@ class OllamaAPI(BaseAPI):
         except ParseError:
             body = (response.text if text is None else text).strip()
             shown = f": {body[:300]}" if body else ""
+            hint = server_failed_hint(status)
             return APIError(
-                f"{self.backend} answered {response.reason_phrase}{shown} ({url})", status
+                f"{self.backend} answered {response.reason_phrase}{shown} ({url}){hint}", status
             )
         return api_error(err.error or "error", status, err.kind, url)
 
