@@ -46,6 +46,7 @@ from .base import (
     ProgressCallback,
     Readiness,
     StartResult,
+    pull_failed_hint,
 )
 
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
@@ -205,12 +206,19 @@ class LMStudioBackend:
                 why += f" (its output was not understood: {outcome.parse_error})"
             if outcome.exit_code == 0:
                 return
-            raise PullError(f"Downloading {ref.for_lmstudio()} failed: {why}\n{outcome.tail}")
+            hint = pull_failed_hint(outcome.tail)
+            raise PullError(
+                f"Downloading {ref.for_lmstudio()} failed: {why}. {hint}\n"
+                f"Last output:\n{outcome.tail}"
+            )
         if result.kind == "model_not_found":
             raise ModelNotFoundError(result.error)
         if result.kind == "server_not_running":
             raise ServerNotRunningError(result.error)
-        raise PullError(f"Downloading {ref.for_lmstudio()} failed: {result.error}")
+        error = result.error.rstrip(".")
+        raise PullError(
+            f"Downloading {ref.for_lmstudio()} failed: {error}. {pull_failed_hint(error)}"
+        )
 
     def load(self, name: str, on_progress: ProgressCallback | None = None) -> LoadedModel | None:
         """``lms load NAME -y``, its spinner/percent streamed as ``loading`` events."""

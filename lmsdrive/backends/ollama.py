@@ -44,6 +44,7 @@ from .base import (
     Readiness,
     StartResult,
     close_iterator,
+    pull_failed_hint,
 )
 
 
@@ -222,12 +223,19 @@ class OllamaBackend:
                 why += f" (its output was not understood: {outcome.parse_error})"
             if outcome.exit_code == 0:
                 return
-            raise PullError(f"Downloading {ref.for_ollama()} failed: {why}\n{outcome.tail}")
+            hint = pull_failed_hint(outcome.tail)
+            raise PullError(
+                f"Downloading {ref.for_ollama()} failed: {why}. {hint}\n"
+                f"Last output:\n{outcome.tail}"
+            )
         if result.kind == "model_not_found":
             raise ModelNotFoundError(result.error)
         if result.kind == "server_not_running":
             raise ServerNotRunningError(result.error)
-        raise PullError(f"Downloading {ref.for_ollama()} failed: {result.error}")
+        error = result.error.rstrip(".")
+        raise PullError(
+            f"Downloading {ref.for_ollama()} failed: {error}. {pull_failed_hint(error)}"
+        )
 
     def load(self, name: str) -> LoadedModel | None:
         ref = ModelRef.parse(name)

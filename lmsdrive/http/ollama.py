@@ -23,6 +23,7 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
+from ..backends.base import pull_failed_hint
 from ..errors import APIError, LmsdriveError, ModelNotFoundError, ParseError, PullError
 from ..parsers import (
     ollama_api_error,
@@ -179,7 +180,7 @@ class OllamaAPI(BaseAPI):
                 f"{name} is not in the registry: {error}. Check the name and tag "
                 "(https://ollama.com/library)"
             )
-        return PullError(f"pulling {name} failed: {error}")
+        return PullError(f"pulling {name} failed: {error}. {pull_failed_hint(str(error))}")
 
     def load(
         self, model: str, *, keep_alive: KeepAlive = "5m"
