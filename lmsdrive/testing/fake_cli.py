@@ -872,6 +872,10 @@ class Lms:
                 self._service_died()
                 self.error("Download failed: the connection to LM Studio was lost.")
                 return 1
+            if knobs.pull_error is not None and pct > 50:
+                _out("\x1b[2K\x1b[1G\x1b[?25h")
+                self.error(knobs.pull_error)
+                return 1
             elapsed = time.monotonic() - t0
             speed = done / elapsed if elapsed > 0 and done else 0.0
             clear = time.monotonic() - last_clear >= 3.0

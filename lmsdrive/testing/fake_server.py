@@ -431,6 +431,9 @@ class _Handler(BaseHTTPRequestHandler):
                     dies = knobs.pull_dies_at_percent
                     if dies is not None and pct > dies:
                         raise _Died
+                    if knobs.pull_error is not None and pct > 50:
+                        yield {"error": knobs.pull_error}
+                        return
                     time.sleep(delay)
                 if e["status"] == "success":
                     with edit_state(self.fake.state_path) as s:

@@ -46,6 +46,10 @@ class Knobs:
     #: The server (``ollama serve``, the LM Studio service) dies when a download passes this
     #: overall percentage.
     pull_dies_at_percent: float | None = None
+    #: A download fails half way with this runtime error (without ``Error: ``), e.g. a full
+    #: disk: Ollama's server ends ``/api/pull`` with ``{"error": ...}`` (``ollama pull`` prints
+    #: ``Error: ...``), ``lms get`` prints ``Error: ...``; nothing is recorded as downloaded.
+    pull_error: str | None = None
     #: ``ollama serve`` prints its first log lines (socket bound) but never its readiness line
     #: and never answers; ``lms server start`` hangs on ``Waking up LM Studio service...``.
     serve_hangs: bool = False
