@@ -84,6 +84,30 @@ def server_failed_hint(status_code: int | None, kind: str | None = None) -> str:
     return ""
 
 
+#: Characters never valid in a URL (RFC 3986); with whitespace and control characters they
+#: are refused before any request, whatever path the URL came by.
+_NOT_IN_URLS = frozenset('<>"`{}|\\^')
+
+
+def _check_url(url: str, backend: str, variable: str) -> None:
+    """Refuse a server address holding whitespace, control or non-URL characters, or a host
+    that starts with ``-`` (:class:`ConfigError` naming ``variable``)."""
+    bad = next(
+        (c for c in url if c.isspace() or ord(c) < 32 or ord(c) == 127 or c in _NOT_IN_URLS),
+        None,
+    )
+    why = f"it contains {bad!r}" if bad is not None else ""
+    if not why:
+        host = url.partition("://")[2].lstrip("[")
+        if host.startswith("-"):
+            why = "its host starts with '-'"
+    if why:
+        raise ConfigError(
+            f"{backend} URL {url!r} is not usable: {why}. Set {variable} to the server's "
+            "address, e.g. http://127.0.0.1:PORT"
+        )
+
+
 class BaseAPI:
     """One pooled HTTP client for one server. Subclasses name the backend and its hints."""
 
@@ -91,6 +115,8 @@ class BaseAPI:
     backend: ClassVar[str] = "server"
     #: What to do when the server does not answer.
     start_hint: ClassVar[str] = "start the server"
+    #: Where users set the server's address (named when the address is refused).
+    url_variable: ClassVar[str] = "the server URL"
 
     def __init__(
         self,
@@ -104,6 +130,7 @@ class BaseAPI:
         max_line: int = DEFAULT_MAX_LINE,
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
+        _check_url(base_url, self.backend, self.url_variable)
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout

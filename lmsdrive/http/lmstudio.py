@@ -41,6 +41,7 @@ class LMStudioAPI(BaseAPI):
         "start it with `lms server start` (or from the LM Studio app), or set LMSTUDIO_URL "
         "to where it listens"
     )
+    url_variable: ClassVar[str] = "LMSTUDIO_URL"
 
     def __init__(
         self,

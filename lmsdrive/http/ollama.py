@@ -62,6 +62,7 @@ class OllamaAPI(BaseAPI):
     start_hint: ClassVar[str] = (
         "start it with `ollama serve` (or the Ollama app), or set OLLAMA_HOST to where it listens"
     )
+    url_variable: ClassVar[str] = "OLLAMA_HOST"
 
     def __init__(
         self,
