@@ -10,7 +10,12 @@ from lmsdrive.parsers._session import strip_shell_session
 from lmsdrive.testing.fixtures import iter_fixtures
 from lmsdrive.transcript import Transcript
 
-CLI_FIXTURES = [f for f in iter_fixtures() if "/" not in f.parser and f.text.strip()]
+# Plain outputs (a fixture that is itself a pasted session is checked by its own parser).
+CLI_FIXTURES = [
+    f
+    for f in iter_fixtures()
+    if "/" not in f.parser and f.text.strip() and strip_shell_session(f.text) == f.text
+]
 PROMPTS = ["$ ", "jolly@pop-os:~$ ", "PS C:\\Users\\me> ", "❯ ", "ezra@mbp ~ % "]
 
 

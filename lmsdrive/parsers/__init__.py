@@ -49,7 +49,8 @@ class ParserInfo:
     module: str
     aliases: tuple[str, ...] = ()
     streaming: bool = False
-    #: The parser reads commands that follow its own in a paste (see ``_session``).
+    #: The parser reads the commands of a pasted shell session itself (chained and following
+    #: commands), so ``_session`` keeps the prompt lines that run them.
     reads_following: bool = False
 
     @property
@@ -165,11 +166,14 @@ def parse_transcript(info: ParserInfo, transcript: Transcript) -> Result:
     prompts and command echoes around the output are removed first (``_session``)."""
     from ._session import strip_shell_session
 
-    def clean(text: str) -> str:
-        return strip_shell_session(text, keep_following=info.reads_following) if text else text
+    module = cast(ParserModule, get_module(info))
 
-    pasted = replace(transcript, stdout=clean(transcript.stdout), stderr=clean(transcript.stderr))
-    return cast(ParserModule, get_module(info)).parse(pasted)
+    def clean(text: str) -> str:
+        return strip_shell_session(text, keep_commands=info.reads_following) if text else text
+
+    return module.parse(
+        replace(transcript, stdout=clean(transcript.stdout), stderr=clean(transcript.stderr))
+    )
 
 
 def parse(command: Sequence[str] | str, output: str | Transcript) -> Result:

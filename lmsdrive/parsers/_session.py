@@ -10,8 +10,8 @@ removes exactly that:
   that reads as a sentence or holds a version number (``ollama version is 0.5.7``,
   ``ollama version 0.1.13``, ``lms - LM Studio CLI - v0.0.28``) is output, not an echo;
 * a later prompt line that runs a command (of either tool), and everything after it: that is
-  the next command's output, not this one's (a parser that reads following commands, such as
-  ``lms server start``'s ``second_command``, opts out);
+  the next command's output, not this one's (a parser that reads the whole session, such as
+  ``lms server start`` for its ``second_command``, keeps the prompt lines and what follows);
 * trailing bare prompts (``user@host:~$``, ``ezra@mbp ~ %``, ``$``).
 
 Output lines are never touched: a line only counts as a prompt when a prompt marker
@@ -46,14 +46,19 @@ def _is_prompt_command(line: str) -> bool:
     return bool(_PROMPT_CMD.match(line))
 
 
-def strip_shell_session(text: str, *, keep_following: bool = False) -> str:
-    """``text`` without the shell session around the command's output (see module doc)."""
+def strip_shell_session(text: str, *, keep_commands: bool = False) -> str:
+    """``text`` without the shell session around the command's output (see module doc).
+
+    ``keep_commands`` keeps every prompt line that runs a command, and what follows it, for
+    a parser that reads the session itself (chained and following commands); the bare echo
+    at the top and trailing bare prompts still go.
+    """
     lines = text.split("\n")
     plain = [strip_ansi(line).replace("\r", "") for line in lines]
 
     def leading(i: int) -> bool:
         line = plain[i]
-        if not line.strip() or _is_prompt_command(line):
+        if not line.strip() or (_is_prompt_command(line) and not keep_commands):
             return True
         if i == 0 and _ECHO.match(line) and not _OUTPUT_WORDS.search(line):
             return True  # a bare command line at the top of a paste
@@ -67,7 +72,7 @@ def strip_shell_session(text: str, *, keep_following: bool = False) -> str:
     if start == len(lines):  # nothing but prompts: leave it to the parser
         return text
     end = len(lines)
-    if not keep_following:
+    if not keep_commands:
         for i in range(start, len(lines)):
             if _is_prompt_command(plain[i]):
                 end = i
