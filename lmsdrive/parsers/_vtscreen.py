@@ -23,6 +23,7 @@ operate on the written cells only; rows that leave the redraw window (more than
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterator
 from operator import attrgetter
@@ -182,6 +183,30 @@ class _FlatScreen(pyte.Screen):
         self.cursor.y -= shift
 
 
+def _tolerant(method: Any) -> Any:
+    """A control-sequence handler that ignores parameters it does not take (as terminals
+    do): ``ESC[1;5C`` or ``ESC[?5C`` must not crash the replay."""
+    params = inspect.signature(method).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return method
+    positional = sum(1 for p in params if p.kind is p.POSITIONAL_OR_KEYWORD)
+    private = any(p.name == "private" for p in params)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if not private:
+            kwargs.pop("private", None)
+        return method(*args[:positional], **kwargs)
+
+    return call
+
+
+def _make_tolerant(screen: pyte.Screen) -> None:
+    for name in set(pyte.Stream.csi.values()):
+        method = getattr(screen, name, None)
+        if method is not None:
+            setattr(screen, name, _tolerant(method))
+
+
 class ScreenReplay:
     """Feed text chunks; get ``(line_number, row_text)`` for every finished row.
 
@@ -192,6 +217,7 @@ class ScreenReplay:
 
     def __init__(self, columns: int = COLUMNS, rows: int = ROWS, keep: int = KEEP_ROWS) -> None:
         self._screen = _FlatScreen(columns, rows)
+        _make_tolerant(self._screen)
         self._stream = pyte.Stream(self._screen)
         self._carry = ""
         self._rows = rows
