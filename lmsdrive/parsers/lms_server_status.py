@@ -41,14 +41,15 @@ from dataclasses import dataclass
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._lines import LineTemplate
 from ._lms import error_or_raise, find_json, is_noise
 from ._text import clean_lines
 from .lms_error import strip_log_prefix
 
 COMMAND = "lms server status"
 
-_RUNNING_RE = re.compile(r"^The server is running on port (?P<port>\d+)\.?\s*$")
-_NOT_RUNNING_RE = re.compile(r"^The server is not running\.?\s*$")
+_RUNNING = LineTemplate("The server is running on port {port:d}")
+_NOT_RUNNING = LineTemplate("The server is not running")
 _REMOTE_RE = re.compile(
     r"^The server does not appear to be running at (?P<host>\S+?):(?P<port>\d+)\b.*$"
 )
@@ -91,13 +92,12 @@ def parse(transcript: Transcript) -> ServerStatusResult:
         if level == "warn":
             continue  # warnings carry no status
         s = text.strip()
-        m = _RUNNING_RE.match(s)
-        if m:
+        if (fields := _RUNNING.match(s)) is not None:
             if running is False:
                 raise ParseError(COMMAND, "text and JSON disagree", i + 1, line)
-            running, port = True, int(m.group("port"))
+            running, port = True, fields["port"]
             continue
-        if _NOT_RUNNING_RE.match(s):
+        if _NOT_RUNNING.match(s) is not None:
             if running is True:
                 raise ParseError(COMMAND, "text and JSON disagree", i + 1, line)
             running = False

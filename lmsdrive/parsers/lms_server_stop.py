@@ -32,21 +32,21 @@ Example::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._lines import LineTemplate
 from ._lms import error_or_raise, is_noise
 from ._text import clean_lines
 from .lms_error import strip_log_prefix
 
 COMMAND = "lms server stop"
 
-_STOPPED_RE = re.compile(r"^Stopped the server on port (?P<port>\d+)\.?\s*$")
-_REQUESTED_RE = re.compile(r"^Requested the server to be stopped on port (?P<port>\d+)\.?\s*$")
-_NOT_RUNNING_RE = re.compile(r"^The server is not running\.?\s*$")
+_STOPPED = LineTemplate("Stopped the server on port {port:d}")
+_REQUESTED = LineTemplate("Requested the server to be stopped on port {port:d}")
+_NOT_RUNNING = LineTemplate("The server is not running")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,15 +71,13 @@ def parse(transcript: Transcript) -> ServerStopResult:
         if level == "warn":
             continue  # warnings carry no status
         s = text.strip()
-        m = _STOPPED_RE.match(s)
-        if m:
-            stopped, port = True, int(m.group("port"))
+        if (fields := _STOPPED.match(s)) is not None:
+            stopped, port = True, fields["port"]
             continue
-        m = _REQUESTED_RE.match(s)
-        if m:
-            port = int(m.group("port"))
+        if (fields := _REQUESTED.match(s)) is not None:
+            port = fields["port"]
             continue
-        if _NOT_RUNNING_RE.match(s):
+        if _NOT_RUNNING.match(s) is not None:
             stopped, error = False, (s, "server_not_running")
             continue
         unknown.append(i)

@@ -51,15 +51,16 @@ from dataclasses import dataclass, field
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._lines import LineTemplate
 from ._lms import error_or_raise, is_noise
 from ._text import clean_lines
 from .lms_error import strip_log_prefix
 
 COMMAND = "lms unload"
 
-_UNLOADED_RE = re.compile(r'^Model "(?P<id>.+)" unloaded\.?\s*$')
-_UNLOADING_RE = re.compile(r'^Unloading "(?P<id>.+)"\.\.\.\s*$')
-_COUNT_RE = re.compile(r"^Unloaded (?P<n>\d+) models?\.?\s*$")
+_UNLOADED = LineTemplate('Model "{id}" unloaded')
+_UNLOADING = LineTemplate('Unloading "{id}"..')  # "..." : the template's own period is optional
+_COUNT = (LineTemplate("Unloaded {n:d} models"), LineTemplate("Unloaded {n:d} model"))
 _NONE_RE = re.compile(r"^(?:No models to unload\.?|You don't have any models loaded\b.*)\s*$")
 _HINT_RE = re.compile(r"^!\s+.*$")
 _PICKER_RE = re.compile(r"^\?\s*Select a model to unload\b\s*(?P<rest>.*?)\s*$")
@@ -96,16 +97,16 @@ def parse(transcript: Transcript) -> UnloadResult:
             continue
         level, text = strip_log_prefix(line)
         s = text.strip()
-        if (m := _UNLOADED_RE.match(s)) is not None:
+        if (fields := _UNLOADED.match(s)) is not None:
             outcome, in_picker = "unloaded", False
-            if m.group("id") not in ids:
-                ids.append(m.group("id"))
+            if fields["id"] not in ids:
+                ids.append(fields["id"])
             continue
-        if (m := _UNLOADING_RE.match(s)) is not None:
-            ids.append(m.group("id"))
+        if (fields := _UNLOADING.match(s)) is not None:
+            ids.append(fields["id"])
             continue
-        if (m := _COUNT_RE.match(s)) is not None:
-            outcome, count = "unloaded", int(m.group("n"))
+        if (fields := _COUNT[0].match(s) or _COUNT[1].match(s)) is not None:
+            outcome, count = "unloaded", fields["n"]
             continue
         if _NONE_RE.match(s):
             outcome = "nothing_loaded"
