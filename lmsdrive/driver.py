@@ -1,10 +1,14 @@
 """The driver: one call from "nothing running" to "model loaded and answering".
 
->>> from lmsdrive import Driver                      # doctest: +SKIP
->>> report = Driver().ensure_ready()                 # doctest: +SKIP
->>> report.success, report.steps_performed           # doctest: +SKIP
-(True, ['Started Ollama server at http://127.0.0.1:11434', 'Downloaded llama3.2:1b', ...])
->>> Driver().generate("Why is the sky blue?").text   # doctest: +SKIP
+Usage (needs a runtime, so not a doctest)::
+
+    from lmsdrive import Driver
+
+    report = Driver().ensure_ready()      # BACKEND, MODEL_NAME, ... from the environment
+    report.success, report.steps_performed
+    # (True, ['Started Ollama server at http://127.0.0.1:11434',
+    #         'Downloaded model llama3.2:1b', 'Loaded model llama3.2:1b'])
+    Driver().generate("Why is the sky blue?").text
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """What a backend looks like right now: installed where, which version, server up, models.
 
->>> from lmsdrive import Driver                          # doctest: +SKIP
->>> from lmsdrive.status import get_status              # doctest: +SKIP
->>> get_status(Driver()).to_dict()                      # doctest: +SKIP
-{"backend": "ollama", "installed": true, "binary": "/usr/local/bin/ollama", ...}
+Usage (needs a runtime, so not a doctest)::
+
+    from lmsdrive import Driver
+    from lmsdrive.status import get_status
+
+    get_status(Driver()).to_dict()
+    # {"backend": "ollama", "installed": true, "binary": "/usr/local/bin/ollama", ...}
 
 :func:`get_status` never raises for runtime problems: what it could not find out is
 ``None`` and the reason goes to ``problems``.
