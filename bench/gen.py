@@ -207,11 +207,17 @@ def _done_at() -> list[float]:
 
 
 def frames_for(size: int) -> int:
-    """About how many download frames make ``size`` bytes (most frames show few bars)."""
+    """How many download frames make ``size`` bytes, from two pulls 1/50th as long: bytes
+    per frame and the fixed part (frames are drawn by progress, so their mix does not
+    depend on the count)."""
     done_at = _done_at()
     blocks = [_block(p, done_at, 3.5e7) for p in _steps(400)]
     probe = [len(_frame(b, len(b)).encode()) for b in blocks]
-    return max(int(size / (sum(probe) / len(probe))), 12)
+    small = max(int(size / (sum(probe) / len(probe))) // 50, 12)
+    one = sum(len(f.encode()) for f in ollama_pull_frames(small))
+    two = sum(len(f.encode()) for f in ollama_pull_frames(2 * small))
+    per_frame = (two - one) / small
+    return max(round((size - (one - per_frame * small)) / per_frame), 12)
 
 
 def ollama_pull_frames(n_frames: int, seed: int = 1) -> Iterator[str]:
@@ -249,13 +255,8 @@ def ollama_pull_frames(n_frames: int, seed: int = 1) -> Iterator[str]:
 
 
 def ollama_pull_stream(size: int, seed: int = 1) -> str:
-    """A whole ``ollama pull`` of at least ``size`` bytes (within a fraction of a percent)."""
-    n = frames_for(size)
-    text = "".join(ollama_pull_frames(n, seed))
-    got = len(text.encode())
-    if got < size:
-        text = "".join(ollama_pull_frames(math.ceil(n * size / got), seed))
-    return text
+    """A whole ``ollama pull`` of about ``size`` bytes (within a percent or so)."""
+    return "".join(ollama_pull_frames(frames_for(size), seed))
 
 
 def chunks(text: str, size: int = 65536) -> Iterator[str]:

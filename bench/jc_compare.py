@@ -2,7 +2,8 @@
 
 The same generated ``ollama list`` tables, whole process (wall time of the command with the
 table on stdin and its JSON sent to /dev/null, median of a few runs) and in-process (both
-parsers in one interpreter, the bench venv's, median of a few calls after a warm-up).
+parsers in one interpreter, the bench venv's, median of a few calls after a warm-up); the
+two contenders' runs interleaved.
 """
 
 from __future__ import annotations
@@ -28,16 +29,23 @@ def _reps(n: int) -> int:
     return 3 if n >= 100_000 else 5
 
 
-def _wall(argv: list[str], stdin: Path, reps: int) -> float:
-    times = []
+def _run(argv: list[str], stdin: Path) -> float:
+    with stdin.open("rb") as fh:
+        t0 = time.perf_counter()
+        r = subprocess.run(argv, stdin=fh, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        took = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed: {r.stderr.decode(errors='replace')[-200:]}")
+    return took
+
+
+def _wall(commands: list[list[str]], stdin: Path, reps: int) -> list[float]:
+    """Median wall time of each command, runs interleaved (drift hits all alike)."""
+    times: list[list[float]] = [[] for _ in commands]
     for _ in range(reps):
-        with stdin.open("rb") as fh:
-            t0 = time.perf_counter()
-            r = subprocess.run(argv, stdin=fh, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            times.append(time.perf_counter() - t0)
-        if r.returncode != 0:
-            raise RuntimeError(f"{argv[0]} failed: {r.stderr.decode(errors='replace')[-200:]}")
-    return median(times)
+        for i, argv in enumerate(commands):
+            times[i].append(_run(argv, stdin))
+    return [median(t) for t in times]
 
 
 def _lmsdrive_cmd(env: BenchEnv) -> list[str]:
@@ -58,8 +66,8 @@ def rows(env: BenchEnv, sizes: Sequence[int] = SIZES) -> list[Row]:
             path.write_text(gen.ollama_list_table(n), encoding="utf-8")
             reps = _reps(n)
             what = f"ollama list {n:,} rows"
-            ours = _wall(_lmsdrive_cmd(env), path, reps)
             if jc is None or "jc" in env.missing:
+                (ours,) = _wall([_lmsdrive_cmd(env)], path, reps)
                 out.append(
                     Row(
                         SECTION,
@@ -76,7 +84,7 @@ def rows(env: BenchEnv, sizes: Sequence[int] = SIZES) -> list[Row]:
                     )
                 )
             else:
-                theirs = _wall([str(jc), "--asciitable"], path, reps)
+                ours, theirs = _wall([_lmsdrive_cmd(env), [str(jc), "--asciitable"]], path, reps)
                 out.append(
                     Row(
                         SECTION,

@@ -6,9 +6,10 @@ sizes (linear growth: ratio near 1). The ``ollama pull`` stream (v0.5.12+ redraw
 ``ollama_pull.stream`` in 64 KiB chunks vs ``splitlines`` of the whole text; peak memory of
 the stream parser at the small and the large size (flat: ratio near 1).
 
-Two phases: every time first, alone on the machine; then the peak memories (tracemalloc,
+Two phases: every time first, alone on the machine (a second busy process on a 2-CPU
+machine slows the stream parser by a fifth or more); then the peak memories (tracemalloc,
 which slows the parser about fourfold): the largest stream's in a child process while this
-process measures the rest (memory figures do not suffer from sharing the two cores).
+one takes the others (memory figures do not suffer from sharing the CPUs).
 """
 
 from __future__ import annotations
@@ -74,11 +75,24 @@ def _mb(size: int) -> str:
     return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB" if mb >= 0.1 else f"{size / 1e3:.0f} kB"
 
 
+def _child(size: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(ROOT)!r}); from bench.parsing import "
+            f"stream_peak; print(stream_peak({size}))",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
 def rows(
     table_sizes: Sequence[int] = TABLE_SIZES, stream_sizes: Sequence[int] = STREAM_SIZES
 ) -> list[Row]:
     out: list[Row] = []
-    # -- phase 1: times ----------------------------------------------------------------
+    # -- phase 1: times, alone on the machine ----------------------------------------------
     times: dict[tuple[str, int], tuple[float, float, int]] = {}
     for t in TABLES:
         for n in table_sizes:
@@ -98,18 +112,9 @@ def rows(
         took, events = time_call(partial(_consume, text), 1)
         base, _ = time_call(text.splitlines, 3)
         stimes[size] = (took, base, events, text.count("\x1b[?2026l"))
-    # -- phase 2: peak memory ----------------------------------------------------------
+    # -- phase 2: peak memory; the largest stream's in a child process meanwhile -----------
     big = max(stream_sizes) if stream_sizes else 0
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import sys; sys.path.insert(0, {str(ROOT)!r}); from bench.parsing import "
-            f"stream_peak; print(stream_peak({big}))",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    child = _child(big)
     try:
         mems: dict[tuple[str, int], tuple[int, int]] = {}
         for t in TABLES:
@@ -203,7 +208,8 @@ def rows(
                 "B",
                 "str.splitlines",
                 mem0,
-                "tracemalloc; splitlines holds every line, the parser one screen",
+                "tracemalloc; splitlines holds every line, the parser one screen"
+                + ("; taken in a child process" if size == big else ""),
             )
         )
     if len(stream_sizes) >= 2:

@@ -182,19 +182,19 @@ def parse_job(job: dict[str, Any]) -> dict[str, Any]:
         return len(jc.parse("asciitable", text, quiet=True))
 
     out: dict[str, Any] = {}
+    fns: dict[str, Callable[[], int]] = {}
     for name, fn in (("lmsdrive ollama_list.parse", lmsdrive_parse), ("jc asciitable", jc_parse)):
         try:
-            rows = fn()  # warm-up (imports, regex compilation)
+            out[name] = {"times": [], "rows": fn()}  # warm-up (imports, regex compilation)
+            fns[name] = fn
         except Exception as e:
             out[name] = {"error": _error(e)}
-            continue
-        times = []
-        for _ in range(int(job["reps"])):
+    for _ in range(int(job["reps"])):
+        for name, fn in fns.items():  # interleaved: drift hits both alike
             gc.collect()
             t0 = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - t0)
-        out[name] = {"times": times, "rows": rows}
+            out[name]["times"].append(time.perf_counter() - t0)
     return out
 
 
