@@ -133,6 +133,10 @@ def _chat_id(n: int) -> str:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The listen backlog of the real servers (Node's default, LM Studio; Go uses somaxconn),
+    # not socketserver's 5: 50 clients connecting at once must not overflow the accept queue
+    # (dropped SYNs stall a connect by 1 s; with SYN cookies a connection can be reset).
+    request_queue_size = 511
     fake: FakeServer
 
 

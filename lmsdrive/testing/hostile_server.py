@@ -112,14 +112,21 @@ def chunked(
     return behave
 
 
-def endless(piece: bytes, content_type: str = "application/x-ndjson") -> Behaviour:
-    """A chunked body repeating ``piece`` until the client closes the connection."""
+def endless(
+    piece: bytes, content_type: str = "application/x-ndjson", *, max_bytes: int | None = None
+) -> Behaviour:
+    """A chunked body repeating ``piece`` until the client closes the connection (or, with
+    ``max_bytes``, until that much was sent: a test that fails then fails without eating
+    the machine's memory)."""
 
     def behave(_: Request) -> Iterator[bytes]:
         yield _head(200, {"Content-Type": content_type, "Transfer-Encoding": "chunked"})
         frame = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
-        while True:
+        sent = 0
+        while max_bytes is None or sent < max_bytes:
             yield frame
+            sent += len(piece)
+        yield b"0\r\n\r\n"
 
     return behave
 
@@ -163,6 +170,7 @@ class HostileServer:
         self.routes = dict(routes)
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.05)
+        self._port = int(self._sock.getsockname()[1])
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -173,7 +181,7 @@ class HostileServer:
 
     @property
     def port(self) -> int:
-        return int(self._sock.getsockname()[1])
+        return self._port
 
     @property
     def url(self) -> str:
