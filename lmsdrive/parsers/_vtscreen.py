@@ -28,9 +28,11 @@ import re
 from collections.abc import Iterator
 from operator import attrgetter
 from typing import Any
+from unicodedata import combining
 
 import pyte
 from pyte import charsets, modes
+from wcwidth import wcwidth
 
 #: Columns of the virtual screen.
 COLUMNS = 1 << 16
@@ -84,7 +86,11 @@ class _FlatScreen(pyte.Screen):
             cursor.x = x + n
             self.dirty.add(cursor.y)
             return
-        super().draw(data)
+        # pyte stops at the first character that does not advance the cursor (a control
+        # character such as ``\x06``, U+200B, U+FEFF) and drops the rest of ``data``, so what
+        # is shown would depend on how the text was chunked: leave those characters out (a
+        # terminal does not show them), keep combining marks.
+        super().draw("".join(c for c in data if wcwidth(c) > 0 or combining(c)))
 
     def _erase_keys(self, y: int, lo: int, hi: int) -> None:
         line = self.buffer.get(y)
