@@ -6,11 +6,10 @@ sizes (linear growth: ratio near 1). The ``ollama pull`` stream (v0.5.12+ redraw
 ``ollama_pull.stream`` in 64 KiB chunks vs ``splitlines`` of the whole text; peak memory of
 the stream parser at the small and the large size (flat: ratio near 1).
 
-Order: the stream times first, alone on the machine (a second busy process on a 2-CPU
-machine slows the stream parser by a fifth or more); then the largest stream's peak memory
-(tracemalloc slows the parser about fourfold: the longest run of the bench) in a child
-process, while this one takes the table times (found unaffected by it, within 1-2%) and
-then the other peaks (memory figures do not suffer from sharing the CPUs).
+Two phases: every time first, alone on the machine (a second busy process on a 2-CPU
+machine slows the stream parser by a fifth or more); then the peak memories (tracemalloc,
+which slows the parser about fourfold): the largest stream's in a child process while this
+one takes the others (memory figures do not suffer from sharing the CPUs).
 """
 
 from __future__ import annotations
@@ -93,7 +92,18 @@ def rows(
     table_sizes: Sequence[int] = TABLE_SIZES, stream_sizes: Sequence[int] = STREAM_SIZES
 ) -> list[Row]:
     out: list[Row] = []
-    # -- phase 1: stream times, alone on the machine ----------------------------------------
+    # -- phase 1: times, alone on the machine ----------------------------------------------
+    times: dict[tuple[str, int], tuple[float, float, int]] = {}
+    for t in TABLES:
+        for n in table_sizes:
+            text = t.make(n)
+            reps = _reps(n)
+            took, result = time_call(partial(_parse_text, t, text), reps)
+            got = len(result.models)  # type: ignore[attr-defined]
+            if got != n:
+                raise AssertionError(f"{t.label}: parsed {got} rows of {n}")
+            base, _ = time_call(text.splitlines, max(reps, 5))
+            times[t.label, n] = (took, base, len(text.encode()))
     texts: dict[int, str] = {}
     stimes: dict[int, tuple[float, float, int, int]] = {}
     for size in stream_sizes:
@@ -102,22 +112,10 @@ def rows(
         took, events = time_call(partial(_consume, text), 1)
         base, _ = time_call(text.splitlines, 3)
         stimes[size] = (took, base, events, text.count("\x1b[?2026l"))
-    # -- phase 2: the largest stream's peak memory in a child process, meanwhile table
-    # times (insensitive to it) and the other peaks ------------------------------------
+    # -- phase 2: peak memory; the largest stream's in a child process meanwhile -----------
     big = max(stream_sizes) if stream_sizes else 0
     child = _child(big)
     try:
-        times: dict[tuple[str, int], tuple[float, float, int]] = {}
-        for t in TABLES:
-            for n in table_sizes:
-                text = t.make(n)
-                reps = _reps(n)
-                took, result = time_call(partial(_parse_text, t, text), reps)
-                got = len(result.models)  # type: ignore[attr-defined]
-                if got != n:
-                    raise AssertionError(f"{t.label}: parsed {got} rows of {n}")
-                base, _ = time_call(text.splitlines, max(reps, 5))
-                times[t.label, n] = (took, base, len(text.encode()))
         mems: dict[tuple[str, int], tuple[int, int]] = {}
         for t in TABLES:
             for n in table_sizes:
