@@ -26,7 +26,10 @@ BACKENDS: tuple[Backend, ...] = ("ollama", "lmstudio")
 SOURCES = ("ollama", "huggingface")
 DEFAULT_OLLAMA_PORT = 11434
 DEFAULT_LMSTUDIO_URL = "http://localhost:1234"
-_HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]*)$")
+_HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9_][A-Za-z0-9._-]*)?)$")
+#: What a URL may hold (RFC 3986 unreserved, reserved and percent-escapes): no whitespace,
+#: control characters, quotes, backticks or backslashes.
+_URL_CHARS_RE = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
 
 
 def parse_ollama_host(value: str | None, *, variable: str = "OLLAMA_HOST") -> str:
@@ -52,6 +55,12 @@ def parse_ollama_host(value: str | None, *, variable: str = "OLLAMA_HOST") -> st
     raw = (value or "").strip().strip("\"'").strip()
     if not raw:
         return f"http://127.0.0.1:{DEFAULT_OLLAMA_PORT}"
+    if not _URL_CHARS_RE.match(raw) or "'" in raw:
+        raise ConfigError(
+            f"{variable}={value!r}: holds characters a server address cannot have "
+            "(whitespace, control characters, quotes, backticks); expected host[:port] "
+            "or scheme://host[:port]"
+        )
     if "://" in raw:
         scheme, _, rest = raw.partition("://")
         scheme = scheme.lower()
@@ -93,12 +102,17 @@ def parse_http_url(value: str, *, variable: str) -> str:
     'http://localhost:1234'
     """
     raw = value.strip()
+    if not _URL_CHARS_RE.match(raw) or "'" in raw:
+        raise ConfigError(
+            f"{variable}={value!r} is not a valid URL: it holds characters a URL cannot "
+            f"have; expected http://host:port (for example {DEFAULT_LMSTUDIO_URL})"
+        )
     try:
         parts = urlsplit(raw)
         port = parts.port
     except ValueError as exc:
         raise ConfigError(f"{variable}={value!r} is not a valid URL: {exc}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.hostname[0] == "-":
         raise ConfigError(
             f"{variable}={value!r} is not a valid URL: expected http://host:port "
             f"(for example {DEFAULT_LMSTUDIO_URL})"

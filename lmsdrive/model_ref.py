@@ -31,12 +31,9 @@ FORMS = (
     "user/repo or user/repo@quant (LM Studio)"
 )
 HF_HOSTS = ("hf.co", "huggingface.co", "www.huggingface.co")
-_PART = r"[A-Za-z0-9][A-Za-z0-9._+-]*"
-_TAG = r"[A-Za-z0-9_][A-Za-z0-9._+-]*"
-_NAME_RE = re.compile(
-    rf"^(?:(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{{2,}}(?::\d+)?)/)?"
-    rf"(?:(?P<ns>{_PART})/)?(?P<repo>{_PART})(?:(?P<sep>[:@])(?P<tag>{_TAG}))?$"
-)
+_PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*$")
+_HOST_RE = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|localhost)(?::\d{1,5})?$")
 
 
 def _refuse(name: str, why: str) -> InvalidModelNameError:
@@ -67,22 +64,31 @@ class ModelRef:
         for prefix in ("https://", "http://"):
             if text.lower().startswith(prefix):
                 text = text[len(prefix) :].rstrip("/")
-        m = _NAME_RE.match(text)
-        if not m:
-            raise _refuse(name, "it is not of a known form")
-        host = m["host"]
-        if host and host.lower() in HF_HOSTS:
-            host = "hf.co"
-        if host and not m["ns"]:
-            # "hf.co/x" is not a valid reference; a lone host-looking word is a namespace.
+        *front, last = text.split("/")
+        sep, tag = ":", None
+        for mark in ("@", ":"):
+            if mark in last:
+                last, tag = last.rsplit(mark, 1)
+                sep = mark
+                break
+        parts = [*front, last]
+        if tag is not None and not _TAG_RE.match(tag):
+            raise _refuse(name, f"the tag {tag!r} is not valid")
+        host: str | None = None
+        if len(parts) == 3:
+            host = parts.pop(0)
+            if not _HOST_RE.match(host):
+                raise _refuse(name, f"{host!r} is not a registry host")
+            if host.lower() in HF_HOSTS:
+                host = "hf.co"
+        elif len(parts) == 2 and parts[0].lower() in HF_HOSTS:
             raise _refuse(name, "a registry host must be followed by user/repo")
-        return cls(
-            repo=m["repo"],
-            namespace=m["ns"],
-            host=host,
-            tag=m["tag"],
-            separator=m["sep"] or ":",
-        )
+        elif len(parts) > 3:
+            raise _refuse(name, "it has more than host/user/repo")
+        if not all(_PART_RE.match(p) for p in parts):
+            raise _refuse(name, "it is not of a known form")
+        namespace, repo = (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+        return cls(repo=repo, namespace=namespace, host=host, tag=tag, separator=sep)
 
     @property
     def is_huggingface(self) -> bool:

@@ -145,3 +145,19 @@ def test_model_ref_never_raises_anything_else(name: str) -> None:
     for r in rendered:
         assert not r.startswith("-")
         assert not any(c.isspace() for c in r)
+
+
+@pytest.mark.parametrize(
+    "value", ["-h", "-h:1", "host/a b", "host/a\nb", "host/`id`", "host/\x00", "'a b'"]
+)
+def test_ollama_host_refuses_flags_and_non_url_characters(value: str) -> None:
+    with pytest.raises(ConfigError, match="OLLAMA_HOST"):
+        parse_ollama_host(value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://-x:1234", "http://x:1234/\x00", "http://x:1234; rm -rf /", "http://x:1/`id`"]
+)
+def test_lmstudio_url_refuses_flags_and_non_url_characters(url: str) -> None:
+    with pytest.raises(ConfigError, match="LMSTUDIO_URL"):
+        Config.from_env({"LMSTUDIO_URL": url})

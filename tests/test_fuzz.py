@@ -332,15 +332,10 @@ def test_model_ref_on_any_name(name: str) -> None:
         assert ModelRef.parse(ref.for_lmstudio()).for_lmstudio() == ref.for_lmstudio()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidModelNameError,
-    reason="model_ref: for_lmstudio() drops the registry host, and a namespace with a dot "
-    "('ns.io/model') then reads as a host without user/repo and is refused",
-)
 def test_lmstudio_form_of_a_host_like_namespace_parses_back() -> None:
     ref = ModelRef.parse("registry.example.com/ns.io/model:q4")
     assert ModelRef.parse(ref.for_lmstudio()).path == "ns.io/model"
+    assert ModelRef.parse("user.io/model").namespace == "user.io"
 
 
 @pytest.mark.parametrize(

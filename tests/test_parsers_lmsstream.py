@@ -399,3 +399,11 @@ def test_any_text_gives_result_or_parse_error(text: str) -> None:
             continue
         assert isinstance(result, Result)
         json.dumps(result.to_dict())
+
+
+def test_model_crash_body_is_a_crash() -> None:
+    from lmsdrive.parsers import parse
+
+    body = '{"error":"The model has crashed without additional information. (Exit code: 11)"}'
+    result = parse("lms /v1/chat/completions", Transcript.of(body, http_status=400)).to_dict()
+    assert result["kind"] == "crash"

@@ -156,6 +156,9 @@ _MODEL_RE = re.compile(
     re.IGNORECASE,
 )
 _NOT_RUNNING_RE = re.compile(r"server is not running|not running", re.IGNORECASE)
+#: LM Studio's runner failures ("The model has crashed without additional information.
+#: (Exit code: …)", HTTP 400): the model process died, not the request that was wrong.
+_CRASH_RE = re.compile(r"model has crashed|exit code:|segmentation fault", re.IGNORECASE)
 
 
 def classify_api_error(
@@ -164,6 +167,8 @@ def classify_api_error(
     """The ERROR_KINDS kind of an HTTP error body."""
     if _MODEL_RE.search(message) or (code or "").startswith("model_not_found"):
         return "model_not_found"
+    if _CRASH_RE.search(message):
+        return "crash"
     if status is not None and status >= 500:
         return "server_error"
     if _NOT_RUNNING_RE.search(message):
