@@ -1,6 +1,6 @@
 """The bench's own venv with the peers (never a dependency of lmsdrive).
 
-``ensure_bench_venv()`` creates ``.cache/bench-venv`` (git-ignored) with ``python -m venv``,
+``ensure_bench_venv()`` creates ``.venv-bench`` (git-ignored) with ``python -m venv``,
 installs lmsdrive into it (editable, so every contender runs in one interpreter with the
 same httpx) and then each peer on its own, so one that cannot be installed costs only its
 rows. Reused on later runs; ``LMSDRIVE_BENCH_VENV`` names another location.
@@ -45,7 +45,7 @@ class BenchEnv:
 
 def venv_dir() -> Path:
     env = os.environ.get("LMSDRIVE_BENCH_VENV")
-    return Path(env) if env else ROOT / ".cache" / "bench-venv"
+    return Path(env) if env else ROOT / ".venv-bench"
 
 
 def _pip(python: Path, *args: str) -> subprocess.CompletedProcess[str]:

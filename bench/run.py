@@ -11,7 +11,7 @@ Prints one aligned table and writes it to ``bench/results.json``. Sections:
 5. the live driver (issue 3): ``ensure_ready`` when ready vs the original's sequence,
    readiness detection vs a 1 s polling loop, pull-progress latency.
 
-The peers live in the bench's own venv (``.cache/bench-venv``, see ``bench/peers.py``),
+The peers live in the bench's own venv (``.venv-bench``, see ``bench/peers.py``),
 never in lmsdrive's dependencies. A figure that cannot be measured on this machine is a
 ``skipped: <reason>`` row. ``--quick`` runs every section at tiny sizes (seconds).
 No figure here is asserted anywhere: the tests only check that the rows exist.
