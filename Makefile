@@ -41,4 +41,4 @@ snapshots: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_fixtures.py --snapshot-update
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache .hypothesis
