@@ -76,7 +76,15 @@ def assign(row: Sequence[Cell], columns: Sequence[Column], extra: str = "") -> d
     given. Two cells for one column are joined with one space.
     """
     out: dict[str, str] = {}
+    # Left-aligned layouts (E3+): a cell that starts where a column starts, and ends before
+    # the next one does, is that column's; no scoring needed (the common, fast case).
+    starts = {col.start: i for i, col in enumerate(columns)}
     for cell in row:
+        i = starts.get(cell.start)
+        if i is not None and (i + 1 == len(columns) or cell.end <= columns[i + 1].start):
+            name = columns[i].name
+            out[name] = f"{out[name]} {cell.text}" if name in out else cell.text
+            continue
         best: Column | None = None
         best_score = -(10**9)
         for col in columns:

@@ -38,6 +38,9 @@ _KNOWN: dict[str, str] = {
     "PROCESSOR": PROCESSOR,
     "CONTEXT": r"\d+",
 }
+#: The same patterns compiled once (a row is checked cell by cell on the hot path).
+_KNOWN_FULL: dict[str, re.Pattern[str]] = {k: re.compile(v) for k, v in _KNOWN.items()}
+_GAP_RE = re.compile(r" {2,}")
 _UNKNOWN = r"\S+(?: \S+)*?"
 _FREE = r"\S(?:.*\S)?"
 _SEP = r"[ \t]+"
@@ -119,13 +122,13 @@ def row_regex(columns: Sequence[str], strict: bool) -> re.Pattern[str]:
 def _split_cells(line: str, columns: Sequence[str]) -> dict[str, str] | None:
     """Cells split on the era's separator (TAB, else 2+ spaces), if they fit the columns."""
     body = line.strip()
-    cells = [c.strip() for c in (body.split("\t") if "\t" in body else re.split(r" {2,}", body))]
-    cells = [c for c in cells if c]
+    parts = body.split("\t") if "\t" in body else _GAP_RE.split(body)
+    cells = [c for c in (p.strip() for p in parts) if c]
     if len(cells) != len(columns):
         return None
     for column, cell in zip(columns, cells, strict=True):
-        known = _KNOWN.get(column)
-        if known is not None and not re.fullmatch(known, cell):
+        known = _KNOWN_FULL.get(column)
+        if known is not None and known.fullmatch(cell) is None:
             return None
     return dict(zip(columns, cells, strict=True))
 

@@ -158,6 +158,8 @@ def _title_type(title: str) -> str | None:
 
 def _header(line: str) -> tuple[str | None, list[Column]] | None:
     """(type, columns) when the line is a table header."""
+    if "SIZE" not in line:  # cheap test first: every data row goes through here
+        return None
     cols = header_columns(line, _KNOWN)
     names = {c.name for c in cols}
     if "SIZE" not in names or not names & {"PARAMS", "ARCH", "ARCHITECTURE"}:
