@@ -231,6 +231,10 @@ class BaseAPI:
             )
             response = self._client.send(request, stream=True)
             try:
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) <= self.max_body:
+                    response.read()  # the common case: a declared, bounded body
+                    return response
                 body = self._read_body(response, path)
             finally:
                 response.close()
@@ -238,7 +242,8 @@ class BaseAPI:
             raise self._transport_error(e, method, path, timeout) from e
         except httpx.InvalidURL as e:
             raise ConfigError(f"{self.backend} URL {self.url(path)!r} is not usable: {e}") from e
-        # The body as read (already decoded from any Content-Encoding).
+        # A chunked (or over-declared) body, read with the cap; already decoded from any
+        # Content-Encoding, so the new response carries it without those headers.
         headers = [
             (k, v)
             for k, v in response.headers.multi_items()
