@@ -19,6 +19,7 @@ _EXPORTS = {
     "Config": ".config",
     "ModelRef": ".model_ref",
     "Driver": ".driver",
+    "AsyncDriver": ".async_driver",
     "InitReport": ".driver",
     "Transcript": ".transcript",
     "parse": ".parsers",
@@ -39,6 +40,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AsyncDriver",
     "APIError",
     "CommandError",
     "CommandTimeoutError",
@@ -62,6 +64,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .async_driver import AsyncDriver
     from .config import Config
     from .driver import Driver, InitReport
     from .errors import (

@@ -13,7 +13,7 @@ Usage (needs a runtime, so not a doctest)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,7 +207,7 @@ class Driver:
 
     def generate_stream(
         self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """The answer's text pieces as the server sends them (Ollama NDJSON, LM Studio SSE).
         Closing the iterator closes the HTTP response."""
         pieces = self.backend.generate_stream(

@@ -1,0 +1,108 @@
+"""``AsyncDriver``: the :class:`~lmsdrive.driver.Driver` for asyncio code.
+
+Thread-backed on purpose: every call runs the sync driver in a worker thread
+(``asyncio.to_thread``), so the behaviour (process handling, timeouts, cancellation of the
+child on error) is exactly the tested sync one, and the event loop never blocks. Progress
+callbacks run in that worker thread; use ``loop.call_soon_threadsafe`` in them to touch
+loop-owned state. Streams arrive through an ``asyncio.Queue``.
+
+Usage::
+
+    from lmsdrive.async_driver import AsyncDriver
+
+    async with AsyncDriver() as driver:
+        report = await driver.ensure_ready()
+        print((await driver.generate("Why is the sky blue?")).text)
+        async for piece in driver.generate_stream("Tell me a story"):
+            print(piece, end="")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .backends.base import Backend, Generation, ProgressCallback
+from .config import Config
+from .driver import Driver, InitReport, StepCallback
+
+_DONE = object()
+
+
+class AsyncDriver:
+    """Async twin of :class:`~lmsdrive.driver.Driver` (same arguments, same methods)."""
+
+    def __init__(self, config: Config | None = None, *, backend: Backend | None = None) -> None:
+        self.sync = Driver(config, backend=backend)
+
+    @property
+    def config(self) -> Config:
+        return self.sync.config
+
+    async def __aenter__(self) -> AsyncDriver:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.sync.close)
+
+    async def ensure_ready(
+        self,
+        on_progress: ProgressCallback | None = None,
+        *,
+        on_step: StepCallback | None = None,
+        start_timeout: float = 60.0,
+    ) -> InitReport:
+        """:meth:`Driver.ensure_ready` in a worker thread."""
+        return await asyncio.to_thread(
+            self.sync.ensure_ready, on_progress, on_step=on_step, start_timeout=start_timeout
+        )
+
+    async def generate(
+        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+    ) -> Generation:
+        """:meth:`Driver.generate` in a worker thread."""
+        return await asyncio.to_thread(
+            self.sync.generate, prompt, temperature=temperature, max_tokens=max_tokens
+        )
+
+    async def generate_stream(
+        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+    ) -> AsyncIterator[str]:
+        """The answer's pieces as they arrive. Leaving the ``async for`` early (or
+        cancelling) closes the HTTP response."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stop = threading.Event()
+
+        def pump() -> None:
+            pieces = self.sync.generate_stream(
+                prompt, temperature=temperature, max_tokens=max_tokens
+            )
+            try:
+                for piece in pieces:
+                    if stop.is_set():
+                        break
+                    loop.call_soon_threadsafe(queue.put_nowait, piece)
+            except BaseException as exc:  # delivered to the consumer, raised there
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                pieces.close()
+                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+
+        worker = asyncio.ensure_future(asyncio.to_thread(pump))
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            await asyncio.shield(worker)
