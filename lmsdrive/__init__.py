@@ -40,8 +40,8 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "AsyncDriver",
     "APIError",
+    "AsyncDriver",
     "CommandError",
     "CommandTimeoutError",
     "Config",
