@@ -399,6 +399,11 @@ class ChatParser:
             self._bare, self._bare_len, self._bare_scan = [], 0, None
             yield from self._value(load_json(COMMAND, text, first), first)
 
+    def read_object(self, obj: object) -> list[ChatEvent]:
+        """Read a whole body already decoded as one JSON value (a plain response)."""
+        self._started = True
+        return list(self._value(obj, 1))
+
     # -- values --------------------------------------------------------------------------
     def _value(self, obj: object, line: int) -> Iterator[ChatEvent]:
         err = api_error(obj, self.http_status)
@@ -564,4 +569,16 @@ def stream(chunks: Iterable[str]) -> Generator[ChatEvent, None, LmsApiChatResult
 
 def parse(transcript: Transcript) -> LmsApiChatResult:
     """A chat completion: plain response, SSE stream or error body (auto-detected)."""
-    return read_all(ChatParser(transcript.http_status), transcript.text)
+    parser = ChatParser(transcript.http_status)
+    body = transcript.text.strip()
+    if body.startswith("{") and body.endswith("}"):
+        # The common case, one plain JSON object: read it in one go. Anything else (SSE,
+        # one chunk per line, curl -i headers) goes through the incremental reader.
+        try:
+            obj = load_json(COMMAND, body, 1)
+        except ParseError:
+            pass
+        else:
+            parser.read_object(obj)
+            return read_all(parser, "")
+    return read_all(parser, transcript.text)
