@@ -1,5 +1,5 @@
 """How the fake runtimes print: the real formats of ``ollama`` v0.12 and ``lms`` (2026), as
-pure functions of the state (see /work/shared/reference/ollama-cli.md and lms-cli.md).
+pure functions of the state (see the shared reference notes on the ollama and lms output formats).
 
 Ollama: ``format.HumanBytes``/``HumanTime``, tablewriter tables (4-space separator, header
 ending with one space, rows with 4 trailing spaces), the v0.5.12+ progress block
