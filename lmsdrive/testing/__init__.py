@@ -1,2 +1,45 @@
 """Test helpers for lmsdrive and for users testing their own automation without a GPU:
-the fixture tree, and fake ``ollama``/``lms`` runtimes that replay it."""
+the fixture tree, fake ``ollama``/``lms`` runtimes that replay it, and a real llama.cpp
+server helper.
+
+>>> from lmsdrive.testing import FakeRuntime, FakeServer, iter_fixtures
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "FakeRuntime": ".runtime",
+    "FakeServer": ".fake_server",
+    "Fixture": ".fixtures",
+    "iter_fixtures": ".fixtures",
+    "LlamaServer": ".llama_server",
+    "write_tiny_llama": ".tiny_model",
+}
+
+__all__ = [
+    "FakeRuntime",
+    "FakeServer",
+    "Fixture",
+    "LlamaServer",
+    "iter_fixtures",
+    "write_tiny_llama",
+]
+
+if TYPE_CHECKING:
+    from .fake_server import FakeServer
+    from .fixtures import Fixture, iter_fixtures
+    from .llama_server import LlamaServer
+    from .runtime import FakeRuntime
+    from .tiny_model import write_tiny_llama
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmsdrive.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
