@@ -24,7 +24,7 @@ the clients never interpret JSON beyond what those parsers return.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -37,8 +37,10 @@ from ..errors import (
     ConfigError,
     LmsdriveError,
     ModelNotFoundError,
+    ParseError,
     ServerNotRunningError,
 )
+from ..parsers._base import Result
 from ..transcript import Transcript
 
 __all__ = [
@@ -60,6 +62,8 @@ DEFAULT_MAX_BODY = 16 << 20
 
 E = TypeVar("E")
 R = TypeVar("R")
+#: A parse result (read by :meth:`BaseAPI._read`).
+P = TypeVar("P", bound=Result)
 _API = TypeVar("_API", bound="BaseAPI")
 _S = TypeVar("_S", bound="ResultStream[Any, Any]")
 
@@ -117,6 +121,13 @@ class BaseAPI:
     start_hint: ClassVar[str] = "start the server"
     #: Where users set the server's address (named when the address is refused).
     url_variable: ClassVar[str] = "the server URL"
+    #: What a body that cannot be read suggests ("is this … ?").
+    expected_server: ClassVar[str] = "the right server"
+
+    def _error_report(self, transcript: Transcript) -> tuple[str, str | None]:
+        """(message, kind) of an error body, by the backend's error-body parser; raises
+        ParseError when the body is not one."""
+        raise NotImplementedError
 
     def __init__(
         self,
@@ -330,6 +341,40 @@ class BaseAPI:
             f"{self.backend} at {self.url(path)} sent a line longer than {self.max_line} bytes: "
             "not an NDJSON/SSE stream this client can read"
         )
+
+    def _error(self, response: httpx.Response, text: str | None = None) -> LmsdriveError:
+        """The typed error of an error response (``text``: its body when already read)."""
+        url = str(response.request.url)
+        status = response.status_code
+        try:
+            message, kind = self._error_report(self._transcript(response, text))
+        except ParseError:
+            body = (response.text if text is None else text).strip()
+            shown = f": {body[:300]}" if body else ""
+            reason = response.reason_phrase or "error"
+            hint = server_failed_hint(status)
+            return APIError(f"{self.backend} answered {reason}{shown} ({url}){hint}", status)
+        return api_error(message, status, kind, url)
+
+    def _unreadable(self, url: str, e: ParseError, status: int) -> APIError:
+        return APIError(
+            f"{self.backend} at {url} sent a body lmsdrive cannot read ({e}): is this "
+            f"{self.expected_server}?",
+            status,
+        )
+
+    def _read(self, response: httpx.Response, parser: Callable[[Transcript], P]) -> P:
+        """Parse a whole response with ``parser``; error statuses and error bodies raise."""
+        if response.status_code >= 400:
+            raise self._error(response)
+        url = str(response.request.url)
+        try:
+            result = parser(self._transcript(response))
+        except ParseError as e:
+            raise self._unreadable(url, e, response.status_code) from e
+        if result.error is not None:
+            raise api_error(result.error, response.status_code, result.kind, url)
+        return result
 
     @staticmethod
     def _transcript(response: httpx.Response, text: str | None = None) -> Transcript:

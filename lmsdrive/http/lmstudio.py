@@ -14,16 +14,16 @@ none is loaded) with the status code, the server's message and the URL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import httpx
 
-from ..errors import APIError, LmsdriveError, ParseError
+from ..errors import APIError, ParseError
 from ..parsers import lms_api_chat, lms_api_error, lms_api_models, lms_api_v0_models
 from ..parsers._base import Result
 from ..transcript import Transcript
-from ._client import BaseAPI, Generation, GenerationStream, api_error, server_failed_hint
+from ._client import BaseAPI, Generation, GenerationStream, api_error
 
 __all__ = ["DEFAULT_URL", "LMStudioAPI"]
 
@@ -42,6 +42,7 @@ class LMStudioAPI(BaseAPI):
         "to where it listens"
     )
     url_variable: ClassVar[str] = "LMSTUDIO_URL"
+    expected_server: ClassVar[str] = "an OpenAI-compatible server"
 
     def __init__(
         self,
@@ -63,33 +64,9 @@ class LMStudioAPI(BaseAPI):
 
     # -- error handling ---------------------------------------------------------------
 
-    def _error(self, response: httpx.Response, text: str | None = None) -> LmsdriveError:
-        """The typed error of an error response (``text``: its body when already read)."""
-        url = str(response.request.url)
-        status = response.status_code
-        try:
-            err = lms_api_error.parse(self._transcript(response, text))
-        except ParseError:
-            body = (response.text if text is None else text).strip()
-            shown = f": {body[:300]}" if body else ""
-            reason = response.reason_phrase or "error"
-            hint = server_failed_hint(status)
-            return APIError(f"{self.backend} answered {reason}{shown} ({url}){hint}", status)
-        return api_error(err.error_message, status, err.kind, url)
-
-    def _read(self, response: httpx.Response, parser: Callable[[Transcript], R]) -> R:
-        """Parse a whole response with ``parser``; error statuses and error bodies raise."""
-        if response.status_code >= 400:
-            raise self._error(response)
-        try:
-            result = parser(self._transcript(response))
-        except ParseError as e:
-            raise self._unreadable(str(response.request.url), e, response.status_code) from e
-        if result.error is not None:
-            raise api_error(
-                result.error, response.status_code, result.kind, str(response.request.url)
-            )
-        return result
+    def _error_report(self, transcript: Transcript) -> tuple[str, str | None]:
+        err = lms_api_error.parse(transcript)
+        return err.error_message or err.error or "error", err.kind
 
     # -- endpoints --------------------------------------------------------------------
 
@@ -220,13 +197,6 @@ class LMStudioAPI(BaseAPI):
             raise api_error(event.message, status, event.kind, url)
         if isinstance(event, lms_api_chat.ChatDelta) and event.index == 0 and event.content:
             yield event.content
-
-    def _unreadable(self, url: str, e: ParseError, status: int) -> APIError:
-        return APIError(
-            f"{self.backend} at {url} sent a body lmsdrive cannot read ({e}): "
-            "is this an OpenAI-compatible server?",
-            status,
-        )
 
 
 def _generation(result: lms_api_chat.LmsApiChatResult, model: str) -> Generation:

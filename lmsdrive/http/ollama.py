@@ -18,7 +18,7 @@ and the fake runtime of :mod:`lmsdrive.testing`, in the shapes the reference rec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -41,7 +41,6 @@ from ._client import (
     GenerationStream,
     ResultStream,
     api_error,
-    server_failed_hint,
 )
 
 __all__ = ["DEFAULT_URL", "OllamaAPI", "PullStream"]
@@ -63,6 +62,7 @@ class OllamaAPI(BaseAPI):
         "start it with `ollama serve` (or the Ollama app), or set OLLAMA_HOST to where it listens"
     )
     url_variable: ClassVar[str] = "OLLAMA_HOST"
+    expected_server: ClassVar[str] = "an Ollama server (OLLAMA_HOST)"
 
     def __init__(
         self,
@@ -81,38 +81,9 @@ class OllamaAPI(BaseAPI):
 
     # -- error handling ---------------------------------------------------------------
 
-    def _error(self, response: httpx.Response, text: str | None = None) -> LmsdriveError:
-        url = str(response.request.url)
-        status = response.status_code
-        try:
-            err = ollama_api_error.parse(self._transcript(response, text))
-        except ParseError:
-            body = (response.text if text is None else text).strip()
-            shown = f": {body[:300]}" if body else ""
-            hint = server_failed_hint(status)
-            return APIError(
-                f"{self.backend} answered {response.reason_phrase}{shown} ({url}){hint}", status
-            )
-        return api_error(err.error or "error", status, err.kind, url)
-
-    def _unreadable(self, url: str, e: ParseError, status: int) -> APIError:
-        return APIError(
-            f"{self.backend} at {url} sent a body lmsdrive cannot read ({e}): is this an "
-            "Ollama server (OLLAMA_HOST)?",
-            status,
-        )
-
-    def _read(self, response: httpx.Response, parser: Callable[[Transcript], R]) -> R:
-        if response.status_code >= 400:
-            raise self._error(response)
-        url = str(response.request.url)
-        try:
-            result = parser(self._transcript(response))
-        except ParseError as e:
-            raise self._unreadable(url, e, response.status_code) from e
-        if result.error is not None:
-            raise api_error(result.error, response.status_code, result.kind, url)
-        return result
+    def _error_report(self, transcript: Transcript) -> tuple[str, str | None]:
+        err = ollama_api_error.parse(transcript)
+        return err.error or "error", err.kind
 
     # -- endpoints --------------------------------------------------------------------
 
