@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ..errors import ParseError
+from ..errors import ModelNotFoundError, ParseError, PullError, ServerNotRunningError
 from ..parsers._base import Progress, Result
 from ..parsers._stream import Reader
 from ..runner import stream
-from .base import ProgressCallback
+from .base import ProgressCallback, pull_failed_hint
 
 
 class PullOutcome:
@@ -62,3 +62,38 @@ def stream_progress(
         outcome.exit_code = proc.exit_code
         lines = proc.transcript().text.strip().splitlines()[-8:]
         outcome.tail = "\n".join(f"    {line}" for line in lines)
+
+
+def raise_for_outcome(
+    outcome: PullOutcome,
+    *,
+    what: str,
+    command: str,
+    succeeded: bool,
+    error: str | None,
+    kind: str | None,
+) -> None:
+    """After the stream: return on success, else raise the typed error that says what to do.
+
+    ``succeeded`` is the parser's verdict, ``error``/``kind`` the runtime's own report.
+    An exit status 0 with output the parser did not understand is still a success (the
+    download ran to its end; nothing is lost to a parser that fell behind a new version).
+    """
+    if succeeded and outcome.exit_code == 0:
+        return
+    if not error:
+        if outcome.exit_code == 0:
+            return
+        why = f"{command} exited with status {outcome.exit_code}"
+        if outcome.parse_error is not None:
+            why += f" (its output was not understood: {outcome.parse_error})"
+        raise PullError(
+            f"Downloading {what} failed: {why}. {pull_failed_hint(outcome.tail)}\n"
+            f"Last output:\n{outcome.tail}"
+        )
+    if kind == "model_not_found":
+        raise ModelNotFoundError(error)
+    if kind == "server_not_running":
+        raise ServerNotRunningError(error)
+    reason = error.rstrip(".")
+    raise PullError(f"Downloading {what} failed: {reason}. {pull_failed_hint(reason)}")

@@ -26,7 +26,6 @@ from ..errors import (
     LmsdriveError,
     ModelNotFoundError,
     NotInstalledError,
-    PullError,
     ServerNotRunningError,
     ServerStartError,
 )
@@ -38,7 +37,7 @@ from ..parsers._base import Progress
 from ..runner import run
 from ..transcript import Transcript
 from ._locks import machine_lock
-from ._pull import PullOutcome, stream_progress
+from ._pull import PullOutcome, raise_for_outcome, stream_progress
 from .base import (
     Generation,
     LoadedModel,
@@ -46,7 +45,6 @@ from .base import (
     ProgressCallback,
     Readiness,
     StartResult,
-    pull_failed_hint,
 )
 
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
@@ -198,26 +196,13 @@ class LMStudioBackend:
         )
         result = outcome.result
         assert result is None or isinstance(result, lms_get.LmsGetResult)
-        if result is not None and not result.error and outcome.exit_code == 0:
-            return
-        if result is None or not result.error:
-            why = f"lms get exited with status {outcome.exit_code}"
-            if outcome.parse_error is not None:
-                why += f" (its output was not understood: {outcome.parse_error})"
-            if outcome.exit_code == 0:
-                return
-            hint = pull_failed_hint(outcome.tail)
-            raise PullError(
-                f"Downloading {ref.for_lmstudio()} failed: {why}. {hint}\n"
-                f"Last output:\n{outcome.tail}"
-            )
-        if result.kind == "model_not_found":
-            raise ModelNotFoundError(result.error)
-        if result.kind == "server_not_running":
-            raise ServerNotRunningError(result.error)
-        error = result.error.rstrip(".")
-        raise PullError(
-            f"Downloading {ref.for_lmstudio()} failed: {error}. {pull_failed_hint(error)}"
+        raise_for_outcome(
+            outcome,
+            what=ref.for_lmstudio(),
+            command="lms get",
+            succeeded=result is not None and not result.error,
+            error=result.error if result is not None else None,
+            kind=result.kind if result is not None else None,
         )
 
     def load(self, name: str, on_progress: ProgressCallback | None = None) -> LoadedModel | None:

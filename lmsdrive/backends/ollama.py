@@ -22,9 +22,7 @@ from ..discovery import find_binary
 from ..errors import (
     APIError,
     LmsdriveError,
-    ModelNotFoundError,
     NotInstalledError,
-    PullError,
     ServerNotRunningError,
     ServerStartError,
 )
@@ -35,7 +33,7 @@ from ..parsers import ollama_pull, ollama_serve
 from ..parsers._base import Progress
 from ..runner import follow, spawn_detached
 from ._locks import machine_lock, state_dir
-from ._pull import PullOutcome, stream_progress
+from ._pull import PullOutcome, raise_for_outcome, stream_progress
 from .base import (
     Generation,
     LoadedModel,
@@ -44,7 +42,6 @@ from .base import (
     Readiness,
     StartResult,
     close_iterator,
-    pull_failed_hint,
 )
 
 
@@ -215,26 +212,13 @@ class OllamaBackend:
         )
         result = outcome.result
         assert result is None or isinstance(result, ollama_pull.OllamaPullResult)
-        if result is not None and result.outcome == "success" and outcome.exit_code == 0:
-            return
-        if result is None or not result.error:
-            why = f"ollama pull exited with status {outcome.exit_code}"
-            if outcome.parse_error is not None:
-                why += f" (its output was not understood: {outcome.parse_error})"
-            if outcome.exit_code == 0:
-                return
-            hint = pull_failed_hint(outcome.tail)
-            raise PullError(
-                f"Downloading {ref.for_ollama()} failed: {why}. {hint}\n"
-                f"Last output:\n{outcome.tail}"
-            )
-        if result.kind == "model_not_found":
-            raise ModelNotFoundError(result.error)
-        if result.kind == "server_not_running":
-            raise ServerNotRunningError(result.error)
-        error = result.error.rstrip(".")
-        raise PullError(
-            f"Downloading {ref.for_ollama()} failed: {error}. {pull_failed_hint(error)}"
+        raise_for_outcome(
+            outcome,
+            what=ref.for_ollama(),
+            command="ollama pull",
+            succeeded=result is not None and result.outcome == "success",
+            error=result.error if result is not None else None,
+            kind=result.kind if result is not None else None,
         )
 
     def load(self, name: str) -> LoadedModel | None:
