@@ -42,11 +42,11 @@ from typing import Any
 
 import httpx
 
+from lmsdrive._types import Progress
 from lmsdrive.backends.ollama import OllamaBackend
 from lmsdrive.config import Config
 from lmsdrive.driver import Driver
 from lmsdrive.parsers import ollama_pull
-from lmsdrive.parsers._base import Progress
 
 from .common import Row, median
 
@@ -103,8 +103,8 @@ def ensure_ready_rows(reps: int = 15) -> list[Row]:
         models_loaded={"ollama": [OLLAMA_MODEL], "lms": [LMS_MODEL]}, server_running=True
     ) as rt:
         configs = {
-            "Ollama": Config(backend="ollama", model_name=OLLAMA_MODEL, ollama_url=rt.ollama_url),
-            "LM Studio": Config(backend="lmstudio", model_name=LMS_MODEL, lmstudio_url=rt.lms_url),
+            "Ollama": Config(backend="ollama", model_name=OLLAMA_MODEL, url=rt.ollama_url),
+            "LM Studio": Config(backend="lmstudio", model_name=LMS_MODEL, url=rt.lms_url),
         }
         measured: dict[str, tuple[list[float], list[int], list[int], list[int]]] = {}
 

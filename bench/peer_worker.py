@@ -57,7 +57,7 @@ def _ollama_contenders(url: str, model: str, max_tokens: int) -> dict[str, Calla
         from lmsdrive import Driver
         from lmsdrive.config import Config
 
-        d = Driver(Config(backend="ollama", model_name=model, ollama_url=url))
+        d = Driver(Config(backend="ollama", model_name=model, url=url))
         return lambda: d.generate(PROMPT, temperature=TEMPERATURE, max_tokens=max_tokens).text
 
     def peer() -> Call:
@@ -106,7 +106,7 @@ def _openai_contenders(url: str, model: str, max_tokens: int) -> dict[str, Calla
         from lmsdrive import Driver
         from lmsdrive.config import Config
 
-        d = Driver(Config(backend="lmstudio", model_name=model, lmstudio_url=url))
+        d = Driver(Config(backend="lmstudio", model_name=model, url=url))
         return lambda: d.generate(PROMPT, temperature=TEMPERATURE, max_tokens=max_tokens).text
 
     def peer() -> Call:

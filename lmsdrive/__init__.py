@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 _EXPORTS = {
     "Config": ".config",
@@ -24,7 +24,18 @@ _EXPORTS = {
     "Transcript": ".transcript",
     "parse": ".parsers",
     "resolve": ".parsers",
-    "Progress": ".parsers._base",
+    "Progress": "._types",
+    "Generation": "._types",
+    "LocalModel": "._types",
+    "LoadedModel": "._types",
+    "Readiness": "._types",
+    "StartResult": "._types",
+    "Status": ".status",
+    "RuntimeSpec": ".runtimes",
+    "RUNTIMES": ".runtimes",
+    "Result": ".parsers",
+    "ParserInfo": ".parsers",
+    "GenerationStream": ".http",
     "LmsdriveError": ".errors",
     "ConfigError": ".errors",
     "InvalidModelNameError": ".errors",
@@ -40,6 +51,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "RUNTIMES",
     "APIError",
     "AsyncDriver",
     "CommandError",
@@ -47,23 +59,34 @@ __all__ = [
     "Config",
     "ConfigError",
     "Driver",
+    "Generation",
+    "GenerationStream",
     "InitReport",
     "InvalidModelNameError",
     "LmsdriveError",
+    "LoadedModel",
+    "LocalModel",
     "ModelNotFoundError",
     "ModelRef",
     "NotInstalledError",
     "ParseError",
+    "ParserInfo",
     "Progress",
     "PullError",
+    "Readiness",
+    "Result",
+    "RuntimeSpec",
     "ServerNotRunningError",
     "ServerStartError",
+    "StartResult",
+    "Status",
     "Transcript",
     "parse",
     "resolve",
 ]
 
 if TYPE_CHECKING:
+    from ._types import Progress
     from .async_driver import AsyncDriver
     from .config import Config
     from .driver import Driver, InitReport
@@ -83,7 +106,6 @@ if TYPE_CHECKING:
     )
     from .model_ref import ModelRef
     from .parsers import parse, resolve
-    from .parsers._base import Progress
     from .transcript import Transcript
 
 

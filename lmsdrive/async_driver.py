@@ -24,7 +24,8 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .backends.base import Backend, Generation, ProgressCallback
+from ._types import Generation, ProgressCallback
+from .backends.base import Backend
 from .config import Config
 from .driver import Driver, InitReport, StepCallback
 

@@ -6,137 +6,45 @@
 ``MODEL_SOURCE``   ``ollama`` (default) or ``huggingface`` (Ollama only: pull ``hf.co/...``)
 ``LMSTUDIO_URL``   LM Studio's server, default ``http://localhost:1234``
 ``OLLAMA_HOST``    Ollama's server, in every form Ollama itself accepts
+``LM_API_TOKEN``   LM Studio's API token (also ``LMSTUDIO_API_TOKEN``); ``OLLAMA_API_KEY``
+                   Ollama's: sent as ``Authorization: Bearer …``, never shown
 =================  ==========================================================================
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, cast
-from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .model_ref import ModelRef
+from .runtimes import RuntimeSpec, get_runtime
+from .runtimes._urls import parse_http_url, parse_ollama_host
 
-Backend = Literal["ollama", "lmstudio"]
-BACKENDS: tuple[Backend, ...] = ("ollama", "lmstudio")
+__all__ = ["SOURCES", "Config", "parse_http_url", "parse_ollama_host"]
+
 SOURCES = ("ollama", "huggingface")
-DEFAULT_OLLAMA_PORT = 11434
-DEFAULT_LMSTUDIO_URL = "http://localhost:1234"
-_HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9_][A-Za-z0-9._-]*)?)$")
-#: What a URL may hold (RFC 3986 unreserved, reserved and percent-escapes): no whitespace,
-#: control characters, quotes, backticks or backslashes.
-_URL_CHARS_RE = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
-
-
-def parse_ollama_host(value: str | None, *, variable: str = "OLLAMA_HOST") -> str:
-    """The URL a client connects to for an ``OLLAMA_HOST`` value, as Ollama reads it.
-
-    >>> parse_ollama_host(None)
-    'http://127.0.0.1:11434'
-    >>> parse_ollama_host("0.0.0.0")
-    'http://127.0.0.1:11434'
-    >>> parse_ollama_host(":8080")
-    'http://127.0.0.1:8080'
-    >>> parse_ollama_host("myhost")
-    'http://myhost:11434'
-    >>> parse_ollama_host("https://myhost")
-    'https://myhost:443'
-    >>> parse_ollama_host("http://myhost")
-    'http://myhost:80'
-    >>> parse_ollama_host("[::1]:8080")
-    'http://[::1]:8080'
-    >>> parse_ollama_host("https://myhost:8443/some/path")
-    'https://myhost:8443/some/path'
-    """
-    raw = (value or "").strip().strip("\"'").strip()
-    if not raw:
-        return f"http://127.0.0.1:{DEFAULT_OLLAMA_PORT}"
-    if not _URL_CHARS_RE.match(raw) or "'" in raw:
-        raise ConfigError(
-            f"{variable}={value!r}: holds characters a server address cannot have "
-            "(whitespace, control characters, quotes, backticks); expected host[:port] "
-            "or scheme://host[:port]"
-        )
-    if "://" in raw:
-        scheme, _, rest = raw.partition("://")
-        scheme = scheme.lower()
-        if scheme not in ("http", "https"):
-            raise ConfigError(f"{variable}={value!r}: scheme must be http or https")
-        default_port = 443 if scheme == "https" else 80
-    else:
-        scheme, rest = "http", raw
-        default_port = DEFAULT_OLLAMA_PORT
-    hostport, slash, path = rest.partition("/")
-    host, port_text = hostport, ""
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        if end < 0:
-            raise ConfigError(f"{variable}={value!r}: unclosed '[' in an IPv6 address")
-        host, port_text = hostport[: end + 1], hostport[end + 1 :].removeprefix(":")
-    elif ":" in hostport:
-        host, _, port_text = hostport.rpartition(":")
-    if not _HOST_RE.match(host):
-        raise ConfigError(f"{variable}={value!r}: {host!r} is not a host name or address")
-    if host.lower() == "ollama.com" and "://" not in raw:
-        scheme, default_port = "https", 443
-    if host in ("", "0.0.0.0", "[::]", "::"):
-        host = "127.0.0.1"
-    if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ConfigError(f"{variable}={value!r}: port {port_text!r} is not in 1..65535")
-        port = int(port_text)
-    else:
-        port = default_port
-    return f"{scheme}://{host}:{port}" + (f"/{path}".rstrip("/") if slash else "")
-
-
-def parse_http_url(value: str, *, variable: str) -> str:
-    """Validate an ``http(s)://host[:port][/path]`` URL; refuse anything else, naming the
-    variable.
-
-    >>> parse_http_url("http://localhost:1234/", variable="LMSTUDIO_URL")
-    'http://localhost:1234'
-    """
-    raw = value.strip()
-    if not _URL_CHARS_RE.match(raw) or "'" in raw:
-        raise ConfigError(
-            f"{variable}={value!r} is not a valid URL: it holds characters a URL cannot "
-            f"have; expected http://host:port (for example {DEFAULT_LMSTUDIO_URL})"
-        )
-    try:
-        parts = urlsplit(raw)
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"{variable}={value!r} is not a valid URL: {exc}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.hostname[0] == "-":
-        raise ConfigError(
-            f"{variable}={value!r} is not a valid URL: expected http://host:port "
-            f"(for example {DEFAULT_LMSTUDIO_URL})"
-        )
-    if port == 0 or parts.query or parts.fragment or any(c.isspace() for c in raw):
-        raise ConfigError(f"{variable}={value!r} is not a valid server URL")
-    return raw.rstrip("/")
 
 
 @dataclass(frozen=True)
 class Config:
-    """Which backend, which model, and where the servers are."""
+    """Which backend, which model, where its server is, and the token it wants.
 
-    backend: Backend = "ollama"
+    ``url`` is the selected backend's server (``None``: the runtime's default);
+    ``api_token`` is sent as ``Authorization: Bearer …`` and never shown (not in ``repr``).
+    """
+
+    backend: str = "ollama"
     model_name: str | None = None
     model_source: Literal["ollama", "huggingface"] = "ollama"
-    lmstudio_url: str = DEFAULT_LMSTUDIO_URL
-    ollama_url: str = f"http://127.0.0.1:{DEFAULT_OLLAMA_PORT}"
+    url: str | None = None
+    api_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                f"BACKEND={self.backend!r} is not supported; choose one of: {', '.join(BACKENDS)}"
-            )
+        spec = get_runtime(self.backend)
+        object.__setattr__(self, "backend", spec.id)
         if self.model_source not in SOURCES:
             raise ConfigError(
                 f"MODEL_SOURCE={self.model_source!r} is not supported; "
@@ -144,37 +52,39 @@ class Config:
             )
         if self.model_name is not None:
             ModelRef.parse(self.model_name)
+        if self.url is None:
+            object.__setattr__(self, "url", spec.default_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str | None) -> Config:
         """Read the configuration from ``env`` (default ``os.environ``); keyword overrides
-        (``backend=``, ``model_name=``, ``url=``) win over the environment."""
+        (``backend=``, ``model_name=``, ``url=``, ``api_token=``) win over the environment."""
         env = os.environ if env is None else env
-        backend = (overrides.get("backend") or env.get("BACKEND") or "ollama").strip().lower()
+        spec = get_runtime(overrides.get("backend") or env.get("BACKEND") or "ollama")
         model = overrides.get("model_name") or env.get("MODEL_NAME") or None
         source = (env.get("MODEL_SOURCE") or "ollama").strip().lower()
         url = overrides.get("url")
-        lms_url = parse_http_url(
-            (url if url and backend == "lmstudio" else None)
-            or env.get("LMSTUDIO_URL")
-            or DEFAULT_LMSTUDIO_URL,
-            variable="--url" if url and backend == "lmstudio" else "LMSTUDIO_URL",
-        )
-        ollama_url = parse_ollama_host(
-            url if url and backend == "ollama" else env.get("OLLAMA_HOST"),
-            variable="--url" if url and backend == "ollama" else "OLLAMA_HOST",
+        token = overrides.get("api_token") or next(
+            (env[v] for v in spec.token_variables if env.get(v, "").strip()), None
         )
         return cls(
-            backend=cast(Backend, backend),
+            backend=spec.id,
             model_name=model.strip() if model else None,
             model_source=cast(Literal["ollama", "huggingface"], source),
-            lmstudio_url=lms_url,
-            ollama_url=ollama_url,
+            url=spec.read_url(url, "--url")
+            if url
+            else spec.read_url(env.get(spec.url_variable), spec.url_variable),
+            api_token=token.strip() if token else None,
         )
+
+    @property
+    def runtime(self) -> RuntimeSpec:
+        """The selected backend's spec."""
+        return get_runtime(self.backend)
 
     def backend_url(self) -> str:
         """The base URL of the selected backend's server."""
-        return self.ollama_url if self.backend == "ollama" else self.lmstudio_url
+        return self.url or self.runtime.default_url
 
     def model(self) -> ModelRef | None:
         return ModelRef.parse(self.model_name) if self.model_name else None
@@ -182,8 +92,4 @@ class Config:
     def model_for_backend(self) -> str | None:
         """``MODEL_NAME`` as the selected backend spells it."""
         ref = self.model()
-        if ref is None:
-            return None
-        if self.backend == "ollama":
-            return ref.for_ollama(self.model_source)
-        return ref.for_lmstudio()
+        return None if ref is None else self.runtime.spell(ref, self.model_source)

@@ -14,9 +14,9 @@ import subprocess
 import sys
 import time
 
+from ._types import Progress
 from .config import Config
 from .driver import Driver
-from .parsers._base import Progress
 from .testing.runtime import FakeRuntime
 
 MODELS = {"ollama": "llama3.2:1b", "lmstudio": "qwen/qwen3-4b"}
@@ -61,7 +61,7 @@ class Bar:
 def run_backend(backend: str) -> None:
     model = MODELS[backend]
     print(f"\n=== {backend}: make {model} ready, then generate ===")
-    config = Config(backend=backend, model_name=model, **_urls())  # type: ignore[arg-type]
+    config = Config.from_env(backend=backend, model_name=model)
     with Driver(config) as driver:
         print(f"  backend URL: {config.backend_url()}")
         bar = Bar()
@@ -82,11 +82,6 @@ def run_backend(backend: str) -> None:
         )
         answer = driver.generate("Why is the sky blue?", max_tokens=40)
         print(f"  generate → {answer.text!r}")
-
-
-def _urls() -> dict[str, str]:
-    env = Config.from_env()
-    return {"lmstudio_url": env.lmstudio_url, "ollama_url": env.ollama_url}
 
 
 def run_cli(backend: str) -> None:

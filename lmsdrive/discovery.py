@@ -3,9 +3,9 @@
 Order, first match wins (:func:`candidates` lists the places in that order):
 
 1. the explicit argument (a path, or a bare name looked up on PATH);
-2. ``LMSDRIVE_OLLAMA_BIN`` / ``LMSDRIVE_LMS_BIN``;
+2. the runtime's variable, ``LMSDRIVE_OLLAMA_BIN`` / ``LMSDRIVE_LMS_BIN``;
 3. ``PATH``;
-4. the known install places:
+4. the runtime's install places (its spec's ``install_places``, :mod:`lmsdrive.runtimes`):
 
    * ``lms``: LM Studio's home rule (``findLMStudioHome`` in lms-common-server, reference
      lms-cli.md §1.1): the folder named in ``~/.lmstudio-home-pointer`` when that file
@@ -33,86 +33,26 @@ True
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
-from typing import Literal
 
+from ._platform import windows
 from .errors import NotInstalledError
+from .runtimes import RUNTIMES, RuntimeSpec
 
-__all__ = [
-    "ENV_VARS",
-    "NOT_INSTALLED",
-    "OLLAMA_SYSTEM_PATHS",
-    "Tool",
-    "candidates",
-    "find_binary",
-]
-
-Tool = Literal["ollama", "lms"]
-
-#: The environment variable naming each tool's binary.
-ENV_VARS: dict[str, str] = {"ollama": "LMSDRIVE_OLLAMA_BIN", "lms": "LMSDRIVE_LMS_BIN"}
-
-#: The friendly first sentence of the not-installed error (the original tool's wording).
-NOT_INSTALLED: dict[str, str] = {
-    "ollama": "Ollama is not installed. Please install from https://ollama.com",
-    "lms": "LM Studio CLI not found. Install from https://lmstudio.ai and enable CLI in settings.",
-}
-
-#: Fixed places where Ollama's installers put the binary (POSIX).
-OLLAMA_SYSTEM_PATHS: tuple[str, ...] = (
-    "/usr/local/bin/ollama",
-    "/usr/bin/ollama",
-    "/opt/homebrew/bin/ollama",
-    "/Applications/Ollama.app/Contents/Resources/ollama",
-)
+__all__ = ["candidates", "find_binary"]
 
 
-def _windows() -> bool:
-    return sys.platform == "win32"
-
-
-def _exe(name: str) -> str:
-    return f"{name}.exe" if _windows() else name
-
-
-def _check_tool(tool: str) -> None:
-    if tool not in ENV_VARS:
-        raise ValueError(f"unknown tool {tool!r}: expected 'ollama' or 'lms'")
-
-
-def _lmstudio_homes(home: Path) -> list[Path]:
-    """LM Studio home folders, most authoritative first (lms-cli.md §1.1)."""
-    homes: list[Path] = []
-    pointer = home / ".lmstudio-home-pointer"
-    try:
-        content = pointer.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        content = ""
-    if content:
-        homes.append(Path(content).expanduser())
-    homes += [home / ".cache" / "lm-studio", home / ".lmstudio"]
-    return homes
-
-
-def _install_places(tool: str) -> list[Path]:
-    home = Path.home()
-    if tool == "lms":
-        return [h / "bin" / _exe("lms") for h in _lmstudio_homes(home)]
-    places: list[Path] = []
-    if _windows():
-        local = os.environ.get("LOCALAPPDATA")
-        if local:
-            places.append(Path(local) / "Programs" / "Ollama" / "ollama.exe")
-    else:
-        places += [Path(p) for p in OLLAMA_SYSTEM_PATHS]
-    places.append(home / ".local" / "bin" / _exe("ollama"))
-    return places
+def _spec(tool: str) -> RuntimeSpec:
+    for spec in RUNTIMES.values():
+        if spec.tool == tool:
+            return spec
+    known = ", ".join(repr(s.tool) for s in RUNTIMES.values())
+    raise ValueError(f"unknown tool {tool!r}: expected one of {known}")
 
 
 def _path_places(name: str) -> list[Path]:
     names = [name]
-    if _windows():
+    if windows():
         exts = os.environ.get("PATHEXT", ".COM;.EXE;.BAT;.CMD").split(";")
         names = [name + ext.lower() for ext in exts if ext] + [name]
     return [
@@ -128,12 +68,12 @@ def _labelled(tool: str, explicit: str | os.PathLike[str] | None) -> list[tuple[
     places: list[tuple[Path, str]] = []
     if explicit is not None and os.fspath(explicit):
         places += _named(os.fspath(explicit), "explicit argument")
-    variable = ENV_VARS[tool]
-    value = os.environ.get(variable, "")
+    spec = _spec(tool)
+    value = os.environ.get(spec.bin_variable, "")
     if value:
-        places += _named(value, variable)
+        places += _named(value, spec.bin_variable)
     places += [(p, "PATH") for p in _path_places(tool)]
-    places += [(p, "install folder") for p in _install_places(tool)]
+    places += [(p, "install folder") for p in spec.install_places(Path.home())]
     seen: set[Path] = set()
     unique = []
     for path, label in places:
@@ -154,7 +94,7 @@ def _usable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
-def candidates(tool: Tool, explicit: str | os.PathLike[str] | None = None) -> list[Path]:
+def candidates(tool: str, explicit: str | os.PathLike[str] | None = None) -> list[Path]:
     """Where :func:`find_binary` looks for ``tool``, in order (existing or not).
 
     >>> str(candidates("ollama", "/opt/x/ollama")[0])
@@ -162,17 +102,15 @@ def candidates(tool: Tool, explicit: str | os.PathLike[str] | None = None) -> li
     >>> [p.parent.parent.name for p in candidates("lms")][-1]
     '.lmstudio'
     """
-    _check_tool(tool)
     return [path for path, _ in _labelled(tool, explicit)]
 
 
-def find_binary(tool: Tool, explicit: str | os.PathLike[str] | None = None) -> Path:
+def find_binary(tool: str, explicit: str | os.PathLike[str] | None = None) -> Path:
     """The path of ``tool``'s executable (see the module docstring for the order).
 
     Raises :class:`~lmsdrive.errors.NotInstalledError` (a ``FileNotFoundError``) whose
     message starts with the friendly install hint and lists every place looked at.
     """
-    _check_tool(tool)
     places = _labelled(tool, explicit)
     forced = [(p, label) for p, label in places if label not in ("PATH", "install folder")]
     if forced:
@@ -190,15 +128,15 @@ def find_binary(tool: Tool, explicit: str | os.PathLike[str] | None = None) -> P
 
 
 def _message(tool: str, places: list[tuple[Path, str]], forced: str | None = None) -> str:
-    lines = [NOT_INSTALLED[tool]]
+    spec = _spec(tool)
+    lines = [spec.install_hint]
     if forced is not None:
         lines.append(f"The {forced} names no executable file:")
     else:
         lines.append("Looked in:")
     lines += [f"  - {path} ({label})" for path, label in places]
-    variable = ENV_VARS[tool]
     if forced is None:
-        lines.append(f"If it is installed elsewhere, set {variable} to its path.")
+        lines.append(f"If it is installed elsewhere, set {spec.bin_variable} to its path.")
     else:
         lines.append("Fix the path, or leave it unset to search PATH and the install folders.")
     return "\n".join(lines)

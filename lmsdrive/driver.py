@@ -13,62 +13,42 @@ Usage (needs a runtime, so not a doctest)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .backends.base import Backend, Generation, ProgressCallback, close_iterator
+from ._types import Generation, LoadedModel, LocalModel, Progress, ProgressCallback
+from .backends.base import Backend, close_iterator
 from .config import Config
 from .errors import (
-    APIError,
     CommandError,
-    CommandTimeoutError,
     ConfigError,
     LmsdriveError,
     ModelNotFoundError,
     NotInstalledError,
-    PullError,
     ServerNotRunningError,
-    ServerStartError,
 )
-from .parsers._base import Progress
+from .model_ref import ModelRef
+from .runtimes import get_runtime
+
+if TYPE_CHECKING:
+    from .status import Status
 
 StepCallback = Callable[[str], None]
-
-INSTALL_MESSAGES = {
-    "ollama": "Ollama is not installed. Please install from https://ollama.com",
-    "lmstudio": (
-        "LM Studio CLI not found. Install from https://lmstudio.ai and enable CLI in settings."
-    ),
-}
-NOT_RUNNING_MESSAGES = {
-    "ollama": "Ollama server is not running. Run init_llm to start it.",
-    "lmstudio": "LM Studio server is not running. Run init_llm to start it.",
-}
-
-
-def model_not_found_message(backend: str, model: str, detail: str = "") -> str:
-    if backend == "ollama":
-        hint = (
-            "Check the name and tag (for example llama3.2:3b), or set MODEL_SOURCE=huggingface "
-            "for a Hugging Face repo (hf.co/user/repo:QUANT)."
-        )
-        where = "the Ollama library"
-    else:
-        hint = "Use a model key such as qwen/qwen3-8b, or user/repo@quant for a variant."
-        where = "LM Studio's catalog or Hugging Face"
-    tail = f" ({detail})" if detail else ""
-    return f"Model '{model}' was not found in {where}{tail}. {hint}"
+T = TypeVar("T")
 
 
 def friendly_message(backend: str, model: str | None, exc: BaseException) -> str:
-    """The message a user sees for an error: the seed's per-backend text, then detail."""
+    """The message a user sees for an error: the runtime's own text, then detail. A face
+    (CLI, MCP shim) adds its own next step."""
+    spec = get_runtime(backend)
     if isinstance(exc, NotInstalledError):
-        return INSTALL_MESSAGES[backend]
+        return spec.install_hint
     if isinstance(exc, ServerNotRunningError):
-        return NOT_RUNNING_MESSAGES[backend]
+        return spec.not_running
     if isinstance(exc, ModelNotFoundError):
-        return model_not_found_message(backend, model or "?", str(exc))
+        return spec.model_not_found(model or "?", str(exc))
     return str(exc)
 
 
@@ -95,13 +75,8 @@ class InitReport:
 
 
 def make_backend(config: Config) -> Backend:
-    if config.backend == "ollama":
-        from .backends.ollama import OllamaBackend
-
-        return OllamaBackend(url=config.ollama_url)
-    from .backends.lmstudio import LMStudioBackend
-
-    return LMStudioBackend(url=config.lmstudio_url)
+    """The backend the configuration selects, pointed at its server (with its token)."""
+    return config.runtime.backend_class()(url=config.backend_url(), api_token=config.api_token)
 
 
 class Driver:
@@ -157,7 +132,7 @@ class Driver:
         try:
             model = self.model
             if not b.is_installed():
-                raise NotInstalledError(INSTALL_MESSAGES[self.config.backend])
+                raise NotInstalledError(self.config.runtime.install_hint)
             state = b.readiness(model)
             if not state.running:
                 announce(f"Starting the {b.display_name} server at {b.url}")
@@ -194,42 +169,80 @@ class Driver:
             message = f"{b.display_name} was already ready: model {model} is loaded."
         return InitReport(success=True, message=message, steps_performed=steps)
 
+    def _model(self, model: str | None) -> str:
+        return (
+            self.model
+            if model is None
+            else self.config.runtime.spell(ModelRef.parse(model), self.config.model_source)
+        )
+
+    def pull(self, model: str | None = None) -> Generator[Progress, None, None]:
+        """Download ``model`` (default: the configured one): typed progress events while it
+        runs; closing the iterator stops the download."""
+        yield from self._guard(self.backend.pull(self._model(model)))
+
+    def load(self, model: str | None = None) -> LoadedModel:
+        """Load ``model`` (default: the configured one) into memory."""
+        with self._not_running_guard():
+            return self.backend.load(self._model(model))
+
+    def unload(self, model: str | None = None) -> None:
+        """Unload ``model`` (default: the configured one) from memory."""
+        with self._not_running_guard():
+            self.backend.unload(self._model(model))
+
+    def models(self) -> list[LocalModel]:
+        """The downloaded models."""
+        with self._not_running_guard():
+            return self.backend.list_models()
+
+    def loaded_models(self) -> list[LoadedModel]:
+        """The models loaded in memory."""
+        with self._not_running_guard():
+            return self.backend.loaded_models()
+
+    def status(self) -> Status:
+        """Installed where, which version, server up, models (never raises for runtime
+        problems: see :func:`lmsdrive.status.get_status`)."""
+        from .status import get_status
+
+        return get_status(self)
+
     def generate(
         self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Generation:
         """Generate an answer with the configured model (the server must be running)."""
-        try:
+        with self._not_running_guard():
             return self.backend.generate(
-                prompt, self.model, temperature=temperature, max_tokens=max_tokens
+                self.model, prompt, temperature=temperature, max_tokens=max_tokens
             )
-        except ServerNotRunningError as exc:
-            raise self._not_running(exc) from exc
 
     def generate_stream(
         self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Generator[str, None, None]:
         """The answer's text pieces as the server sends them (Ollama NDJSON, LM Studio SSE).
         Closing the iterator closes the HTTP response."""
-        pieces = self.backend.generate_stream(
-            prompt, self.model, temperature=temperature, max_tokens=max_tokens
+        yield from self._guard(
+            self.backend.generate_stream(
+                self.model, prompt, temperature=temperature, max_tokens=max_tokens
+            )
         )
+
+    def _guard(self, items: Iterator[T]) -> Generator[T, None, None]:
+        """Yield from ``items``, closing it at the end; a server that does not answer
+        becomes the runtime's not-running message."""
         try:
-            yield from pieces
-        except ServerNotRunningError as exc:
-            raise self._not_running(exc) from exc
+            with self._not_running_guard():
+                yield from items
         finally:
-            close_iterator(pieces)
+            close_iterator(items)
 
-    def _not_running(self, exc: ServerNotRunningError) -> ServerNotRunningError:
-        return ServerNotRunningError(f"{NOT_RUNNING_MESSAGES[self.config.backend]} ({exc})")
+    @contextmanager
+    def _not_running_guard(self) -> Iterator[None]:
+        try:
+            yield
+        except ServerNotRunningError as exc:
+            raise ServerNotRunningError(f"{self.config.runtime.not_running} ({exc})") from exc
 
 
-__all__ = [
-    "APIError",
-    "CommandTimeoutError",
-    "Driver",
-    "InitReport",
-    "Progress",
-    "PullError",
-    "ServerStartError",
-]
+__all__ = ["Driver", "InitReport", "StepCallback", "friendly_message", "make_backend"]

@@ -59,6 +59,19 @@ class PullError(LmsdriveError, RuntimeError):
     """A download failed; the message is the runtime's own."""
 
 
+def pull_failed_hint(message: str) -> str:
+    """What to do after a failed download whose error (or last output) is ``message``, as a
+    sentence to append: free disk space when the runtime says the disk is full, else fix
+    the cause and download again."""
+    low = message.lower()
+    if any(w in low for w in ("no space left", "enospc", "disk full", "not enough disk space")):
+        return (
+            "The disk is full: free space where the runtime keeps its models, then run the "
+            "download again."
+        )
+    return "Fix the cause (network, disk space, model name), then run the download again."
+
+
 class CommandError(LmsdriveError, RuntimeError):
     """A runtime command failed; carries its transcript for diagnosis."""
 

@@ -63,12 +63,11 @@ except ImportError as exc:  # pragma: no cover - depends on the install
         f"lmsdrive-mcp needs the MCP Python SDK v2 ({exc}): pip install 'lmsdrive[mcp]'"
     ) from exc
 
-from . import __version__
+from ._types import Progress
+from ._version import __version__
 from .config import Config
 from .driver import Driver, friendly_message
-from .errors import ConfigError, LmsdriveError
-from .parsers._base import Progress
-from .status import get_status
+from .errors import ConfigError, LmsdriveError, ServerNotRunningError
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +157,18 @@ class ServerState:
             return None
 
     def error(self, exc: BaseException) -> ToolError:
-        """A tool error with the friendly per-backend message."""
-        return ToolError(friendly_message(self.backend, self.model(), exc))
+        """A tool error with the friendly per-backend message and this face's next step."""
+        return ToolError(message_for(self.backend, self.model(), exc))
+
+
+#: What an MCP host can do next when the server does not answer.
+RUN_INIT_LLM = "Run init_llm to start it."
+
+
+def message_for(backend: str, model: str | None, exc: BaseException) -> str:
+    """The library's friendly message; a server that does not answer adds "Run init_llm"."""
+    message = friendly_message(backend, model, exc)
+    return f"{message} {RUN_INIT_LLM}" if isinstance(exc, ServerNotRunningError) else message
 
 
 def _state(ctx: Context[ServerState, Any]) -> ServerState:
@@ -310,20 +319,20 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
         """Which backend, whether it is installed and its server running, its version, the
         configured model and whether it is downloaded and loaded, the models present, and
         what could not be found out (problems)."""
-        return cast(StatusResult, get_status(_state(ctx).driver()).to_dict())
+        return cast(StatusResult, _state(ctx).driver().status().to_dict())
 
     @server.tool(annotations=ToolAnnotations(title="List models", read_only_hint=True))
     def list_models(ctx: Context[ServerState, Any]) -> ModelList:
         """The models downloaded on the backend, and those loaded in memory."""
         state = _state(ctx)
-        b = state.driver().backend
+        driver = state.driver()
         try:
-            models = b.list_models()
-            loaded = b.loaded_models()
+            models = driver.models()
+            loaded = driver.loaded_models()
         except (LmsdriveError, OSError) as exc:
             raise state.error(exc) from exc
         return {
-            "backend": b.name,
+            "backend": driver.config.backend,
             "models": [
                 {"name": m.name, "size_bytes": m.size_bytes, "type": m.type} for m in models
             ],

@@ -37,9 +37,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .backends.base import LoadedModel, LocalModel
+from ._types import LoadedModel, LocalModel
 from .errors import LmsdriveError
 from .model_ref import ModelRef
+from .runtimes import get_runtime
 
 if TYPE_CHECKING:
     from .driver import Driver
@@ -66,10 +67,7 @@ class Status:
     def _matches(self, name: str) -> bool:
         if self.model is None:
             return False
-        ref = ModelRef.parse(self.model)
-        if self.backend == "ollama":
-            return ref.matches_ollama(name)
-        return ref.matches_lmstudio(name)
+        return get_runtime(self.backend).matches(ModelRef.parse(self.model), name)
 
     @property
     def model_downloaded(self) -> bool | None:
@@ -122,46 +120,30 @@ class Status:
 
 
 def _binary(driver: Driver) -> str | None:
-    from .discovery import find_binary
-
-    finder = getattr(driver.backend, "binary", None)
     try:
-        if callable(finder):
-            return str(finder())
-        return str(find_binary("ollama" if driver.backend.name == "ollama" else "lms"))
+        return str(driver.backend.binary())
     except (LmsdriveError, OSError):
         return None
-
-
-def _cli_version(backend: str, binary: str) -> str | None:
-    """The CLI's own version (one short process), for a server that does not answer."""
-    from .recording import runtime_version
-
-    return runtime_version("ollama" if backend == "ollama" else "lms", binary)
 
 
 def get_status(driver: Driver) -> Status:
     """Look at the driver's backend: installed, version, server, downloaded/loaded models.
 
-    On Ollama the model lists need the server (HTTP); on LM Studio they come from ``lms``
-    and are read even when the HTTP server is down.
+    Model lists come from the server, or from the CLI where the runtime's CLI lists them
+    without a server (``lists_offline``: LM Studio's ``lms ls``/``lms ps``).
     """
     b = driver.backend
     problems: list[str] = []
-    model = driver.config.model_for_backend()
     binary = _binary(driver)
     try:
         running = b.is_running()
     except LmsdriveError as exc:
         running = False
         problems.append(f"server check failed: {exc}")
-    # Ollama's version() asks the server; LM Studio's runs `lms version`.
-    version = b.version() if running or (binary is not None and b.name != "ollama") else None
-    if version is None and binary is not None and b.name == "ollama":
-        version = _cli_version(b.name, binary)
+    version = b.version(server=running)
     downloaded: list[LocalModel] | None = None
     loaded: list[LoadedModel] | None = None
-    if running or (binary is not None and b.name != "ollama"):
+    if running or (binary is not None and b.lists_offline):
         try:
             downloaded = b.list_models()
         except (LmsdriveError, OSError) as exc:
@@ -178,7 +160,7 @@ def get_status(driver: Driver) -> Status:
         version=version,
         url=b.url,
         running=running,
-        model=model,
+        model=driver.config.model_for_backend(),
         downloaded=downloaded,
         loaded=loaded,
         problems=problems,

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from lmsdrive import Config
+from lmsdrive._types import Progress
 from lmsdrive.async_driver import AsyncDriver
 from lmsdrive.errors import ServerNotRunningError
-from lmsdrive.parsers._base import Progress
 from lmsdrive.testing.runtime import FakeRuntime
 
 Factory = Callable[..., FakeRuntime]
@@ -61,7 +61,7 @@ def test_errors_arrive_in_the_coroutine(fake_runtime: Factory) -> None:
     async def main() -> None:
         cfg = Config.from_env(backend="ollama", model_name="llama3.2:3b")
         async with AsyncDriver(cfg) as driver:
-            with pytest.raises(ServerNotRunningError, match="Run init_llm"):
+            with pytest.raises(ServerNotRunningError, match="server is not running"):
                 await driver.generate("hi")
             with pytest.raises(ServerNotRunningError):
                 async for _ in driver.generate_stream("hi"):

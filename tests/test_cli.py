@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from lmsdrive._types import Progress
 from lmsdrive.cli import EPILOG, main
 from lmsdrive.cli._commands import exit_status
 from lmsdrive.cli._ui import ProgressView, Ui, human_bytes
-from lmsdrive.driver import INSTALL_MESSAGES, NOT_RUNNING_MESSAGES
 from lmsdrive.errors import (
     CommandError,
     CommandTimeoutError,
@@ -33,11 +33,11 @@ from lmsdrive.errors import (
     ServerNotRunningError,
     ServerStartError,
 )
-from lmsdrive.golden import diff_values
+from lmsdrive.golden import DEFAULT_ROOT, iter_fixtures
+from lmsdrive.golden.check import diff_values
 from lmsdrive.parsers import get_module, resolve
-from lmsdrive.parsers._base import Progress
+from lmsdrive.runtimes import RUNTIMES
 from lmsdrive.testing.fake_cli import pid_alive
-from lmsdrive.testing.fixtures import DEFAULT_ROOT, iter_fixtures
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
@@ -152,13 +152,13 @@ def test_init_not_installed_subprocess(fake_runtime: MakeRuntime) -> None:
     fake_runtime(backends=["lms"])
     p = run_cli("init", OLLAMA_MODEL)
     assert p.returncode == 3
-    assert INSTALL_MESSAGES["ollama"] in p.stderr
+    assert RUNTIMES["ollama"].install_hint in p.stderr
     assert "Traceback" not in p.stderr + p.stdout
     p = run_cli("init", OLLAMA_MODEL, "--json")
     assert p.returncode == 3
     assert json.loads(p.stdout) == {
         "success": False,
-        "message": INSTALL_MESSAGES["ollama"],
+        "message": RUNTIMES["ollama"].install_hint,
         "steps_performed": [],
     }
 
@@ -247,7 +247,7 @@ def test_generate_server_down_is_exit_4(fake_runtime: MakeRuntime) -> None:
     fake_runtime()
     p = run_cli("generate", "--model", OLLAMA_MODEL, "hi")
     assert p.returncode == 4
-    assert NOT_RUNNING_MESSAGES["ollama"] in p.stderr and "lmsdrive init" in p.stderr
+    assert RUNTIMES["ollama"].not_running in p.stderr and "lmsdrive init" in p.stderr
     assert p.stdout == "" and "Traceback" not in p.stderr
 
 

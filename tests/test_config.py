@@ -56,7 +56,6 @@ def test_from_env_reads_every_variable() -> None:
     )
     assert cfg.backend == "lmstudio"
     assert cfg.backend_url() == "http://10.0.0.2:4321"
-    assert cfg.ollama_url == "http://127.0.0.1:1"
     assert cfg.model_for_backend() == "qwen/qwen3-8b@q4_k_m"
 
 
@@ -79,7 +78,7 @@ def test_bad_backend_lists_choices() -> None:
 )
 def test_bad_lmstudio_url_names_the_variable(url: str) -> None:
     with pytest.raises(ConfigError, match="LMSTUDIO_URL"):
-        Config.from_env({"LMSTUDIO_URL": url})
+        Config.from_env({"BACKEND": "lmstudio", "LMSTUDIO_URL": url})
 
 
 def test_url_override_is_named_in_errors() -> None:
@@ -160,4 +159,4 @@ def test_ollama_host_refuses_flags_and_non_url_characters(value: str) -> None:
 )
 def test_lmstudio_url_refuses_flags_and_non_url_characters(url: str) -> None:
     with pytest.raises(ConfigError, match="LMSTUDIO_URL"):
-        Config.from_env({"LMSTUDIO_URL": url})
+        Config.from_env({"BACKEND": "lmstudio", "LMSTUDIO_URL": url})

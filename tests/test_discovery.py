@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lmsdrive import discovery
-from lmsdrive.discovery import NOT_INSTALLED, candidates, find_binary
+from lmsdrive.discovery import candidates, find_binary
 from lmsdrive.errors import NotInstalledError
+from lmsdrive.runtimes import RUNTIMES
+from lmsdrive.runtimes import ollama as ollama_spec
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths and modes")
 
@@ -25,9 +26,7 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.delenv("LMSDRIVE_OLLAMA_BIN", raising=False)
     monkeypatch.delenv("LMSDRIVE_LMS_BIN", raising=False)
-    monkeypatch.setattr(
-        discovery, "OLLAMA_SYSTEM_PATHS", (str(tmp_path / "usr-local-bin" / "ollama"),)
-    )
+    monkeypatch.setattr(ollama_spec, "SYSTEM_PATHS", (str(tmp_path / "usr-local-bin" / "ollama"),))
     return home
 
 
@@ -61,7 +60,7 @@ def test_not_installed_messages_start_friendly_and_list_every_place(
     )
     assert f"{home}/.lmstudio/bin/lms" in message
     assert f"{home}/.cache/lm-studio/bin/lms" in message
-    assert NOT_INSTALLED["lms"] in message
+    assert RUNTIMES["lmstudio"].install_hint in message
 
 
 def test_path_lookup_in_order_skipping_non_executables(
@@ -92,7 +91,7 @@ def test_env_variable_beats_path_and_is_honoured_or_reported(
     with pytest.raises(NotInstalledError) as info:
         find_binary("ollama")  # never silently replaced by the one on PATH
     message = str(info.value)
-    assert message.startswith(NOT_INSTALLED["ollama"])
+    assert message.startswith(RUNTIMES["ollama"].install_hint)
     assert f"{tmp_path}/nope/ollama (LMSDRIVE_OLLAMA_BIN)" in message
     monkeypatch.setenv("LMSDRIVE_OLLAMA_BIN", "")  # empty means unset
     assert find_binary("ollama") == on_path

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from lmsdrive.golden import expected_mismatches, iter_fixtures
 from lmsdrive.parsers import PARSERS, get_module, resolve
-from lmsdrive.testing.fixtures import expected_mismatches, iter_fixtures
 
 FIXTURES = list(iter_fixtures())
 

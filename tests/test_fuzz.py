@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lmsdrive.errors import InvalidModelNameError, ParseError
+from lmsdrive.golden import Fixture, iter_fixtures
 from lmsdrive.model_ref import ModelRef
 from lmsdrive.parsers import PARSERS, ParserInfo, get_module
 from lmsdrive.parsers._base import Result
-from lmsdrive.testing.fixtures import Fixture, iter_fixtures
 from lmsdrive.transcript import Transcript
 
 FAST = settings(

@@ -148,7 +148,7 @@ def test_driver_generate_against_real_server(
     from lmsdrive.config import Config
     from lmsdrive.driver import Driver
 
-    config = Config(backend="lmstudio", model_name=MODEL, lmstudio_url=llama_server.base_url)
+    config = Config(backend="lmstudio", model_name=MODEL, url=llama_server.base_url)
     with Driver(config) as driver:
         assert driver.backend.is_running()
         gen = driver.generate("Say hello.", temperature=0.1, max_tokens=3)

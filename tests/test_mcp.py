@@ -18,8 +18,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, TextContent
 
 from lmsdrive import __version__
+from lmsdrive._types import Progress
 from lmsdrive.mcp_server import DownloadProgress, create_server, main
-from lmsdrive.parsers._base import Progress
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]

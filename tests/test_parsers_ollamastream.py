@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lmsdrive._types import Progress
 from lmsdrive.errors import ParseError
 from lmsdrive.parsers import Result, ollama_pull, parse, resolve
 from lmsdrive.parsers import ollama_api_error as api_error
@@ -23,7 +24,6 @@ from lmsdrive.parsers import ollama_api_ps as api_ps
 from lmsdrive.parsers import ollama_api_pull as api_pull
 from lmsdrive.parsers import ollama_api_tags as api_tags
 from lmsdrive.parsers import ollama_api_version as api_version
-from lmsdrive.parsers._base import Progress
 from lmsdrive.parsers._vtscreen import ScreenReplay
 from lmsdrive.transcript import Transcript
 

@@ -33,6 +33,7 @@ import httpx
 import pytest
 
 from lmsdrive import Config, Driver
+from lmsdrive._types import Progress
 from lmsdrive.backends.lmstudio import LMStudioBackend
 from lmsdrive.backends.ollama import OllamaBackend
 from lmsdrive.errors import (
@@ -45,7 +46,6 @@ from lmsdrive.errors import (
     ServerNotRunningError,
 )
 from lmsdrive.http import LMStudioAPI, OllamaAPI
-from lmsdrive.parsers._base import Progress
 from lmsdrive.runner import RunTimeoutError, run
 from lmsdrive.testing import hostile_server as H
 from lmsdrive.testing.runtime import FakeRuntime
@@ -192,7 +192,7 @@ def test_server_dies_mid_pull_leaves_nothing_behind(fake_runtime: Factory, backe
         report = d.ensure_ready(on_progress=events.append)
     assert not report.success
     assert isinstance(report.error, (PullError, ServerNotRunningError))
-    assert "again" in report.message or "Run init_llm" in report.message, report.message
+    assert "again" in report.message or "is not running" in report.message, report.message
     assert any(e.phase == "downloading" for e in events), "progress before the death"
     assert rt.state().backend(FAKE[backend]).downloaded == [], "a dead pull recorded as done"
     assert gone(lambda: [p for p in pull_children(rt) if alive(p)])
@@ -226,7 +226,7 @@ def test_server_dies_mid_generate(fake_runtime: Factory, backend: str) -> None:
                 d.generate("Why is the sky blue?")
         finally:
             killer.join()
-    assert "Run init_llm to start it" in str(info.value)
+    assert "server is not running" in str(info.value)
     assert isinstance(info.value, ConnectionError)
 
 
@@ -238,7 +238,7 @@ def test_server_dies_mid_stream(fake_runtime: Factory, backend: str) -> None:
         pieces = d.generate_stream("Why is the sky blue?")
         got.append(next(pieces))
         rt.stop_server(FAKE[backend])
-        with pytest.raises(ServerNotRunningError, match="Run init_llm to start it"):
+        with pytest.raises(ServerNotRunningError, match="server is not running"):
             got.extend(pieces)
     assert got and len(got) < 8
 
@@ -262,7 +262,7 @@ def test_stream_ends_without_its_last_message(backend: str, cut: bool) -> None:
     message = str(info.value)
     if cut:
         assert isinstance(info.value, ServerNotRunningError)
-        assert "Run init_llm" in message and "dropped" in message
+        assert "is not running" in message and "dropped" in message
     else:
         assert isinstance(info.value, APIError)
         assert "ended the stream before" in message and "check its log" in message.lower()
@@ -363,7 +363,7 @@ def test_http_connection_closed_or_body_truncated(backend: str, behave: H.Behavi
             d.generate("hi")
         assert srv.wait_idle()
     message = str(info.value)
-    assert "Run init_llm to start it" in message and srv.url in message
+    assert "server is not running" in message and srv.url in message
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -595,8 +595,8 @@ def test_backend_pull_callback_that_raises(fake_runtime: Factory, backend: str) 
             raise Boom
 
         with pytest.raises(Boom):
-            for _ in d.backend.pull(MODEL[backend], on_progress=explode):
-                pass
+            for event in d.pull(MODEL[backend]):
+                explode(event)
     assert gone(lambda: [p for p in pull_children(rt) if alive(p)])
     assert rt.state().backend(FAKE[backend]).downloaded == []
 
@@ -621,8 +621,8 @@ def test_hostile_model_names_never_reach_a_command_or_a_request(
             b.has_model,
             b.is_loaded,
             b.readiness,
-            lambda n: b.generate("hi", n),
-            lambda n: list(b.generate_stream("hi", n)),
+            lambda n: b.generate(n, "hi"),
+            lambda n: list(b.generate_stream(n, "hi")),
         ]
         for name in NAMES:
             if name:  # an empty MODEL_NAME is "not set"

@@ -13,9 +13,9 @@ from collections.abc import Callable
 import pytest
 
 from lmsdrive import Config, Driver
+from lmsdrive._types import Progress
 from lmsdrive.backends.lmstudio import LMStudioBackend
 from lmsdrive.backends.ollama import OllamaBackend
-from lmsdrive.driver import INSTALL_MESSAGES, NOT_RUNNING_MESSAGES
 from lmsdrive.errors import (
     InvalidModelNameError,
     ModelNotFoundError,
@@ -23,7 +23,7 @@ from lmsdrive.errors import (
     ServerNotRunningError,
     ServerStartError,
 )
-from lmsdrive.parsers._base import Progress
+from lmsdrive.runtimes import RUNTIMES
 from lmsdrive.testing.runtime import FakeRuntime
 
 MODEL = {"ollama": "llama3.2:3b", "lmstudio": "qwen/qwen3-4b"}
@@ -50,7 +50,7 @@ def test_fresh_machine_not_installed(fake_runtime: Factory, backend: str) -> Non
     rt = fake_runtime(backends=[b for b in FAKE.values() if b != FAKE[backend]])
     report = driver(backend).ensure_ready()
     assert not report.success
-    assert report.message == INSTALL_MESSAGES[backend]
+    assert report.message == RUNTIMES[backend].install_hint
     assert report.steps_performed == []
     assert isinstance(report.error, FileNotFoundError)
     assert rt.spawn_count() == 0
@@ -177,9 +177,9 @@ def test_bad_model_names_never_reach_a_command_line(
     with pytest.raises(InvalidModelNameError, match="Accepted forms"):
         Config.from_env(backend=backend, model_name=name)
     b = (
-        OllamaBackend(Config.from_env().ollama_url)
+        OllamaBackend(Config.from_env(backend="ollama").backend_url())
         if backend == "ollama"
-        else LMStudioBackend(Config.from_env().lmstudio_url)
+        else LMStudioBackend(Config.from_env(backend="lmstudio").backend_url())
     )
     with pytest.raises(InvalidModelNameError):
         list(b.pull(name))
@@ -196,7 +196,7 @@ def test_unreachable_lmstudio_url(fake_runtime: Factory) -> None:
     report = Driver(cfg).ensure_ready()
     assert not report.success
     assert isinstance(report.error, ServerNotRunningError)
-    assert report.message == NOT_RUNNING_MESSAGES["lmstudio"]
+    assert report.message == RUNTIMES["lmstudio"].not_running
     assert "127.0.0.2:9" in str(report.error)
 
 
@@ -242,6 +242,6 @@ def test_two_ensure_ready_at_once_start_one_server(fake_runtime: Factory) -> Non
 
 def test_generate_when_server_down_says_run_init_llm(fake_runtime: Factory) -> None:
     fake_runtime()
-    with pytest.raises(ServerNotRunningError, match="Run init_llm to start it"):
+    with pytest.raises(ServerNotRunningError, match="Ollama server is not running"):
         driver("ollama").generate("hi")
     assert os.environ["OLLAMA_HOST"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from lmsdrive.golden import iter_fixtures
 from lmsdrive.parsers import parse, parse_transcript, resolve
 from lmsdrive.parsers._session import strip_shell_session
-from lmsdrive.testing.fixtures import iter_fixtures
 from lmsdrive.transcript import Transcript
 
 # Plain outputs (a fixture that is itself a pasted session is checked by its own parser).

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ..errors import ModelNotFoundError, ParseError, PullError, ServerNotRunningError
+from ..errors import (
+    ModelNotFoundError,
+    ParseError,
+    PullError,
+    ServerNotRunningError,
+    pull_failed_hint,
+)
 from ..parsers._base import Progress, Result
 from ..parsers._stream import Reader
 from ..runner import stream
-from .base import ProgressCallback, pull_failed_hint
 
 
 class PullOutcome:
@@ -29,7 +34,6 @@ def stream_progress(
     outcome: PullOutcome,
     *,
     idle_timeout: float,
-    on_progress: ProgressCallback | None = None,
 ) -> Iterator[Progress]:
     """Yield progress events while ``argv`` runs; closing the iterator stops the child."""
     proc = stream(list(argv), timeout=None, idle_timeout=idle_timeout)
@@ -42,10 +46,7 @@ def stream_progress(
             except ParseError as exc:
                 outcome.parse_error = exc
                 continue
-            for event in events:
-                if on_progress is not None:
-                    on_progress(event)
-                yield event
+            yield from events
         if outcome.parse_error is None:
             try:
                 tail_events = list(reader.close())
@@ -53,10 +54,7 @@ def stream_progress(
             except ParseError as exc:
                 outcome.parse_error = exc
                 tail_events = []
-            for event in tail_events:
-                if on_progress is not None:
-                    on_progress(event)
-                yield event
+            yield from tail_events
     finally:
         proc.close()
         outcome.exit_code = proc.exit_code
@@ -70,17 +68,17 @@ def raise_for_outcome(
     what: str,
     command: str,
     succeeded: bool,
-    error: str | None,
-    kind: str | None,
+    result: Result | None,
 ) -> None:
     """After the stream: return on success, else raise the typed error that says what to do.
 
-    ``succeeded`` is the parser's verdict, ``error``/``kind`` the runtime's own report.
+    ``succeeded`` is the parser's verdict, ``result.error``/``.kind`` the runtime's own report.
     An exit status 0 with output the parser did not understand is still a success (the
     download ran to its end; nothing is lost to a parser that fell behind a new version).
     """
     if succeeded and outcome.exit_code == 0:
         return
+    error, kind = (result.error, result.kind) if result is not None else (None, None)
     if not error:
         if outcome.exit_code == 0:
             return

@@ -1,14 +1,28 @@
-"""The protocol both backends implement, and the typed results they return."""
+"""The protocol every backend implements (the typed results live in :mod:`lmsdrive._types`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Protocol
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ..parsers._base import Progress
+from .._types import (
+    Generation,
+    LoadedModel,
+    LocalModel,
+    Progress,
+    Readiness,
+    StartResult,
+)
+from ..discovery import find_binary
+from ..errors import NotInstalledError
+from ..model_ref import ModelRef
 
-ProgressCallback = Callable[[Progress], None]
+if TYPE_CHECKING:
+    from ..runtimes import RuntimeSpec
+
+__all__ = ["Backend", "RuntimeBackend", "close_iterator"]
 
 
 def close_iterator(it: object) -> None:
@@ -18,67 +32,13 @@ def close_iterator(it: object) -> None:
         close()
 
 
-def pull_failed_hint(message: str) -> str:
-    """What to do after a failed download whose error (or last output) is ``message``, as a
-    sentence to append: free disk space when the runtime says the disk is full, else fix
-    the cause and download again."""
-    low = message.lower()
-    if any(w in low for w in ("no space left", "enospc", "disk full", "not enough disk space")):
-        return (
-            "The disk is full: free space where the runtime keeps its models, then run the "
-            "download again."
-        )
-    return "Fix the cause (network, disk space, model name), then run the download again."
-
-
-@dataclass(frozen=True)
-class LocalModel:
-    """A downloaded model."""
-
-    name: str
-    size_bytes: int | None = None
-    type: str | None = None
-    details: dict[str, object] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A model loaded in memory. ``identifier`` is what generate requests name."""
-
-    name: str
-    identifier: str
-    size_bytes: int | None = None
-    context_length: int | None = None
-    details: dict[str, object] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class Generation:
-    """A generated answer."""
-
-    text: str
-    model: str
-    finish_reason: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-
-
-@dataclass(frozen=True)
-class StartResult:
-    """How ``start()`` ended: ``already_running`` when nothing had to be started."""
-
-    url: str
-    already_running: bool
-    pid: int | None = None
-    version: str | None = None
-    log_path: str | None = None
-
-
 class Backend(Protocol):
     """What a runtime can do, the same on Ollama and LM Studio."""
 
-    name: str
-    display_name: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
 
     @property
     def url(self) -> str: ...
@@ -87,29 +47,117 @@ class Backend(Protocol):
     def readiness(self, model: str) -> Readiness: ...
     def start(self, timeout: float = 60.0) -> StartResult: ...
     def list_models(self) -> list[LocalModel]: ...
-    def has_model(self, name: str) -> bool: ...
-    def pull(
-        self, name: str, on_progress: ProgressCallback | None = None
-    ) -> Iterator[Progress]: ...
-    def load(self, name: str) -> LoadedModel | None: ...
+    def has_model(self, model: str) -> bool: ...
+    def pull(self, model: str) -> Iterator[Progress]: ...
+    def load(self, model: str) -> LoadedModel: ...
     def loaded_models(self) -> list[LoadedModel]: ...
-    def is_loaded(self, name: str) -> bool: ...
-    def unload(self, name: str) -> None: ...
+    def is_loaded(self, model: str) -> bool: ...
+    def unload(self, model: str) -> None: ...
     def generate(
-        self, prompt: str, model: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Generation: ...
     def generate_stream(
-        self, prompt: str, model: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Iterator[str]: ...
-    def version(self) -> str | None: ...
+    def binary(self) -> Path: ...
+    def version(self, *, server: bool = True) -> str | None: ...
     def close(self) -> None: ...
 
+    #: The CLI lists downloaded and loaded models without a server.
+    lists_offline: bool
 
-@dataclass(frozen=True)
-class Readiness:
-    """What one cheap look at a backend tells: is the server up, is the model downloaded,
-    is it loaded. ``None`` where the look could not tell (server down)."""
 
-    running: bool
-    downloaded: bool | None = None
-    loaded: bool | None = None
+class RuntimeBackend:
+    """What the two CLI-driven backends share: a spec, a base URL, an HTTP client for it, an
+    optional binary, and the model-first calls that only differ by how the runtime spells a
+    model. Subclasses set ``spec`` and implement the rest of :class:`Backend`."""
+
+    spec: ClassVar[RuntimeSpec]
+    lists_offline: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        binary: str | os.PathLike[str] | None = None,
+        api: Any = None,
+        api_token: str | None = None,
+    ) -> None:
+        self._url = (url or self.spec.default_url).rstrip("/")
+        self._binary_arg = binary
+        self.api = api if api is not None else self._make_api(self._url, api_token)
+
+    def _make_api(self, url: str, api_token: str | None) -> Any:
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return self.spec.id
+
+    @property
+    def display_name(self) -> str:
+        return self.spec.display_name
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def close(self) -> None:
+        self.api.close()
+
+    def spell(self, model: str) -> str:
+        """``model`` as this runtime's commands and API take it (refuses flag-like names)."""
+        return self.spec.spell(ModelRef.parse(model), "ollama")
+
+    def matches(self, model: str, listed: str) -> bool:
+        return self.spec.matches(ModelRef.parse(model), listed)
+
+    # -- installed / running ---------------------------------------------------------------
+    def binary(self) -> Path:
+        return find_binary(self.spec.tool, self._binary_arg)
+
+    def is_installed(self) -> bool:
+        try:
+            self.binary()
+        except NotInstalledError:
+            return False
+        return True
+
+    def is_running(self) -> bool:
+        return bool(self.api.is_running())
+
+    # -- models ----------------------------------------------------------------------------
+    def list_models(self) -> list[LocalModel]:
+        raise NotImplementedError
+
+    def loaded_models(self) -> list[LoadedModel]:
+        raise NotImplementedError
+
+    def has_model(self, model: str) -> bool:
+        ref = ModelRef.parse(model)  # a bad name is refused before any process or request
+        return any(self.spec.matches(ref, m.name) for m in self.list_models())
+
+    def is_loaded(self, model: str) -> bool:
+        ref = ModelRef.parse(model)
+        return any(
+            self.spec.matches(ref, m.name) or self.spec.matches(ref, m.identifier)
+            for m in self.loaded_models()
+        )
+
+    def generate(
+        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+    ) -> Generation:
+        result: Generation = self.api.generate(
+            self.spell(model), prompt, temperature=temperature, max_tokens=max_tokens
+        )
+        return result
+
+    def generate_stream(
+        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+    ) -> Iterator[str]:
+        """The answer's text pieces as the server sends them; ``.result`` is the whole
+        :class:`Generation` once exhausted. Closing it closes the HTTP response."""
+        stream: Iterator[str] = self.api.generate_stream(
+            self.spell(model), prompt, temperature=temperature, max_tokens=max_tokens
+        )
+        return stream

@@ -15,37 +15,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..discovery import find_binary
+from .._types import LoadedModel, LocalModel, Progress, Readiness, StartResult
 from ..errors import (
     APIError,
     CommandError,
     CommandTimeoutError,
     LmsdriveError,
     ModelNotFoundError,
-    NotInstalledError,
     ServerNotRunningError,
     ServerStartError,
 )
-from ..http._client import GenerationStream
 from ..http.lmstudio import LMStudioAPI
-from ..model_ref import ModelRef
-from ..parsers import lms_get, lms_load, lms_ls, lms_ps, lms_server_start, lms_unload
-from ..parsers._base import Progress
+from ..parsers import lms_get, lms_load, lms_ls, lms_ps, lms_server_start, lms_unload, lms_version
 from ..runner import run
+from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
 from ._locks import machine_lock
 from ._pull import PullOutcome, raise_for_outcome, stream_progress
-from .base import (
-    Generation,
-    LoadedModel,
-    LocalModel,
-    ProgressCallback,
-    Readiness,
-    StartResult,
-)
+from .base import RuntimeBackend
 
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 
@@ -55,59 +44,42 @@ def _tail(t: Transcript, n: int = 10) -> str:
     return "\n".join(f"    {line}" for line in lines) or "    (no output)"
 
 
-class LMStudioBackend:
+class LMStudioBackend(RuntimeBackend):
     """Drive LM Studio through ``lms`` and its HTTP server at ``url``."""
 
-    name = "lmstudio"
-    display_name = "LM Studio"
+    spec = LMSTUDIO
+    api: LMStudioAPI
+    lists_offline = True
 
     def __init__(
         self,
-        url: str = "http://localhost:1234",
+        url: str | None = None,
         *,
         binary: str | os.PathLike[str] | None = None,
         command_timeout: float = 120.0,
         pull_idle_timeout: float = 600.0,
         api: LMStudioAPI | None = None,
+        api_token: str | None = None,
     ) -> None:
-        self._url = url.rstrip("/")
-        self._binary_arg = binary
+        super().__init__(url, binary=binary, api=api, api_token=api_token)
         self.command_timeout = command_timeout
         self.pull_idle_timeout = pull_idle_timeout
-        self.api = api if api is not None else LMStudioAPI(self._url)
 
-    @property
-    def url(self) -> str:
-        return self._url
+    def _make_api(self, url: str, api_token: str | None) -> LMStudioAPI:
+        return LMStudioAPI(url, api_key=api_token)
 
     @property
     def port(self) -> int:
         parts = urlsplit(self._url)
         return parts.port or (443 if parts.scheme == "https" else 80)
 
-    def close(self) -> None:
-        self.api.close()
-
     # -- process helpers -----------------------------------------------------------------
-    def binary(self) -> Path:
-        return find_binary("lms", self._binary_arg)
-
     def _run(self, *args: str, timeout: float | None = None) -> Transcript:
         return run([str(self.binary()), *args], timeout=timeout or self.command_timeout)
 
-    # -- installed / running -------------------------------------------------------------
-    def is_installed(self) -> bool:
-        try:
-            self.binary()
-        except NotInstalledError:
-            return False
-        return True
-
-    def is_running(self) -> bool:
-        return self.api.is_running()
-
+    # -- running ----------------------------------------------------------------------------
     def readiness(self, model: str) -> Readiness:
-        ref = ModelRef.parse(model)
+        self.spell(model)  # a bad name is refused before any request
         try:
             listed = self.api.models_v0()
         except ServerNotRunningError:
@@ -118,7 +90,7 @@ class LMStudioBackend:
             listed = None  # not LM Studio's REST API (an older LM Studio, or another server)
         if listed is not None:
             for m in listed.models:
-                if ref.matches_lmstudio(m.id):
+                if self.matches(model, m.id):
                     return Readiness(True, downloaded=True, loaded=m.state == "loaded")
         # /api/v0/models lists only loaded models when JIT loading is off: ask lms.
         downloaded = self.has_model(model)
@@ -173,50 +145,39 @@ class LMStudioBackend:
             if m.key
         ]
 
-    def has_model(self, name: str) -> bool:
-        ref = ModelRef.parse(name)
-        return any(ref.matches_lmstudio(m.name) for m in self.list_models())
-
-    def pull(self, name: str, on_progress: ProgressCallback | None = None) -> Iterator[Progress]:
-        """``lms get NAME -y``: typed progress events while the download runs.
+    def pull(self, model: str) -> Iterator[Progress]:
+        """``lms get MODEL -y``: typed progress events while the download runs.
 
         When the iterator is exhausted: :class:`ModelNotFoundError` for an unknown name,
         :class:`PullError` for any other failure. Closing the iterator stops ``lms get``.
         """
-        ref = ModelRef.parse(name)  # refuses flag-like names before any process starts
-        argv = [str(self.binary()), "get", ref.for_lmstudio(), "-y"]
-        reader = lms_get.GetParser()
+        name = self.spell(model)  # refuses flag-like names before any process starts
         outcome = PullOutcome()
         yield from stream_progress(
-            argv,
-            reader,
+            [str(self.binary()), "get", name, "-y"],
+            lms_get.GetParser(),
             outcome,
             idle_timeout=self.pull_idle_timeout,
-            on_progress=on_progress,
         )
         result = outcome.result
         assert result is None or isinstance(result, lms_get.LmsGetResult)
         raise_for_outcome(
             outcome,
-            what=ref.for_lmstudio(),
+            what=name,
             command="lms get",
             succeeded=result is not None and not result.error,
-            error=result.error if result is not None else None,
-            kind=result.kind if result is not None else None,
+            result=result,
         )
 
-    def load(self, name: str, on_progress: ProgressCallback | None = None) -> LoadedModel | None:
-        """``lms load NAME -y``, its spinner/percent streamed as ``loading`` events."""
-        ref = ModelRef.parse(name)
-        argv = [str(self.binary()), "load", ref.for_lmstudio(), "-y"]
-        reader = lms_load.LoadParser()
+    def load(self, model: str) -> LoadedModel:
+        """``lms load MODEL -y`` (its spinner/percent read as ``loading`` events)."""
+        name = self.spell(model)
         outcome = PullOutcome()
         for _ in stream_progress(
-            argv,
-            reader,
+            [str(self.binary()), "load", name, "-y"],
+            lms_load.LoadParser(),
             outcome,
             idle_timeout=self.command_timeout,
-            on_progress=on_progress,
         ):
             pass
         result = outcome.result
@@ -227,8 +188,8 @@ class LMStudioBackend:
             )
             if result is not None and result.kind == "model_not_found":
                 raise ModelNotFoundError(message)
-            raise CommandError(f"Loading {ref.for_lmstudio()} failed: {message}")
-        ident = result.identifier or ref.for_lmstudio()
+            raise CommandError(f"Loading {name} failed: {message}")
+        ident = result.identifier or name
         return LoadedModel(name=result.model_key or ident, identifier=ident)
 
     def loaded_models(self) -> list[LoadedModel]:
@@ -246,45 +207,17 @@ class LMStudioBackend:
             for m in result.models
         ]
 
-    def is_loaded(self, name: str) -> bool:
-        ref = ModelRef.parse(name)
-        return any(
-            ref.matches_lmstudio(m.name) or ref.matches_lmstudio(m.identifier)
-            for m in self.loaded_models()
-        )
-
-    def unload(self, name: str) -> None:
-        ref = ModelRef.parse(name)
-        t = self._run("unload", ref.for_lmstudio())
+    def unload(self, model: str) -> None:
+        name = self.spell(model)
+        t = self._run("unload", name)
         result = lms_unload.parse(t)
         if result.error:
             if result.kind == "model_not_found":
                 raise ModelNotFoundError(result.error)
-            raise CommandError(f"Unloading {ref.for_lmstudio()} failed: {result.error}", t)
+            raise CommandError(f"Unloading {name} failed: {result.error}", t)
 
-    def generate(
-        self, prompt: str, model: str, *, temperature: float = 0.1, max_tokens: int = 100
-    ) -> Generation:
-        ref = ModelRef.parse(model)
-        return self.api.generate(
-            ref.for_lmstudio(), prompt, temperature=temperature, max_tokens=max_tokens
-        )
-
-    def generate_stream(
-        self, prompt: str, model: str, *, temperature: float = 0.1, max_tokens: int = 100
-    ) -> GenerationStream:
-        """The answer's text pieces as the server sends them; ``.result`` is the whole
-        :class:`Generation` once exhausted. Closing it closes the HTTP response."""
-        return self.api.generate_stream(
-            ModelRef.parse(model).for_lmstudio(),
-            prompt,
-            temperature=temperature,
-            max_tokens=max_tokens,
-        )
-
-    def version(self) -> str | None:
-        from ..parsers import lms_version
-
+    def version(self, *, server: bool = True) -> str | None:
+        """The CLI's version (``lms version``), with or without a server."""
         try:
             t = self._run("version")
             r = lms_version.parse(t)

@@ -18,81 +18,46 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..discovery import find_binary
-from ..errors import (
-    APIError,
-    LmsdriveError,
-    NotInstalledError,
-    ServerNotRunningError,
-    ServerStartError,
-)
-from ..http._client import GenerationStream
+from .._types import LoadedModel, LocalModel, Progress, Readiness, StartResult
+from ..errors import APIError, LmsdriveError, ServerNotRunningError, ServerStartError
 from ..http.ollama import OllamaAPI
-from ..model_ref import ModelRef
-from ..parsers import ollama_pull, ollama_serve
-from ..parsers._base import Progress
-from ..runner import follow, spawn_detached
+from ..parsers import ollama_pull, ollama_serve, ollama_version
+from ..runner import follow, run, spawn_detached
+from ..runtimes.ollama import OLLAMA
 from ._locks import machine_lock, state_dir
 from ._pull import PullOutcome, raise_for_outcome, stream_progress
-from .base import (
-    Generation,
-    LoadedModel,
-    LocalModel,
-    ProgressCallback,
-    Readiness,
-    StartResult,
-    close_iterator,
-)
+from .base import RuntimeBackend, close_iterator
 
 
 def _tail(log: Path, n: int = 20) -> list[str]:
     return log.read_text(encoding="utf-8", errors="replace").splitlines()[-n:]
 
 
-class OllamaBackend:
+class OllamaBackend(RuntimeBackend):
     """Drive a local Ollama. ``url`` as :func:`lmsdrive.config.parse_ollama_host` gives it."""
 
-    name = "ollama"
-    display_name = "Ollama"
+    spec = OLLAMA
+    api: OllamaAPI
 
     def __init__(
         self,
-        url: str = "http://127.0.0.1:11434",
+        url: str | None = None,
         *,
         binary: str | os.PathLike[str] | None = None,
         keep_alive: str = "5m",
         pull_idle_timeout: float = 600.0,
         api: OllamaAPI | None = None,
+        api_token: str | None = None,
     ) -> None:
-        self._url = url.rstrip("/")
-        self._binary_arg = binary
+        super().__init__(url, binary=binary, api=api, api_token=api_token)
         self.keep_alive = keep_alive
         self.pull_idle_timeout = pull_idle_timeout
-        self.api = api if api is not None else OllamaAPI(self._url)
 
-    @property
-    def url(self) -> str:
-        return self._url
-
-    def close(self) -> None:
-        self.api.close()
-
-    # -- installed / running -------------------------------------------------------------
-    def binary(self) -> Path:
-        return find_binary("ollama", self._binary_arg)
-
-    def is_installed(self) -> bool:
-        try:
-            self.binary()
-        except NotInstalledError:
-            return False
-        return True
-
-    def is_running(self) -> bool:
-        return self.api.is_running()
+    def _make_api(self, url: str, api_token: str | None) -> OllamaAPI:
+        return OllamaAPI(url)
 
     def readiness(self, model: str) -> Readiness:
-        ref = ModelRef.parse(model)
+        self.spell(model)  # a bad name is refused before any request
         try:
             tags = self.api.tags()
         except ServerNotRunningError:
@@ -101,9 +66,9 @@ class OllamaBackend:
             if self.api.is_running():
                 raise  # Ollama answers, with an error: let it be seen
             return Readiness(running=False)  # another program answers on Ollama's port
-        if not any(ref.matches_ollama(m.name) for m in tags.models):
+        if not any(self.matches(model, m.name) for m in tags.models):
             return Readiness(running=True, downloaded=False, loaded=False)
-        loaded = any(ref.matches_ollama(m.name) for m in self.api.ps().models)
+        loaded = any(self.matches(model, m.name) for m in self.api.ps().models)
         return Readiness(running=True, downloaded=True, loaded=loaded)
 
     def _serve_env(self) -> dict[str, str]:
@@ -188,43 +153,35 @@ class OllamaBackend:
             LocalModel(name=m.name, size_bytes=m.size, type="llm") for m in self.api.tags().models
         ]
 
-    def has_model(self, name: str) -> bool:
-        ref = ModelRef.parse(name)
-        return any(ref.matches_ollama(m.name) for m in self.list_models())
-
-    def pull(self, name: str, on_progress: ProgressCallback | None = None) -> Iterator[Progress]:
-        """``ollama pull NAME``: typed progress events while the download runs.
+    def pull(self, model: str) -> Iterator[Progress]:
+        """``ollama pull MODEL``: typed progress events while the download runs.
 
         When the iterator is exhausted: :class:`ModelNotFoundError` for an unknown name,
         :class:`PullError` for any other failure (with the runtime's own message).
         Closing the iterator early stops ``ollama pull``.
         """
-        ref = ModelRef.parse(name)  # refuses flag-like names before any process starts
-        argv = [str(self.binary()), "pull", ref.for_ollama()]
-        reader = ollama_pull.PullReader()
+        name = self.spell(model)  # refuses flag-like names before any process starts
         outcome = PullOutcome()
         yield from stream_progress(
-            argv,
-            reader,
+            [str(self.binary()), "pull", name],
+            ollama_pull.PullReader(),
             outcome,
             idle_timeout=self.pull_idle_timeout,
-            on_progress=on_progress,
         )
         result = outcome.result
         assert result is None or isinstance(result, ollama_pull.OllamaPullResult)
         raise_for_outcome(
             outcome,
-            what=ref.for_ollama(),
+            what=name,
             command="ollama pull",
             succeeded=result is not None and result.outcome == "success",
-            error=result.error if result is not None else None,
-            kind=result.kind if result is not None else None,
+            result=result,
         )
 
-    def load(self, name: str) -> LoadedModel | None:
-        ref = ModelRef.parse(name)
-        self.api.load(ref.for_ollama(), keep_alive=self.keep_alive)
-        return LoadedModel(name=ref.for_ollama(), identifier=ref.for_ollama())
+    def load(self, model: str) -> LoadedModel:
+        name = self.spell(model)
+        self.api.load(name, keep_alive=self.keep_alive)
+        return LoadedModel(name=name, identifier=name)
 
     def loaded_models(self) -> list[LoadedModel]:
         return [
@@ -237,37 +194,18 @@ class OllamaBackend:
             for m in self.api.ps().models
         ]
 
-    def is_loaded(self, name: str) -> bool:
-        ref = ModelRef.parse(name)
-        return any(ref.matches_ollama(m.name) for m in self.loaded_models())
+    def unload(self, model: str) -> None:
+        self.api.unload(self.spell(model))
 
-    def unload(self, name: str) -> None:
-        self.api.unload(ModelRef.parse(name).for_ollama())
-
-    def generate(
-        self, prompt: str, model: str, *, temperature: float = 0.1, max_tokens: int = 100
-    ) -> Generation:
-        return self.api.generate(
-            ModelRef.parse(model).for_ollama(),
-            prompt,
-            temperature=temperature,
-            max_tokens=max_tokens,
-        )
-
-    def generate_stream(
-        self, prompt: str, model: str, *, temperature: float = 0.1, max_tokens: int = 100
-    ) -> GenerationStream:
-        """The answer's text pieces as the server sends them; ``.result`` is the whole
-        :class:`Generation` once exhausted. Closing it closes the HTTP response."""
-        return self.api.generate_stream(
-            ModelRef.parse(model).for_ollama(),
-            prompt,
-            temperature=temperature,
-            max_tokens=max_tokens,
-        )
-
-    def version(self) -> str | None:
+    def version(self, *, server: bool = True) -> str | None:
+        """The server's version (``/api/version``); without a server, the CLI's own."""
+        if server:
+            try:
+                return self.api.version()
+            except LmsdriveError:
+                return None
         try:
-            return self.api.version()
-        except LmsdriveError:
+            v = ollama_version.parse(run([str(self.binary()), "--version"], timeout=10))
+        except (LmsdriveError, OSError):
             return None
+        return v.server_version or v.client_version

@@ -102,8 +102,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
+    from ..runtimes import RUNTIMES
+
     parser.add_argument(
-        "--backend", choices=("ollama", "lmstudio"), default=default, help="overrides BACKEND"
+        "--backend", choices=tuple(RUNTIMES), default=default, help="overrides BACKEND"
     )
     parser.add_argument("--model", default=default, help="overrides MODEL_NAME")
     parser.add_argument(
@@ -145,20 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="The init_llm flow: installed → server running (start it) → model "
         "downloaded (pull it, with progress) → loaded. Exit 0 only when ready.",
     )
-    p.add_argument("model", nargs="?", help="the model (default: --model / MODEL_NAME)")
+    p.add_argument(
+        "model_arg", nargs="?", metavar="MODEL", help="the model (default: --model / MODEL_NAME)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--timeout", type=float, default=60.0, help="server start timeout (s)")
     p.set_defaults(func=c.cmd_init)
 
-    p = command("pull", "download a model (the server must be running on Ollama)")
-    p.add_argument("model")
-    p.set_defaults(func=c.cmd_pull)
-    p = command("load", "load a downloaded model into memory")
-    p.add_argument("model")
-    p.set_defaults(func=c.cmd_load)
-    p = command("unload", "unload a model from memory")
-    p.add_argument("model")
-    p.set_defaults(func=c.cmd_unload)
+    for name, help, func in (
+        ("pull", "download a model (the server must be running on Ollama)", c.cmd_pull),
+        ("load", "load a downloaded model into memory", c.cmd_load),
+        ("unload", "unload a model from memory", c.cmd_unload),
+    ):
+        p = command(name, help)
+        p.add_argument("model_arg", metavar="MODEL")
+        p.set_defaults(func=func)
 
     p = command("generate", "generate an answer, streamed as it comes")
     p.add_argument("prompt")

@@ -122,10 +122,8 @@ def _yes(flag: bool | None, yes: str = "yes", no: str = "no") -> str:
 @_handled
 def cmd_status(args: argparse.Namespace) -> int:
     """Installed, version, server, models: a table (or ``--json``)."""
-    from ..status import get_status
-
     with _driver(args) as driver:
-        st = get_status(driver)
+        st = driver.status()
     if args.json:
         _dump(st.to_dict())
         return EXIT_OK
@@ -198,10 +196,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     """The ensure_ready flow, each step shown, a progress bar during the download."""
     ui = Ui(quiet=args.json)
     steps = _Steps(ui)
-    with _driver(args, args.model) as driver:
-        b = driver.backend
+    with _driver(args, args.model_arg) as driver:
+        where = f"{driver.config.runtime.display_name} at {driver.config.backend_url()}"
         if not args.json:  # (with --json a missing model is reported in the JSON)
-            ui.step(f"{b.display_name} at {b.url}: making {driver.model} ready")
+            ui.step(f"{where}: making {driver.model} ready")
         try:
             report = driver.ensure_ready(
                 on_progress=steps.progress, on_step=steps.step, start_timeout=args.timeout
@@ -222,19 +220,17 @@ def cmd_init(args: argparse.Namespace) -> int:
 @_handled
 def cmd_pull(args: argparse.Namespace) -> int:
     """Download a model with a progress bar."""
-    from ..backends.base import close_iterator
-
     ui = Ui()
-    with _driver(args, args.model) as driver:
+    with _driver(args, args.model_arg) as driver:
         name = driver.model
-        ui.step(f"Downloading {name} with {driver.backend.display_name}")
-        events = driver.backend.pull(name)
+        ui.step(f"Downloading {name} with {driver.config.runtime.display_name}")
+        events = driver.pull()
         try:
             with ui.progress() as view:
                 for event in events:
                     view.update(event)
         finally:
-            close_iterator(events)
+            events.close()
     ui.ok(f"Downloaded {name}")
     return EXIT_OK
 
@@ -242,11 +238,11 @@ def cmd_pull(args: argparse.Namespace) -> int:
 @_handled
 def cmd_load(args: argparse.Namespace) -> int:
     ui = Ui()
-    with _driver(args, args.model) as driver:
+    with _driver(args, args.model_arg) as driver:
         name = driver.model
-        ui.step(f"Loading {name} with {driver.backend.display_name}")
-        loaded = driver.backend.load(name)
-    shown = f" as {loaded.identifier}" if loaded and loaded.identifier != name else ""
+        ui.step(f"Loading {name} with {driver.config.runtime.display_name}")
+        loaded = driver.load()
+    shown = f" as {loaded.identifier}" if loaded.identifier != name else ""
     ui.ok(f"Loaded {name}{shown}")
     return EXIT_OK
 
@@ -254,9 +250,9 @@ def cmd_load(args: argparse.Namespace) -> int:
 @_handled
 def cmd_unload(args: argparse.Namespace) -> int:
     ui = Ui()
-    with _driver(args, args.model) as driver:
+    with _driver(args, args.model_arg) as driver:
         name = driver.model
-        driver.backend.unload(name)
+        driver.unload()
     ui.ok(f"Unloaded {name}")
     return EXIT_OK
 
@@ -294,7 +290,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_record(args: argparse.Namespace) -> int:
     """Run a runtime command and save its transcript as a fixture."""
     from ..errors import LmsdriveError
-    from ..recording import record_fixture
+    from ..golden.record import record_fixture
 
     try:
         rec = record_fixture(
@@ -324,7 +320,7 @@ def _default_fixture_dir() -> Path:
     here = Path("fixtures")
     if here.is_dir():
         return here
-    from ..testing.fixtures import DEFAULT_ROOT
+    from ..golden import DEFAULT_ROOT
 
     return DEFAULT_ROOT
 
@@ -332,7 +328,7 @@ def _default_fixture_dir() -> Path:
 @_handled
 def cmd_fixtures_check(args: argparse.Namespace) -> int:
     """Re-parse a fixture tree against its snapshots: the golden-regression report."""
-    from ..golden import check_fixtures
+    from ..golden.check import check_fixtures
 
     root = Path(args.dir) if args.dir else _default_fixture_dir()
     try:

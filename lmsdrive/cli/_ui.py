@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from ..parsers._base import Progress
+    from .._types import Progress
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
 

@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 
-from ..backends.base import Generation
+from .._types import Generation
 from ..errors import (
     APIError,
     CommandTimeoutError,

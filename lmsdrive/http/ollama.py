@@ -23,8 +23,14 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
-from ..backends.base import pull_failed_hint
-from ..errors import APIError, LmsdriveError, ModelNotFoundError, ParseError, PullError
+from ..errors import (
+    APIError,
+    LmsdriveError,
+    ModelNotFoundError,
+    ParseError,
+    PullError,
+    pull_failed_hint,
+)
 from ..parsers import (
     ollama_api_error,
     ollama_api_generate,

@@ -7,7 +7,10 @@ import enum
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from .._types import PHASES, Progress
+
 JSONValue = Any
+__all__ = ["ERROR_KINDS", "PHASES", "JSONValue", "Progress", "Result", "to_jsonable"]
 
 
 def to_jsonable(value: object) -> JSONValue:
@@ -60,33 +63,3 @@ ERROR_KINDS = (
     "crash",
     "unknown",
 )
-
-
-#: Phases of a download or load, in the order they happen.
-PHASES = ("manifest", "downloading", "verifying", "writing", "loading", "done", "error")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Progress:
-    """One progress event of a streaming parser (``ollama pull``, ``/api/pull``,
-    ``lms get``, ``lms load``), yielded as soon as its frame is complete.
-
-    ``item`` is the layer digest (Ollama, 12 hex or ``sha256:…``) or the file/model
-    (LM Studio). ``percent`` is this item's; ``overall_percent`` covers everything being
-    downloaded and never goes backwards within one stream. ``message`` is the runtime's
-    own status text (``"verifying sha256 digest"``).
-    """
-
-    phase: str
-    item: str | None = None
-    completed: int | None = None
-    total: int | None = None
-    percent: float | None = None
-    overall_percent: float | None = None
-    speed_bytes_per_s: int | None = None
-    speed: str | None = None
-    eta: str | None = None
-    message: str | None = None
-
-    def to_dict(self) -> dict[str, JSONValue]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "FakeRuntime": ".runtime",
     "FakeServer": ".fake_server",
-    "Fixture": ".fixtures",
-    "iter_fixtures": ".fixtures",
+    "Fixture": "..golden",
+    "iter_fixtures": "..golden",
     "LlamaServer": ".llama_server",
     "write_tiny_llama": ".tiny_model",
 }
@@ -29,8 +29,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from ..golden import Fixture, iter_fixtures
     from .fake_server import FakeServer
-    from .fixtures import Fixture, iter_fixtures
     from .llama_server import LlamaServer
     from .runtime import FakeRuntime
     from .tiny_model import write_tiny_llama

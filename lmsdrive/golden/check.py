@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ParseError
-from .testing.fixtures import Fixture, expected_mismatches, iter_fixtures
+from ..errors import ParseError
+from .tree import Fixture, expected_mismatches, iter_fixtures
 
 __all__ = [
     "FixtureCheck",
@@ -112,7 +112,7 @@ def diff_values(before: Any, now: Any, path: str = "") -> list[str]:
 
 
 def _check(fx: Fixture, root: Path, snapshots: Path | None) -> FixtureCheck:
-    from .parsers import get_module, resolve
+    from ..parsers import get_module, resolve
 
     case_id = fixture_case_id(fx.path, root)
     snap = snapshots / f"test_fixture[{case_id}].json" if snapshots is not None else None

@@ -40,8 +40,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import LmsdriveError, ParseError
-from .transcript import Transcript
+from ..errors import LmsdriveError, ParseError
+from ..transcript import Transcript
 
 __all__ = ["RecordedFixture", "command_dir", "record_fixture", "runtime_version"]
 
@@ -64,15 +64,15 @@ class RecordedFixture:
 
 def runtime_version(tool: Tool, binary: str) -> str | None:
     """The version the runtime's CLI reports (one short process), or ``None``."""
-    from .runner import run
+    from ..runner import run
 
     try:
         if tool == "ollama":
-            from .parsers import ollama_version
+            from ..parsers import ollama_version
 
             v = ollama_version.parse(run([binary, "--version"], timeout=10))
             return v.server_version or v.client_version
-        from .parsers import lms_version
+        from ..parsers import lms_version
 
         lv = lms_version.parse(run([binary, "version"], timeout=10))
         return lv.semver or lv.cli_commit
@@ -108,9 +108,9 @@ def record_fixture(
     command's exit status, the fixture is written (failures are goldens too); a parser
     that cannot read the output is reported in ``parse_error`` (the fixture is kept).
     """
-    from .discovery import find_binary
-    from .parsers import get_module, resolve
-    from .runner import run, stream
+    from ..discovery import find_binary
+    from ..parsers import get_module, resolve
+    from ..runner import run, stream
 
     words = list(argv)
     info = resolve(words)  # ValueError for an unknown tool
@@ -176,6 +176,6 @@ def record_fixture(
 
 
 def _lmsdrive_version() -> str:
-    from . import __version__
+    from .._version import __version__
 
     return __version__

@@ -16,8 +16,17 @@ from typing import Any
 
 from ..transcript import Transcript
 
-#: The fixture tree shipped in the repository (``fixtures/`` beside the package).
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "fixtures"
+
+def default_root() -> Path:
+    """lmsdrive's own fixture tree: inside an installed wheel (``lmsdrive/_fixtures``, where
+    the build puts the repository's ``fixtures/``), else in the source checkout."""
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "_fixtures"
+    return packaged if packaged.is_dir() else package.parent / "fixtures"
+
+
+#: lmsdrive's own fixture tree (see :func:`default_root`).
+DEFAULT_ROOT = default_root()
 
 
 @dataclass(frozen=True)

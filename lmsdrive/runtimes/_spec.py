@@ -1,0 +1,63 @@
+"""What lmsdrive knows about one runtime, as data (see :mod:`lmsdrive.runtimes`)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..model_ref import ModelRef
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """One runtime: names, configuration variables, hints and model spelling.
+
+    ``read_url(value, variable)`` turns the URL variable's value (``None``: unset) into the
+    base URL clients connect to, refusing bad values with a
+    :class:`~lmsdrive.errors.ConfigError` naming ``variable``. ``spell(ref, source)`` is the
+    name the runtime's commands and API take; ``matches(ref, listed)`` whether a name the
+    runtime lists is that model. ``install_places(home)`` is where its installers put the
+    CLI (:func:`lmsdrive.discovery.find_binary` looks there after ``bin_variable`` and
+    ``PATH``). ``backend`` is the backend class as ``module:Class``,
+    imported only when a backend is made.
+    """
+
+    id: str
+    tool: str
+    display_name: str
+    url_variable: str
+    bin_variable: str
+    install_places: Callable[[Path], list[Path]]
+    token_variables: tuple[str, ...]
+    install_hint: str
+    start_hint: str
+    catalog: str
+    model_hint: str
+    backend: str
+    read_url: Callable[[str | None, str], str]
+    spell: Callable[[ModelRef, str], str]
+    matches: Callable[[ModelRef, str], bool]
+
+    @property
+    def default_url(self) -> str:
+        return self.read_url(None, self.url_variable)
+
+    @property
+    def not_running(self) -> str:
+        """The message for a server that does not answer (a face adds its next step)."""
+        return f"{self.display_name} server is not running."
+
+    def model_not_found(self, model: str, detail: str = "") -> str:
+        tail = f" ({detail})" if detail else ""
+        return f"Model '{model}' was not found in {self.catalog}{tail}. {self.model_hint}"
+
+    def backend_class(self) -> Callable[..., Backend]:
+        module, _, name = self.backend.partition(":")
+        cls: Any = getattr(importlib.import_module(module), name)
+        return cls  # type: ignore[no-any-return]
