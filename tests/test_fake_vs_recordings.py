@@ -15,6 +15,7 @@ import pytest
 from lmsdrive.parsers._lms_stream import SPINNER
 from lmsdrive.parsers._text import strip_ansi
 from lmsdrive.testing import FakeRuntime
+from lmsdrive.testing.fake_state import RegistryEntry
 from lmsdrive.testing.fixtures import DEFAULT_ROOT, Fixture, iter_fixtures
 
 _FRAME_RE = re.compile(rf"[{SPINNER}⧗]|^\s*\[.*\]\s*\d+(?:\.\d+)?%")
@@ -59,6 +60,22 @@ def no_server_config(rt: FakeRuntime) -> None:
         st.lms.config_port = None
 
 
+def staff_picks_8b_first(rt: FakeRuntime) -> None:
+    daemon_running(rt)
+    with rt.edit() as st:
+        st.registry = {"qwen/qwen3-8b": st.registry.pop("qwen/qwen3-8b"), **st.registry}
+
+
+#: The recordings' model data (synthetic, from their stand-in daemon).
+REGISTRY = {
+    "deepseek/deepseek-r1-0528-qwen3-8b": RegistryEntry(
+        layers=[5_030_000_000], manifest_size=172_440, display_name="DeepSeek R1 0528 Qwen3 8B"
+    ),
+    "qwen/qwen3-14b": RegistryEntry(
+        layers=[15_700_000_000], quantization="Q8_0", manifest_size=171_930
+    ),
+}
+FAST = {"pull_seconds": 0.2, "registry": REGISTRY}
 NO_DAEMON: dict[str, Any] = {"lms_daemon_down": True, "lms_daemon_installed": False}
 COMMIT: dict[str, Any] = {"lms_commit": "07b7252"}
 
@@ -71,6 +88,20 @@ CASES: dict[str, tuple[dict[str, Any], Setup | None]] = {
     "daemon-up/real-cli-json-already-running": ({}, daemon_running),
     "error/real-cli-no-daemon-get": (NO_DAEMON, None),
     "error/real-cli-no-daemon-server-start": (NO_DAEMON, None),
+    "get/real-cli-already-downloaded": (
+        {"models_downloaded": {"lms": ["qwen/qwen3-4b"]}},
+        daemon_running,
+    ),
+    "get/real-cli-search-several-staff-picks": (FAST, staff_picks_8b_first),
+    "get/real-cli-quant-suffix": (FAST, daemon_running),
+    "get/real-cli-download-fails-half-way": (
+        {
+            **FAST,
+            "pull_error": "Download failed: the connection to the download server was lost "
+            "(stand-in failure mode).",
+        },
+        daemon_running,
+    ),
     "unload/real-cli-missing": ({}, daemon_running),
     "unload/real-cli-all-none-loaded": ({}, daemon_running),
     "server-stop/real-cli-not-running": ({}, daemon_running),

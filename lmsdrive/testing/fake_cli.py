@@ -885,7 +885,7 @@ class Lms:
         parsed = self._split(args, {"-y", "--yes", "--mlx", "--gguf", "--select"}, set())
         if parsed is None:
             return 1
-        pos, _, _ = parsed
+        pos, flags, _ = parsed
         if not pos:
             _err("error: missing required argument 'modelName'\n")
             return 1
@@ -896,14 +896,17 @@ class Lms:
         registry = {k: v for k, v in self.state.registry.items() if ":" not in k}
         if "/" not in key:
             self.info(f"Searching staff picks with the term {key}")
-            match = [
-                k
-                for k in registry
-                if k.lower() == key.lower() or k.split("/", 1)[-1].lower() == key.lower()
-            ]
+            term = key.lower()
+            exact = [k for k in registry if term in (k.lower(), k.split("/", 1)[-1].lower())]
+            match = exact or [k for k in registry if term in k.lower()]
             if not match:
                 self.error("No staff picks found with the specified search criteria.")
                 return 1
+            if len(match) > 1 and flags & {"-y", "--yes"}:
+                self.info(
+                    "Multiple staff picks found. Automatically selecting the first one due to "
+                    "--yes."
+                )
             key = match[0]
         entry = registry.get(key)
         if entry is None:
@@ -912,18 +915,24 @@ class Lms:
         if quant and quant.lower() != entry.quantization.lower():
             self.error(f"Cannot find variant {quant}.")
             return 1
-        if self.state.lms.find(key) is not None:
-            self.info(f"Model already downloaded. To use, run: lms load {key}")
-            return 0
-        size = R.lms_bytes(entry.size)
-        display = " ".join(
+        _out(f"\x1b[?25l\r\x1b[0K\n\r   ⧗ {key} - Pending...\x1b[0K\n")
+        _out(f"\r\x1b[0K\n\r{R.SPINNER[0]} Resolving download plan...\x1b[0K\n")
+        display = entry.display_name or " ".join(
             p.capitalize() if not p[:1].isdigit() else p.upper()
             for p in key.split("/")[-1].split("-")
         )
+        file = f"{display} {entry.quantization} [GGUF]"
+        if self.state.lms.find(key) is not None:
+            _out(f"\r\x1b[0K\n\r   ✓ Satisfied {key}\x1b[0K\n\r   └─ ✓ Satisfied {file}\x1b[0K\n")
+            _out("\x1b[?25h")
+            self.info(f"Model already downloaded. To use, run: lms load {key}")
+            self.info(f"If you wish to download a variant, run: lms get {key} --select")
+            return 0
+        size = R.lms_bytes(entry.size)
         _out(
-            f"\n   ↓ To download: model {key} - {size}\n"
-            f"   └─ ↓ To download: {display} {entry.quantization} [GGUF] - {size}\n\n"
-            f"Resolution completed. Downloading {size}...\n"
+            f"\r\x1b[0K\n\r   ↓ To download: model {key} - {R.lms_bytes(entry.manifest_size)}"
+            f"\x1b[0K\n\r   └─ ↓ To download: {file} - {size}\x1b[0K\n\r\x1b[0K\n"
+            f"\rResolution completed. Downloading {size}...\x1b[0K\n\x1b[?25h"
         )
         try:
             return self._download(key, entry)

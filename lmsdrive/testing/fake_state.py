@@ -97,6 +97,10 @@ class RegistryEntry:
     context_length: int = 131072
     #: 12-hex prefixes of the layer digests (real ones where known); derived when empty.
     digests: list[str] = field(default_factory=list)
+    #: LM Studio hub artifacts: the manifest's size (``↓ To download: model KEY - 171.39 KB``)
+    #: and the file's display name in the plan (derived from the key when empty).
+    manifest_size: int = 171390
+    display_name: str = ""
 
     @property
     def size(self) -> int:
