@@ -1,8 +1,18 @@
-"""Build fixtures/ from a tree of real transcripts (NAME.txt + NAME.json).
+"""Build fixtures/ from a tree of real transcripts (NAME.txt + NAME.json, or a recording:
+NAME.stdout.txt + NAME.stderr.txt + NAME.pty.txt + NAME.json).
 
 Usage: python tools/import_transcripts.py SOURCE_DIR [DEST_DIR]
 
-Each transcript becomes ``DEST/<backend>/<command>/<case>.txt`` with its shell-prompt lines
+A recording (its streams captured apart on pipes, and once more on a pseudo-terminal)
+becomes two cases: ``<case>.txt`` (stdout) + ``<case>.stderr.txt`` (stderr) with the pipe
+run's facts (``expected_pipe`` when the recording has one), and ``<case>-pty.txt`` (what
+the terminal showed, both streams merged) with ``expected``. The recording's provenance is
+kept: ``source``, ``argv``, ``exit_code``, version, OS, its ``stream_notes`` as ``notes``, and
+how it was made under ``recorded_with``. Facts a recording leaves unchecked (null facts of a
+recording with a ``review`` note) and facts in another vocabulary than lmsdrive's schema
+(``RECORDING_UNREAD``) go to ``unreadable_expected`` with the reason.
+
+Each pasted transcript becomes ``DEST/<backend>/<command>/<case>.txt`` with its shell-prompt lines
 (``non_output_lines``) removed, and a ``.json`` beside it that keeps the provenance
 (``source``, version, OS, notes, ``expected``) and adds what a replay needs: the parser that
 reads it, ``argv``, ``exit_code``, ``http_status`` and which stream the text came from.
@@ -15,8 +25,10 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from lmsdrive.golden.tree import STDERR_SUFFIX
 from lmsdrive.parsers import resolve
 
 # Directories whose recorded command is not the runtime's own command line.
@@ -48,6 +60,78 @@ UNREADABLE = {
         "'hung' is the reporter's reading, not output"
     },
 }
+# Facts of the real-CLI recordings that lmsdrive's schema spells differently, or does not
+# read, by recording (directory/name) and fact: what lmsdrive reads instead, or the gap.
+_GET_PLAN = (
+    "lmsdrive lists every plan node as printed: the root 'model <key>' too, and the file "
+    "node with its [GGUF] format tag"
+)
+_GET_SUCCESS = {
+    "outcome": "lmsdrive's word for it is 'downloaded'",
+    "new_models": "not in lms get's output (a following lms ls shows it)",
+    "to_download": _GET_PLAN,
+}
+_LOAD = {
+    "context_length": "comes from the command line (--context-length), lms load does not print it",
+    "ttl_ms": "comes from the command line (--ttl), lms load does not print it",
+    "last_percent": "lms load's result has no last_percent (its progress is streamed as events)",
+    "size_bytes": "a 2-decimal GiB figure: lmsdrive rounds to the nearest byte, the facts floor",
+}
+_LS_VARIANTS = {
+    "models": "PARSER GAP (not read yet): the --variants grouping of lms ls (a '<key> (N "
+    "variants)' row, '* ' marking the selected variant) and variant_of/selected_variant",
+}
+RECORDING_UNREAD: dict[str, dict[str, str]] = {
+    "lms/daemon-down/real-cli-not-running": {
+        "outcome": "lmsdrive's outcome is 'not_running' (error and kind agree)"
+    },
+    "lms/daemon-up/real-cli-already-running": {
+        "already_running": "no such field: outcome 'already_running' says it",
+        "daemon": "no such field: is_daemon true says llmster",
+    },
+    "lms/daemon-up/real-cli-json-already-running": {
+        "outcome": "lmsdrive's outcome is started|already_running: the JSON form reads as "
+        "already_running when no wake-up notice precedes it",
+    },
+    "lms/get/real-cli-already-downloaded": {
+        "download_size_bytes": "nothing to download and no size printed: lmsdrive reads null"
+    },
+    "lms/get/real-cli-download-fails-half-way": {"to_download": _GET_PLAN},
+    "lms/get/real-cli-no-yes-confirmation": _GET_SUCCESS,
+    "lms/get/real-cli-quant-suffix": _GET_SUCCESS,
+    "lms/get/real-cli-search-several-staff-picks": _GET_SUCCESS,
+    "lms/load/real-cli-context-length-ttl": _LOAD,
+    "lms/load/real-cli-fuzzy-key-no-yes": _LOAD,
+    "lms/load/real-cli-key-yes-progress": _LOAD,
+    "lms/load/real-cli-second-instance": _LOAD,
+    "lms/load/real-cli-estimate-only-context-gpu": {
+        "gpu_memory_bytes": _LOAD["size_bytes"],
+        "total_memory_bytes": _LOAD["size_bytes"],
+    },
+    "lms/ls/real-cli-after-get-second-quant": _LS_VARIANTS,
+    "lms/ls/real-cli-variants-flag": _LS_VARIANTS,
+    "lms/ls/real-cli-json": {
+        "models": "PARSER GAP (not read yet): lms ls --json's variants and selectedVariant"
+    },
+    "lms/ps/real-cli-json-one-loaded": {
+        "models": "lmsdrive keeps the status as lms ps's table prints it ('IDLE')"
+    },
+    "lms/server-start/real-cli-already-running": {
+        "bind": "not printed by lms server start (the --bind default)"
+    },
+    "lms/server-start/real-cli-cors": {"bind": "not printed by lms server start"},
+    "lms/server-start/real-cli-port": {"bind": "not printed by lms server start"},
+    "lms/server-stop/real-cli-not-running": {
+        "running": "lms server stop's result says stopped: false, it has no running field"
+    },
+    "lms/unload/real-cli-all-none-loaded": {"outcome": "lmsdrive's word is 'nothing_loaded'"},
+    "lms/unload/real-cli-missing": {
+        "outcome": "lmsdrive's outcome is 'not_found' (kind model_not_found agrees)",
+        "error": "lmsdrive's message keeps the titled error whole: 'Model Not Found: Cannot "
+        "find a model … To see a list of loaded models, run: lms ps'",
+    },
+    "lms/version/real-cli-json": {"version": "lmsdrive reads the commit as cli_commit"},
+}
 API_BY_WORD = {
     "/api/generate": "ollama /api/generate",
     "/api/ps": "ollama /api/ps",
@@ -78,14 +162,89 @@ def argv_of(command: str | None) -> list[str] | None:
         return None
 
 
+def write_case(out: Path, stdout: bytes, stderr: bytes | None, fixture: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(stdout)
+    err_path = out.with_name(out.name.removesuffix(".txt") + STDERR_SUFFIX)
+    if stderr:
+        err_path.write_bytes(stderr)
+    elif err_path.exists():
+        err_path.unlink()
+    out.with_suffix(".json").write_text(
+        json.dumps(fixture, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+def unread_facts(case: str, meta: dict[str, Any], expected: object) -> dict[str, str]:
+    """The recording's facts the fixture test skips, each with the reason."""
+    if not isinstance(expected, dict):
+        return {}
+    skip = {k: str(meta["review"]) for k, v in expected.items() if v is None and meta.get("review")}
+    for key, why in RECORDING_UNREAD.get(case, {}).items():
+        if key in expected:
+            skip[key] = why
+    return skip
+
+
+def import_recording(meta_path: Path, rel_dir: str, dest: Path) -> None:
+    """One real-CLI recording as two fixture cases: its pipe run and its terminal run."""
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    base = meta_path.with_suffix("")
+    command = meta.get("command")
+    parser = parser_for(rel_dir, command)
+    recorded_with = {
+        k: meta[k]
+        for k in ("daemon", "setup", "terminal", "env", "recorded_at", "verified", "review")
+        if k in meta
+    }
+    runs = (
+        ("pipes", f"{base.name}.txt", meta.get("expected_pipe", meta.get("expected"))),
+        ("pty", f"{base.name}-pty.txt", meta.get("expected")),
+    )
+    for run, name, expected in runs:
+        pipes = run == "pipes"
+        fixture = {
+            "source": meta["source"],
+            "synthetic": False,
+            "command": command,
+            "parser": parser,
+            "argv": meta.get("argv") or argv_of(command),
+            "exit_code": meta.get(f"exit_code_{'pipe' if pipes else 'pty'}"),
+            "http_status": None,
+            "stream": (
+                "stdout (stderr in the .stderr.txt beside it), captured apart on pipes"
+                if pipes
+                else f"terminal (pty {meta.get('terminal', {}).get('pty', '?')}, "
+                "stdout and stderr merged)"
+            ),
+            "version": meta.get("lms_version") or meta.get("ollama_version"),
+            "os": meta.get("os"),
+            "notes": meta.get("stream_notes"),
+            "recorded_with": {"run": run, **recorded_with},
+            "expected": expected,
+        }
+        if skip := unread_facts(f"{rel_dir}/{base.name}", meta, expected):
+            fixture["unreadable_expected"] = skip
+        if pipes:
+            stdout = base.with_suffix(".stdout.txt").read_bytes()
+            stderr = base.with_suffix(".stderr.txt").read_bytes()
+        else:
+            stdout, stderr = base.with_suffix(".pty.txt").read_bytes(), None
+        write_case(dest / rel_dir / name, stdout, stderr, fixture)
+        print(f"{rel_dir}/{name}: {parser} ({run})")
+
+
 def main() -> None:
     src = Path(sys.argv[1])
     dest = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("fixtures")
     for meta_path in sorted(src.rglob("*.json")):
+        rel_dir = meta_path.parent.relative_to(src).as_posix()
+        if meta_path.with_suffix(".stdout.txt").exists():
+            import_recording(meta_path, rel_dir, dest)
+            continue
         txt_path = meta_path.with_suffix(".txt")
         if not txt_path.exists():
             continue
-        rel_dir = meta_path.parent.relative_to(src).as_posix()
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         drop = set(meta.get("non_output_lines") or [])
         lines = txt_path.read_bytes().decode("utf-8").splitlines(keepends=True)
@@ -114,12 +273,7 @@ def main() -> None:
         case = f"{rel_dir}/{txt_path.stem}"
         if case in UNREADABLE:
             fixture["unreadable_expected"] = UNREADABLE[case]
-        out = dest / rel_dir / txt_path.name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(text.encode("utf-8"))
-        out.with_suffix(".json").write_text(
-            json.dumps(fixture, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        write_case(dest / rel_dir / txt_path.name, text.encode("utf-8"), None, fixture)
         print(f"{rel_dir}/{txt_path.name}: {parser}")
 
 

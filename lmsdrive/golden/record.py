@@ -6,7 +6,7 @@ A user with a real Ollama or LM Studio runs::
 
 which runs the command (argv, never a shell), saves what it printed as
 ``<dir>/<tool>/<command>/<case>.txt`` and its provenance beside it as ``<case>.json``
-in the fixture format of :mod:`lmsdrive.testing.fixtures`, so the recording becomes a
+in the fixture format of :mod:`lmsdrive.golden.tree`, so the recording becomes a
 golden for the runtime's version.
 
 What the ``.txt`` holds

@@ -1,9 +1,10 @@
 """The fixture tree: recorded transcripts on disk, beside their provenance.
 
-``fixtures/<backend>/<command>/<case>.txt`` holds what the command printed;
-``<case>.json`` beside it holds ``source`` (or ``synthetic: true`` and ``reason``), the
-``parser`` that reads it, ``argv``, ``exit_code``, ``http_status``, version, OS and the
-``expected`` facts a correct parser must read from it.
+``fixtures/<backend>/<command>/<case>.txt`` holds what the command printed (a terminal paste,
+or stdout alone when ``<case>.stderr.txt`` beside it holds stderr: a capture that kept the
+two streams apart); ``<case>.json`` beside it holds ``source`` (or ``synthetic: true`` and
+``reason``), the ``parser`` that reads it, ``argv``, ``exit_code``, ``http_status``, version,
+OS and the ``expected`` facts a correct parser must read from it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def default_root() -> Path:
 
 #: lmsdrive's own fixture tree (see :func:`default_root`).
 DEFAULT_ROOT = default_root()
+#: The file beside ``<case>.txt`` that holds the case's stderr, when captured apart.
+STDERR_SUFFIX = ".stderr.txt"
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,29 @@ class Fixture:
         return str(self.meta["parser"])
 
     @property
-    def text(self) -> str:
+    def stderr_path(self) -> Path:
+        """``<case>.stderr.txt``: stderr of a capture that kept the streams apart."""
+        return self.path.with_name(self.path.name.removesuffix(".txt") + STDERR_SUFFIX)
+
+    @property
+    def stdout(self) -> str:
         return self.path.read_bytes().decode("utf-8")
+
+    @property
+    def stderr(self) -> str:
+        p = self.stderr_path
+        return p.read_bytes().decode("utf-8") if p.exists() else ""
+
+    @property
+    def text(self) -> str:
+        """Everything printed: stdout, then stderr when kept apart (``Transcript.text``)."""
+        return self.transcript().text
 
     def transcript(self) -> Transcript:
         argv = self.meta.get("argv") or ()
         return Transcript(
-            stdout=self.text,
+            stdout=self.stdout,
+            stderr=self.stderr,
             argv=tuple(argv),
             exit_code=self.meta.get("exit_code"),
             http_status=self.meta.get("http_status"),
@@ -73,6 +92,8 @@ class Fixture:
 def iter_fixtures(root: Path | str = DEFAULT_ROOT) -> Iterator[Fixture]:
     """Every fixture under ``root``, in a stable order."""
     for txt in sorted(Path(root).rglob("*.txt")):
+        if txt.name.endswith(STDERR_SUFFIX):
+            continue
         meta_path = txt.with_suffix(".json")
         if meta_path.exists():
             yield Fixture(txt, json.loads(meta_path.read_text(encoding="utf-8")))

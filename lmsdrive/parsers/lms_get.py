@@ -58,7 +58,9 @@ Noise skipped on purpose: blank lines and redraws, spinner lines ``⠋ Resolving
 plan... (<size>)`` and ``Finding options based on your system... (k/n)`` (phase events
 only), picker hints and entries (``! Use the arrow keys…``, lines under a ``? …`` prompt
 that start with a pointer or indentation, ``(Use arrow keys)``), ``No exact match found…``,
-``Multiple models found. Automatically selecting…``, ``Invalid selection. Please enter Y
+``Multiple models found. Automatically selecting…`` / ``Multiple staff picks found.
+Automatically selecting the first one due to --yes.`` (``lms get <term> --yes``), the
+picker footer ``↑↓ navigate • ⏎ select``, ``Invalid selection. Please enter Y
 or N.``, ``If you wish to download a variant, run: …``, ``Exiting because of the --yes
 flag.``, option lists after an error (``- <file> [Q] (size)``), ``Waking up LM Studio
 service...``, ``D`` debug lines. A line none of this explains raises ParseError, unless the
@@ -180,13 +182,13 @@ _CONFIRM_Q_RE = re.compile(
 _CANCELLED_RE = re.compile(r"^Download cancell?ed\.?$", re.IGNORECASE)
 _NOISE_RE = re.compile(
     r"^(?:No exact match found\..*"
-    r"|Multiple models found\. Automatically selecting.*"
+    r"|Multiple (?:models|staff picks) found\. Automatically selecting.*"
     r"|Invalid selection\. Please enter Y or N\.?"
     r"|If you wish to download a variant, run:.*"
     r"|Exiting because of the --yes flag\.?"
     r"|Waking up LM Studio(?: service)?\.\.\."
     r"|! .*"
-    r"|\(Use arrow keys.*|\(Move up and down.*)$"
+    r"|\(Use arrow keys.*|\(Move up and down.*|↑↓ navigate\b.*)$"
 )
 _NOTICE_RE = re.compile(
     r"^(?:Cannot find a download option with quantization .*"

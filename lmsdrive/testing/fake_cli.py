@@ -546,6 +546,12 @@ def kill_pid(pid: int, timeout: float = 3.0) -> None:
         pass
 
 
+_NO_DAEMON = (
+    "LM Studio daemon is not running and no valid installation could be found or installed."
+)
+_NO_CONNECTION = "Failed to start or connect to local LM Studio API server."
+
+
 class Lms:
     def __init__(self, state_path: Path) -> None:
         self.state_path = state_path
@@ -590,6 +596,7 @@ class Lms:
             "load": self.load,
             "unload": self.unload,
             "version": self.version,
+            "daemon": self.daemon,
         }
         handler = handlers.get(cmd)
         if handler is None:
@@ -624,19 +631,84 @@ class Lms:
                 pos.append(a)
         return pos, seen, opts
 
-    def _wake(self) -> bool:
+    def _wake(self, *, daemon_up: bool = False) -> bool:
         """Make sure the LM Studio service runs, as lms does before talking to it."""
         if self.state.lms.service_running:
             return True
+        knobs = self.state.knobs
+        if not knobs.lms_daemon_installed or not (knobs.lms_daemon_wakes or daemon_up):
+            self.error(_NO_DAEMON)
+            self.error(_NO_CONNECTION)
+            return False
         self.info("Waking up LM Studio service...")
-        if self.state.knobs.lms_service_fails:
+        if knobs.lms_service_fails:
             self.error("Timed out waiting for LM Studio daemon to start.")
-            self.error("Failed to start or connect to local LM Studio API server.")
+            self.error(_NO_CONNECTION)
             return False
         with edit_state(self.state_path) as st:
             st.lms.service_running = True
+            st.lms.daemon_pid = os.getpid()
             self.state = st
         return True
+
+    # --- daemon (llmster) ----------------------------------------------------------------
+    def daemon(self, args: list[str]) -> int:
+        sub, rest = (args[0], args[1:]) if args else ("", [])
+        handlers = {"up": self.daemon_up, "down": self.daemon_down, "status": self.daemon_status}
+        handler = handlers.get(sub)
+        if handler is None:
+            _err(f"error: unknown command '{sub}'\n" if sub else "error: missing command\n")
+            return 1
+        parsed = self._split(rest, {"--json"} if sub != "down" else set(), set())
+        if parsed is None:
+            return 1
+        return handler("--json" in parsed[1])
+
+    def _daemon_json(self, *, version: bool) -> str:
+        obj: dict[str, Any] = {"status": "running", "pid": self.state.lms.daemon_pid}
+        obj["isDaemon"] = True
+        if version:
+            obj["version"] = self.state.knobs.lms_daemon_version
+        return json.dumps(obj, separators=(",", ":")) + "\n"
+
+    def daemon_up(self, as_json: bool) -> int:
+        was_running = self.state.lms.service_running
+        if not self._wake(daemon_up=True):
+            return 1
+        pid = self.state.lms.daemon_pid
+        if as_json:
+            _out(self._daemon_json(version=True))
+        elif was_running:
+            _out(f"The daemon is already running (PID: {pid}).\n")
+        else:
+            _out(f"llmster started (PID: {pid}).\n")
+        return 0
+
+    def daemon_status(self, as_json: bool) -> int:
+        running = self.state.lms.service_running
+        if as_json:
+            _out(
+                self._daemon_json(version=False)
+                if running
+                else json.dumps({"status": "not-running"}, separators=(",", ":")) + "\n"
+            )
+        elif running:
+            version, pid = self.state.knobs.lms_daemon_version, self.state.lms.daemon_pid
+            _out(f"llmster v{version} is running (PID: {pid})\n")
+        else:
+            _out("LM Studio is not running\n")
+        return 0
+
+    def daemon_down(self, as_json: bool) -> int:
+        if not self.state.lms.service_running:
+            self.info("Daemon is not running.")
+            return 1
+        self.info("Shutting down llmster...")
+        self._service_died()
+        with edit_state(self.state_path) as st:
+            st.lms.daemon_pid = None
+        self.info("Done.")
+        return 0
 
     # --- server --------------------------------------------------------------------------
     def server(self, args: list[str]) -> int:
@@ -662,7 +734,7 @@ class Lms:
             self.info("Waking up LM Studio service...")
             time.sleep(knobs.hang_seconds)
             self.error("Timed out waiting for LM Studio daemon to start.")
-            self.error("Failed to start or connect to local LM Studio API server.")
+            self.error(_NO_CONNECTION)
             return 1
         if not self._wake():
             return 1
@@ -813,7 +885,7 @@ class Lms:
         parsed = self._split(args, {"-y", "--yes", "--mlx", "--gguf", "--select"}, set())
         if parsed is None:
             return 1
-        pos, _, _ = parsed
+        pos, flags, _ = parsed
         if not pos:
             _err("error: missing required argument 'modelName'\n")
             return 1
@@ -824,14 +896,17 @@ class Lms:
         registry = {k: v for k, v in self.state.registry.items() if ":" not in k}
         if "/" not in key:
             self.info(f"Searching staff picks with the term {key}")
-            match = [
-                k
-                for k in registry
-                if k.lower() == key.lower() or k.split("/", 1)[-1].lower() == key.lower()
-            ]
+            term = key.lower()
+            exact = [k for k in registry if term in (k.lower(), k.split("/", 1)[-1].lower())]
+            match = exact or [k for k in registry if term in k.lower()]
             if not match:
                 self.error("No staff picks found with the specified search criteria.")
                 return 1
+            if len(match) > 1 and flags & {"-y", "--yes"}:
+                self.info(
+                    "Multiple staff picks found. Automatically selecting the first one due to "
+                    "--yes."
+                )
             key = match[0]
         entry = registry.get(key)
         if entry is None:
@@ -840,18 +915,24 @@ class Lms:
         if quant and quant.lower() != entry.quantization.lower():
             self.error(f"Cannot find variant {quant}.")
             return 1
-        if self.state.lms.find(key) is not None:
-            self.info(f"Model already downloaded. To use, run: lms load {key}")
-            return 0
-        size = R.lms_bytes(entry.size)
-        display = " ".join(
+        _out(f"\x1b[?25l\r\x1b[0K\n\r   ⧗ {key} - Pending...\x1b[0K\n")
+        _out(f"\r\x1b[0K\n\r{R.SPINNER[0]} Resolving download plan...\x1b[0K\n")
+        display = entry.display_name or " ".join(
             p.capitalize() if not p[:1].isdigit() else p.upper()
             for p in key.split("/")[-1].split("-")
         )
+        file = f"{display} {entry.quantization} [GGUF]"
+        if self.state.lms.find(key) is not None:
+            _out(f"\r\x1b[0K\n\r   ✓ Satisfied {key}\x1b[0K\n\r   └─ ✓ Satisfied {file}\x1b[0K\n")
+            _out("\x1b[?25h")
+            self.info(f"Model already downloaded. To use, run: lms load {key}")
+            self.info(f"If you wish to download a variant, run: lms get {key} --select")
+            return 0
+        size = R.lms_bytes(entry.size)
         _out(
-            f"\n   ↓ To download: model {key} - {size}\n"
-            f"   └─ ↓ To download: {display} {entry.quantization} [GGUF] - {size}\n\n"
-            f"Resolution completed. Downloading {size}...\n"
+            f"\r\x1b[0K\n\r   ↓ To download: model {key} - {R.lms_bytes(entry.manifest_size)}"
+            f"\x1b[0K\n\r   └─ ↓ To download: {file} - {size}\x1b[0K\n\r\x1b[0K\n"
+            f"\rResolution completed. Downloading {size}...\x1b[0K\n\x1b[?25h"
         )
         try:
             return self._download(key, entry)
@@ -1003,7 +1084,11 @@ class Lms:
             pos = [loaded[0].identifier]
         ident = pos[0]
         if ident not in {x.identifier for x in loaded}:
-            self.titled("Model Not Found", f'Cannot find a model with the identifier "{ident}".')
+            self.titled(
+                "Model Not Found",
+                f'Cannot find a model with the identifier "{ident}".\n\n'
+                "To see a list of loaded models, run:\n\n    lms ps",
+            )
             return 0
         self._drop({ident})
         self.info(f'Model "{ident}" unloaded.')

@@ -74,6 +74,15 @@ class Knobs:
     lms_jit: bool = False
     #: The LM Studio service cannot be woken up (commands that need it fail like the real lms).
     lms_service_fails: bool = False
+    #: lms commands wake a stopped daemon (llmster) themselves, as the real lms does when it
+    #: finds an install. False: they fail as the real-cli-no-daemon recordings show (``Error: LM
+    #: Studio daemon is not running and no valid installation could be found or installed.``,
+    #: exit 1) until ``lms daemon up`` starts it.
+    lms_daemon_wakes: bool = True
+    #: False: no llmster install either, so ``lms daemon up`` fails with that error too.
+    lms_daemon_installed: bool = True
+    #: What ``lms daemon status``/``up --json`` print as llmster's version.
+    lms_daemon_version: str = "0.0.20+1"
 
 
 @dataclass
@@ -88,6 +97,10 @@ class RegistryEntry:
     context_length: int = 131072
     #: 12-hex prefixes of the layer digests (real ones where known); derived when empty.
     digests: list[str] = field(default_factory=list)
+    #: LM Studio hub artifacts: the manifest's size (``↓ To download: model KEY - 171.39 KB``)
+    #: and the file's display name in the plan (derived from the key when empty).
+    manifest_size: int = 171390
+    display_name: str = ""
 
     @property
     def size(self) -> int:
@@ -147,6 +160,8 @@ class BackendState:
     #: ``.internal/http-server-config.json`` (last used).
     service_running: bool = False
     config_port: int | None = None
+    #: LM Studio only: the PID ``lms daemon up|status`` print for the running daemon.
+    daemon_pid: int | None = None
 
     def find(self, name: str) -> Model | None:
         for m in self.downloaded:
@@ -237,6 +252,7 @@ class FakeState:
                 server=Server(**srv) if srv else None,
                 service_running=bool(d.get("service_running", False)),
                 config_port=d.get("config_port"),
+                daemon_pid=d.get("daemon_pid"),
             )
 
         reg = data.get("registry")

@@ -24,7 +24,9 @@ Options: ``backends`` (leave one out to simulate "not installed"); ``models_down
 ``models_loaded`` (a list of names goes to every backend, a mapping ``{"ollama": [...],
 "lms": [...]}`` per backend; loaded implies downloaded; Ollama models are loaded after its
 server starts, since a starting ``ollama serve`` has nothing loaded); ``server_running``
-(``True``, or the backends whose server runs); ``registry`` (extra pullable names); any
+(``True``, or the backends whose server runs); ``registry`` (extra pullable names);
+``lms_daemon_down`` (LM Studio's daemon is down and lms commands do not wake it: they fail
+with the recorded "LM Studio daemon is not running…" error until ``lms daemon up``); any
 :class:`~lmsdrive.testing.fake_state.Knobs` field as a keyword (``pull_seconds=0.2``,
 ``pull_dies_at_percent=40``, ``serve_hangs=True``, ``port_taken=True``, ...).
 ``port_taken=True`` makes a foreign HTTP server hold both ports.
@@ -138,6 +140,7 @@ class FakeRuntime:
         registry: Mapping[str, RegistryEntry] | None = None,
         patch_environ: bool = True,
         isolate_home: bool = True,
+        lms_daemon_down: bool = False,
         **knobs: Any,
     ) -> None:
         unknown = set(knobs) - _KNOB_NAMES
@@ -154,6 +157,13 @@ class FakeRuntime:
         else:
             self.server_running = tuple(b for b in server_running if b in self.backends)
         self.registry = dict(registry or {})
+        #: LM Studio's daemon (llmster) is down and lms commands do not wake it: they fail
+        #: with the recorded "daemon is not running" error until ``lms daemon up``.
+        self.lms_daemon_down = lms_daemon_down
+        if lms_daemon_down:
+            if "lms" in self.server_running or self.models_loaded.get("lms"):
+                raise ValueError("lms_daemon_down: no LM Studio server or loaded model can run")
+            knobs.setdefault("lms_daemon_wakes", False)
         self.knobs = knobs
         self.patch_environ = patch_environ
         self.isolate_home = isolate_home
@@ -218,6 +228,8 @@ class FakeRuntime:
         state.lms.service_running = "lms" in self.server_running or bool(
             self.models_loaded.get("lms")
         )
+        if state.lms.service_running:
+            state.lms.daemon_pid = os.getpid()
         save_state(self.state_path, state)
 
         for b in self.backends:
@@ -317,6 +329,7 @@ class FakeRuntime:
                 with edit_state(self.state_path) as st:
                     st.lms.server = Server(pid=proc.pid, port=self.lms_port)
                     st.lms.service_running = True
+                    st.lms.daemon_pid = st.lms.daemon_pid or os.getpid()
                 port, path = self.lms_port, "/lmstudio-greeting"
         self._procs.append(proc)
         if load_state(self.state_path).knobs.serve_hangs:
