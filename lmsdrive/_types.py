@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "PHASES",
+    "DaemonState",
     "Generation",
     "LoadedModel",
     "LocalModel",
@@ -90,13 +91,25 @@ class Generation:
 
 @dataclass(frozen=True)
 class StartResult:
-    """How ``start()`` ended: ``already_running`` when nothing had to be started."""
+    """How ``start()`` ended: ``already_running`` when nothing had to be started;
+    ``daemon`` when the runtime's daemon had to be brought up first."""
 
     url: str
     already_running: bool
     pid: int | None = None
     version: str | None = None
     log_path: str | None = None
+    daemon: DaemonState | None = None
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    """A runtime's background service (LM Studio's llmster, or its app running as one)."""
+
+    running: bool
+    pid: int | None = None
+    version: str | None = None
+    is_daemon: bool | None = None
 
 
 @dataclass(frozen=True)

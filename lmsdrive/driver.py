@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._types import Generation, LoadedModel, LocalModel, Progress, ProgressCallback
+from ._types import DaemonState, Generation, LoadedModel, LocalModel, Progress, ProgressCallback
 from .backends.base import Backend, close_iterator
 from .config import Config
 from .errors import (
@@ -137,6 +137,9 @@ class Driver:
             if not state.running:
                 announce(f"Starting the {b.display_name} server at {b.url}")
                 started = b.start(timeout=start_timeout)
+                if started.daemon is not None:
+                    pid = f" (PID {started.daemon.pid})" if started.daemon.pid else ""
+                    steps.append(f"Started the {b.display_name} daemon{pid}")
                 if not started.already_running:
                     steps.append(f"Started {b.display_name} server at {started.url}")
                 state = b.readiness(model)
@@ -200,6 +203,18 @@ class Driver:
         """The models loaded in memory."""
         with self._not_running_guard():
             return self.backend.loaded_models()
+
+    def daemon_status(self) -> DaemonState | None:
+        """The runtime's daemon (LM Studio's llmster), or ``None`` where it has none."""
+        return self.backend.daemon_status()
+
+    def daemon_up(self) -> DaemonState:
+        """Start the runtime's daemon (``lms daemon up``); already running is success."""
+        return self.backend.daemon_up()
+
+    def daemon_down(self) -> str:
+        """Stop the runtime's daemon (``lms daemon down``): ``stopped`` or ``not_running``."""
+        return self.backend.daemon_down()
 
     def status(self) -> Status:
         """Installed where, which version, server up, models (never raises for runtime

@@ -28,16 +28,19 @@ JSON (``Status.to_dict()``)::
       "ready":            boolean,        # running, and the model downloaded and loaded
       "downloaded":       [{"name", "size_bytes", "type"}] | null,   # null: could not tell
       "loaded":           [{"name", "identifier", "size_bytes", "context_length"}] | null,
+      "daemon":           {"running", "pid", "version", "is_daemon"} | null,
+                                          # LM Studio's llmster; null: no daemon (Ollama)
       "problems":         [string]        # what could not be found out, and why
     }
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._types import LoadedModel, LocalModel
+from ._types import DaemonState, LoadedModel, LocalModel
 from .errors import LmsdriveError
 from .model_ref import ModelRef
 from .runtimes import get_runtime
@@ -63,6 +66,7 @@ class Status:
     downloaded: list[LocalModel] | None = None
     loaded: list[LoadedModel] | None = None
     problems: list[str] = field(default_factory=list)
+    daemon: DaemonState | None = None
 
     def _matches(self, name: str) -> bool:
         if self.model is None:
@@ -115,6 +119,7 @@ class Status:
                 }
                 for m in self.loaded
             ],
+            "daemon": None if self.daemon is None else dataclasses.asdict(self.daemon),
             "problems": list(self.problems),
         }
 
@@ -141,6 +146,12 @@ def get_status(driver: Driver) -> Status:
         running = False
         problems.append(f"server check failed: {exc}")
     version = b.version(server=running)
+    daemon = None
+    if binary is not None:
+        try:
+            daemon = b.daemon_status()
+        except (LmsdriveError, OSError) as exc:
+            problems.append(f"could not read the daemon's status: {exc}")
     downloaded: list[LocalModel] | None = None
     loaded: list[LoadedModel] | None = None
     if running or (binary is not None and b.lists_offline):
@@ -164,4 +175,5 @@ def get_status(driver: Driver) -> Status:
         downloaded=downloaded,
         loaded=loaded,
         problems=problems,
+        daemon=daemon,
     )

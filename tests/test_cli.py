@@ -563,3 +563,24 @@ def test_diff_values() -> None:
     assert diff_values({"a": 1}, {}) == ["a: 1 → no longer read"]
     assert diff_values([1], [1, 2]) == ["(result): 1 items → 2 items"]
     assert diff_values(1, 1.0) == ["(result): 1 → 1.0"]
+
+
+def test_daemon_face_up_status_down(fake_runtime) -> None:  # type: ignore[no-untyped-def]
+    """`lmsdrive daemon` on the fake lms whose llmster is down (built from the recordings)."""
+    rt = fake_runtime(backends=("lms",), lms_daemon_down=True)
+    env = {"BACKEND": "lmstudio"}
+    down = json.loads(run_cli("daemon", "status", "--json", env=env).stdout)
+    assert down == {
+        "action": "status",
+        "outcome": None,
+        "daemon": {"running": False, "pid": None, "version": None, "is_daemon": None},
+    }
+    up = run_cli("daemon", "up", env=env)
+    pid = rt.state().backend("lms").daemon_pid
+    assert up.returncode == 0 and f"PID {pid}" in up.stdout and "llmster" in up.stdout
+    status = run_cli("status", env=env)
+    assert "Daemon" in status.stdout and f"PID {pid}" in status.stdout
+    stopped = json.loads(run_cli("daemon", "down", "--json", env=env).stdout)
+    assert stopped["outcome"] == "stopped" and stopped["daemon"]["running"] is False
+    ollama = run_cli("daemon", "up", env={"BACKEND": "ollama"})
+    assert ollama.returncode == 2 and "no daemon" in ollama.stderr

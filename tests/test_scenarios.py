@@ -13,10 +13,11 @@ from collections.abc import Callable
 import pytest
 
 from lmsdrive import Config, Driver
-from lmsdrive._types import Progress
+from lmsdrive._types import DaemonState, Progress
 from lmsdrive.backends.lmstudio import LMStudioBackend
 from lmsdrive.backends.ollama import OllamaBackend
 from lmsdrive.errors import (
+    ConfigError,
     InvalidModelNameError,
     ModelNotFoundError,
     PullError,
@@ -245,3 +246,40 @@ def test_generate_when_server_down_says_run_init_llm(fake_runtime: Factory) -> N
     with pytest.raises(ServerNotRunningError, match="Ollama server is not running"):
         driver("ollama").generate("hi")
     assert os.environ["OLLAMA_HOST"]
+
+
+def test_lmstudio_daemon_down_is_brought_up_then_the_server(fake_runtime: Factory) -> None:
+    """A headless machine whose llmster is down and whose lms does not wake it (the fake
+    prints the recorded "daemon is not running" error): `lms daemon up`, then `lms server
+    start`, each a step of the report; `status` shows the daemon afterwards."""
+    rt = fake_runtime(backends=("lms",), lms_daemon_down=True)
+    with driver("lmstudio") as d:
+        assert d.daemon_status() == DaemonState(running=False)
+        report = d.ensure_ready()
+        assert report.success, report.message
+        assert report.steps_performed[:2] == [
+            f"Started the LM Studio daemon (PID {rt.state().backend('lms').daemon_pid})",
+            f"Started LM Studio server at {d.config.backend_url()}",
+        ]
+        argvs = [s["argv"][1:] for s in rt.spawns()]
+        up = argvs.index(["daemon", "up"])
+        assert argvs[up - 1][:2] == ["server", "start"] and argvs[up + 1][:2] == ["server", "start"]
+        daemon = d.status().to_dict()["daemon"]
+        assert daemon["running"] is True and daemon["pid"] == rt.state().backend("lms").daemon_pid
+
+
+def test_lmstudio_daemon_that_cannot_start_says_how_to_install_it(fake_runtime: Factory) -> None:
+    fake_runtime(backends=("lms",), lms_daemon_down=True, lms_daemon_installed=False)
+    report = driver("lmstudio").ensure_ready()
+    assert not report.success and isinstance(report.error, ServerStartError)
+    assert "lms daemon up" in report.message and "install.sh" in report.message
+    assert report.steps_performed == []
+
+
+def test_ollama_has_no_daemon(fake_runtime: Factory) -> None:
+    fake_runtime(server_running=True)
+    with driver("ollama") as d:
+        assert d.daemon_status() is None
+        assert d.status().to_dict()["daemon"] is None
+        with pytest.raises(ConfigError, match="no daemon"):
+            d.daemon_up()

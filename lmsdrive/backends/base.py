@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .._types import (
+    DaemonState,
     Generation,
     LoadedModel,
     LocalModel,
@@ -16,7 +17,7 @@ from .._types import (
     StartResult,
 )
 from ..discovery import find_binary
-from ..errors import NotInstalledError
+from ..errors import ConfigError, NotInstalledError
 from ..model_ref import ModelRef
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ class Backend(Protocol):
         self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Iterator[str]: ...
     def binary(self) -> Path: ...
+    def daemon_status(self) -> DaemonState | None: ...
+    def daemon_up(self) -> DaemonState: ...
+    def daemon_down(self) -> str: ...
     def version(self, *, server: bool = True) -> str | None: ...
     def close(self) -> None: ...
 
@@ -143,6 +147,16 @@ class RuntimeBackend:
             self.spec.matches(ref, m.name) or self.spec.matches(ref, m.identifier)
             for m in self.loaded_models()
         )
+
+    def daemon_status(self) -> DaemonState | None:
+        """The runtime's daemon, or ``None`` for a runtime that has none."""
+        return None
+
+    def daemon_up(self) -> DaemonState:
+        raise ConfigError(f"{self.display_name} has no daemon to start: start its server")
+
+    def daemon_down(self) -> str:
+        raise ConfigError(f"{self.display_name} has no daemon to stop")
 
     def generate(
         self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100

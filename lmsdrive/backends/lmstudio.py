@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from .._types import LoadedModel, LocalModel, Progress, Readiness, StartResult
+from .._types import DaemonState, LoadedModel, LocalModel, Progress, Readiness, StartResult
 from ..errors import (
     APIError,
     CommandError,
@@ -28,7 +28,18 @@ from ..errors import (
     ServerStartError,
 )
 from ..http.lmstudio import LMStudioAPI
-from ..parsers import lms_get, lms_load, lms_ls, lms_ps, lms_server_start, lms_unload, lms_version
+from ..parsers import (
+    lms_daemon_down,
+    lms_daemon_status,
+    lms_daemon_up,
+    lms_get,
+    lms_load,
+    lms_ls,
+    lms_ps,
+    lms_server_start,
+    lms_unload,
+    lms_version,
+)
 from ..runner import run
 from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
@@ -107,16 +118,11 @@ class LMStudioBackend(RuntimeBackend):
                     f"LM Studio server at {self._url} does not answer, and lmsdrive can only "
                     "start a server on this machine: start it on that host, or fix LMSTUDIO_URL."
                 )
-            try:
-                t = self._run("server", "start", "--port", str(self.port), timeout=timeout)
-            except CommandTimeoutError as exc:
-                partial = getattr(exc, "transcript", None)
-                shown = _tail(partial) if isinstance(partial, Transcript) else "    (no output)"
-                raise ServerStartError(
-                    f"`lms server start` did not finish within {timeout:.0f}s.\n"
-                    f"Last output:\n{shown}"
-                ) from exc
-            result = lms_server_start.parse(t)
+            t, result = self._server_start(timeout)
+            daemon = None
+            if result.kind == "server_not_running" and "daemon" in (result.error or "").lower():
+                daemon = self.daemon_up()  # llmster is down and lms did not wake it
+                t, result = self._server_start(timeout)
             if result.error or not result.running:
                 why = result.error or f"exit status {t.exit_code}"
                 raise ServerStartError(
@@ -129,7 +135,53 @@ class LMStudioBackend(RuntimeBackend):
                     f"`lms server start` reported success but {self._url} does not answer; "
                     f"check LMSTUDIO_URL.\nLast output:\n{_tail(t)}"
                 )
-            return StartResult(url=self._url, already_running=False)
+            return StartResult(url=self._url, already_running=False, daemon=daemon)
+
+    def _server_start(
+        self, timeout: float
+    ) -> tuple[Transcript, lms_server_start.ServerStartResult]:
+        try:
+            t = self._run("server", "start", "--port", str(self.port), timeout=timeout)
+        except CommandTimeoutError as exc:
+            partial = getattr(exc, "transcript", None)
+            shown = _tail(partial) if isinstance(partial, Transcript) else "    (no output)"
+            raise ServerStartError(
+                f"`lms server start` did not finish within {timeout:.0f}s.\nLast output:\n{shown}"
+            ) from exc
+        return t, lms_server_start.parse(t)
+
+    # -- the headless daemon (llmster) -----------------------------------------------------
+    def daemon_status(self) -> DaemonState:
+        """``lms daemon status``: whether llmster (or the app as a service) runs."""
+        t = self._run("daemon", "status")
+        r = lms_daemon_status.parse(t)
+        if r.error:
+            raise CommandError(f"`lms daemon status` failed: {r.error}", t)
+        return DaemonState(r.running, r.pid, r.version, r.is_daemon)
+
+    def daemon_up(self) -> DaemonState:
+        """``lms daemon up``: start llmster (already running is success)."""
+        t = self._run("daemon", "up")
+        r = lms_daemon_up.parse(t)
+        if r.error or r.outcome is None:
+            raise ServerStartError(
+                f"LM Studio's daemon (llmster) is not running and `lms daemon up` could not "
+                f"start it: {r.error or f'exit status {t.exit_code}'}. Install llmster "
+                "(https://lmstudio.ai/docs: `curl -fsSL https://lmstudio.ai/install.sh | bash`) "
+                f"or open the LM Studio app, then try again.\nLast output:\n{_tail(t)}"
+            )
+        return DaemonState(True, r.pid, r.version, r.is_daemon)
+
+    def daemon_down(self) -> str:
+        """``lms daemon down``: stop llmster; returns the outcome (``stopped``,
+        ``not_running``); the app running as the daemon is a :class:`CommandError`."""
+        t = self._run("daemon", "down")
+        r = lms_daemon_down.parse(t)
+        if r.outcome == "refused" or r.outcome is None:
+            raise CommandError(
+                f"`lms daemon down` did not stop the daemon: {r.error or r.message}", t
+            )
+        return r.outcome
 
     # -- models --------------------------------------------------------------------------
     def list_models(self) -> list[LocalModel]:

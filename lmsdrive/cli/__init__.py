@@ -163,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("model_arg", metavar="MODEL")
         p.set_defaults(func=func)
 
+    p = command(
+        "daemon",
+        "LM Studio's headless daemon (llmster): up, down, status",
+        description="Start, stop or look at LM Studio's headless daemon (llmster) with "
+        "`lms daemon up|down|status`. Ollama has no daemon (its server is `ollama serve`).",
+    )
+    p.add_argument("action", choices=("up", "down", "status"))
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=c.cmd_daemon)
+
     p = command("generate", "generate an answer, streamed as it comes")
     p.add_argument("prompt")
     p.add_argument("--temperature", type=float, default=0.1)

@@ -134,6 +134,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         ["Version", st.version or "?"],
         ["Server", f"{st.url} ({'running' if st.running else 'not running'})"],
     ]
+    if st.daemon is not None:
+        d = st.daemon
+        rows.append(["Daemon", ("running" + _daemon_detail(d)) if d.running else "not running"])
     if st.model:
         rows.append(
             [
@@ -166,6 +169,40 @@ def cmd_status(args: argparse.Namespace) -> int:
     for problem in st.problems:
         error(problem)
     return EXIT_OK
+
+
+@_handled
+def cmd_daemon(args: argparse.Namespace) -> int:
+    """``lms daemon up|down|status`` through the driver; the state as text or ``--json``."""
+    with _driver(args) as driver:
+        if args.action == "down":
+            outcome = driver.daemon_down()
+            state = driver.daemon_status()
+        else:
+            outcome = None
+            state = driver.daemon_up() if args.action == "up" else driver.daemon_status()
+    shown = None if state is None else dataclasses.asdict(state)
+    if args.json:
+        _dump({"action": args.action, "outcome": outcome, "daemon": shown})
+        return EXIT_OK
+    ui = Ui()
+    if state is None:
+        ui.line(f"{driver.config.runtime.display_name} has no daemon.")
+    elif state.running:
+        ui.ok(f"The daemon is running{_daemon_detail(state)}.")
+    else:
+        ui.line("The daemon is not running" + (" (stopped)." if outcome == "stopped" else "."))
+    return EXIT_OK
+
+
+def _daemon_detail(state: Any) -> str:
+    what = "llmster" if state.is_daemon else "the LM Studio app" if state.is_daemon is False else ""
+    parts = [
+        p
+        for p in (what, state.version and f"v{state.version}", state.pid and f"PID {state.pid}")
+        if p
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 # -- init / pull -------------------------------------------------------------------------
