@@ -91,7 +91,7 @@ def test_get_garbage_raises() -> None:
 
 
 def test_get_frames_on_one_line_are_all_events_and_lazy() -> None:
-    parser = lms_get.GetParser()
+    parser = lms_get.GetReader()
     first = list(parser.feed(_frame("24.51", "1.21 GB / 4.92 GB | 35.12 MB/s | ETA 01:45")))
     assert len(first) == 1  # yielded as soon as the restore-cursor arrived
     ev = first[0]

@@ -207,7 +207,7 @@ class LMStudioBackend(RuntimeBackend):
         outcome = PullOutcome()
         yield from stream_progress(
             [str(self.binary()), "get", name, "-y"],
-            lms_get.GetParser(),
+            lms_get.GetReader(),
             outcome,
             idle_timeout=self.pull_idle_timeout,
         )
@@ -227,7 +227,7 @@ class LMStudioBackend(RuntimeBackend):
         outcome = PullOutcome()
         for _ in stream_progress(
             [str(self.binary()), "load", name, "-y"],
-            lms_load.LoadParser(),
+            lms_load.LoadReader(),
             outcome,
             idle_timeout=self.command_timeout,
         ):

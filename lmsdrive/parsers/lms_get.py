@@ -103,7 +103,7 @@ from ._lms_stream import (
 from ._stream import drive, read_all
 from .lms_error import strip_log_prefix
 
-__all__ = ["GetParser", "LmsGetResult", "PlanNode", "parse", "stream"]
+__all__ = ["GetReader", "LmsGetResult", "PlanNode", "parse", "stream"]
 
 COMMAND = "lms get"
 
@@ -211,7 +211,7 @@ _OPTION_RE = re.compile(r"^-\s+\S.*$")
 _TYPE_WORD_RE = re.compile(r"^[a-z][a-z_-]*$")
 
 
-class GetParser(FrameReader[LmsGetResult]):
+class GetReader(FrameReader[LmsGetResult]):
     """Incremental ``lms get`` reader: :meth:`feed` chunks, :meth:`close`, then :meth:`result`."""
 
     def __init__(self, exit_code: int | None = None) -> None:
@@ -524,9 +524,9 @@ class GetParser(FrameReader[LmsGetResult]):
 
 def stream(chunks: Iterable[str]) -> Generator[Progress, None, LmsGetResult]:
     """Progress events of ``lms get`` output as each frame completes; returns the result."""
-    return (yield from drive(GetParser(), chunks))
+    return (yield from drive(GetReader(), chunks))
 
 
 def parse(transcript: Transcript) -> LmsGetResult:
     """The result of one ``lms get`` run (both streams)."""
-    return read_all(GetParser(transcript.exit_code), transcript.text)
+    return read_all(GetReader(transcript.exit_code), transcript.text)

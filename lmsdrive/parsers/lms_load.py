@@ -92,7 +92,7 @@ from ._lms_stream import (
 from ._stream import drive, read_all
 from .lms_error import strip_log_prefix
 
-__all__ = ["LmsLoadResult", "LoadParser", "parse", "stream"]
+__all__ = ["LmsLoadResult", "LoadReader", "parse", "stream"]
 
 COMMAND = "lms load"
 
@@ -151,7 +151,7 @@ _NOISE_RE = re.compile(
 _INSTANCE_RE = re.compile(r":\d+$")
 
 
-class LoadParser(FrameReader[LmsLoadResult]):
+class LoadReader(FrameReader[LmsLoadResult]):
     """Incremental ``lms load`` reader: :meth:`feed` chunks, :meth:`close`, then :meth:`result`."""
 
     def __init__(self, exit_code: int | None = None, argv: tuple[str, ...] = ()) -> None:
@@ -358,9 +358,9 @@ class LoadParser(FrameReader[LmsLoadResult]):
 
 def stream(chunks: Iterable[str]) -> Generator[Progress, None, LmsLoadResult]:
     """Progress events of ``lms load`` output as each frame completes; returns the result."""
-    return (yield from drive(LoadParser(), chunks))
+    return (yield from drive(LoadReader(), chunks))
 
 
 def parse(transcript: Transcript) -> LmsLoadResult:
     """The result of one ``lms load`` run (both streams)."""
-    return read_all(LoadParser(transcript.exit_code, transcript.argv), transcript.text)
+    return read_all(LoadReader(transcript.exit_code, transcript.argv), transcript.text)
