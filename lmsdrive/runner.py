@@ -66,8 +66,8 @@ from typing import BinaryIO, NoReturn
 
 import pexpect
 
+from ._text import clean_lines
 from .errors import CommandTimeoutError, NotInstalledError
-from .parsers._text import clean_lines
 from .transcript import Transcript
 
 __all__ = [

@@ -191,12 +191,12 @@ def test_server_start_truncated_and_failures() -> None:
         parse("lms server start", "Success! something else\n")
 
 
-def test_server_start_chained_command_without_output() -> None:
+def test_server_start_chained_command_is_removed_by_the_pre_pass() -> None:
     text = (
         "PS C:\\> lms server start && lms load x -y\nSuccess! Server is now running on port 1234\n"
     )
-    d = parse("lms server start", text).to_dict()
-    assert d["second_command"] == {"command": "lms load x -y", "outcome": "no output"}
+    d = parse("lms server start", text, strict=True).to_dict()
+    assert (d["running"], d["port"], d["second_command"]) == (True, 1234, None)
 
 
 def test_server_stop() -> None:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lmsdrive._text import clean_lines
 from lmsdrive.errors import ParseError
 from lmsdrive.parsers import (
     ERROR_KINDS,
@@ -19,7 +20,6 @@ from lmsdrive.parsers import (
     parse,
 )
 from lmsdrive.parsers._base import Result
-from lmsdrive.parsers._text import clean_lines
 from lmsdrive.parsers.ollama_serve import ServeFailed, ServeLog, ServeOutput, ServeReady
 from lmsdrive.transcript import Transcript
 

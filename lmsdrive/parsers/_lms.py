@@ -1,7 +1,7 @@
 """Helpers shared by the ``lms`` text parsers (private to the lms group).
 
 Column-aligned tables (read from the header, any alignment), JSON payloads that may follow
-log lines on a merged stream, shell-prompt lines of pastes, and the log noise every lms
+log lines on a merged stream, and the log noise every lms
 command may print (``D``/``I`` log lines, ``Waking up LM Studio service...``).
 """
 
@@ -151,17 +151,6 @@ def is_noise(line: str) -> bool:
     if level == "debug":
         return True
     return bool(_WAKING_RE.match(text.strip()))
-
-
-_PROMPT_RE = re.compile(r"^.*?[❯➜»>$#%](?:\s+\S+)??\s*(?P<cmd>(?:lms|ollama)(?:\.exe)?(?:\s.*)?)$")
-
-
-def prompt_command(line: str) -> str | None:
-    """The command typed on a pasted shell-prompt line (``➜  ~ lms server status``)."""
-    m = _PROMPT_RE.match(line.strip())
-    if m is None:
-        return None
-    return m.group("cmd").strip()
 
 
 def unknown_line(command: str, lines: Sequence[str], index: int, reason: str) -> ParseError:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, TypeVar
 
+from .._text import SIZE_PATTERN, parse_size, strip_ansi
 from ..errors import ParseError
 from ._base import Progress
-from ._text import SIZE_PATTERN, parse_size, strip_ansi
 from .lms_error import find_error
 
 R = TypeVar("R")

@@ -18,8 +18,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .._text import SIZE_PATTERN
 from ..errors import ParseError
-from ._text import SIZE_PATTERN
 from .ollama_error import ErrorReport, read_error, warning_message
 
 #: A time phrase of ``format.HumanTime`` (past or future), and the special values.

@@ -74,11 +74,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._text import clean_lines, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._lms import Cell, Column, assign, cells, error_or_raise, find_json, header_columns, is_noise
-from ._text import clean_lines, parse_size
 from .lms_error import strip_log_prefix
 
 COMMAND = "lms ls"

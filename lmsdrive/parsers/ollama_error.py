@@ -76,10 +76,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
-from ._base import Result
-from ._text import clean_lines
+from ._base import ErrorKind, ErrorReport, Result
 
 __all__ = [
     "ErrorReport",
@@ -102,7 +102,7 @@ _ERROR_RE = re.compile(rf"^\s*(?:[^\n]*?[{_SPINNER}]\s*)?Error: ?(?P<msg>.*)$")
 _WARNING_RE = re.compile(r"^\s*Warning: ?(?P<msg>.*)$")
 _PANIC_RE = re.compile(r"^\s*(?:panic: .*|goroutine \d+ \[running\]:?\s*)$")
 
-_KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+_KIND_RULES: tuple[tuple[ErrorKind, re.Pattern[str]], ...] = (
     (
         "server_not_running",
         re.compile(
@@ -175,15 +175,6 @@ _STOP_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class ErrorReport:
-    """An ``Error: …`` report found in an output: message, kind, 1-based line number."""
-
-    error: str
-    kind: str
-    line_number: int
-
-
 @dataclass(frozen=True, kw_only=True)
 class OllamaErrorResult(Result):
     """The error report of a failed ``ollama`` command."""
@@ -192,7 +183,7 @@ class OllamaErrorResult(Result):
     warnings: list[str] = field(default_factory=list)
 
 
-def classify(message: str) -> str:
+def classify(message: str) -> ErrorKind:
     """The kind (one of ``ERROR_KINDS``) of an ``ollama`` error message."""
     for kind, rule in _KIND_RULES:
         if rule.search(message):

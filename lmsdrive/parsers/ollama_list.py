@@ -65,11 +65,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .._text import clean_lines, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._ollama_table import Row, read_table
-from ._text import clean_lines, parse_size
 
 __all__ = ["ListedModel", "OllamaListResult", "parse"]
 

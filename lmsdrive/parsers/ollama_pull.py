@@ -97,11 +97,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from .._text import SIZE_PATTERN, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Progress, Result
 from ._stream import drive, read_all
-from ._text import SIZE_PATTERN, parse_size
 from ._vtscreen import ScreenReplay
 from .ollama_error import find_error, is_error_start, is_stop_line
 

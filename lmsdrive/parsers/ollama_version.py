@@ -49,11 +49,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._ollama_table import is_noise
-from ._text import clean_lines
 from .ollama_error import read_error, warning_message
 
 __all__ = ["OllamaVersionResult", "parse"]
