@@ -17,11 +17,17 @@ from lmsdrive.parsers import (
     ollama_ps,
     ollama_serve,
     ollama_version,
-    parse,
 )
+from lmsdrive.parsers import parse as parse_any
 from lmsdrive.parsers._base import Result
 from lmsdrive.parsers.ollama_serve import ServeFailed, ServeLog, ServeOutput, ServeReady
 from lmsdrive.transcript import Transcript
+
+
+def parse(command: str, output: str | Transcript) -> Result:
+    """These tests pin the strict mode: a line not understood raises ParseError."""
+    return parse_any(command, output, strict=True)
+
 
 T = Transcript.of
 

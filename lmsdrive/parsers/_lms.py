@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ParseError
+from ._policy import not_understood
 from .lms_error import find_error, strip_log_prefix
 
 _CELL_RE = re.compile(r"\S+(?: \S+)*")
@@ -161,11 +162,28 @@ def unknown_line(command: str, lines: Sequence[str], index: int, reason: str) ->
 def error_or_raise(
     command: str, lines: Sequence[str], unknown: Sequence[int]
 ) -> tuple[str, str] | None:
-    """When unknown lines remain: the runtime's error report among the lines, else raise."""
+    """When unknown lines remain: the runtime's error report among the lines; else each
+    unknown line is not understood (:func:`~._policy.not_understood`: raise or skip)."""
     if not unknown:
         return None
     report = find_error(lines)
     if report is None:
-        i = unknown[0]
-        raise ParseError(command, "unrecognised line", i + 1, lines[i])
+        for i in unknown:
+            not_understood(command, "unrecognised line", i + 1, lines[i])
+        return None
     return report.error, report.kind
+
+
+def json_warnings(command: str, lines: Sequence[str], start: int, end: int) -> list[str]:
+    """The warnings printed beside a ``--json`` payload (lines ``start``–``end``); blank and
+    log lines are skipped, any other text is not understood."""
+    warnings: list[str] = []
+    for i, line in enumerate(lines):
+        if start <= i < end or is_noise(line):
+            continue
+        level, text = strip_log_prefix(line)
+        if level == "warn":
+            warnings.append(text.strip())
+            continue
+        not_understood(command, "text beside the --json payload", i + 1, line)
+    return warnings

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .._text import SIZE_PATTERN
-from ..errors import ParseError
+from ._policy import not_understood
 from .ollama_error import ErrorReport, read_error, warning_message
 
 #: A time phrase of ``format.HumanTime`` (past or future), and the special values.
@@ -216,6 +216,6 @@ def read_table(command: str, lines: Sequence[str], defaults: Sequence[Sequence[s
         else:
             if not is_noise(line):
                 what = "a row of " + " ".join(columns) if columns else "a table row or header"
-                raise ParseError(command, f"not {what}", i + 1, line)
+                not_understood(command, f"not {what}", i + 1, line)
         i += 1
     return table

@@ -98,9 +98,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .._text import SIZE_PATTERN, parse_size
-from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Progress, Result
+from ._policy import not_understood
 from ._stream import drive, read_all
 from ._vtscreen import ScreenReplay
 from .ollama_error import find_error, is_error_start, is_stop_line
@@ -278,7 +278,7 @@ class PullReader:
             return
         if self._success:
             return  # the answer of ``ollama run`` after the pull
-        raise ParseError(COMMAND, "not a status, bar or error line", line_number, line)
+        not_understood(COMMAND, "not a status, bar or error line", line_number, line)
 
     def _close_error(self) -> Iterator[Progress]:
         lines = self._error_lines
@@ -309,7 +309,8 @@ class PullReader:
         if rest:
             r = _NEW_REST_RE.match(rest)
             if r is None:
-                raise ParseError(COMMAND, "bar line with unreadable sizes", line_number, line)
+                not_understood(COMMAND, "bar line with unreadable sizes", line_number, line)
+                return
             cur_text, total_text, rate, eta = r.group("cur", "total", "rate", "eta")
         if self._era is None:
             self._era = ">=0.6.6" if m.group("sep") == ":" else "0.1.11-0.6.5"

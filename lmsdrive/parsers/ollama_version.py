@@ -54,6 +54,7 @@ from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._ollama_table import is_noise
+from ._policy import not_understood
 from .ollama_error import read_error, warning_message
 
 __all__ = ["OllamaVersionResult", "parse"]
@@ -116,7 +117,7 @@ def parse(transcript: Transcript) -> OllamaVersionResult:
             continue
         if is_noise(line):
             continue
-        raise ParseError(COMMAND, "not a version line", i, line)
+        not_understood(COMMAND, "not a version line", i, line)
     if server is None and client is None and old is None and not unreachable and error is None:
         raise ParseError(COMMAND, "no version in the output")
     reachable: bool | None
