@@ -8,7 +8,7 @@ stderr before the parser, which then sees only the command's own output. In this
    but some): the ``docker compose logs`` service column (``ollama-1  | ``, with or without
    ``--timestamps``), the RFC 3339 timestamp of ``docker logs -t`` / ``kubectl logs
    --timestamps`` (``2026-01-21T01:46:34.123456789Z ``), and journalctl's short and
-   short-iso prefixes (``Nov 30 10:00:01 host ollama[123]: ``,
+   short-iso prefixes (``host unit[pid]: ``: ``Nov 30 10:00:01 host ollama[123]: ``,
    ``2024-11-30T10:00:01+0100 host ollama[123]: ``), where a long line the pager cut ends
    in ``>`` (that marker goes too).
 2. **Commands** are found: a line where a shell prompt runs ``lms``/``ollama`` (bash, zsh,
@@ -51,7 +51,7 @@ __all__ = ["Paste", "command_of", "read_paste"]
 _RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)"
 _JOURNAL = (
     rf"(?:[A-Z][a-z]{{2}} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?|{_RFC3339}) "
-    r"[\w.-]+ [\w.@/-]+(?:\[\d+\])?: "
+    r"[\w.-]+ [\w.@/-]+\[\d+\]: "
 )
 #: ``svc-1  | `` then a timestamp, or a journal prefix, or a timestamp alone.
 _WRAPPER_RE = re.compile(
