@@ -220,7 +220,8 @@ def test_pull_run_reads_stderr_when_streams_are_apart() -> None:
 
 
 def test_pull_prompts_and_warnings_are_noise() -> None:
-    d = pull("$ ollama pull x\npulling manifest\nWarning: client version is 0.9.0\nsuccess\n%\n")
+    paste = "$ ollama pull x\npulling manifest\nWarning: client version is 0.9.0\nsuccess\n%\n"
+    d = parse("ollama pull", paste).to_dict()  # the prompts go in the pre-pass
     assert d["warnings"] == ["client version is 0.9.0"] and d["outcome"] == "success"
 
 

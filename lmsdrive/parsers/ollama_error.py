@@ -159,10 +159,7 @@ _KIND_RULES: tuple[tuple[ErrorKind, re.Pattern[str]], ...] = (
 # Recognisable non-error output: ends a multi-line message.
 _STOP_RE = re.compile(
     r"^\s*(?:Error|Warning): "  # another report
-    r"|^\s*(?:PS )?[A-Za-z]:\\[^>]*>"  # Windows prompts (cmd, PowerShell)
-    r"|^\S*[$#%❯➜>]\s*(?:\S+\s+)?ollama(?:\.exe)?\b"  # prompt + ollama command
-    r"|^ollama(?:\.exe)? [a-z-]"  # an unindented ollama command line
-    r"|^\s*(?:[$#%❯➜]|>>>|╰─\S*|╭─)(?:\s|$)"  # bare prompts
+    r"|^\s*>>>(?:\s|$)"  # the prompt of ollama run (shell prompts go in the pre-pass)
     r"|^(?:pulling manifest|pulling [0-9a-f]{12}|pulling model\b|verifying sha256 digest"
     r"|writing manifest|success\s*$|removing (?:any )?unused layers|transferring model data"
     r"|creating (?:new )?\w+ layer|using already created layer|writing layer"

@@ -42,10 +42,10 @@ Schema (``OllamaPsResult.to_dict()``)::
       "truncated": boolean       # the last row was cut (its missing cells are null)
     }
 
-Noise skipped on purpose: blank lines (the separators between repeated runs); shell prompts
-and the command line itself (``$ ollama ps``, ``PS C:\\> ollama ps``); llama.cpp/ggml/SYCL
+Noise skipped on purpose: blank lines (the separators between repeated tables). Shell prompts
+and the command line itself (``$ ollama ps``, ``PS C:\\> ollama ps``) and llama.cpp/ggml/SYCL
 backend lines of third-party builds (``snake_case_name: …``, the ``|…|`` SYCL device
-table). Any other line raises ``ParseError``.
+table) are removed by the pre-pass (``_session``). Any other line is not understood.
 
 Empty output raises ``ParseError`` (``ollama ps`` always prints its header); a header alone
 means no model is loaded (``models: []``). An error report sets ``error`` and ``kind``.

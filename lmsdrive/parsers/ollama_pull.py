@@ -62,12 +62,15 @@ unused layers: …``, ``success``, and the ``create`` statuses, all ``<verb>ing 
 or without a live spinner frame (Braille ``⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏``); bar lines of both styles;
 ``Error: …`` reports (with their continuation lines, see ``ollama_error``).
 
-Noise skipped on purpose: blank rows (erased redraws), spinner frames, shell prompts and
-the ``>>>`` prompt of ``ollama run``, ``Connecting to 'x' on 'ollama.com'`` (cloud
+Noise skipped on purpose: blank rows (erased redraws), spinner frames, the ``>>>`` prompt
+of ``ollama run``, ``Connecting to 'x' on 'ollama.com'`` (cloud
 models), and after ``success`` any other line (the answer of ``ollama run``). For
 ``ollama run`` with stdout and stderr captured apart, only stderr is read (stdout holds the
 model's answer). Only the first error report is kept (scripts that run several commands
-print more). Anything else raises ``ParseError``.
+print more). Shell prompts, and the server's own log lines (Gin ``[GIN] …``, slog
+``time=… level=…``, Go log, llama.cpp/ggml) that a terminal running ``ollama serve`` in the
+background interleaves, are removed by the pre-pass (``_session``) in both modes. Anything
+else is not understood: ``ParseError`` when strict, listed in ``skipped`` when lenient.
 
 Empty output: nothing pulled yet — ``outcome`` null and empty lists (a live stream that
 has not printed anything).
@@ -138,11 +141,8 @@ _STATUS_RE = re.compile(
     r"^(?:success|[a-z][a-z']*ing\b[^\x00-\x1f▕▏|]*|couldn't remove unused layers\b.*)$"
 )
 _WARNING_RE = re.compile(r"^\s*Warning: ?(?P<msg>.*)$")
-_PROMPT_RE = re.compile(
-    r"^\s*(?:[$#%❯➜>]|>>>|╰─\S*|╭─.*)(?:\s.*)?$"
-    r"|^\s*(?:PS )?[A-Za-z]:\\[^>]*>.*$"
-    r"|^\S*[$#%❯➜]\s*(?:\S+\s+)?ollama(?:\.exe)?\b.*$"
-)
+#: The ``>>>`` prompt of ``ollama run`` after its pull (shell prompts go in the pre-pass).
+_PROMPT_RE = re.compile(r"^\s*>>>(?:\s.*)?$")
 _CONNECTING_RE = re.compile(r"^Connecting to '.*' on '.*'")
 
 _PHASE_BY_VERB = {

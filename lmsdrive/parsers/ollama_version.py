@@ -30,10 +30,10 @@ Schema (``OllamaVersionResult.to_dict()``)::
       "warnings":         [string]        # every "Warning: …" message, prefix removed
     }
 
-Noise skipped on purpose: blank lines, shell prompts and the command line itself
-(``$ ollama -v``, ``PS C:\\> ollama --version``). Other ``Warning:`` lines are kept in
-``warnings``. Any other line raises ``ParseError``; so does empty output (the command
-always prints at least one line).
+Noise skipped on purpose: blank lines; shell prompts and the command line itself
+(``$ ollama -v``, ``PS C:\\> ollama --version``) go in the pre-pass (``_session``). Other
+``Warning:`` lines are kept in ``warnings``. Any other line is not understood. Empty output
+raises ``ParseError`` (the command always prints at least one line).
 
 Example::
 
@@ -53,7 +53,6 @@ from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
-from ._ollama_table import is_noise
 from ._policy import not_understood
 from .ollama_error import read_error, warning_message
 
@@ -114,8 +113,6 @@ def parse(transcript: Transcript) -> OllamaVersionResult:
         if found is not None:
             error = error or found[0]
             i = found[1]
-            continue
-        if is_noise(line):
             continue
         not_understood(COMMAND, "not a version line", i, line)
     if server is None and client is None and old is None and not unreachable and error is None:
