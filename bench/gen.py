@@ -263,3 +263,13 @@ def chunks(text: str, size: int = 65536) -> Iterator[str]:
     """``text`` in pieces of ``size`` characters, as a pipe would hand them over."""
     for i in range(0, len(text), size):
         yield text[i : i + size]
+
+
+def docker_compose_log(n: int, seed: int = 1) -> str:
+    """``n`` lines of ``docker compose logs --timestamps``: an ``ollama list`` table of
+    ``n - 1`` rows, every line behind the service column and an RFC 3339 timestamp."""
+    lines = ollama_list_table(n - 1, seed).splitlines()
+    return "".join(
+        f"ollama-1  | 2026-01-21T01:{i // 60 % 60:02d}:{i % 60:02d}.{i:09d}Z {line}\n"
+        for i, line in enumerate(lines)
+    )

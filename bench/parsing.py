@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from lmsdrive.parsers import lms_ls, ollama_list, ollama_pull
+from lmsdrive.parsers import lms_ls, ollama_list, ollama_pull, parse_transcript, resolve
+from lmsdrive.parsers._session import read_paste
 from lmsdrive.transcript import Transcript
 
 from . import gen
@@ -236,6 +237,49 @@ def rows(
                 f"per MB at {_mb(small)}",
                 stimes[small][0] / small * 1e6,
                 "linear growth: ratio near 1",
+            )
+        )
+    out.extend(mode_rows(max(table_sizes)))
+    return out
+
+
+def mode_rows(n: int) -> list[Row]:
+    """Issue 10: the pre-pass on an ``n``-line ``docker compose logs --timestamps`` capture
+    next to ``str.splitlines``; the lenient parse of the tables next to the strict one
+    (both through the pre-pass; goal: lenient no slower than strict by more than 10%)."""
+    log = gen.docker_compose_log(n)
+    took, paste = time_call(partial(read_paste, log, same=str), 3)
+    if len(paste.origin) != n:
+        raise AssertionError(f"pre-pass kept {len(paste.origin)} lines of {n}")
+    base, _ = time_call(log.splitlines, 5)
+    out = [
+        Row(
+            SECTION,
+            f"pre-pass, docker compose log of {n:,} lines: time",
+            "lmsdrive _session.read_paste",
+            took,
+            "s",
+            "str.splitlines",
+            base,
+            f"{fmt(len(log.encode()), 'B')}, service column + timestamp on every line",
+        )
+    ]
+    for t in TABLES:
+        info = resolve(" ".join(t.argv))
+        transcript = Transcript(stdout=t.make(n), argv=t.argv)
+        reps = _reps(n) + 2
+        lenient, _ = time_call(partial(parse_transcript, info, transcript), reps)
+        strict, _ = time_call(partial(parse_transcript, info, transcript, strict=True), reps)
+        out.append(
+            Row(
+                SECTION,
+                f"{t.label} {n:,} rows: lenient vs strict",
+                "lenient parse",
+                lenient,
+                "s",
+                "strict parse",
+                strict,
+                f"median of {reps}; goal: ratio at most 1.10",
             )
         )
     return out

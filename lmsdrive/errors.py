@@ -98,3 +98,27 @@ class APIError(LmsdriveError, RuntimeError):
         super().__init__(message if status_code is None else f"{message} (HTTP {status_code})")
         self.message = message
         self.status_code = status_code
+
+
+def error_for(
+    kind: str | None, message: str, *, api: bool = False, status_code: int | None = None
+) -> LmsdriveError:
+    """The typed exception for a runtime's error report of ``kind`` (a parse result's
+    ``kind``): the one mapping every layer uses.
+
+    ``model_not_found`` → :class:`ModelNotFoundError`; for an HTTP API's answer (``api``)
+    every other kind → :class:`APIError` with ``status_code`` (the server answered, so it
+    runs); otherwise ``server_not_running`` → :class:`ServerNotRunningError`,
+    ``pull_failed`` → :class:`PullError`, ``bind_failed`` → :class:`ServerStartError`, and
+    any other kind → :class:`CommandError`. ``message`` is used as given.
+    """
+    if kind == "model_not_found":
+        return ModelNotFoundError(message)
+    if api:
+        return APIError(message, status_code)
+    by_kind: dict[str, type[LmsdriveError]] = {
+        "server_not_running": ServerNotRunningError,
+        "pull_failed": PullError,
+        "bind_failed": ServerStartError,
+    }
+    return by_kind.get(kind or "", CommandError)(message)

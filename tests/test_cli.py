@@ -299,10 +299,27 @@ def test_parse_error_is_exit_1_and_nothing_on_stdout(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _stdin(monkeypatch, "NAME ID SIZE MODIFIED\n garbage ][ line\n")
-    assert main(["parse", "ollama", "list"]) == 1
+    assert main(["parse", "--strict", "ollama", "list"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("lmsdrive parse: ollama list: ")
+
+
+def test_parse_is_lenient_by_default_and_lists_what_it_skipped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, "NAME ID SIZE MODIFIED\n garbage ][ line\n")
+    assert main(["parse", "ollama", "list"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["models"] == [] and out["skipped"] == [{"line": 2, "text": " garbage ][ line"}]
+
+
+def test_parse_of_nothing_understood_fails_in_both_modes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, "garbage ][ line\nmore garbage\n")
+    assert main(["parse", "ollama", "list"]) == 1
+    assert capsys.readouterr().out == ""
 
 
 def test_parse_usage_errors() -> None:

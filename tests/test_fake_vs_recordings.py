@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from lmsdrive._text import strip_ansi
 from lmsdrive.golden import DEFAULT_ROOT, Fixture, iter_fixtures
 from lmsdrive.parsers._lms_stream import SPINNER
-from lmsdrive.parsers._text import strip_ansi
 from lmsdrive.testing import FakeRuntime
 from lmsdrive.testing.fake_state import RegistryEntry
 

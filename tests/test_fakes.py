@@ -717,7 +717,11 @@ def test_ctrl_c_cancels_lms_get(rt: FakeRuntime) -> None:
         ["lms", "get", "qwen/qwen3-4b", "-y"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert get.stdout is not None
-    assert b"Resolution completed" in os.read(get.stdout.fileno(), 65536)
+    seen = b""
+    while b"Resolution completed" not in seen:  # the plan frames come first, in any chunking
+        chunk = os.read(get.stdout.fileno(), 65536)
+        assert chunk, f"lms get ended before resolving: {seen!r}"
+        seen += chunk
     time.sleep(0.3)
     get.send_signal(signal.SIGINT)
     _, err = get.communicate(timeout=5)

@@ -7,7 +7,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from lmsdrive.golden import expected_mismatches, iter_fixtures
-from lmsdrive.parsers import PARSERS, get_module, resolve
+from lmsdrive.parsers import PARSERS, parse_transcript, resolve
 
 FIXTURES = list(iter_fixtures())
 
@@ -19,7 +19,7 @@ def test_fixture(fx, snapshot_json: SnapshotAssertion) -> None:
     )
     info = resolve(fx.parser)
     assert info.name == fx.parser, f"{fx.parser!r} is not a registered parser name"
-    result = get_module(info).parse(fx.transcript()).to_dict()
+    result = parse_transcript(info, fx.transcript(), strict=True).to_dict()
     if fx.expected:
         assert expected_mismatches(fx.expected, result) == []
     assert result == snapshot_json

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from lmsdrive.errors import InvalidModelNameError, ParseError
 from lmsdrive.golden import Fixture, iter_fixtures
 from lmsdrive.model_ref import ModelRef
-from lmsdrive.parsers import PARSERS, ParserInfo, get_module
+from lmsdrive.parsers import PARSERS, ParserInfo, get_module, parse_transcript
 from lmsdrive.parsers._base import Result
 from lmsdrive.transcript import Transcript
 
@@ -180,6 +180,39 @@ PARSER_IDS = [p.name for p in PARSERS]
 @given(text=TEXT, status=STATUS)
 def test_every_parser_on_any_text(info: ParserInfo, text: str, status: int | None) -> None:
     parse_or_parse_error(module(info), transcript(text, status))
+
+
+def _both_modes(info: ParserInfo, t: Transcript) -> tuple[Result | None, Result | None]:
+    out: list[Result | None] = []
+    for strict in (True, False):
+        try:
+            result = parse_transcript(info, t, strict=strict)
+        except ParseError:
+            out.append(None)
+            continue
+        assert isinstance(result, Result), type(result)
+        result.to_dict()
+        out.append(result)
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("info", PARSERS, ids=PARSER_IDS)
+@FAST
+@given(text=TEXT, status=STATUS)
+def test_strict_and_lenient_modes_on_any_text(
+    info: ParserInfo, text: str, status: int | None
+) -> None:
+    """Both modes give a result or ParseError. Lenient never drops a line silently: when
+    strict fails and lenient reads the text, the lines it could not read are in ``skipped``
+    (each numbered as a line of the input); when strict reads it, lenient reads the same."""
+    strict, lenient = _both_modes(info, transcript(text, status))
+    if strict is not None:
+        assert lenient is not None and lenient.to_dict() == strict.to_dict()
+        return
+    if lenient is not None:
+        assert lenient.skipped or any(a.skipped for a in lenient.attempts)
+        count = len(text.split("\n"))
+        assert all(1 <= s.line <= count for s in lenient.skipped)
 
 
 def _drain(events: Iterator[Any]) -> tuple[list[Any], Any]:

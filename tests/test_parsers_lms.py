@@ -8,9 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lmsdrive.errors import ParseError
-from lmsdrive.parsers import Result, get_module, parse
+from lmsdrive.parsers import Result, get_module
+from lmsdrive.parsers import parse as parse_any
 from lmsdrive.parsers.lms_error import ErrorReport, find_error, strip_log_prefix
 from lmsdrive.transcript import Transcript
+
+
+def parse(command: str, output: str | Transcript) -> Result:
+    """These tests pin the strict mode: a line not understood raises ParseError."""
+    return parse_any(command, output, strict=True)
+
 
 MODULES = [
     "lms ls",
@@ -191,12 +198,12 @@ def test_server_start_truncated_and_failures() -> None:
         parse("lms server start", "Success! something else\n")
 
 
-def test_server_start_chained_command_without_output() -> None:
+def test_server_start_chained_command_is_removed_by_the_pre_pass() -> None:
     text = (
         "PS C:\\> lms server start && lms load x -y\nSuccess! Server is now running on port 1234\n"
     )
     d = parse("lms server start", text).to_dict()
-    assert d["second_command"] == {"command": "lms load x -y", "outcome": "no output"}
+    assert (d["running"], d["port"], d["second_command"]) == (True, 1234, None)
 
 
 def test_server_stop() -> None:

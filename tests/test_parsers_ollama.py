@@ -16,12 +16,17 @@ from lmsdrive.parsers import (
     ollama_ps,
     ollama_serve,
     ollama_version,
-    parse,
 )
+from lmsdrive.parsers import parse as parse_any
 from lmsdrive.parsers._base import Result
-from lmsdrive.parsers._text import clean_lines
 from lmsdrive.parsers.ollama_serve import ServeFailed, ServeLog, ServeOutput, ServeReady
 from lmsdrive.transcript import Transcript
+
+
+def parse(command: str, output: str | Transcript) -> Result:
+    """These tests pin the strict mode: a line not understood raises ParseError."""
+    return parse_any(command, output, strict=True)
+
 
 T = Transcript.of
 
@@ -90,14 +95,13 @@ def test_error_multiline_stops_at_prompt_and_status() -> None:
         "PS C:\\Users\\me> ollama -v\n"
         "ollama version is 0.9.0\n"
     )
-    report = ollama_error.find_error(clean_lines(text))
-    assert report is not None
-    assert report.error == (
+    report = parse("ollama error", text).to_dict()  # the next command goes in the pre-pass
+    assert report["error"] == (
         "pull model manifest: 412:\nThe model requires a newer version of Ollama.\n\n"
         "Please see https://github.com/ollama/ollama/releases for more details."
     )
-    assert report.kind == "pull_failed"
-    assert report.line_number == 2
+    assert report["kind"] == "pull_failed"
+    assert report["line_number"] == 2
 
 
 def test_error_cloud_suggestion_keeps_indented_command() -> None:
@@ -292,8 +296,12 @@ def test_ps_several_tables_concatenated() -> None:
     ],
 )
 def test_version_forms(text: str, server: str | None, client: str, reachable: bool | None) -> None:
-    r = ollama_version.parse(T(text))
-    assert (r.server_version, r.client_version, r.server_reachable) == (server, client, reachable)
+    r = parse("ollama --version", text).to_dict()  # through the pre-pass (the prompt line)
+    assert (r["server_version"], r["client_version"], r["server_reachable"]) == (
+        server,
+        client,
+        reachable,
+    )
 
 
 @pytest.mark.parametrize("text", ["", "version 1\n", "ollama version is\n"])

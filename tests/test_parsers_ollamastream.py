@@ -17,15 +17,22 @@ from hypothesis import strategies as st
 
 from lmsdrive._types import Progress
 from lmsdrive.errors import ParseError
-from lmsdrive.parsers import Result, ollama_pull, parse, resolve
+from lmsdrive.parsers import Result, ollama_pull, resolve
 from lmsdrive.parsers import ollama_api_error as api_error
 from lmsdrive.parsers import ollama_api_generate as api_generate
 from lmsdrive.parsers import ollama_api_ps as api_ps
 from lmsdrive.parsers import ollama_api_pull as api_pull
 from lmsdrive.parsers import ollama_api_tags as api_tags
 from lmsdrive.parsers import ollama_api_version as api_version
+from lmsdrive.parsers import parse as parse_any
 from lmsdrive.parsers._vtscreen import ScreenReplay
 from lmsdrive.transcript import Transcript
+
+
+def parse(command: str, output: str | Transcript) -> Result:
+    """These tests pin the strict mode: a line not understood raises ParseError."""
+    return parse_any(command, output, strict=True)
+
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ollama"
 ESC = "\x1b"
@@ -213,7 +220,8 @@ def test_pull_run_reads_stderr_when_streams_are_apart() -> None:
 
 
 def test_pull_prompts_and_warnings_are_noise() -> None:
-    d = pull("$ ollama pull x\npulling manifest\nWarning: client version is 0.9.0\nsuccess\n%\n")
+    paste = "$ ollama pull x\npulling manifest\nWarning: client version is 0.9.0\nsuccess\n%\n"
+    d = parse("ollama pull", paste).to_dict()  # the prompts go in the pre-pass
     assert d["warnings"] == ["client version is 0.9.0"] and d["outcome"] == "success"
 
 

@@ -7,8 +7,14 @@ import pytest
 
 from lmsdrive.golden import iter_fixtures
 from lmsdrive.parsers import parse, parse_transcript, resolve
-from lmsdrive.parsers._session import strip_shell_session
+from lmsdrive.parsers._session import read_paste
 from lmsdrive.transcript import Transcript
+
+
+def strip_shell_session(text: str) -> str:
+    """The pre-pass on a paste of one command."""
+    return read_paste(text).text
+
 
 # Plain outputs (a fixture that is itself a pasted session is checked by its own parser).
 CLI_FIXTURES = [

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ..errors import (
-    ModelNotFoundError,
-    ParseError,
-    PullError,
-    ServerNotRunningError,
-    pull_failed_hint,
-)
+from ..errors import ParseError, PullError, error_for, pull_failed_hint
 from ..parsers._base import Progress, Result
 from ..parsers._stream import Reader
 from ..runner import stream
@@ -89,9 +83,7 @@ def raise_for_outcome(
             f"Downloading {what} failed: {why}. {pull_failed_hint(outcome.tail)}\n"
             f"Last output:\n{outcome.tail}"
         )
-    if kind == "model_not_found":
-        raise ModelNotFoundError(error)
-    if kind == "server_not_running":
-        raise ServerNotRunningError(error)
+    if kind in ("model_not_found", "server_not_running"):
+        raise error_for(kind, error)
     reason = error.rstrip(".")
     raise PullError(f"Downloading {what} failed: {reason}. {pull_failed_hint(reason)}")

@@ -91,7 +91,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         http_status=args.status,
     )
     try:
-        result = parse_transcript(info, transcript)
+        result = parse_transcript(info, transcript, strict=args.strict)
     except ParseError as exc:
         print(f"lmsdrive parse: {exc}", file=sys.stderr)
         return 1
@@ -195,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretty", "-p", action="store_true", help="indent the JSON")
     p.add_argument("--exit-code", type=int, help="the command's exit status, if known")
     p.add_argument("--status", type=int, help="the HTTP status of a body, if known")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on the first line not understood (default: list such lines in 'skipped')",
+    )
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="TOOL SUBCOMMAND...")
     p.set_defaults(func=cmd_parse)
 

@@ -112,7 +112,7 @@ def diff_values(before: Any, now: Any, path: str = "") -> list[str]:
 
 
 def _check(fx: Fixture, root: Path, snapshots: Path | None) -> FixtureCheck:
-    from ..parsers import get_module, resolve
+    from ..parsers import parse_transcript, resolve
 
     case_id = fixture_case_id(fx.path, root)
     snap = snapshots / f"test_fixture[{case_id}].json" if snapshots is not None else None
@@ -122,7 +122,7 @@ def _check(fx: Fixture, root: Path, snapshots: Path | None) -> FixtureCheck:
     elif fx.expected:
         baseline = "expected"
     try:
-        result = get_module(resolve(fx.parser)).parse(fx.transcript()).to_dict()
+        result = parse_transcript(resolve(fx.parser), fx.transcript(), strict=True).to_dict()
     except (ParseError, ValueError) as exc:
         return FixtureCheck(case_id, fx.path, fx.parser, "error", baseline, [str(exc)])
     now = json.loads(json.dumps(result, ensure_ascii=False))

@@ -39,6 +39,7 @@ from ..errors import (
     ModelNotFoundError,
     ParseError,
     ServerNotRunningError,
+    error_for,
 )
 from ..parsers._base import Result
 from ..transcript import Transcript
@@ -72,9 +73,10 @@ def api_error(
     message: str, status_code: int | None, kind: str | None, url: str
 ) -> APIError | ModelNotFoundError:
     """The typed error for a server's error report (``kind`` as the error parsers set it)."""
-    if kind == "model_not_found":
-        return ModelNotFoundError(f"{message} ({url})")
-    return APIError(f"{message} ({url}){server_failed_hint(status_code, kind)}", status_code)
+    hint = "" if kind == "model_not_found" else server_failed_hint(status_code, kind)
+    error = error_for(kind, f"{message} ({url}){hint}", api=True, status_code=status_code)
+    assert isinstance(error, (APIError, ModelNotFoundError))
+    return error
 
 
 def server_failed_hint(status_code: int | None, kind: str | None = None) -> str:

@@ -15,22 +15,30 @@ of a command line (``["ollama", "run", "llama3"]``, ``["lms", "ls", "--json"]``,
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Protocol, cast
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
-from ._base import ERROR_KINDS, Result
+from ._base import ERROR_KINDS, ErrorKind, Result
+from ._policy import SkippedLine, reading
+
+_log = logging.getLogger("lmsdrive")
 
 __all__ = [
     "ERROR_KINDS",
     "PARSERS",
+    "ErrorKind",
     "ParseError",
     "ParserInfo",
     "Result",
+    "SkippedLine",
     "get_module",
+    "log_skipped",
     "parse",
     "parse_transcript",
     "resolve",
@@ -49,9 +57,9 @@ class ParserInfo:
     module: str
     aliases: tuple[str, ...] = ()
     streaming: bool = False
-    #: The parser reads the commands of a pasted shell session itself (chained and following
-    #: commands), so ``_session`` keeps the prompt lines that run them.
-    reads_following: bool = False
+    #: The parser reads the runtime's server log itself (``ollama serve``), so the pre-pass
+    #: keeps Gin/slog/llama.cpp lines in its input.
+    reads_server_log: bool = False
 
     @property
     def tool(self) -> str:
@@ -63,7 +71,7 @@ PARSERS: tuple[ParserInfo, ...] = (
     ParserInfo("lms ls", "lms_ls"),
     ParserInfo("lms ps", "lms_ps"),
     ParserInfo("lms server status", "lms_server_status"),
-    ParserInfo("lms server start", "lms_server_start", reads_following=True),
+    ParserInfo("lms server start", "lms_server_start"),
     ParserInfo("lms server stop", "lms_server_stop"),
     ParserInfo("lms daemon up", "lms_daemon_up"),
     ParserInfo("lms daemon status", "lms_daemon_status"),
@@ -85,7 +93,7 @@ PARSERS: tuple[ParserInfo, ...] = (
     ParserInfo(
         "ollama pull", "ollama_pull", aliases=("ollama run", "ollama create"), streaming=True
     ),
-    ParserInfo("ollama serve", "ollama_serve", streaming=True),
+    ParserInfo("ollama serve", "ollama_serve", streaming=True, reads_server_log=True),
     ParserInfo("ollama --version", "ollama_version", aliases=("ollama -v", "ollama version")),
     ParserInfo("ollama error", "ollama_error"),
     # Ollama HTTP bodies
@@ -164,23 +172,58 @@ def get_module(info: ParserInfo | str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{info.module}")
 
 
-def parse_transcript(info: ParserInfo, transcript: Transcript) -> Result:
-    """Run ``info``'s parser on a transcript that may be a terminal paste: the shell
-    prompts and command echoes around the output are removed first (``_session``)."""
-    from ._session import strip_shell_session
+def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool = False) -> Result:
+    """Run ``info``'s parser on a capture, which may be a terminal paste or a container or
+    service log: the pre-pass (``_session``) first reduces it to the command's own output.
 
-    module = cast(ParserModule, get_module(info))
+    ``strict``: a line the parser does not understand raises :class:`ParseError` (the
+    fixture tests). Lenient (the default): such lines are listed in the result's
+    ``skipped`` with their line number in the input; a capture of which nothing at all is
+    understood still raises. Earlier runs of the same command in a paste are parsed into
+    ``attempts``.
+    """
+    from ._session import read_paste
 
-    def clean(text: str) -> str:
-        return strip_shell_session(text, keep_commands=info.reads_following) if text else text
+    def same(command: str) -> str:
+        return resolve(command).name
 
-    return module.parse(
-        replace(transcript, stdout=clean(transcript.stdout), stderr=clean(transcript.stderr))
+    drop_log = info.tool == "ollama" and "/" not in info.name and not info.reads_server_log
+    out, err = (
+        read_paste(text, same=same, drop_server_log=drop_log)
+        for text in (transcript.stdout, transcript.stderr)
     )
+    stdout_lines = len(transcript.stdout.split("\n")) if transcript.stdout else 0
+    origin = out.origin + tuple(stdout_lines + n for n in err.origin)
+    result = _read(info, replace(transcript, stdout=out.text, stderr=err.text), origin, strict)
+    attempts = tuple(_read(info, Transcript.of(a.text), a.origin, strict) for a in out.attempts)
+    return replace(result, attempts=attempts) if attempts else result
 
 
-def parse(command: Sequence[str] | str, output: str | Transcript) -> Result:
-    """Parse ``output`` as printed by ``command`` (a capture, or a terminal paste).
+def _read(info: ParserInfo, transcript: Transcript, origin: Sequence[int], strict: bool) -> Result:
+    """One parse in the given mode; skipped lines numbered as in the input (``origin``)."""
+    module = cast(ParserModule, get_module(info))
+    with reading(strict=strict) as state:
+        result = module.parse(transcript)
+    if not state.skipped:
+        return result
+    read = sum(1 for line in clean_lines(transcript.text) if line.strip())
+    if len(state.skipped) >= read:
+        first = state.skipped[0]
+        raise ParseError(info.name, "nothing in the output was understood", first.line, first.text)
+    skipped = tuple(
+        replace(s, line=origin[s.line - 1]) if 0 < s.line <= len(origin) else s
+        for s in state.skipped
+    )
+    return replace(result, skipped=skipped)
+
+
+def parse(
+    command: Sequence[str] | str, output: str | Transcript, *, strict: bool = False
+) -> Result:
+    """Parse ``output`` as printed by ``command`` (a capture, a terminal paste, a log).
+
+    Lenient by default (lines not understood are listed in ``skipped``); ``strict=True``
+    raises :class:`ParseError` at the first such line.
 
     >>> text = "$ ollama list\\nNAME    ID    SIZE    MODIFIED \\n$ \\n"
     >>> parse("ollama list", text).to_dict()["models"]
@@ -188,4 +231,15 @@ def parse(command: Sequence[str] | str, output: str | Transcript) -> Result:
     """
     info = resolve(command)
     transcript = output if isinstance(output, Transcript) else Transcript.of(output)
-    return parse_transcript(info, transcript)
+    return parse_transcript(info, transcript, strict=strict)
+
+
+def log_skipped(result: Result, command: Sequence[str] | str) -> None:
+    """Log the lines a lenient parse of ``command``'s output skipped, one WARNING each on
+    the ``lmsdrive`` logger (for the live driver: a new runtime version's new line shows
+    in the log instead of failing the run)."""
+    if not result.skipped:
+        return
+    shown = command if isinstance(command, str) else " ".join(command)
+    for s in result.skipped:
+        _log.warning("%s: line %d not understood, skipped: %r", shown, s.line, s.text)

@@ -1,7 +1,7 @@
 """Helpers shared by the ``lms`` text parsers (private to the lms group).
 
 Column-aligned tables (read from the header, any alignment), JSON payloads that may follow
-log lines on a merged stream, shell-prompt lines of pastes, and the log noise every lms
+log lines on a merged stream, and the log noise every lms
 command may print (``D``/``I`` log lines, ``Waking up LM Studio service...``).
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ParseError
+from ._policy import not_understood
 from .lms_error import find_error, strip_log_prefix
 
 _CELL_RE = re.compile(r"\S+(?: \S+)*")
@@ -153,17 +154,6 @@ def is_noise(line: str) -> bool:
     return bool(_WAKING_RE.match(text.strip()))
 
 
-_PROMPT_RE = re.compile(r"^.*?[❯➜»>$#%](?:\s+\S+)??\s*(?P<cmd>(?:lms|ollama)(?:\.exe)?(?:\s.*)?)$")
-
-
-def prompt_command(line: str) -> str | None:
-    """The command typed on a pasted shell-prompt line (``➜  ~ lms server status``)."""
-    m = _PROMPT_RE.match(line.strip())
-    if m is None:
-        return None
-    return m.group("cmd").strip()
-
-
 def unknown_line(command: str, lines: Sequence[str], index: int, reason: str) -> ParseError:
     """The ParseError for an unexpected line (1-based line number)."""
     return ParseError(command, reason, index + 1, lines[index])
@@ -172,11 +162,28 @@ def unknown_line(command: str, lines: Sequence[str], index: int, reason: str) ->
 def error_or_raise(
     command: str, lines: Sequence[str], unknown: Sequence[int]
 ) -> tuple[str, str] | None:
-    """When unknown lines remain: the runtime's error report among the lines, else raise."""
+    """When unknown lines remain: the runtime's error report among the lines; else each
+    unknown line is not understood (:func:`~._policy.not_understood`: raise or skip)."""
     if not unknown:
         return None
     report = find_error(lines)
     if report is None:
-        i = unknown[0]
-        raise ParseError(command, "unrecognised line", i + 1, lines[i])
+        for i in unknown:
+            not_understood(command, "unrecognised line", i + 1, lines[i])
+        return None
     return report.error, report.kind
+
+
+def json_warnings(command: str, lines: Sequence[str], start: int, end: int) -> list[str]:
+    """The warnings printed beside a ``--json`` payload (lines ``start``–``end``); blank and
+    log lines are skipped, any other text is not understood."""
+    warnings: list[str] = []
+    for i, line in enumerate(lines):
+        if start <= i < end or is_noise(line):
+            continue
+        level, text = strip_log_prefix(line)
+        if level == "warn":
+            warnings.append(text.strip())
+            continue
+        not_understood(command, "text beside the --json payload", i + 1, line)
+    return warnings

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, TypeVar
 
+from .._text import SIZE_PATTERN, parse_size, strip_ansi
 from ..errors import ParseError
 from ._base import Progress
-from ._text import SIZE_PATTERN, parse_size, strip_ansi
+from ._policy import not_understood
 from .lms_error import find_error
 
 R = TypeVar("R")
@@ -214,9 +215,9 @@ class Residue:
     def __bool__(self) -> bool:
         return self._count > 0
 
-    def first(self) -> tuple[int, str]:
-        i = next(k for k, t in enumerate(self.lines) if t.strip())
-        return self.numbers[i], self.lines[i]
+    def unknown(self) -> list[tuple[int, str]]:
+        """The kept lines (blank ones left out) with their line numbers."""
+        return [(n, t) for n, t in zip(self.numbers, self.lines, strict=True) if t.strip()]
 
 
 class FrameReader(Generic[R]):
@@ -243,9 +244,9 @@ class FrameReader(Generic[R]):
         if self._residue:
             report = find_error(self._residue.lines)
             if report is None:
-                number, line = self._residue.first()
-                raise ParseError(self._command, "unrecognised line", number, line)
-            if self.error is None:
+                for number, line in self._residue.unknown():
+                    not_understood(self._command, "unrecognised line", number, line)
+            elif self.error is None:
                 self.error, self.kind = report.error, report.kind
                 events.append(Progress(phase="error", message=report.error))
         self._final = self._result()

@@ -18,8 +18,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..errors import ParseError
-from ._text import SIZE_PATTERN
+from .._text import SIZE_PATTERN
+from ._policy import not_understood
 from .ollama_error import ErrorReport, read_error, warning_message
 
 #: A time phrase of ``format.HumanTime`` (past or future), and the special values.
@@ -46,21 +46,6 @@ _FREE = r"\S(?:.*\S)?"
 _SEP = r"[ \t]+"
 
 _HEADER_RE = re.compile(r"^\s*NAME(?:[ \t]+[A-Z][A-Z_]*)+[ \t]*$")
-
-# Documented noise between/around tables.
-_NOISE_RE = re.compile(
-    # a shell prompt or command line that runs ollama (`$ ollama list`, `PS C:\> ollama ps`,
-    # ` ~/src> ./ollama list`, `docker exec -it ollama ollama ps`, a bare `ollama list`)
-    r"(?:^|[\s>$#%❯➜/\\])ollama(?:\.exe)?[ \t]+(?:list|ls|ps|serve|run|pull|show|rm|stop|cp"
-    r"|create|push|help|-v|--version)\b(?:[ \t]+\S+)*[ \t]*$"
-    # a bare prompt (`$`, `PS C:\Users\me>`, `❯`)
-    r"|^\s*(?:PS )?[A-Za-z]:\\[^>]*>\s*$|^\s*\S*[$#%❯➜>]\s*$"
-    # llama.cpp / ggml / SYCL backend lines printed by third-party builds (ipex-llm):
-    # `ggml_sycl_init: found 1 SYCL devices:`, `llama_model_loader: …`, `print_info: …`
-    r"|^\s*[a-z][a-z0-9]*_[a-z0-9_]*:(?:\s|$)"
-    # the SYCL device table of ipex-llm builds (`|ID| Device Type| …|`, `|--|---|`)
-    r"|^\s*\|.*\|\s*$|^\s*Found \d+ SYCL devices?:?\s*$"
-)
 
 
 @dataclass(frozen=True)
@@ -164,19 +149,14 @@ def match_row(
     return best
 
 
-def is_noise(line: str) -> bool:
-    """Documented noise: prompts/command lines, llama.cpp/ggml/SYCL backend lines."""
-    return bool(_NOISE_RE.search(line))
-
-
 def read_table(command: str, lines: Sequence[str], defaults: Sequence[Sequence[str]]) -> Table:
     """Read every table (header + rows) in ``lines``.
 
     Rows before any header are matched against each of ``defaults`` (the header eras) with
     every cell typed. A row missing its last cells is accepted only as the last non-blank
     line (a cut paste), and needs at least two cells. Error reports, ``Warning:`` lines,
-    blank lines and :func:`is_noise` lines are taken out; any other line raises
-    ``ParseError``.
+    blank lines are taken out (prompts and server log lines went in the pre-pass,
+    ``_session``); any other line is not understood (``_policy``).
     """
     table = Table()
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
@@ -214,8 +194,7 @@ def read_table(command: str, lines: Sequence[str], defaults: Sequence[Sequence[s
                 table.rows.append(Row(cells, i + 1, truncated=not complete))
                 break
         else:
-            if not is_noise(line):
-                what = "a row of " + " ".join(columns) if columns else "a table row or header"
-                raise ParseError(command, f"not {what}", i + 1, line)
+            what = "a row of " + " ".join(columns) if columns else "a table row or header"
+            not_understood(command, f"not {what}", i + 1, line)
         i += 1
     return table

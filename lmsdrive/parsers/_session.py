@@ -1,36 +1,108 @@
-"""Terminal pastes hold more than the command's output: the shell prompt with the command
-typed, a bare prompt after it, sometimes the next command and its output. This pre-pass,
-applied by :func:`lmsdrive.parsers.parse` and ``lmsdrive parse`` before a parser runs,
-removes exactly that:
+"""The pre-pass every parser gets: a capture as people make it, reduced to one command's output.
 
-* leading blank lines and lines that echo a command, with or without a prompt
-  (``$ ollama list``, ``jolly@pop-os:~$ lms -v``, ``PS C:\\> ollama run x``, ``❯ lms get y``,
-  a bare ``lms ls --variants``, ``~/.lmstudio/bin/lms status``, the ``user@host MSYSTEM path``
-  line of a two-line prompt); a bare command line counts only as the first line, and one
-  that reads as a sentence or holds a version number (``ollama version is 0.5.7``,
-  ``ollama version 0.1.13``, ``lms - LM Studio CLI - v0.0.28``) is output, not an echo;
-* a later prompt line that runs a command (of either tool), and everything after it: that is
-  the next command's output, not this one's (a parser that reads the whole session, such as
-  ``lms server start`` for its ``second_command``, keeps the prompt lines and what follows);
-* trailing bare prompts (``user@host:~$``, ``ezra@mbp ~ %``, ``$``).
+:func:`read_paste` is the one paste/prompt reader of the package. :func:`lmsdrive.parsers.parse`
+(and ``lmsdrive parse``, the fixture tests, ``lmsdrive fixtures check``) run it on stdout and
+stderr before the parser, which then sees only the command's own output. In this order:
 
-Output lines are never touched: a line only counts as a prompt when a prompt marker
-(``$ # % > ❯ ➜ »``, or ``PS …>``) stands before the tool's name, or when it is a leading echo
-of the command itself.
+1. **Log wrappers** are cut from the start of each line that has one (on all lines or all
+   but some): the ``docker compose logs`` service column (``ollama-1  | ``, with or without
+   ``--timestamps``), the RFC 3339 timestamp of ``docker logs -t`` / ``kubectl logs
+   --timestamps`` (``2026-01-21T01:46:34.123456789Z ``), and journalctl's short and
+   short-iso prefixes (``host unit[pid]: ``: ``Nov 30 10:00:01 host ollama[123]: ``,
+   ``2024-11-30T10:00:01+0100 host ollama[123]: ``), where a long line the pager cut ends
+   in ``>`` (that marker goes too).
+2. **Commands** are found: a line where a shell prompt runs ``lms``/``ollama`` (bash, zsh,
+   fish, PowerShell ``PS C:\\>``, cmd ``C:\\Users\\me>``, starship ``❯``, ``➜``, conda
+   ``(base) $``; also via ``sudo``/``docker exec``/``kubectl exec``), a labelled command
+   (``input: ollama run x``), a bare echo of the command on the first line (and the same
+   echo again later: a repeated run). A line that reads as a sentence or holds a version
+   (``ollama version is 0.5.7``, ``lms - LM Studio CLI - v0.0.28``) is output, not an echo.
+   ``output:`` labels, the first line of a two-line prompt (``user@host MSYSTEM ~/path``)
+   and bare prompts (``$``, ``user@host:~$``, ``PS C:\\>``) go too.
+3. The paste is **split into runs**, one per command line. The result is the last run of
+   the command being parsed (with output); earlier runs of the same command are
+   ``attempts``; runs of other commands are not this command's output and are left out.
+4. **Author's marks** go: a line that is only ``...``, ``…`` or ``[...]`` (lines cut), and
+   a note after a row (``   <--- we load this one``, ``<==``, ``←``).
+5. **Server log noise** goes when the parser does not read server logs itself (all
+   ``ollama`` text parsers but ``ollama serve``): Gin request lines (``[GIN] 2026/01/21 -
+   01:46:34 | 200 | …``), slog lines (``time=… level=INFO …``), Go log lines
+   (``2024/08/19 22:32:14 routes.go:1125: …``), llama.cpp/ggml/SYCL lines
+   (``llama_model_loader: …``, ``ggml_cuda_init: …``, ``  Device 0: …``, ``|ID| Device
+   Type|…|``) — a terminal that runs ``ollama serve`` in the background interleaves them.
+
+Output lines are otherwise never touched, and every kept line remembers its line number in
+the input (``Paste.origin``), so a lenient parse reports skipped lines where the user sees
+them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-from ._text import strip_ansi
+from .._text import _ANSI_RE, strip_ansi
+
+__all__ = ["Paste", "command_of", "read_paste"]
+
+# -- 1. log wrappers ----------------------------------------------------------------------
+
+_RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)"
+_JOURNAL = (
+    rf"(?:[A-Z][a-z]{{2}} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?|{_RFC3339}) "
+    r"[\w.-]+ [\w.@/-]+\[\d+\]: "
+)
+#: ``svc-1  | `` then a timestamp, or a journal prefix, or a timestamp alone.
+_WRAPPER_RE = re.compile(
+    rf"^(?P<svc>[A-Za-z0-9][\w.-]*\s+\| ?)?(?:(?P<journal>{_JOURNAL})|{_RFC3339} )?"
+)
+_JOURNAL_CUT_WIDTH = 79
+
+
+def _cut(raw: str, n: int) -> str:
+    """``raw`` without its first ``n`` visible characters (escape sequences among them
+    go too; the rest keeps its escapes)."""
+    if "\x1b" not in raw:
+        return raw[n:]
+    pos = 0
+    while n > 0 and pos < len(raw):
+        m = _ANSI_RE.match(raw, pos)
+        if m:
+            pos = m.end()
+            continue
+        pos += 1
+        n -= 1
+    while (m := _ANSI_RE.match(raw, pos)) is not None:
+        pos = m.end()
+    return raw[pos:]
+
+
+def _unwrap(raw: str) -> str:
+    plain = strip_ansi(raw) if "\x1b" in raw else raw
+    m = _WRAPPER_RE.match(plain)
+    if m is None or m.end() == 0:
+        return raw
+    out = _cut(raw, m.end())
+    if m.group("journal") and len(plain) >= _JOURNAL_CUT_WIDTH and out.endswith(">"):
+        out = out[:-1]
+    return out
+
+
+# -- 2. commands ----------------------------------------------------------------------------
 
 _TOOL = r"(?:\S*[/\\])?(?:lms|ollama)(?:\.exe)?(?=\s|$)"
+_VIA = (
+    r"(?:(?:sudo|doas|time|env|wsl|(?:docker|podman)(?: compose)? exec|kubectl exec)\b[^\n]*?\s)?"
+)
 _MARKER = r"(?:PS [^>]*>|[^\n]*?[$#%>❯➜»])"
 #: A prompt marker (anything up to $ # % > ❯ ➜ », or PowerShell's ``PS …>``) then a command.
-_PROMPT_CMD = re.compile(rf"^\s*{_MARKER}\s*(?:\S+\s+)??{_TOOL}")
+_PROMPT_CMD = re.compile(rf"^\s*{_MARKER}\s*(?:\S+\s+)??{_VIA}{_TOOL}")
+#: A labelled command (``input: ollama run x``).
+_LABEL_CMD = re.compile(rf"^\s*(?:input|command|cmd|in)\s*:\s*{_VIA}{_TOOL}", re.IGNORECASE)
+_OUTPUT_LABEL = re.compile(r"^\s*(?:output|out|result)\s*:\s*$", re.IGNORECASE)
 #: A leading echo of the command without a prompt (``lms ls --variants``).
-_ECHO = re.compile(rf"^\s*{_TOOL}")
+_ECHO = re.compile(rf"^\s*{_VIA}{_TOOL}")
 #: The first line of a two-line prompt (Git Bash / MSYS2: ``user@host MSYSTEM ~/path``).
 _USER_HOST = re.compile(r"^\S+@\S+(?:\s+\S+)*\s*$")
 #: Output lines that begin with the tool's name (``ollama version is 0.5.7``,
@@ -38,48 +110,136 @@ _USER_HOST = re.compile(r"^\S+@\S+(?:\s+\S+)*\s*$")
 _OUTPUT_WORDS = re.compile(r"\s(?:is|-)\s|\sv?\d+\.\d+(?:\.\d+)*(?:\s|$)")
 #: A prompt with nothing typed after it.
 _BARE_PROMPT = re.compile(
-    r"^\s*(?:\([^)]*\)\s*)?(?:\S+@\S+(?:\s+\S+)?|PS [^>]*|[\w~./:-]*)\s*[$#%>❯➜»]\s*$"
+    r"^\s*(?:\([^)]*\)\s*)?(?:\S+@\S+(?:\s+\S+)?|PS [^>]*|[\w~./:\\-]*)\s*[$#%>❯➜»]\s*$"
+)
+_COMMAND_TEXT = re.compile(rf"{_TOOL}.*$")
+
+# -- 4. author's marks, 5. server log noise --------------------------------------------------
+
+_CUT_MARK = re.compile(r"^\s*(?:\.{3,}|…|\[\.{3}\]|\[…\])\s*$")
+_NOTE = re.compile(r"\s+(?:<-{2,}|<={2,}|←)(?:\s.*)?$")
+_SERVER_LOG = re.compile(
+    r"^\s*(?:\[GIN(?:-debug)?\] "  # Gin request and debug lines
+    r"|time=\S+ level=[A-Z]+ "  # slog
+    r"|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:\S+\.go:\d+: )?"  # Go log
+    r"|[a-z][a-z0-9]*_[a-z0-9_]*:(?:\s|$)"  # llama.cpp / ggml: `llama_model_loader: …`
+    r"|Device \d+: "  # the device list after ggml_cuda_init
+    r"|\|.*\|\s*$"  # the SYCL device table of ipex-llm builds
+    r"|Found \d+ SYCL devices?:?\s*$)"
 )
 
 
-def _is_prompt_command(line: str) -> bool:
-    return bool(_PROMPT_CMD.match(line))
+@dataclass(frozen=True)
+class Paste:
+    """One command's output read from a capture: the text the parser reads, the 1-based
+    input line of each of its lines, and the earlier runs of the same command."""
+
+    text: str
+    origin: tuple[int, ...]
+    attempts: tuple[Paste, ...] = field(default=())
 
 
-def strip_shell_session(text: str, *, keep_commands: bool = False) -> str:
-    """``text`` without the shell session around the command's output (see module doc).
+def command_of(line: str) -> str | None:
+    """The command typed on a prompt, label or echo line (``$ ollama list | head`` →
+    ``ollama list``), or ``None`` for any other line."""
+    plain = strip_ansi(line).replace("\r", "")
+    if not (_PROMPT_CMD.match(plain) or _LABEL_CMD.match(plain) or _ECHO.match(plain)):
+        return None
+    m = _COMMAND_TEXT.search(plain)
+    return re.split(r"\s(?:&&|\|\|?|;)\s?", m.group())[0].strip() if m else None
 
-    ``keep_commands`` keeps every prompt line that runs a command, and what follows it, for
-    a parser that reads the session itself (chained and following commands); the bare echo
-    at the top and trailing bare prompts still go.
+
+def _is_command(plain: str, i: int, echo: str | None) -> bool:
+    if _PROMPT_CMD.match(plain) or _LABEL_CMD.match(plain):
+        return True
+    if echo is not None and plain.strip() == echo:
+        return True
+    return i == 0 and bool(_ECHO.match(plain)) and not _OUTPUT_WORDS.search(plain)
+
+
+def _is_wrapping(plain: str) -> bool:
+    return not plain.strip() or bool(_BARE_PROMPT.match(plain) or _OUTPUT_LABEL.match(plain))
+
+
+@dataclass
+class _Run:
+    command: str | None
+    lines: list[int]  # 0-based indices into the input
+
+
+def _runs(plain: Sequence[str]) -> list[_Run]:
+    echo = plain[0].strip() if plain and _is_command(plain[0], 0, None) else None
+    if echo is not None and (_PROMPT_CMD.match(plain[0]) or _LABEL_CMD.match(plain[0])):
+        echo = None  # a prompt line: later runs have their own prompt
+    runs = [_Run(None, [])]
+    for i, line in enumerate(plain):
+        if _is_command(line, i, echo):
+            runs[-1].lines = _without_user_host(plain, runs[-1].lines)
+            runs.append(_Run(command_of(line) or "", []))
+        else:
+            runs[-1].lines.append(i)
+    return runs
+
+
+def _without_user_host(plain: Sequence[str], lines: list[int]) -> list[int]:
+    """A run without the first line of the next two-line prompt at its end."""
+    while lines and not plain[lines[-1]].strip():
+        lines = lines[:-1]
+    if lines and _USER_HOST.match(plain[lines[-1]]):
+        return lines[:-1]
+    return lines
+
+
+def read_paste(
+    text: str, *, same: Callable[[str], str] = str, drop_server_log: bool = False
+) -> Paste:
+    """The output of the first command in a capture, from its last run (see the module doc).
+
+    ``same`` names a command's identity: runs whose commands it maps to the same name are
+    runs of one command (``parse_transcript`` names them by parser, so ``ollama run x`` and
+    ``ollama pull x`` are one command). With no command line in ``text``, the whole text
+    (wrappers removed).
     """
-    lines = text.split("\n")
-    plain = [strip_ansi(line).replace("\r", "") for line in lines]
+    if not text:
+        return Paste(text, ())
+    raw = [_unwrap(line) for line in text.split("\n")]
+    plain = [strip_ansi(line).replace("\r", "") for line in raw]
+    runs = [r for r in _runs(plain) if any(plain[i].strip() for i in r.lines)]
+    if not runs:  # nothing but prompts: leave it to the parser
+        return Paste(text, tuple(range(1, len(raw) + 1)))
+    first = _identity(same, runs[0].command)
+    *earlier, last = [r for r in runs if _identity(same, r.command) == first]
+    attempts = tuple(_paste(raw, plain, r.lines, drop_server_log, True) for r in earlier)
+    final = _paste(raw, plain, last.lines, drop_server_log, text.endswith("\n"))
+    return Paste(final.text, final.origin, attempts)
 
-    def leading(i: int) -> bool:
+
+def _identity(same: Callable[[str], str], command: str | None) -> str | None:
+    if not command:
+        return None
+    try:
+        return same(command)
+    except ValueError:
+        return command
+
+
+def _paste(
+    raw: Sequence[str], plain: Sequence[str], lines: Sequence[int], drop_log: bool, newline: bool
+) -> Paste:
+    kept: list[int] = []
+    for i in lines:
         line = plain[i]
-        if not line.strip() or (_is_prompt_command(line) and not keep_commands):
-            return True
-        if i == 0 and _ECHO.match(line) and not _OUTPUT_WORDS.search(line):
-            return True  # a bare command line at the top of a paste
-        return bool(
-            _USER_HOST.match(line) and i + 1 < len(plain) and _is_prompt_command(plain[i + 1])
-        )
-
-    start = 0
-    while start < len(lines) and leading(start):
+        if _CUT_MARK.match(line) or (drop_log and _SERVER_LOG.match(line)):
+            continue
+        kept.append(i)
+    start, end = 0, len(kept)
+    while start < end and _is_wrapping(plain[kept[start]]):
         start += 1
-    if start == len(lines):  # nothing but prompts: leave it to the parser
-        return text
-    end = len(lines)
-    if not keep_commands:
-        for i in range(start, len(lines)):
-            if _is_prompt_command(plain[i]):
-                end = i
-                break
-    while end > start and (not plain[end - 1].strip() or _BARE_PROMPT.match(plain[end - 1])):
+    while end > start and _is_wrapping(plain[kept[end - 1]]):
         end -= 1
-    if start == 0 and end == len(lines):
-        return text
-    kept = "\n".join(lines[start:end])
-    return kept + "\n" if end > start and (end < len(lines) or text.endswith("\n")) else kept
+    kept = kept[start:end]
+    out = [_NOTE.sub("", raw[i]) if "<" in raw[i] or "←" in raw[i] else raw[i] for i in kept]
+    body = "\n".join(out)
+    if out and (newline or kept[-1] < len(raw) - 1):
+        body += "\n"
+    return Paste(body, tuple(i + 1 for i in kept))

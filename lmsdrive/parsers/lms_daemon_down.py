@@ -41,11 +41,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._lms import error_or_raise, is_noise
-from ._text import clean_lines
 from .lms_error import strip_log_prefix
 
 __all__ = ["DaemonDownResult", "parse"]

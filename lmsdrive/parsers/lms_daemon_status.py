@@ -45,11 +45,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._lms import error_or_raise, find_json, is_noise
-from ._text import clean_lines
 from .lms_error import strip_log_prefix
 
 __all__ = ["DaemonInfo", "DaemonStatusResult", "parse", "read_daemon_json"]

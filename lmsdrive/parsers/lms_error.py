@@ -59,10 +59,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
-from ._base import Result
-from ._text import clean_lines
+from ._base import ErrorKind, ErrorReport, Result
 
 __all__ = [
     "ErrorReport",
@@ -99,15 +99,6 @@ def strip_log_prefix(line: str) -> tuple[str | None, str]:
     return level, line[m.end() :]
 
 
-@dataclass(frozen=True)
-class ErrorReport:
-    """An error report found among lines: message, kind, 1-based line number."""
-
-    error: str
-    kind: str
-    line_number: int
-
-
 @dataclass(frozen=True, kw_only=True)
 class LmsErrorResult(Result):
     """The error report of an ``lms`` command (``error`` and ``kind`` always set)."""
@@ -140,7 +131,7 @@ _USAGE_RE = re.compile(
 )
 
 
-def classify(message: str) -> str:
+def classify(message: str) -> ErrorKind:
     """The :data:`~lmsdrive.parsers.ERROR_KINDS` kind of an error message's text."""
     if _MODEL_NOT_FOUND_RE.search(message):
         return "model_not_found"

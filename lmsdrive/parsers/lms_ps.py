@@ -67,11 +67,20 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .._text import clean_lines, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
-from ._lms import Column, assign, cells, error_or_raise, find_json, header_columns, is_noise
-from ._text import clean_lines, parse_size
+from ._lms import (
+    Column,
+    assign,
+    cells,
+    error_or_raise,
+    find_json,
+    header_columns,
+    is_noise,
+    json_warnings,
+)
 from .lms_error import strip_log_prefix
 
 COMMAND = "lms ps"
@@ -288,13 +297,5 @@ def parse(transcript: Transcript) -> PsResult:
         raise ParseError(
             COMMAND, f"unexpected --json element: {e}", start + 1, lines[start]
         ) from None
-    warnings: list[str] = []
-    for i, line in enumerate(lines):
-        if start <= i < end or is_noise(line):
-            continue
-        level, text = strip_log_prefix(line)
-        if level == "warn":
-            warnings.append(text.strip())
-            continue
-        raise ParseError(COMMAND, "text beside the --json payload", i + 1, line)
+    warnings = json_warnings(COMMAND, lines, start, end)
     return PsResult(models=models, format="json", warnings=warnings)

@@ -24,10 +24,8 @@ Lines read (all on stderr; ``I``/``W``/``E``/``D``/``Error: `` prefixes stripped
   running…`` / cannot connect (server_not_running), ``ENOENT …http-server-config.json``
   (lms#314) and any other error report.
 
-A pasted terminal session may hold a later shell-prompt line (``➜  ~ lms server status``):
-the lines after it are that command's output, parsed by its own parser into
-``second_command``; a chained ``lms server start && lms load …`` with nothing printed for
-the second command gives ``{"command": …, "outcome": "no output"}``.
+A pasted terminal session is reduced to this command's output by the pre-pass every parser
+gets (``_session``): a later command's output is not read here.
 
 JSON Schema::
 
@@ -41,7 +39,8 @@ JSON Schema::
       "cors":          boolean        # the CORS warning was printed
       "network":       boolean        # the "accept connections from the network" warning
       "warnings":      [string]
-      "second_command": object|null   # {"command": str, ...its parsed result}
+      "second_command": null          # kept for the schema; a paste's other commands are
+                                      # split off by the pre-pass (always null)
       "exit_code":     integer|null   # the transcript's exit code when recorded
       "error", "kind": string|null
     }
@@ -64,11 +63,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
-from ._lms import error_or_raise, prompt_command
-from ._text import clean_lines
+from ._lms import error_or_raise
 from .lms_error import classify, strip_log_prefix
 
 COMMAND = "lms server start"
@@ -112,22 +111,8 @@ class ServerStartResult(Result):
     cors: bool = False
     network: bool = False
     warnings: list[str] = field(default_factory=list)
-    second_command: dict[str, Any] | None = None
+    second_command: None = None
     exit_code: int | None = None
-
-
-def _second(command: str, lines: list[str]) -> dict[str, Any]:
-    """A later command of a pasted session, parsed by its own parser when it has one."""
-    from . import get_module, resolve  # late import: the registry imports parser modules
-
-    if not any(line.strip() for line in lines):
-        return {"command": command, "outcome": "no output"}
-    try:
-        info = resolve(command)
-        result = get_module(info).parse(Transcript.of("\n".join(lines) + "\n"))
-    except (ParseError, ValueError):
-        return {"command": command, "output": [line for line in lines if line.strip()]}
-    return {"command": command, **result.to_dict()}
 
 
 def parse(transcript: Transcript) -> ServerStartResult:
@@ -140,21 +125,8 @@ def parse(transcript: Transcript) -> ServerStartResult:
     warnings: list[str] = []
     failure: tuple[str, str] | None = None
     unknown: list[int] = []
-    second: dict[str, Any] | None = None
-    chained: str | None = None
-    end = len(lines)
     for i, line in enumerate(lines):
-        cmd = prompt_command(line)
-        if cmd is not None:
-            if i == 0 or not any(x.strip() for x in lines[:i]):
-                parts = [p.strip() for p in re.split(r"&&|;", cmd)]
-                chained = parts[1] if len(parts) > 1 and parts[1] else None
-                continue
-            second = _second(cmd, lines[i + 1 :])
-            end = i
-            break
-    for i, line in enumerate(lines[:end]):
-        if not line.strip() or prompt_command(line) is not None:
+        if not line.strip():
             continue
         level, text = strip_log_prefix(line)
         s = text.strip()
@@ -192,17 +164,14 @@ def parse(transcript: Transcript) -> ServerStartResult:
             st["network"] = st["network"] or bool(_NETWORK_RE.match(s))
             continue
         unknown.append(i)
-    err = error_or_raise(COMMAND, lines[:end], unknown) or failure
+    if not any(line.strip() for line in lines):
+        raise ParseError(COMMAND, "empty output: nothing tells whether the server started")
+    err = error_or_raise(COMMAND, lines, unknown) or failure
     if err is not None and failure is None:
         st["running"], st["complete"] = False, True
-    if not any(line.strip() for line in lines[:end]):
-        raise ParseError(COMMAND, "empty output: nothing tells whether the server started")
-    if chained is not None and second is None and st["complete"] and st["running"]:
-        second = {"command": chained, "outcome": "no output"}
     return ServerStartResult(
         **st,
         warnings=warnings,
-        second_command=second,
         exit_code=transcript.exit_code,
         error=err[0] if err else None,
         kind=err[1] if err else None,

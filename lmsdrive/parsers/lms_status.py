@@ -49,11 +49,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .._text import SIZE_PATTERN, clean_lines, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._lms import error_or_raise, is_noise
-from ._text import SIZE_PATTERN, clean_lines, parse_size
 from .lms_error import strip_log_prefix
 
 COMMAND = "lms status"

@@ -48,12 +48,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._lines import LineTemplate
 from ._lms import error_or_raise, is_noise
-from ._text import clean_lines
 from .lms_error import strip_log_prefix
 
 COMMAND = "lms unload"

@@ -44,11 +44,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._lms import error_or_raise, find_json, is_noise
-from ._text import clean_lines
 
 COMMAND = "lms version"
 

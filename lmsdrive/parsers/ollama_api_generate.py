@@ -213,6 +213,7 @@ class GenerateReader:
         final, first = self._final, self._first
         eval_count, eval_duration = final.get("eval_count"), final.get("eval_duration")
         rate = round(eval_count * 1e9 / eval_duration, 2) if eval_count and eval_duration else None
+        counters: dict[str, Any] = {k: final.get(k) for k in _COUNTERS}
         return OllamaApiGenerateResult(
             http_status=self._status,
             error=error,
@@ -227,7 +228,7 @@ class GenerateReader:
             tokens_per_second=rate,
             chunks=self._chunks,
             extra={k: v for k, v in final.items() if k not in _KNOWN},
-            **{k: final.get(k) for k in _COUNTERS},
+            **counters,
         )
 
 

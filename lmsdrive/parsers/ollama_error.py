@@ -76,10 +76,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
-from ._base import Result
-from ._text import clean_lines
+from ._base import ErrorKind, ErrorReport, Result
 
 __all__ = [
     "ErrorReport",
@@ -102,7 +102,7 @@ _ERROR_RE = re.compile(rf"^\s*(?:[^\n]*?[{_SPINNER}]\s*)?Error: ?(?P<msg>.*)$")
 _WARNING_RE = re.compile(r"^\s*Warning: ?(?P<msg>.*)$")
 _PANIC_RE = re.compile(r"^\s*(?:panic: .*|goroutine \d+ \[running\]:?\s*)$")
 
-_KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+_KIND_RULES: tuple[tuple[ErrorKind, re.Pattern[str]], ...] = (
     (
         "server_not_running",
         re.compile(
@@ -159,10 +159,7 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # Recognisable non-error output: ends a multi-line message.
 _STOP_RE = re.compile(
     r"^\s*(?:Error|Warning): "  # another report
-    r"|^\s*(?:PS )?[A-Za-z]:\\[^>]*>"  # Windows prompts (cmd, PowerShell)
-    r"|^\S*[$#%❯➜>]\s*(?:\S+\s+)?ollama(?:\.exe)?\b"  # prompt + ollama command
-    r"|^ollama(?:\.exe)? [a-z-]"  # an unindented ollama command line
-    r"|^\s*(?:[$#%❯➜]|>>>|╰─\S*|╭─)(?:\s|$)"  # bare prompts
+    r"|^\s*>>>(?:\s|$)"  # the prompt of ollama run (shell prompts go in the pre-pass)
     r"|^(?:pulling manifest|pulling [0-9a-f]{12}|pulling model\b|verifying sha256 digest"
     r"|writing manifest|success\s*$|removing (?:any )?unused layers|transferring model data"
     r"|creating (?:new )?\w+ layer|using already created layer|writing layer"
@@ -175,15 +172,6 @@ _STOP_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class ErrorReport:
-    """An ``Error: …`` report found in an output: message, kind, 1-based line number."""
-
-    error: str
-    kind: str
-    line_number: int
-
-
 @dataclass(frozen=True, kw_only=True)
 class OllamaErrorResult(Result):
     """The error report of a failed ``ollama`` command."""
@@ -192,7 +180,7 @@ class OllamaErrorResult(Result):
     warnings: list[str] = field(default_factory=list)
 
 
-def classify(message: str) -> str:
+def classify(message: str) -> ErrorKind:
     """The kind (one of ``ERROR_KINDS``) of an ``ollama`` error message."""
     for kind, rule in _KIND_RULES:
         if rule.search(message):

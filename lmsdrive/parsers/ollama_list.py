@@ -38,12 +38,13 @@ Schema (``OllamaListResult.to_dict()``)::
       "truncated": boolean          # the last row was cut (its missing cells are null)
     }
 
-Noise skipped on purpose: blank lines; shell prompts and the command line itself
-(``$ ollama list``, `` ~/src> ./ollama list``, ``PS C:\\> ollama ls``, a bare prompt);
+Noise skipped on purpose: blank lines. Shell prompts and the command line itself
+(``$ ollama list``, `` ~/src> ./ollama list``, ``PS C:\\> ollama ls``, a bare prompt) and the
 llama.cpp/ggml/SYCL backend lines that third-party builds such as Intel ipex-llm print before
 the table (``ggml_sycl_init: found 1 SYCL devices:``, any ``snake_case_name: …`` line, the
-``|ID| Device Type|…|`` device table, ``Found N SYCL devices``). Any other line raises
-``ParseError``.
+``|ID| Device Type|…|`` device table, ``Found N SYCL devices``) are removed by the pre-pass
+(``_session``). Any other line is not understood: ``ParseError`` when strict, listed in
+``skipped`` when lenient.
 
 Empty output raises ``ParseError``: ``ollama list`` always prints the header, so no output at
 all means the command did not run to completion. A header alone is an empty model list.
@@ -65,11 +66,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .._text import clean_lines, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._ollama_table import Row, read_table
-from ._text import clean_lines, parse_size
 
 __all__ = ["ListedModel", "OllamaListResult", "parse"]
 

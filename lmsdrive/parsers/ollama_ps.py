@@ -42,10 +42,10 @@ Schema (``OllamaPsResult.to_dict()``)::
       "truncated": boolean       # the last row was cut (its missing cells are null)
     }
 
-Noise skipped on purpose: blank lines (the separators between repeated runs); shell prompts
-and the command line itself (``$ ollama ps``, ``PS C:\\> ollama ps``); llama.cpp/ggml/SYCL
+Noise skipped on purpose: blank lines (the separators between repeated tables). Shell prompts
+and the command line itself (``$ ollama ps``, ``PS C:\\> ollama ps``) and llama.cpp/ggml/SYCL
 backend lines of third-party builds (``snake_case_name: …``, the ``|…|`` SYCL device
-table). Any other line raises ``ParseError``.
+table) are removed by the pre-pass (``_session``). Any other line is not understood.
 
 Empty output raises ``ParseError`` (``ollama ps`` always prints its header); a header alone
 means no model is loaded (``models: []``). An error report sets ``error`` and ``kind``.
@@ -68,11 +68,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .._text import clean_lines, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._ollama_table import Row, read_table
-from ._text import clean_lines, parse_size
 
 __all__ = ["LoadedModel", "OllamaPsResult", "parse", "processor_split"]
 

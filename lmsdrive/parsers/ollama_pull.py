@@ -62,12 +62,15 @@ unused layers: …``, ``success``, and the ``create`` statuses, all ``<verb>ing 
 or without a live spinner frame (Braille ``⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏``); bar lines of both styles;
 ``Error: …`` reports (with their continuation lines, see ``ollama_error``).
 
-Noise skipped on purpose: blank rows (erased redraws), spinner frames, shell prompts and
-the ``>>>`` prompt of ``ollama run``, ``Connecting to 'x' on 'ollama.com'`` (cloud
+Noise skipped on purpose: blank rows (erased redraws), spinner frames, the ``>>>`` prompt
+of ``ollama run``, ``Connecting to 'x' on 'ollama.com'`` (cloud
 models), and after ``success`` any other line (the answer of ``ollama run``). For
 ``ollama run`` with stdout and stderr captured apart, only stderr is read (stdout holds the
 model's answer). Only the first error report is kept (scripts that run several commands
-print more). Anything else raises ``ParseError``.
+print more). Shell prompts, and the server's own log lines (Gin ``[GIN] …``, slog
+``time=… level=…``, Go log, llama.cpp/ggml) that a terminal running ``ollama serve`` in the
+background interleaves, are removed by the pre-pass (``_session``) in both modes. Anything
+else is not understood: ``ParseError`` when strict, listed in ``skipped`` when lenient.
 
 Empty output: nothing pulled yet — ``outcome`` null and empty lists (a live stream that
 has not printed anything).
@@ -97,11 +100,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ..errors import ParseError
+from .._text import SIZE_PATTERN, parse_size
 from ..transcript import Transcript
 from ._base import Progress, Result
+from ._policy import not_understood
 from ._stream import drive, read_all
-from ._text import SIZE_PATTERN, parse_size
 from ._vtscreen import ScreenReplay
 from .ollama_error import find_error, is_error_start, is_stop_line
 
@@ -138,11 +141,8 @@ _STATUS_RE = re.compile(
     r"^(?:success|[a-z][a-z']*ing\b[^\x00-\x1f▕▏|]*|couldn't remove unused layers\b.*)$"
 )
 _WARNING_RE = re.compile(r"^\s*Warning: ?(?P<msg>.*)$")
-_PROMPT_RE = re.compile(
-    r"^\s*(?:[$#%❯➜>]|>>>|╰─\S*|╭─.*)(?:\s.*)?$"
-    r"|^\s*(?:PS )?[A-Za-z]:\\[^>]*>.*$"
-    r"|^\S*[$#%❯➜]\s*(?:\S+\s+)?ollama(?:\.exe)?\b.*$"
-)
+#: The ``>>>`` prompt of ``ollama run`` after its pull (shell prompts go in the pre-pass).
+_PROMPT_RE = re.compile(r"^\s*>>>(?:\s.*)?$")
 _CONNECTING_RE = re.compile(r"^Connecting to '.*' on '.*'")
 
 _PHASE_BY_VERB = {
@@ -278,7 +278,7 @@ class PullReader:
             return
         if self._success:
             return  # the answer of ``ollama run`` after the pull
-        raise ParseError(COMMAND, "not a status, bar or error line", line_number, line)
+        not_understood(COMMAND, "not a status, bar or error line", line_number, line)
 
     def _close_error(self) -> Iterator[Progress]:
         lines = self._error_lines
@@ -309,7 +309,8 @@ class PullReader:
         if rest:
             r = _NEW_REST_RE.match(rest)
             if r is None:
-                raise ParseError(COMMAND, "bar line with unreadable sizes", line_number, line)
+                not_understood(COMMAND, "bar line with unreadable sizes", line_number, line)
+                return
             cur_text, total_text, rate, eta = r.group("cur", "total", "rate", "eta")
         if self._era is None:
             self._era = ">=0.6.6" if m.group("sep") == ":" else "0.1.11-0.6.5"

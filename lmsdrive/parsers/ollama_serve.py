@@ -87,10 +87,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
-from ._text import clean_lines
 from .ollama_error import classify, is_stop_line
 
 __all__ = [

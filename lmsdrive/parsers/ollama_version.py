@@ -30,10 +30,10 @@ Schema (``OllamaVersionResult.to_dict()``)::
       "warnings":         [string]        # every "Warning: …" message, prefix removed
     }
 
-Noise skipped on purpose: blank lines, shell prompts and the command line itself
-(``$ ollama -v``, ``PS C:\\> ollama --version``). Other ``Warning:`` lines are kept in
-``warnings``. Any other line raises ``ParseError``; so does empty output (the command
-always prints at least one line).
+Noise skipped on purpose: blank lines; shell prompts and the command line itself
+(``$ ollama -v``, ``PS C:\\> ollama --version``) go in the pre-pass (``_session``). Other
+``Warning:`` lines are kept in ``warnings``. Any other line is not understood. Empty output
+raises ``ParseError`` (the command always prints at least one line).
 
 Example::
 
@@ -49,11 +49,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
-from ._ollama_table import is_noise
-from ._text import clean_lines
+from ._policy import not_understood
 from .ollama_error import read_error, warning_message
 
 __all__ = ["OllamaVersionResult", "parse"]
@@ -114,9 +114,7 @@ def parse(transcript: Transcript) -> OllamaVersionResult:
             error = error or found[0]
             i = found[1]
             continue
-        if is_noise(line):
-            continue
-        raise ParseError(COMMAND, "not a version line", i, line)
+        not_understood(COMMAND, "not a version line", i, line)
     if server is None and client is None and old is None and not unreachable and error is None:
         raise ParseError(COMMAND, "no version in the output")
     reachable: bool | None

@@ -11,8 +11,8 @@ import time
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
+from .._text import clean_lines
 from ..errors import CommandTimeoutError, NotInstalledError
-from ..parsers._text import clean_lines
 from ..transcript import Transcript
 
 #: Variables every child gets on top of ``os.environ`` (see the module docstring).

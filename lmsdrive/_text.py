@@ -1,4 +1,5 @@
-"""Text helpers every parser shares: ANSI removal, line cleaning, sizes."""
+"""Text helpers at the bottom of the package (parsers, runner and backends use them):
+ANSI removal, line cleaning, sizes, the tail of an output."""
 
 from __future__ import annotations
 
@@ -92,3 +93,8 @@ def parse_size(text: str | None) -> int | None:
 
 def is_blank(line: str) -> bool:
     return not line.strip()
+
+
+def tail(text: str, n: int) -> list[str]:
+    """The last ``n`` non-blank display lines of ``text`` (ANSI removed, redraws resolved)."""
+    return [line for line in clean_lines(text) if line.strip()][-n:] if n > 0 else []

@@ -1,0 +1,168 @@
+"""The pre-pass every parser gets (lmsdrive/parsers/_session.py), the strict/lenient policy
+(lmsdrive/parsers/_policy.py) and the error-kind mapping (lmsdrive.errors.error_for)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from lmsdrive.errors import (
+    APIError,
+    CommandError,
+    ModelNotFoundError,
+    ParseError,
+    PullError,
+    ServerNotRunningError,
+    ServerStartError,
+    error_for,
+)
+from lmsdrive.parsers import ERROR_KINDS, log_skipped, parse
+from lmsdrive.parsers._session import read_paste
+
+TABLE = (
+    "NAME               ID              SIZE      MODIFIED\n"
+    "llama3.2:latest    a80c4f17acd5    2.0 GB    3 weeks ago\n"
+)
+MODELS = [{"name": "llama3.2:latest", "size_bytes": 2_000_000_000}]
+
+
+def models(text: str, **kw: bool) -> list[dict[str, object]]:
+    got = parse("ollama list", text, **kw).to_dict()
+    return [{"name": m["name"], "size_bytes": m["size_bytes"]} for m in got["models"]]
+
+
+def prefixed(prefix: str, text: str) -> str:
+    return "".join(prefix + line + "\n" for line in text.splitlines())
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "ollama-1  | ",
+        "ollama_1    | ",
+        "ollama-1  | 2026-01-21T01:46:34.123456789Z ",
+        "2026-01-21T01:46:34.123456789Z ",  # docker logs -t, kubectl logs --timestamps
+        "Nov 30 10:00:01 host ollama[123]: ",  # journalctl short
+        "2024-11-30T10:00:01+0100 host ollama[123]: ",  # journalctl short-iso
+        "\x1b[36mollama-1  | \x1b[0m",  # compose colours the service column
+    ],
+)
+def test_log_wrappers_are_removed_in_strict_mode(prefix: str) -> None:
+    assert models(prefixed(prefix, TABLE), strict=True) == MODELS
+
+
+def test_a_wrapper_on_all_lines_but_one() -> None:
+    lines = TABLE.splitlines()
+    assert models(lines[0] + "\n" + prefixed("ollama-1  | ", lines[1]), strict=True) == MODELS
+
+
+def test_journalctl_cut_marker_goes() -> None:
+    long = "x" * 70
+    got = read_paste(f"Nov 30 10:00:01 host ollama[123]: {long}>\n").text
+    assert got == long + "\n"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "$ ",
+        "user@host:~$ ",
+        "ezra@mbp ~ % ",
+        "user@host ~> ",  # fish
+        "PS C:\\Users\\me> ",
+        "C:\\Users\\me>",  # cmd
+        "❯ ",  # starship
+        "(base) user@host:~$ ",  # conda
+        "input: ",
+        "",  # a bare echo
+    ],
+)
+def test_shell_prompts_labels_and_echo(prompt: str) -> None:
+    assert models(f"{prompt}ollama list\n{TABLE}", strict=True) == MODELS
+
+
+def test_repeated_runs_the_last_is_the_result_earlier_are_attempts() -> None:
+    paste = (
+        "$ ollama list\nError: could not connect to ollama app, is it running?\n\n"
+        f"$ ollama ls\n{TABLE}$ ollama ps\nNAME    ID    SIZE    PROCESSOR    UNTIL\n"
+    )
+    result = parse("ollama list", paste, strict=True)
+    assert [m.name for m in result.models] == ["llama3.2:latest"]  # type: ignore[attr-defined]
+    assert [a.kind for a in result.attempts] == ["server_not_running"]
+
+
+def test_repeated_bare_echo_splits_runs() -> None:
+    paste = f"ollama list\n{TABLE}\nollama list\n{TABLE}"
+    result = parse("ollama list", paste, strict=True)
+    assert len(result.attempts) == 1 and result.to_dict()["models"][0]["name"] == "llama3.2:latest"
+
+
+def test_author_notes_and_cut_marks() -> None:
+    lines = TABLE.splitlines()
+    paste = f"{lines[0]}\n...\n{lines[1]}   <--- we load this one\n…\n"
+    assert models(paste, strict=True) == MODELS
+
+
+def test_server_log_noise_goes_inside_pull_output_but_not_for_ollama_serve() -> None:
+    gin = '[GIN] 2026/01/21 - 01:46:34 | 200 |      21.948µs |       127.0.0.1 | HEAD     "/"'
+    slog = 'time=2026-01-21T01:46:34.878Z level=INFO source=images.go:755 msg="total blobs: 13"'
+    pull = f"pulling manifest\n{gin}\n{slog}\nllama_model_loader: loaded meta data\nsuccess\n"
+    assert parse("ollama pull", pull, strict=True).to_dict()["outcome"] == "success"
+    serve = read_paste(f"{gin}\n{slog}\n").text
+    assert parse("ollama serve", serve, strict=True).to_dict()  # read by its own parser
+
+
+def test_lenient_lists_skipped_lines_with_their_input_line_number() -> None:
+    paste = prefixed("ollama-1  | ", "$ ollama list\n" + TABLE + "a new line from a new version")
+    with pytest.raises(ParseError):
+        parse("ollama list", paste, strict=True)
+    result = parse("ollama list", paste)
+    assert models(paste) == MODELS
+    assert result.to_dict()["skipped"] == [{"line": 4, "text": "a new line from a new version"}]
+
+
+def test_nothing_understood_is_a_parse_error_in_both_modes() -> None:
+    for strict in (True, False):
+        with pytest.raises(ParseError):
+            parse("ollama list", "what is this\nand this\n", strict=strict)
+
+
+def test_a_cut_last_row_is_kept_truncated() -> None:
+    got = parse("ollama list", TABLE.rstrip("\n")[:-14] + "\n").to_dict()
+    assert got["truncated"] is True and got["models"][0]["modified"] is None
+
+
+def test_log_skipped_warns_on_the_lmsdrive_logger(caplog: pytest.LogCaptureFixture) -> None:
+    result = parse("ollama list", TABLE + "something new\n")
+    with caplog.at_level(logging.WARNING, logger="lmsdrive"):
+        log_skipped(result, ["ollama", "list"])
+    assert [r.getMessage() for r in caplog.records] == [
+        "ollama list: line 3 not understood, skipped: 'something new'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "api", "expected"),
+    [
+        ("model_not_found", False, ModelNotFoundError),
+        ("model_not_found", True, ModelNotFoundError),
+        ("server_not_running", False, ServerNotRunningError),
+        ("pull_failed", False, PullError),
+        ("bind_failed", False, ServerStartError),
+        ("usage", False, CommandError),
+        (None, False, CommandError),
+        ("server_error", True, APIError),
+    ],
+)
+def test_error_for(kind: str | None, api: bool, expected: type[Exception]) -> None:
+    error = error_for(kind, "the message", api=api)
+    assert type(error) is expected and str(error) == "the message"
+
+
+def test_every_error_kind_maps_and_raise_for_error() -> None:
+    assert all(error_for(k, "m") for k in ERROR_KINDS)
+    result = parse("ollama list", "Error: could not connect to ollama app, is it running?\n")
+    with pytest.raises(ServerNotRunningError, match="could not connect"):
+        result.raise_for_error()
+    parse("ollama list", TABLE).raise_for_error()  # no error report: nothing raised
