@@ -100,7 +100,6 @@ def run_real_llama() -> None:
     import tempfile
     from pathlib import Path
 
-    from .backends.lmstudio import LMStudioBackend
     from .testing.llama_server import LlamaServer, find_llama_python
     from .testing.tiny_model import write_tiny_llama
 
@@ -113,13 +112,13 @@ def run_real_llama() -> None:
         model = write_tiny_llama(Path(tmp) / "tiny-llama.gguf")
         with LlamaServer(model, python=python) as server:
             print(f"  llama.cpp server at {server.base_url} (ready in {server.startup_s:.2f}s)")
-            backend = LMStudioBackend(server.base_url)
-            print(f"  is_running: {backend.is_running()}")
-            answer = backend.generate("Say hello", "tiny-llama", max_tokens=8)
-            print(f"  generate → {answer.text!r} (finish: {answer.finish_reason})")
-            pieces = list(backend.generate_stream("Say hello", "tiny-llama", max_tokens=4))
-            print(f"  streamed pieces → {pieces}")
-            backend.close()
+            config = Config(backend="lmstudio", model_name="tiny-llama", url=server.base_url)
+            with Driver(config) as driver:
+                print(f"  server answers: {driver.status().running}")
+                answer = driver.generate("Say hello", max_tokens=8)
+                print(f"  generate → {answer.text!r} (finish: {answer.finish_reason})")
+                pieces = list(driver.generate_stream("Say hello", max_tokens=4))
+                print(f"  streamed pieces → {pieces}")
     print("  (a tiny random-weight model whose weights force one token: the output is exact)")
 
 
