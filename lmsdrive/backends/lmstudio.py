@@ -66,7 +66,7 @@ class LMStudioBackend(RuntimeBackend):
         self.pull_idle_timeout = pull_idle_timeout
 
     def _make_api(self, url: str, api_token: str | None) -> LMStudioAPI:
-        return LMStudioAPI(url, api_key=api_token)
+        return LMStudioAPI(url, api_token=api_token)
 
     @property
     def port(self) -> int:

@@ -54,7 +54,7 @@ class OllamaBackend(RuntimeBackend):
         self.pull_idle_timeout = pull_idle_timeout
 
     def _make_api(self, url: str, api_token: str | None) -> OllamaAPI:
-        return OllamaAPI(url)
+        return OllamaAPI(url, api_token=api_token)
 
     def readiness(self, model: str) -> Readiness:
         self.spell(model)  # a bad name is refused before any request

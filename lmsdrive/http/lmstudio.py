@@ -22,6 +22,7 @@ import httpx
 from ..errors import APIError, ParseError
 from ..parsers import lms_api_chat, lms_api_error, lms_api_models, lms_api_v0_models
 from ..parsers._base import Result
+from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
 from ._client import BaseAPI, Generation, GenerationStream, api_error
 
@@ -43,6 +44,7 @@ class LMStudioAPI(BaseAPI):
     )
     url_variable: ClassVar[str] = "LMSTUDIO_URL"
     expected_server: ClassVar[str] = "an OpenAI-compatible server"
+    token_variables: ClassVar[tuple[str, ...]] = LMSTUDIO.token_variables
 
     def __init__(
         self,
@@ -51,15 +53,17 @@ class LMStudioAPI(BaseAPI):
         connect_timeout: float = 2.0,
         read_timeout: float = 300.0,
         transport: httpx.BaseTransport | None = None,
+        api_token: str | None = None,
         api_key: str | None = None,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        """``api_token`` (``api_key`` is its older name) is sent as ``Authorization: Bearer``
+        on every request."""
         super().__init__(
             base_url,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             transport=transport,
-            headers=headers,
+            api_token=api_token or api_key,
         )
 
     # -- error handling ---------------------------------------------------------------
@@ -74,9 +78,11 @@ class LMStudioAPI(BaseAPI):
         """Whether the server answers: ``/lmstudio-greeting``, else ``/v1/models`` (other
         OpenAI-compatible servers). Connection failures and timeouts are ``False``."""
         try:
-            if self._get_quick("/lmstudio-greeting", timeout).is_success:
+            greeting = self._get_quick("/lmstudio-greeting", timeout)
+            if greeting.is_success or self._answers_with_auth(greeting):
                 return True
-            return self._get_quick("/v1/models", timeout).status_code == 200
+            models = self._get_quick("/v1/models", timeout)
+            return models.status_code == 200 or self._answers_with_auth(models)
         except (ConnectionError, TimeoutError):
             return False
 
