@@ -84,7 +84,9 @@ PARSERS: tuple[ParserInfo, ...] = (
         "lms_api_v1_download",
         aliases=("lms /api/v1/models/download/status",),
     ),
-    ParserInfo("lms /api/v1/models/load", "lms_api_v1_load", aliases=("lms /api/v1/models/unload",)),
+    ParserInfo(
+        "lms /api/v1/models/load", "lms_api_v1_load", aliases=("lms /api/v1/models/unload",)
+    ),
     ParserInfo("lms /error", "lms_api_error"),
     # ollama, text
     ParserInfo("ollama list", "ollama_list", aliases=("ollama ls",)),
