@@ -25,6 +25,7 @@ _EXPORTS = {
     "parse": ".parsers",
     "resolve": ".parsers",
     "Progress": "._types",
+    "LoadOptions": "._types",
     "Generation": "._types",
     "LocalModel": "._types",
     "LoadedModel": "._types",
@@ -48,12 +49,15 @@ _EXPORTS = {
     "CommandError": ".errors",
     "CommandTimeoutError": ".errors",
     "APIError": ".errors",
+    "AuthenticationError": ".errors",
+    "ServerTooOldError": ".errors",
 }
 
 __all__ = [
     "RUNTIMES",
     "APIError",
     "AsyncDriver",
+    "AuthenticationError",
     "CommandError",
     "CommandTimeoutError",
     "Config",
@@ -64,6 +68,7 @@ __all__ = [
     "InitReport",
     "InvalidModelNameError",
     "LmsdriveError",
+    "LoadOptions",
     "LoadedModel",
     "LocalModel",
     "ModelNotFoundError",
@@ -78,6 +83,7 @@ __all__ = [
     "RuntimeSpec",
     "ServerNotRunningError",
     "ServerStartError",
+    "ServerTooOldError",
     "StartResult",
     "Status",
     "Transcript",
@@ -86,12 +92,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from ._types import Progress
+    from ._types import LoadOptions, Progress
     from .async_driver import AsyncDriver
     from .config import Config
     from .driver import Driver, InitReport
     from .errors import (
         APIError,
+        AuthenticationError,
         CommandError,
         CommandTimeoutError,
         ConfigError,
@@ -103,6 +110,7 @@ if TYPE_CHECKING:
         PullError,
         ServerNotRunningError,
         ServerStartError,
+        ServerTooOldError,
     )
     from .model_ref import ModelRef
     from .parsers import parse, resolve

@@ -14,13 +14,22 @@ none is loaded) with the status code, the server's message and the URL.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote
 
 import httpx
 
-from ..errors import APIError, ParseError
-from ..parsers import lms_api_chat, lms_api_error, lms_api_models, lms_api_v0_models
+from ..errors import APIError, ParseError, ServerTooOldError
+from ..parsers import (
+    lms_api_chat,
+    lms_api_error,
+    lms_api_models,
+    lms_api_v0_models,
+    lms_api_v1_download,
+    lms_api_v1_load,
+    lms_api_v1_models,
+)
 from ..parsers._base import Result
 from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
@@ -97,6 +106,57 @@ class LMStudioAPI(BaseAPI):
     def models_v0(self) -> lms_api_v0_models.LmsApiV0ModelsResult:
         """``GET /api/v0/models`` (LM Studio 0.3.6+): type, state, context lengths."""
         return self._read(self._get_quick("/api/v0/models"), lms_api_v0_models.parse)
+
+    # -- REST API v1 (LM Studio 0.4+): models, downloads, load, unload -------------------
+
+    def _read_v1(self, response: httpx.Response, parser: Callable[[Transcript], R]) -> R:
+        """:meth:`_read` for a v1 route; an LM Studio older than 0.4 (HTTP 200 with
+        ``Unexpected endpoint or method``) raises :class:`ServerTooOldError`."""
+        if response.status_code == 200 and "unexpected endpoint" in response.text[:500].lower():
+            path = response.request.url.path
+            raise ServerTooOldError(
+                f"LM Studio at {self.base_url} has no REST API v1 (it answered {path} with "
+                "'Unexpected endpoint or method'): it is older than 0.4. Update LM Studio on "
+                "that host to 0.4 or later, or download and load the model there (`lms get "
+                "MODEL`, `lms load MODEL`)"
+            )
+        return self._read(response, parser)
+
+    def models_v1(self) -> lms_api_v1_models.LmsApiV1ModelsResult:
+        """``GET /api/v1/models``: downloaded models with their ``loaded_instances``."""
+        return self._read_v1(self._get_quick("/api/v1/models"), lms_api_v1_models.parse)
+
+    def download(
+        self, model: str, *, quantization: str | None = None
+    ) -> lms_api_v1_download.LmsApiV1DownloadResult:
+        """``POST /api/v1/models/download``: starts a download job (``job_id``), or says
+        ``already_downloaded``."""
+        body: dict[str, Any] = {"model": model}
+        if quantization:
+            body["quantization"] = quantization
+        response = self._send("POST", "/api/v1/models/download", json=body, timeout=self._probe)
+        return self._read_v1(response, lms_api_v1_download.parse)
+
+    def download_status(self, job_id: str) -> lms_api_v1_download.LmsApiV1DownloadResult:
+        """``GET /api/v1/models/download/status/{job_id}``: the job's progress."""
+        path = "/api/v1/models/download/status/" + quote(job_id, safe="")
+        return self._read_v1(self._get_quick(path), lms_api_v1_download.parse)
+
+    def load_v1(
+        self, model: str, *, context_length: int | None = None
+    ) -> lms_api_v1_load.LmsApiV1LoadResult:
+        """``POST /api/v1/models/load`` (blocks until loaded): the new ``instance_id``."""
+        body: dict[str, Any] = {"model": model}
+        if context_length is not None:
+            body["context_length"] = context_length
+        response = self._send("POST", "/api/v1/models/load", json=body)
+        return self._read_v1(response, lms_api_v1_load.parse)
+
+    def unload_v1(self, instance_id: str) -> lms_api_v1_load.LmsApiV1LoadResult:
+        """``POST /api/v1/models/unload``."""
+        body = {"instance_id": instance_id}
+        response = self._send("POST", "/api/v1/models/unload", json=body)
+        return self._read_v1(response, lms_api_v1_load.parse)
 
     @staticmethod
     def _chat_body(
