@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from lmsdrive._types import Progress
 from lmsdrive.backends.base import is_local_url
 from lmsdrive.backends.lmstudio import LMStudioBackend
 from lmsdrive.backends.ollama import OllamaBackend
+from lmsdrive.cli import EXIT_AUTH, main
 from lmsdrive.errors import (
     AuthenticationError,
     ConfigError,
@@ -267,3 +269,63 @@ def test_load_options_are_checked() -> None:
         LoadOptions(ttl=0)
     assert LoadOptions(gpu="0.25").gpu == 0.25
     assert LoadOptions().empty
+
+
+# ----- the CLI and the MCP shim ---------------------------------------------------------------
+
+
+def test_cli_token_file_and_auth_exit_status(
+    fake_runtime: Factory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    m = MODEL["lmstudio"]
+    fake_runtime(server_running=True, api_token=TOKEN, models_loaded={"lms": [m]})
+    for name in RUNTIMES["lmstudio"].token_variables:
+        monkeypatch.delenv(name, raising=False)
+    base = ["--backend", "lmstudio", "--model", m]
+    assert main([*base, "init", "--json"]) == EXIT_AUTH
+    out, err = capsys.readouterr()
+    assert "LM_API_TOKEN" in out + err
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    assert main([*base, "--token-file", str(token_file), "init", "--json"]) == 0
+    assert main([*base, "status", "--json", "--token-file", str(token_file)]) == 0
+    out, err = capsys.readouterr()
+    assert TOKEN not in out + err
+    assert main([*base, "--token-file", str(tmp_path / "missing"), "init"]) == 2
+    assert "--token-file" in capsys.readouterr().err
+
+
+def test_cli_load_flags(fake_runtime: Factory, capsys: pytest.CaptureFixture[str]) -> None:
+    m = MODEL["lmstudio"]
+    rt = fake_runtime(server_running=True, models_downloaded=[m])
+    argv = ["--backend", "lmstudio", "load", m, "--context-length", "2048", "--ttl", "30"]
+    assert main([*argv, "--gpu", "0.5", "--identifier", "cli-id"]) == 0
+    (inst,) = rt.state().lms.loaded
+    assert (inst.identifier, inst.context_length, inst.ttl_seconds) == ("cli-id", 2048, 30)
+    assert main(["--backend", "lmstudio", "load", m, "--gpu", "lots"]) == 2
+    assert "gpu" in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_mcp_init_llm_load_options(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch, anyio_backend: str
+) -> None:
+    from mcp import Client
+
+    from lmsdrive.mcp_server import create_server
+
+    m = MODEL["ollama"]
+    rt = fake_runtime(server_running=True, models_downloaded=[m])
+    monkeypatch.setenv("BACKEND", "ollama")
+    monkeypatch.setenv("MODEL_NAME", m)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("init_llm", {"context_length": 4321, "ttl": 120})
+        assert not result.is_error
+        bad = await client.call_tool("init_llm", {"gpu": "lots"})
+        assert bad.is_error
+    (inst,) = rt.state().ollama.loaded
+    assert inst.context_length == 4321
