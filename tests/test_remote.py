@@ -329,3 +329,37 @@ async def test_mcp_init_llm_load_options(
         assert bad.is_error
     (inst,) = rt.state().ollama.loaded
     assert inst.context_length == 4321
+
+
+# ----- the HTTP clients -----------------------------------------------------------------------
+
+
+def test_clients_send_the_token_on_every_request_and_never_show_it() -> None:
+    import httpx
+
+    from lmsdrive.http import LMStudioAPI, OllamaAPI
+
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Authorization"))
+        if request.url.path == "/api/tags":
+            return httpx.Response(200, json={"models": []})
+        return httpx.Response(401, json={"error": "unauthorized"})
+
+    api = OllamaAPI("http://gpu-box:11434", api_token=TOKEN, transport=httpx.MockTransport(answer))
+    assert api.tags().models == []
+    with pytest.raises(AuthenticationError) as info:
+        api.ps()
+    assert seen == [f"Bearer {TOKEN}"] * 2
+    assert "OLLAMA_API_KEY" in str(info.value) and "refused" in str(info.value)
+    assert TOKEN not in str(info.value) + repr(api) + repr(info.value)
+
+    def lms(request: httpx.Request) -> httpx.Response:  # the observed body, with HTTP 200
+        from lmsdrive.testing.fake_server import LMS_TOKEN_REQUIRED
+
+        return httpx.Response(200, json=LMS_TOKEN_REQUIRED)
+
+    client = LMStudioAPI("http://gpu-box:1234", transport=httpx.MockTransport(lms))
+    with pytest.raises(AuthenticationError, match="LM_API_TOKEN or LMSTUDIO_API_TOKEN"):
+        client.models_v1()
