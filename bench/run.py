@@ -32,7 +32,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import driver_bench, http_bench, imports, jc_compare, parsing
+from bench import driver_bench, http_bench, imports, jc_compare, parsing, remote_bench
 from bench.common import Row, render_table, skipped, write_json
 from bench.peers import BenchEnv, ensure_bench_venv
 
@@ -49,14 +49,17 @@ def plan(env: BenchEnv, quick: bool) -> dict[str, Callable[[], list[Row]]]:
             "http": lambda: http_bench.rows(
                 env, calls=5, llama_calls=3, warmup=1, with_llama=False
             ),
-            "driver": lambda: driver_bench.rows(ensure_reps=2, readiness_runs=1, pull_seconds=0.6),
+            "driver": lambda: (
+                driver_bench.rows(ensure_reps=2, readiness_runs=1, pull_seconds=0.6)
+                + remote_bench.rows(reps=2, pull_seconds=1.2)
+            ),
         }
     return {
         "parse": lambda: parsing.rows(),
         "jc": lambda: jc_compare.rows(env),
         "import": lambda: imports.rows(env),
         "http": lambda: http_bench.rows(env),
-        "driver": lambda: driver_bench.rows(),
+        "driver": lambda: driver_bench.rows() + remote_bench.rows(),
     }
 
 

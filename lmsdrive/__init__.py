@@ -25,6 +25,7 @@ _EXPORTS = {
     "parse": ".parsers",
     "resolve": ".parsers",
     "Progress": "._types",
+    "LoadOptions": "._types",
     "Generation": "._types",
     "DaemonState": "._types",
     "LocalModel": "._types",
@@ -49,12 +50,15 @@ _EXPORTS = {
     "CommandError": ".errors",
     "CommandTimeoutError": ".errors",
     "APIError": ".errors",
+    "AuthenticationError": ".errors",
+    "ServerTooOldError": ".errors",
 }
 
 __all__ = [
     "RUNTIMES",
     "APIError",
     "AsyncDriver",
+    "AuthenticationError",
     "CommandError",
     "CommandTimeoutError",
     "Config",
@@ -66,6 +70,7 @@ __all__ = [
     "InitReport",
     "InvalidModelNameError",
     "LmsdriveError",
+    "LoadOptions",
     "LoadedModel",
     "LocalModel",
     "ModelNotFoundError",
@@ -80,6 +85,7 @@ __all__ = [
     "RuntimeSpec",
     "ServerNotRunningError",
     "ServerStartError",
+    "ServerTooOldError",
     "StartResult",
     "Status",
     "Transcript",
@@ -88,12 +94,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from ._types import Progress
+    from ._types import LoadOptions, Progress
     from .async_driver import AsyncDriver
     from .config import Config
     from .driver import Driver, InitReport
     from .errors import (
         APIError,
+        AuthenticationError,
         CommandError,
         CommandTimeoutError,
         ConfigError,
@@ -105,6 +112,7 @@ if TYPE_CHECKING:
         PullError,
         ServerNotRunningError,
         ServerStartError,
+        ServerTooOldError,
     )
     from .model_ref import ModelRef
     from .parsers import parse, resolve

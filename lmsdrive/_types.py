@@ -16,6 +16,7 @@ __all__ = [
     "PHASES",
     "DaemonState",
     "Generation",
+    "LoadOptions",
     "LoadedModel",
     "LocalModel",
     "Progress",
@@ -120,3 +121,64 @@ class Readiness:
     running: bool
     downloaded: bool | None = None
     loaded: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadOptions:
+    """How to load a model; every field optional (``None``: the runtime's default).
+
+    ``context_length`` in tokens (``lms load --context-length``, Ollama ``options.num_ctx``,
+    REST v1 ``context_length``); ``gpu``: the share of the model offloaded to the GPU, a
+    number 0–1, ``"max"`` or ``"off"`` (``lms load --gpu``; Ollama: ``"off"`` only, as
+    ``num_gpu: 0``); ``ttl``: seconds idle before the model unloads (``lms load --ttl``,
+    Ollama ``keep_alive``); ``identifier``: the API name of the instance (``lms load
+    --identifier``; LM Studio only). Bad values raise ``ValueError`` (a
+    :class:`~lmsdrive.errors.ConfigError`).
+
+    >>> LoadOptions(context_length=8192, gpu="max", ttl=600).gpu
+    'max'
+    """
+
+    context_length: int | None = None
+    gpu: float | str | None = None
+    ttl: int | None = None
+    identifier: str | None = None
+
+    def __post_init__(self) -> None:
+        from .errors import ConfigError
+
+        for name in ("context_length", "ttl"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ConfigError(f"{name}={value!r}: expected a whole number of at least 1")
+        gpu = self.gpu
+        if isinstance(gpu, str):
+            text = gpu.strip().lower()
+            if text not in ("max", "off"):
+                try:
+                    gpu = float(text)
+                except ValueError:
+                    raise ConfigError(
+                        f"gpu={self.gpu!r}: expected a number from 0 to 1, 'max' or 'off'"
+                    ) from None
+            else:
+                gpu = text
+        if isinstance(gpu, bool) or (isinstance(gpu, (int, float)) and not 0 <= gpu <= 1):
+            raise ConfigError(f"gpu={self.gpu!r}: expected a number from 0 to 1, 'max' or 'off'")
+        object.__setattr__(self, "gpu", float(gpu) if isinstance(gpu, int) else gpu)
+        ident = self.identifier
+        if ident is not None and (
+            not ident.strip()
+            or ident.startswith("-")
+            or any(c.isspace() or ord(c) < 32 for c in ident)
+        ):
+            raise ConfigError(
+                f"identifier={ident!r}: expected a name without spaces that does not start with '-'"
+            )
+
+    @property
+    def empty(self) -> bool:
+        """No option set: the runtime's defaults."""
+        return all(getattr(self, f.name) is None for f in dataclasses.fields(self))

@@ -18,7 +18,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._types import DaemonState, Generation, LoadedModel, LocalModel, Progress, ProgressCallback
+from ._types import (
+    DaemonState,
+    Generation,
+    LoadedModel,
+    LoadOptions,
+    LocalModel,
+    Progress,
+    ProgressCallback,
+)
 from .backends.base import Backend, close_iterator
 from .config import Config
 from .errors import (
@@ -111,12 +119,17 @@ class Driver:
         *,
         on_step: StepCallback | None = None,
         start_timeout: float = 60.0,
+        load_options: LoadOptions | None = None,
     ) -> InitReport:
-        """Installed → running (start it) → downloaded (pull, with progress) → loaded.
+        """Running (ask the server first; start a local one) → downloaded (pull, with
+        progress) → loaded (with ``load_options``).
 
-        Idempotent. When everything is ready it spawns no process and, on Ollama, makes
-        at most two HTTP requests. Never raises for runtime problems: the report says what
-        went wrong with the per-backend message (and keeps the exception in ``error``).
+        Idempotent. When everything is ready it spawns no process, needs no CLI installed
+        and makes at most two HTTP requests. The CLI is needed only to start a server on this
+        machine and, where it is installed and the server is local, for downloads and loads;
+        otherwise (a remote server, or no CLI here) they go through the server's API. Never
+        raises for runtime problems: the report says what went wrong with the per-backend
+        message (and keeps the exception in ``error``).
         ``on_progress`` gets the download's typed progress events; ``on_step`` a line of text
         as each step begins ("Starting the Ollama server at ..."). A callback that raises
         stops the download (its child process too) and its exception propagates.
@@ -131,10 +144,12 @@ class Driver:
         model: str | None = None
         try:
             model = self.model
-            if not b.is_installed():
-                raise NotInstalledError(self.config.runtime.install_hint)
             state = b.readiness(model)
             if not state.running:
+                if b.remote:
+                    raise b.not_answering()
+                if not b.is_installed():
+                    raise NotInstalledError(self.config.runtime.install_hint)
                 announce(f"Starting the {b.display_name} server at {b.url}")
                 started = b.start(timeout=start_timeout)
                 if started.daemon is not None:
@@ -152,12 +167,12 @@ class Driver:
                             on_progress(event)
                 finally:  # a raising callback stops the download's child process
                     close_iterator(events)
-                steps.append(f"Downloaded model {model}")
+                steps.append(f"Downloaded model {model}{self._how()}")
                 state = b.readiness(model)
             if not state.loaded:
                 announce(f"Loading model {model}")
-                b.load(model)
-                steps.append(f"Loaded model {model}")
+                b.load(model, load_options)
+                steps.append(f"Loaded model {model}{self._how()}")
         except (LmsdriveError, OSError) as exc:
             err = exc if isinstance(exc, LmsdriveError) else CommandError(str(exc))
             return InitReport(
@@ -172,6 +187,10 @@ class Driver:
             message = f"{b.display_name} was already ready: model {model} is loaded."
         return InitReport(success=True, message=message, steps_performed=steps)
 
+    def _how(self) -> str:
+        """How a download or load went, for the report: empty for the CLI on this machine."""
+        return " through the server's API" if self.backend.via_api else ""
+
     def _model(self, model: str | None) -> str:
         return (
             self.model
@@ -184,10 +203,11 @@ class Driver:
         runs; closing the iterator stops the download."""
         yield from self._guard(self.backend.pull(self._model(model)))
 
-    def load(self, model: str | None = None) -> LoadedModel:
-        """Load ``model`` (default: the configured one) into memory."""
+    def load(self, model: str | None = None, options: LoadOptions | None = None) -> LoadedModel:
+        """Load ``model`` (default: the configured one) into memory, with ``options``
+        (context length, GPU offload, TTL, identifier)."""
         with self._not_running_guard():
-            return self.backend.load(self._model(model))
+            return self.backend.load(self._model(model), options)
 
     def unload(self, model: str | None = None) -> None:
         """Unload ``model`` (default: the configured one) from memory."""

@@ -122,3 +122,18 @@ def error_for(
         "bind_failed": ServerStartError,
     }
     return by_kind.get(kind or "", CommandError)(message)
+
+
+class AuthenticationError(LmsdriveError, PermissionError):
+    """The server refused the request for want of a valid API token (HTTP 401/403, or LM
+    Studio's ``invalid_api_key`` body). The message names the variable(s) to set; it never
+    holds the token."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class ServerTooOldError(LmsdriveError, RuntimeError):
+    """The server answers but lacks the API lmsdrive needs for this (e.g. an LM Studio older
+    than 0.4 has no REST API v1 for downloads on a remote host)."""

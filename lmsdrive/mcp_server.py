@@ -63,7 +63,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
         f"lmsdrive-mcp needs the MCP Python SDK v2 ({exc}): pip install 'lmsdrive[mcp]'"
     ) from exc
 
-from ._types import Progress
+from ._types import LoadOptions, Progress
 from ._version import __version__
 from .config import Config
 from .driver import Driver, friendly_message
@@ -264,14 +264,38 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
             open_world_hint=True,
         )
     )
-    async def init_llm(ctx: Context[ServerState, Any]) -> Annotated[CallToolResult, InitResult]:
+    async def init_llm(
+        ctx: Context[ServerState, Any],
+        context_length: Annotated[
+            int | None, Field(ge=1, description="Context length to load the model with (tokens).")
+        ] = None,
+        gpu: Annotated[
+            str | None,
+            Field(description="GPU offload: a ratio 0-1, 'max' or 'off' (Ollama: 'max'/'off')."),
+        ] = None,
+        ttl: Annotated[
+            int | None, Field(ge=1, description="Unload the model after this many idle seconds.")
+        ] = None,
+        identifier: Annotated[
+            str | None, Field(description="API name of the loaded instance (LM Studio only).")
+        ] = None,
+    ) -> Annotated[CallToolResult, InitResult]:
         """Make the configured model ready: start the runtime's server if needed, download the
-        model if needed (reporting progress), load it. Safe to call again: it does only what
-        is missing. Returns success, a message and the steps performed."""
+        model if needed (reporting progress), load it (with the optional load options). Safe
+        to call again: it does only what is missing. Returns success, a message and the steps
+        performed."""
         state = _state(ctx)
         driver = state.driver()
+        try:
+            options = LoadOptions(
+                context_length=context_length, gpu=gpu, ttl=ttl, identifier=identifier
+            )
+        except LmsdriveError as exc:
+            raise state.error(exc) from exc
         on_progress = DownloadProgress(_thread_sender(ctx.report_progress))
-        report = await anyio.to_thread.run_sync(lambda: driver.ensure_ready(on_progress))
+        report = await anyio.to_thread.run_sync(
+            lambda: driver.ensure_ready(on_progress, load_options=options)
+        )
         data: InitResult = {
             "success": report.success,
             "message": report.message,

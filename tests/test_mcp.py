@@ -101,7 +101,9 @@ async def test_tool_list_and_schemas(fake_runtime: MakeRuntime, monkeypatch: Any
     async with Client(create_server(), raise_exceptions=True) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == TOOLS
-    assert tools["init_llm"].input_schema.get("properties", {}) == {}
+    init_in = tools["init_llm"].input_schema
+    assert set(init_in.get("properties", {})) == {"context_length", "gpu", "ttl", "identifier"}
+    assert init_in.get("required", []) == []
     init_out = tools["init_llm"].output_schema
     assert init_out is not None
     assert set(init_out["properties"]) == {"success", "message", "steps_performed"}

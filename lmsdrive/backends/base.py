@@ -6,24 +6,47 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from urllib.parse import urlsplit
 
 from .._types import (
     DaemonState,
     Generation,
     LoadedModel,
+    LoadOptions,
     LocalModel,
     Progress,
     Readiness,
     StartResult,
 )
 from ..discovery import find_binary
-from ..errors import ConfigError, NotInstalledError
+from ..errors import ConfigError, NotInstalledError, ServerNotRunningError
 from ..model_ref import ModelRef
 
 if TYPE_CHECKING:
     from ..runtimes import RuntimeSpec
 
-__all__ = ["Backend", "RuntimeBackend", "close_iterator"]
+__all__ = ["Backend", "RuntimeBackend", "close_iterator", "is_local_url"]
+
+#: Host names and addresses of this machine (``0.0.0.0``/``::`` as Ollama's clients read them).
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::"})
+
+
+def is_local_url(url: str) -> bool:
+    """Whether ``url``'s server is one lmsdrive can start on this machine (``localhost``,
+    ``127.0.0.1``, ``::1``, ``0.0.0.0``): the one test of "remote" in lmsdrive. Other
+    loopback addresses (``127.0.0.2``) count as remote: the runtimes' servers start on
+    ``127.0.0.1``.
+
+    >>> is_local_url("http://127.0.0.1:11434"), is_local_url("http://[::1]:1234")
+    (True, True)
+    >>> is_local_url("http://gpu-box:11434"), is_local_url("https://ollama.com:443")
+    (False, False)
+    """
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    return host in _LOCAL_HOSTS
 
 
 def close_iterator(it: object) -> None:
@@ -47,10 +70,15 @@ class Backend(Protocol):
     def is_running(self) -> bool: ...
     def readiness(self, model: str) -> Readiness: ...
     def start(self, timeout: float = 60.0) -> StartResult: ...
+    @property
+    def remote(self) -> bool: ...
+    @property
+    def via_api(self) -> bool: ...
+    def not_answering(self) -> ServerNotRunningError: ...
     def list_models(self) -> list[LocalModel]: ...
     def has_model(self, model: str) -> bool: ...
     def pull(self, model: str) -> Iterator[Progress]: ...
-    def load(self, model: str) -> LoadedModel: ...
+    def load(self, model: str, options: LoadOptions | None = None) -> LoadedModel: ...
     def loaded_models(self) -> list[LoadedModel]: ...
     def is_loaded(self, model: str) -> bool: ...
     def unload(self, model: str) -> None: ...
@@ -86,9 +114,11 @@ class RuntimeBackend:
         binary: str | os.PathLike[str] | None = None,
         api: Any = None,
         api_token: str | None = None,
+        remote: bool | None = None,
     ) -> None:
         self._url = (url or self.spec.default_url).rstrip("/")
         self._binary_arg = binary
+        self._remote = remote
         self.api = api if api is not None else self._make_api(self._url, api_token)
 
     def _make_api(self, url: str, api_token: str | None) -> Any:
@@ -108,6 +138,25 @@ class RuntimeBackend:
 
     def close(self) -> None:
         self.api.close()
+
+    @property
+    def remote(self) -> bool:
+        """The server is on another machine (:func:`is_local_url`; ``remote=`` overrides)."""
+        return not is_local_url(self._url) if self._remote is None else self._remote
+
+    @property
+    def via_api(self) -> bool:
+        """Downloads and loads go through the server's API: the server is remote, or no CLI
+        is installed here. Otherwise they run the CLI on this machine."""
+        return self.remote or not self.is_installed()
+
+    def not_answering(self) -> ServerNotRunningError:
+        """The error for a remote server that does not answer (none is started there)."""
+        return ServerNotRunningError(
+            f"{self.display_name} server at {self._url} does not answer, and lmsdrive starts "
+            f"servers only on this machine: start it on that host, or set "
+            f"{self.spec.url_variable} to where it listens."
+        )
 
     def spell(self, model: str) -> str:
         """``model`` as this runtime's commands and API take it (refuses flag-like names)."""

@@ -4,28 +4,49 @@ API to check state and to generate.
 | operation | how |
 |---|---|
 | installed? | ``lms`` on PATH or in LM Studio's install dirs (no process spawned) |
-| running? downloaded? loaded? | ``GET /api/v0/models``; ``lms ls --json`` if it cannot tell |
-| start | ``lms server start --port N``; ready at ``Success! Server is now running on port N`` |
+| running? downloaded? loaded? | ``GET /api/v0/models``; ``lms ls --json`` (remote: |
+|  | ``GET /api/v1/models``) if it cannot tell |
+| start | ``lms server start --port N [--bind ADDR] [--cors]``; ready at ``Success! Server is now |
+|  | running on port N`` |
 | pull | ``lms get NAME -y``, progress streamed through the ``lms get`` parser |
-| load / unload | ``lms load NAME -y`` / ``lms unload ID`` |
+| load / unload | ``lms load NAME -y [--context-length N --gpu X --ttl S --identifier ID]`` / |
+|  | ``lms unload ID`` |
 | generate | ``POST /v1/chat/completions`` |
+
+When the server is remote, or no ``lms`` is installed here (:attr:`via_api`), models are listed,
+downloaded, loaded and unloaded through LM Studio's REST API v1 (0.4+): ``GET /api/v1/models``,
+``POST /api/v1/models/download`` then ``GET /api/v1/models/download/status/{job_id}`` polled
+every :attr:`poll_interval` seconds, ``POST /api/v1/models/load`` and ``/unload``.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from .._types import DaemonState, LoadedModel, LocalModel, Progress, Readiness, StartResult
+from .._types import (
+    DaemonState,
+    LoadedModel,
+    LoadOptions,
+    LocalModel,
+    Progress,
+    Readiness,
+    StartResult,
+)
 from ..errors import (
     APIError,
     CommandError,
     CommandTimeoutError,
+    ConfigError,
     LmsdriveError,
     ModelNotFoundError,
+    NotInstalledError,
+    PullError,
     ServerNotRunningError,
     ServerStartError,
+    pull_failed_hint,
 )
 from ..http.lmstudio import LMStudioAPI
 from ..parsers import (
@@ -40,14 +61,14 @@ from ..parsers import (
     lms_unload,
     lms_version,
 )
+from ..parsers.lms_api_v1_download import LmsApiV1DownloadResult
+from ..parsers.lms_api_v1_models import V1Model
 from ..runner import run
 from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
 from ._locks import machine_lock
 from ._pull import PullOutcome, raise_for_outcome, stream_progress
 from .base import RuntimeBackend
-
-_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 
 
 def _tail(t: Transcript, n: int = 10) -> str:
@@ -71,13 +92,17 @@ class LMStudioBackend(RuntimeBackend):
         pull_idle_timeout: float = 600.0,
         api: LMStudioAPI | None = None,
         api_token: str | None = None,
+        remote: bool | None = None,
+        poll_interval: float = 0.5,
     ) -> None:
-        super().__init__(url, binary=binary, api=api, api_token=api_token)
+        super().__init__(url, binary=binary, api=api, api_token=api_token, remote=remote)
         self.command_timeout = command_timeout
         self.pull_idle_timeout = pull_idle_timeout
+        #: Seconds between two download-status requests of an API download (at most 0.5).
+        self.poll_interval = min(poll_interval, 0.5)
 
     def _make_api(self, url: str, api_token: str | None) -> LMStudioAPI:
-        return LMStudioAPI(url, api_key=api_token)
+        return LMStudioAPI(url, api_token=api_token)
 
     @property
     def port(self) -> int:
@@ -103,26 +128,37 @@ class LMStudioBackend(RuntimeBackend):
             for m in listed.models:
                 if self.matches(model, m.id):
                     return Readiness(True, downloaded=True, loaded=m.state == "loaded")
+        if self.via_api:  # one more request: what REST v1 lists (downloaded and loaded)
+            entry = self._v1_entry(model)
+            return Readiness(
+                True, downloaded=entry is not None, loaded=bool(entry and entry.loaded_instances)
+            )
         # /api/v0/models lists only loaded models when JIT loading is off: ask lms.
         downloaded = self.has_model(model)
         return Readiness(True, downloaded=downloaded, loaded=downloaded and self.is_loaded(model))
 
-    def start(self, timeout: float = 60.0) -> StartResult:
-        """``lms server start --port N``; already running is success."""
-        host = urlsplit(self._url).hostname or "localhost"
+    def start(
+        self, timeout: float = 60.0, *, bind: str | None = None, cors: bool = False
+    ) -> StartResult:
+        """``lms server start --port N`` (``--bind ADDR``: listen there, e.g. ``0.0.0.0``;
+        ``--cors``); already running is success."""
+        args = ["server", "start", "--port", str(self.port)]
+        if bind is not None:
+            if not bind.strip() or bind.startswith("-") or any(c.isspace() for c in bind):
+                raise ConfigError(f"bind={bind!r}: expected an address such as 0.0.0.0")
+            args += ["--bind", bind]
+        if cors:
+            args.append("--cors")
         with machine_lock(f"lmstudio-{self.port}", timeout):
             if self.is_running():
                 return StartResult(url=self._url, already_running=True)
-            if host not in _LOCAL_HOSTS:
-                raise ServerNotRunningError(
-                    f"LM Studio server at {self._url} does not answer, and lmsdrive can only "
-                    "start a server on this machine: start it on that host, or fix LMSTUDIO_URL."
-                )
-            t, result = self._server_start(timeout)
+            if self.remote:
+                raise self.not_answering()
+            t, result = self._server_start(args, timeout)
             daemon = None
             if result.kind == "server_not_running" and "daemon" in (result.error or "").lower():
                 daemon = self.daemon_up()  # llmster is down and lms did not wake it
-                t, result = self._server_start(timeout)
+                t, result = self._server_start(args, timeout)
             if result.error or not result.running:
                 why = result.error or f"exit status {t.exit_code}"
                 raise ServerStartError(
@@ -138,10 +174,10 @@ class LMStudioBackend(RuntimeBackend):
             return StartResult(url=self._url, already_running=False, daemon=daemon)
 
     def _server_start(
-        self, timeout: float
+        self, args: list[str], timeout: float
     ) -> tuple[Transcript, lms_server_start.ServerStartResult]:
         try:
-            t = self._run("server", "start", "--port", str(self.port), timeout=timeout)
+            t = self._run(*args, timeout=timeout)
         except CommandTimeoutError as exc:
             partial = getattr(exc, "transcript", None)
             shown = _tail(partial) if isinstance(partial, Transcript) else "    (no output)"
@@ -184,7 +220,111 @@ class LMStudioBackend(RuntimeBackend):
         return r.outcome
 
     # -- models --------------------------------------------------------------------------
+    # -- REST API v1 (remote, or no lms here) -----------------------------------------------
+    def _v1_models(self) -> list[V1Model]:
+        """``GET /api/v1/models``; a local server that does not answer, with no ``lms`` here
+        to start it, is the install hint."""
+        try:
+            return self.api.models_v1().models
+        except ServerNotRunningError:
+            if not self.remote and not self.is_installed():
+                raise NotInstalledError(self.spec.install_hint) from None
+            raise
+
+    def _v1_entry(self, model: str) -> V1Model | None:
+        for m in self._v1_models():
+            if self.matches(model, m.key) or any(
+                self.matches(model, i.id) for i in m.loaded_instances
+            ):
+                return m
+        return None
+
+    def _pull_api(self, name: str) -> Iterator[Progress]:
+        """``POST /api/v1/models/download``, then its job's status polled every
+        :attr:`poll_interval` s: one event per change (overall percent never goes back)."""
+        job = self.api.download(name)
+        best = 0.0
+        seen: tuple[object, ...] | None = None
+        changed = time.monotonic()
+        while True:
+            if job.status in ("completed", "already_downloaded"):
+                total = job.total_size_bytes
+                yield Progress(
+                    phase="done",
+                    item=name,
+                    completed=total,
+                    total=total,
+                    percent=100.0,
+                    overall_percent=100.0,
+                    message=job.status,
+                )
+                return
+            if job.status == "failed" or not job.job_id:
+                raise PullError(
+                    f"LM Studio at {self._url} reports the download of {name} as "
+                    f"{job.status!r} (job {job.job_id}). {pull_failed_hint('')}"
+                )
+            key = (job.status, job.downloaded_bytes, job.total_size_bytes)
+            if key != seen:
+                seen, changed = key, time.monotonic()
+                yield self._job_event(name, job, best)
+                best = max(best, job.percent or 0.0)
+            elif time.monotonic() - changed > self.pull_idle_timeout:
+                raise PullError(
+                    f"the download of {name} on LM Studio at {self._url} made no progress for "
+                    f"{self.pull_idle_timeout:.0f} s (status {job.status!r}): check that host"
+                )
+            time.sleep(self.poll_interval)
+            job = self.api.download_status(job.job_id)
+
+    @staticmethod
+    def _job_event(name: str, job: LmsApiV1DownloadResult, best: float) -> Progress:
+        pct = job.percent
+        return Progress(
+            phase="downloading",
+            item=name,
+            completed=job.downloaded_bytes,
+            total=job.total_size_bytes,
+            percent=pct,
+            overall_percent=None if pct is None else max(best, pct),
+            speed_bytes_per_s=job.bytes_per_second,
+            message=job.status,
+        )
+
+    def _load_api(self, name: str, options: LoadOptions) -> LoadedModel:
+        unsupported = [
+            flag
+            for flag, value in (
+                ("gpu", options.gpu),
+                ("ttl", options.ttl),
+                ("identifier", options.identifier),
+            )
+            if value is not None
+        ]
+        if unsupported:
+            raise ConfigError(
+                "LM Studio's REST API v1 load takes only a context length; "
+                f"{', '.join(unsupported)} need `lms load` on the server's machine "
+                f"({self._url}): leave them out here"
+            )
+        result = self.api.load_v1(name, context_length=options.context_length)
+        ident = result.instance_id or name
+        return LoadedModel(name=name, identifier=ident, context_length=result.context_length)
+
+    def _unload_api(self, name: str) -> None:
+        entry = self._v1_entry(name)
+        if entry is None or not entry.loaded_instances:
+            raise ModelNotFoundError(f"{name} is not loaded on LM Studio at {self._url}")
+        for inst in entry.loaded_instances:
+            self.api.unload_v1(inst.id)
+
+    # -- models --------------------------------------------------------------------------
     def list_models(self) -> list[LocalModel]:
+        if self.via_api:
+            return [
+                LocalModel(name=m.key, size_bytes=m.size_bytes, type=m.type)
+                for m in self._v1_models()
+            ]
         t = self._run("ls", "--json")
         if t.exit_code not in (0, None) and "unknown option" in t.text:
             t = self._run("ls")  # an lms too old for --json
@@ -204,6 +344,9 @@ class LMStudioBackend(RuntimeBackend):
         :class:`PullError` for any other failure. Closing the iterator stops ``lms get``.
         """
         name = self.spell(model)  # refuses flag-like names before any process starts
+        if self.via_api:
+            yield from self._pull_api(name)
+            return
         outcome = PullOutcome()
         yield from stream_progress(
             [str(self.binary()), "get", name, "-y"],
@@ -221,12 +364,30 @@ class LMStudioBackend(RuntimeBackend):
             result=result,
         )
 
-    def load(self, model: str) -> LoadedModel:
-        """``lms load MODEL -y`` (its spinner/percent read as ``loading`` events)."""
+    @staticmethod
+    def load_args(options: LoadOptions) -> list[str]:
+        """The ``lms load`` flags of ``options`` (reference runtimes-2026.md §4.2)."""
+        args: list[str] = []
+        if options.context_length is not None:
+            args += ["--context-length", str(options.context_length)]
+        if options.gpu is not None:
+            args += ["--gpu", options.gpu if isinstance(options.gpu, str) else f"{options.gpu:g}"]
+        if options.ttl is not None:
+            args += ["--ttl", str(options.ttl)]
+        if options.identifier is not None:
+            args += ["--identifier", options.identifier]
+        return args
+
+    def load(self, model: str, options: LoadOptions | None = None) -> LoadedModel:
+        """``lms load MODEL -y`` with the ``options`` flags (its spinner/percent read as
+        ``loading`` events); ``POST /api/v1/models/load`` when :attr:`via_api`."""
         name = self.spell(model)
+        options = options or LoadOptions()
+        if self.via_api:
+            return self._load_api(name, options)
         outcome = PullOutcome()
         for _ in stream_progress(
-            [str(self.binary()), "load", name, "-y"],
+            [str(self.binary()), "load", name, "-y", *self.load_args(options)],
             lms_load.LoadReader(),
             outcome,
             idle_timeout=self.command_timeout,
@@ -242,9 +403,22 @@ class LMStudioBackend(RuntimeBackend):
                 raise ModelNotFoundError(message)
             raise CommandError(f"Loading {name} failed: {message}")
         ident = result.identifier or name
-        return LoadedModel(name=result.model_key or ident, identifier=ident)
+        return LoadedModel(
+            name=result.model_key or ident, identifier=ident, context_length=options.context_length
+        )
 
     def loaded_models(self) -> list[LoadedModel]:
+        if self.via_api:
+            return [
+                LoadedModel(
+                    name=m.key,
+                    identifier=i.id,
+                    size_bytes=m.size_bytes,
+                    context_length=i.context_length,
+                )
+                for m in self._v1_models()
+                for i in m.loaded_instances
+            ]
         t = self._run("ps", "--json")
         result = lms_ps.parse(t)
         if result.error:
@@ -261,6 +435,9 @@ class LMStudioBackend(RuntimeBackend):
 
     def unload(self, model: str) -> None:
         name = self.spell(model)
+        if self.via_api:
+            self._unload_api(name)
+            return
         t = self._run("unload", name)
         result = lms_unload.parse(t)
         if result.error:

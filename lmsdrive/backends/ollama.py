@@ -5,8 +5,9 @@
 | installed? | binary found (no process spawned) |
 | running? downloaded? loaded? | ``GET /api/tags`` + ``GET /api/ps`` (two requests) |
 | start | ``ollama serve`` detached; ready at its ``Listening on`` line or when the port answers |
-| pull | ``ollama pull NAME``, its redrawn progress streamed through the ``ollama pull`` parser |
-| load / unload | ``POST /api/generate`` with an empty prompt and ``keep_alive`` |
+| pull | ``ollama pull NAME`` through the ``ollama pull`` parser; ``POST /api/pull`` |
+|  | (streamed) when the server is remote or no ``ollama`` is installed here |
+| load / unload | ``POST /api/generate``, empty prompt, ``keep_alive`` (and ``options.num_ctx``) |
 | generate | ``POST /api/generate`` |
 """
 
@@ -16,10 +17,17 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from .._types import LoadedModel, LocalModel, Progress, Readiness, StartResult
-from ..errors import APIError, LmsdriveError, ServerNotRunningError, ServerStartError
+from .._types import LoadedModel, LoadOptions, LocalModel, Progress, Readiness, StartResult
+from ..errors import (
+    APIError,
+    ConfigError,
+    LmsdriveError,
+    ServerNotRunningError,
+    ServerStartError,
+)
 from ..http.ollama import OllamaAPI
 from ..parsers import ollama_pull, ollama_serve, ollama_version
 from ..runner import follow, run, spawn_detached
@@ -48,13 +56,14 @@ class OllamaBackend(RuntimeBackend):
         pull_idle_timeout: float = 600.0,
         api: OllamaAPI | None = None,
         api_token: str | None = None,
+        remote: bool | None = None,
     ) -> None:
-        super().__init__(url, binary=binary, api=api, api_token=api_token)
+        super().__init__(url, binary=binary, api=api, api_token=api_token, remote=remote)
         self.keep_alive = keep_alive
         self.pull_idle_timeout = pull_idle_timeout
 
     def _make_api(self, url: str, api_token: str | None) -> OllamaAPI:
-        return OllamaAPI(url)
+        return OllamaAPI(url, api_token=api_token)
 
     def readiness(self, model: str) -> Readiness:
         self.spell(model)  # a bad name is refused before any request
@@ -88,6 +97,8 @@ class OllamaBackend(RuntimeBackend):
         with machine_lock(f"ollama-{urlsplit(self._url).port}", timeout):
             if self.is_running():
                 return StartResult(url=self._url, already_running=True)
+            if self.remote:
+                raise self.not_answering()
             binary = self.binary()
             log = state_dir() / f"ollama-serve-{urlsplit(self._url).port}.log"
             log.write_bytes(b"")
@@ -161,6 +172,9 @@ class OllamaBackend(RuntimeBackend):
         Closing the iterator early stops ``ollama pull``.
         """
         name = self.spell(model)  # refuses flag-like names before any process starts
+        if self.via_api:
+            yield from self._pull_api(name)
+            return
         outcome = PullOutcome()
         yield from stream_progress(
             [str(self.binary()), "pull", name],
@@ -178,10 +192,42 @@ class OllamaBackend(RuntimeBackend):
             result=result,
         )
 
-    def load(self, model: str) -> LoadedModel:
+    def _pull_api(self, name: str) -> Iterator[Progress]:
+        """``POST /api/pull`` streamed: the server downloads; the same progress events."""
+        events = self.api.pull(name)
+        try:
+            yield from events
+        finally:
+            close_iterator(events)
+
+    def load(self, model: str, options: LoadOptions | None = None) -> LoadedModel:
+        """``/api/generate`` with an empty prompt; ``options.ttl`` as ``keep_alive`` (seconds),
+        ``context_length`` as ``options.num_ctx``, ``gpu="off"`` as ``num_gpu: 0``."""
         name = self.spell(model)
-        self.api.load(name, keep_alive=self.keep_alive)
-        return LoadedModel(name=name, identifier=name)
+        keep_alive, model_options = self._load_request(options or LoadOptions())
+        self.api.load(name, keep_alive=keep_alive, options=model_options)
+        return LoadedModel(
+            name=name, identifier=name, context_length=options.context_length if options else None
+        )
+
+    def _load_request(self, options: LoadOptions) -> tuple[str, dict[str, Any]]:
+        if options.identifier is not None:
+            raise ConfigError(
+                "Ollama has no instance identifiers: a model is addressed by its name "
+                f"({options.identifier!r} cannot be given); leave --identifier out"
+            )
+        if options.gpu not in (None, "off", "max"):
+            raise ConfigError(
+                f"Ollama takes no GPU offload ratio (gpu={options.gpu!r}): use 'off' (CPU only) "
+                "or 'max' (Ollama's default, as many layers as fit)"
+            )
+        model_options: dict[str, Any] = {}
+        if options.context_length is not None:
+            model_options["num_ctx"] = options.context_length
+        if options.gpu == "off":
+            model_options["num_gpu"] = 0
+        keep_alive = self.keep_alive if options.ttl is None else f"{options.ttl}s"
+        return keep_alive, model_options
 
     def loaded_models(self) -> list[LoadedModel]:
         return [

@@ -5,6 +5,9 @@ Commands: ``status``, ``init [MODEL]``, ``pull MODEL``, ``load MODEL``, ``unload
 ``fixtures check [DIR]``. Backend, model and server URL come from the environment
 (``BACKEND``, ``MODEL_NAME``, ``MODEL_SOURCE``, ``OLLAMA_HOST``, ``LMSTUDIO_URL``); the global
 flags ``--backend``, ``--model`` and ``--url`` win over it (before or after the command).
+The server's API token comes from ``LM_API_TOKEN``/``LMSTUDIO_API_TOKEN`` (LM Studio) or
+``OLLAMA_API_KEY`` (Ollama), or from the file ``--token-file PATH`` names; it is never printed.
+``init`` and ``load`` take ``--context-length N --gpu X --ttl S --identifier ID``.
 
 Output: rich tables and live progress bars on a terminal; plain lines when stdout is not a
 terminal (or rich is not installed); ``NO_COLOR`` honoured. ``--json`` (status, init,
@@ -26,6 +29,7 @@ Exit statuses
 6    a runtime printed something lmsdrive cannot read (``record``: the fixture was
      saved, but its parser cannot read it)
 7    a command or request timed out
+8    the server refused the request for want of a valid API token (HTTP 401/403)
 130  interrupted (Ctrl-C); the runtime's child process was stopped
 ===  ===========================================================================
 """
@@ -48,6 +52,7 @@ EXIT_NOT_RUNNING = 4
 EXIT_MODEL_NOT_FOUND = 5
 EXIT_PARSE_ERROR = 6
 EXIT_TIMEOUT = 7
+EXIT_AUTH = 8
 EXIT_INTERRUPTED = 130
 
 EPILOG = """\
@@ -60,10 +65,11 @@ exit statuses:
   5    model not found
   6    a runtime printed something lmsdrive cannot read (record: saved anyway)
   7    timed out
+  8    the server wants a valid API token (set it, or --token-file)
   130  interrupted (Ctrl-C)
 
 environment: BACKEND (ollama|lmstudio), MODEL_NAME, MODEL_SOURCE (ollama|huggingface),
-OLLAMA_HOST, LMSTUDIO_URL, NO_COLOR.
+OLLAMA_HOST, LMSTUDIO_URL, LM_API_TOKEN / LMSTUDIO_API_TOKEN, OLLAMA_API_KEY, NO_COLOR.
 """
 
 
@@ -111,6 +117,27 @@ def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument(
         "--url", default=default, help="the server URL (overrides OLLAMA_HOST / LMSTUDIO_URL)"
     )
+    parser.add_argument(
+        "--token-file",
+        default=default,
+        metavar="PATH",
+        help="read the server's API token from this file (overrides LM_API_TOKEN / "
+        "OLLAMA_API_KEY); never printed",
+    )
+
+
+def _load_flags(parser: argparse.ArgumentParser) -> None:
+    """``--context-length --gpu --ttl --identifier`` (:class:`lmsdrive.LoadOptions`)."""
+    parser.add_argument("--context-length", type=int, metavar="N", help="context length, tokens")
+    parser.add_argument(
+        "--gpu", metavar="X", help="GPU offload: a ratio 0-1, max or off (Ollama: max or off)"
+    )
+    parser.add_argument(
+        "--ttl", type=int, metavar="S", help="unload after S seconds idle (Ollama keep_alive)"
+    )
+    parser.add_argument(
+        "--identifier", metavar="ID", help="the instance's API name (LM Studio only)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--timeout", type=float, default=60.0, help="server start timeout (s)")
+    _load_flags(p)
     p.set_defaults(func=c.cmd_init)
 
     for name, help, func in (
@@ -161,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = command(name, help)
         p.add_argument("model_arg", metavar="MODEL")
+        if name == "load":
+            _load_flags(p)
         p.set_defaults(func=func)
 
     p = command(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import (
+    EXIT_AUTH,
     EXIT_FAILED,
     EXIT_MODEL_NOT_FOUND,
     EXIT_NOT_INSTALLED,
@@ -41,6 +42,7 @@ class Failure(Exception):
 def exit_status(exc: BaseException) -> int:
     """The exit status for an error (see the table in :mod:`lmsdrive.cli`)."""
     from ..errors import (
+        AuthenticationError,
         CommandTimeoutError,
         ConfigError,
         InvalidModelNameError,
@@ -58,6 +60,7 @@ def exit_status(exc: BaseException) -> int:
         (ModelNotFoundError, EXIT_MODEL_NOT_FOUND),
         (ParseError, EXIT_PARSE_ERROR),
         (CommandTimeoutError, EXIT_TIMEOUT),
+        (AuthenticationError, EXIT_AUTH),
     ]
     for kinds, status in table:
         if isinstance(exc, kinds):
@@ -72,6 +75,36 @@ def _config(args: argparse.Namespace, model: str | None = None) -> Any:
         backend=getattr(args, "backend", None),
         model_name=model or getattr(args, "model", None),
         url=getattr(args, "url", None),
+        api_token=_token_file(getattr(args, "token_file", None)),
+    )
+
+
+def _token_file(path: str | None) -> str | None:
+    """The token in ``--token-file PATH`` (its first line); errors never show the content."""
+    from ..errors import ConfigError
+
+    if not path:
+        return None
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"--token-file {path}: cannot read it ({why})") from None
+    token = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not token:
+        raise ConfigError(f"--token-file {path}: the file is empty; put the API token in it")
+    return token
+
+
+def _load_options(args: argparse.Namespace) -> Any:
+    """The :class:`LoadOptions` of ``--context-length --gpu --ttl --identifier``."""
+    from .._types import LoadOptions
+
+    return LoadOptions(
+        context_length=getattr(args, "context_length", None),
+        gpu=getattr(args, "gpu", None),
+        ttl=getattr(args, "ttl", None),
+        identifier=getattr(args, "identifier", None),
     )
 
 
@@ -239,7 +272,10 @@ def cmd_init(args: argparse.Namespace) -> int:
             ui.step(f"{where}: making {driver.model} ready")
         try:
             report = driver.ensure_ready(
-                on_progress=steps.progress, on_step=steps.step, start_timeout=args.timeout
+                on_progress=steps.progress,
+                on_step=steps.step,
+                start_timeout=args.timeout,
+                load_options=_load_options(args),
             )
         finally:
             steps.close()
@@ -278,7 +314,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     with _driver(args, args.model_arg) as driver:
         name = driver.model
         ui.step(f"Loading {name} with {driver.config.runtime.display_name}")
-        loaded = driver.load()
+        loaded = driver.load(options=_load_options(args))
     shown = f" as {loaded.identifier}" if loaded.identifier != name else ""
     ui.ok(f"Loaded {name}{shown}")
     return EXIT_OK

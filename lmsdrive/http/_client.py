@@ -33,6 +33,7 @@ import httpx
 from .._types import Generation
 from ..errors import (
     APIError,
+    AuthenticationError,
     CommandTimeoutError,
     ConfigError,
     LmsdriveError,
@@ -125,6 +126,8 @@ class BaseAPI:
     url_variable: ClassVar[str] = "the server URL"
     #: What a body that cannot be read suggests ("is this … ?").
     expected_server: ClassVar[str] = "the right server"
+    #: The variables that hold this runtime's API token (named when the server refuses one).
+    token_variables: ClassVar[tuple[str, ...]] = ()
 
     def _error_report(self, transcript: Transcript) -> tuple[str, str | None]:
         """(message, kind) of an error body, by the backend's error-body parser; raises
@@ -142,8 +145,14 @@ class BaseAPI:
         headers: dict[str, str] | None = None,
         max_line: int = DEFAULT_MAX_LINE,
         max_body: int = DEFAULT_MAX_BODY,
+        api_token: str | None = None,
     ) -> None:
         _check_url(base_url, self.backend, self.url_variable)
+        headers = dict(headers or {})
+        if api_token:  # in the pooled client's headers only: never in a repr, log or message
+            headers["Authorization"] = f"Bearer {api_token.strip()}"
+        #: Whether a token is sent (the token itself is not kept anywhere else).
+        self.has_token = bool(api_token)
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -165,7 +174,7 @@ class BaseAPI:
                 base_url=self.base_url,
                 timeout=timeout,
                 transport=transport,
-                headers=headers,
+                headers=headers or None,
                 follow_redirects=False,
                 trust_env=False,
             )
@@ -348,6 +357,8 @@ class BaseAPI:
         """The typed error of an error response (``text``: its body when already read)."""
         url = str(response.request.url)
         status = response.status_code
+        if self._is_auth_failure(status, response.text if text is None else text):
+            return self._auth_error(url, status)
         try:
             message, kind = self._error_report(self._transcript(response, text))
         except ParseError:
@@ -357,6 +368,29 @@ class BaseAPI:
             hint = server_failed_hint(status)
             return APIError(f"{self.backend} answered {reason}{shown} ({url}){hint}", status)
         return api_error(message, status, kind, url)
+
+    # -- tokens ----------------------------------------------------------------------
+
+    @staticmethod
+    def _is_auth_failure(status: int, body: str) -> bool:
+        """HTTP 401/403, or LM Studio's ``invalid_api_key`` error body (any status)."""
+        return status in (401, 403) or '"invalid_api_key"' in body[:4096]
+
+    def _auth_error(self, url: str, status: int) -> AuthenticationError:
+        """The error for a refused token: names the variable(s) to set, never the token."""
+        names = " or ".join(self.token_variables) or "the API token"
+        if self.has_token:
+            what = f"refused the API token lmsdrive sent ({url}, HTTP {status})"
+            todo = f"check the token in {names} (or --token-file): it may be wrong or revoked"
+        else:
+            what = f"requires an API token ({url}, HTTP {status})"
+            todo = f"set {names} to a token the server accepts, or pass --token-file PATH"
+        return AuthenticationError(f"{self.backend} {what}: {todo}", status)
+
+    def _answers_with_auth(self, response: httpx.Response) -> bool:
+        """A probe answered 401/403: a server is there and wants a token (the next real
+        request raises :class:`AuthenticationError`)."""
+        return response.status_code in (401, 403)
 
     def _unreadable(self, url: str, e: ParseError, status: int) -> APIError:
         return APIError(
@@ -375,6 +409,8 @@ class BaseAPI:
         except ParseError as e:
             raise self._unreadable(url, e, response.status_code) from e
         if result.error is not None:
+            if self._is_auth_failure(response.status_code, response.text):
+                raise self._auth_error(url, response.status_code)
             raise api_error(result.error, response.status_code, result.kind, url)
         return result
 

@@ -14,14 +14,24 @@ none is loaded) with the status code, the server's message and the URL.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote
 
 import httpx
 
-from ..errors import APIError, ParseError
-from ..parsers import lms_api_chat, lms_api_error, lms_api_models, lms_api_v0_models
+from ..errors import APIError, ParseError, ServerTooOldError
+from ..parsers import (
+    lms_api_chat,
+    lms_api_error,
+    lms_api_models,
+    lms_api_v0_models,
+    lms_api_v1_download,
+    lms_api_v1_load,
+    lms_api_v1_models,
+)
 from ..parsers._base import Result
+from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
 from ._client import BaseAPI, Generation, GenerationStream, api_error
 
@@ -43,6 +53,7 @@ class LMStudioAPI(BaseAPI):
     )
     url_variable: ClassVar[str] = "LMSTUDIO_URL"
     expected_server: ClassVar[str] = "an OpenAI-compatible server"
+    token_variables: ClassVar[tuple[str, ...]] = LMSTUDIO.token_variables
 
     def __init__(
         self,
@@ -51,15 +62,17 @@ class LMStudioAPI(BaseAPI):
         connect_timeout: float = 2.0,
         read_timeout: float = 300.0,
         transport: httpx.BaseTransport | None = None,
+        api_token: str | None = None,
         api_key: str | None = None,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        """``api_token`` (``api_key`` is its older name) is sent as ``Authorization: Bearer``
+        on every request."""
         super().__init__(
             base_url,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             transport=transport,
-            headers=headers,
+            api_token=api_token or api_key,
         )
 
     # -- error handling ---------------------------------------------------------------
@@ -74,9 +87,11 @@ class LMStudioAPI(BaseAPI):
         """Whether the server answers: ``/lmstudio-greeting``, else ``/v1/models`` (other
         OpenAI-compatible servers). Connection failures and timeouts are ``False``."""
         try:
-            if self._get_quick("/lmstudio-greeting", timeout).is_success:
+            greeting = self._get_quick("/lmstudio-greeting", timeout)
+            if greeting.is_success or self._answers_with_auth(greeting):
                 return True
-            return self._get_quick("/v1/models", timeout).status_code == 200
+            models = self._get_quick("/v1/models", timeout)
+            return models.status_code == 200 or self._answers_with_auth(models)
         except (ConnectionError, TimeoutError):
             return False
 
@@ -91,6 +106,57 @@ class LMStudioAPI(BaseAPI):
     def models_v0(self) -> lms_api_v0_models.LmsApiV0ModelsResult:
         """``GET /api/v0/models`` (LM Studio 0.3.6+): type, state, context lengths."""
         return self._read(self._get_quick("/api/v0/models"), lms_api_v0_models.parse)
+
+    # -- REST API v1 (LM Studio 0.4+): models, downloads, load, unload -------------------
+
+    def _read_v1(self, response: httpx.Response, parser: Callable[[Transcript], R]) -> R:
+        """:meth:`_read` for a v1 route; an LM Studio older than 0.4 (HTTP 200 with
+        ``Unexpected endpoint or method``) raises :class:`ServerTooOldError`."""
+        if response.status_code == 200 and "unexpected endpoint" in response.text[:500].lower():
+            path = response.request.url.path
+            raise ServerTooOldError(
+                f"LM Studio at {self.base_url} has no REST API v1 (it answered {path} with "
+                "'Unexpected endpoint or method'): it is older than 0.4. Update LM Studio on "
+                "that host to 0.4 or later, or download and load the model there (`lms get "
+                "MODEL`, `lms load MODEL`)"
+            )
+        return self._read(response, parser)
+
+    def models_v1(self) -> lms_api_v1_models.LmsApiV1ModelsResult:
+        """``GET /api/v1/models``: downloaded models with their ``loaded_instances``."""
+        return self._read_v1(self._get_quick("/api/v1/models"), lms_api_v1_models.parse)
+
+    def download(
+        self, model: str, *, quantization: str | None = None
+    ) -> lms_api_v1_download.LmsApiV1DownloadResult:
+        """``POST /api/v1/models/download``: starts a download job (``job_id``), or says
+        ``already_downloaded``."""
+        body: dict[str, Any] = {"model": model}
+        if quantization:
+            body["quantization"] = quantization
+        response = self._send("POST", "/api/v1/models/download", json=body, timeout=self._probe)
+        return self._read_v1(response, lms_api_v1_download.parse)
+
+    def download_status(self, job_id: str) -> lms_api_v1_download.LmsApiV1DownloadResult:
+        """``GET /api/v1/models/download/status/{job_id}``: the job's progress."""
+        path = "/api/v1/models/download/status/" + quote(job_id, safe="")
+        return self._read_v1(self._get_quick(path), lms_api_v1_download.parse)
+
+    def load_v1(
+        self, model: str, *, context_length: int | None = None
+    ) -> lms_api_v1_load.LmsApiV1LoadResult:
+        """``POST /api/v1/models/load`` (blocks until loaded): the new ``instance_id``."""
+        body: dict[str, Any] = {"model": model}
+        if context_length is not None:
+            body["context_length"] = context_length
+        response = self._send("POST", "/api/v1/models/load", json=body)
+        return self._read_v1(response, lms_api_v1_load.parse)
+
+    def unload_v1(self, instance_id: str) -> lms_api_v1_load.LmsApiV1LoadResult:
+        """``POST /api/v1/models/unload``."""
+        body = {"instance_id": instance_id}
+        response = self._send("POST", "/api/v1/models/unload", json=body)
+        return self._read_v1(response, lms_api_v1_load.parse)
 
     @staticmethod
     def _chat_body(

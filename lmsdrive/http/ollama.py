@@ -40,6 +40,7 @@ from ..parsers import (
     ollama_api_version,
 )
 from ..parsers._base import Progress, Result
+from ..runtimes.ollama import OLLAMA
 from ..transcript import Transcript
 from ._client import (
     BaseAPI,
@@ -69,6 +70,7 @@ class OllamaAPI(BaseAPI):
     )
     url_variable: ClassVar[str] = "OLLAMA_HOST"
     expected_server: ClassVar[str] = "an Ollama server (OLLAMA_HOST)"
+    token_variables: ClassVar[tuple[str, ...]] = OLLAMA.token_variables
 
     def __init__(
         self,
@@ -77,12 +79,14 @@ class OllamaAPI(BaseAPI):
         connect_timeout: float = 2.0,
         read_timeout: float = 300.0,
         transport: httpx.BaseTransport | None = None,
+        api_token: str | None = None,
     ) -> None:
         super().__init__(
             base_url,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             transport=transport,
+            api_token=api_token,
         )
 
     # -- error handling ---------------------------------------------------------------
@@ -98,6 +102,8 @@ class OllamaAPI(BaseAPI):
         failures, timeouts and other programs on the port are ``False``."""
         try:
             response = self._get_quick("/", timeout)
+            if self._answers_with_auth(response):
+                return True
             return response.status_code == 200 and "ollama" in response.text.lower()
         except (ConnectionError, TimeoutError):
             return False
@@ -161,12 +167,23 @@ class OllamaAPI(BaseAPI):
         return PullError(f"pulling {name} failed: {error}. {pull_failed_hint(str(error))}")
 
     def load(
-        self, model: str, *, keep_alive: KeepAlive = "5m"
+        self,
+        model: str,
+        *,
+        keep_alive: KeepAlive = "5m",
+        options: Mapping[str, Any] | None = None,
     ) -> ollama_api_generate.OllamaApiGenerateResult:
         """Load ``model`` into memory: ``/api/generate`` with an empty prompt
         (``done_reason`` is ``"load"``). ``keep_alive``: a Go duration (``"5m"``), seconds,
-        or negative for ever."""
-        body = {"model": model, "prompt": "", "keep_alive": keep_alive, "stream": False}
+        or negative for ever; ``options``: model options such as ``num_ctx``."""
+        body: dict[str, Any] = {
+            "model": model,
+            "prompt": "",
+            "keep_alive": keep_alive,
+            "stream": False,
+        }
+        if options:
+            body["options"] = dict(options)
         return self._read(self._send("POST", "/api/generate", json=body), ollama_api_generate.parse)
 
     def unload(self, model: str) -> ollama_api_generate.OllamaApiGenerateResult:

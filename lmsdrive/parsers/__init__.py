@@ -86,6 +86,15 @@ PARSERS: tuple[ParserInfo, ...] = (
     ParserInfo("lms /v1/models", "lms_api_models"),
     ParserInfo("lms /v1/chat/completions", "lms_api_chat", streaming=True),
     ParserInfo("lms /api/v0/models", "lms_api_v0_models"),
+    ParserInfo("lms /api/v1/models", "lms_api_v1_models"),
+    ParserInfo(
+        "lms /api/v1/models/download",
+        "lms_api_v1_download",
+        aliases=("lms /api/v1/models/download/status",),
+    ),
+    ParserInfo(
+        "lms /api/v1/models/load", "lms_api_v1_load", aliases=("lms /api/v1/models/unload",)
+    ),
     ParserInfo("lms /error", "lms_api_error"),
     # ollama, text
     ParserInfo("ollama list", "ollama_list", aliases=("ollama ls",)),
@@ -150,6 +159,8 @@ def resolve(words: Sequence[str] | str) -> ParserInfo:
             path = "/" + path.split("://", 1)[1].partition("/")[2]
         path = path.split("?", 1)[0].rstrip("/") or "/"
         info = _BY_NAME.get(f"{tool} {path}")
+        if info is None and "/status/" in path:  # a job id as the last segment
+            info = _BY_NAME.get(f"{tool} {path.rsplit('/', 1)[0]}")
         if info is not None and info.module.startswith(f"{tool}_api"):
             return info
         return _BY_NAME[f"{tool} /error"]

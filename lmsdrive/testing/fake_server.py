@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -58,6 +59,20 @@ from .fake_state import (
 
 FLAVORS = ("ollama", "lms", "both")
 DEFAULT_KEEP_ALIVE = 300.0
+#: LM Studio 0.4.18's answer to a request without a token (reference runtimes-2026.md §3.3).
+LMS_TOKEN_REQUIRED = {
+    "error": {
+        "type": "invalid_request",
+        "code": "invalid_api_key",
+        "message": (
+            "An LM Studio API token is required to make requests to this server, but none was "
+            "provided using the Authorization header using the 'Bearer' scheme (i.e., "
+            "'Authorization: Bearer $LM_API_TOKEN'). Learn more at: "
+            "https://lmstudio.ai/docs/developer/core/authentication."
+        ),
+    }
+}
+_LMS_PATHS = ("/lmstudio-greeting", "/v1/", "/api/v0/", "/api/v1/")
 LMS_NOT_LOADED = (
     "No models loaded. Please load a model in the developer page or use the `lms load` command."
 )
@@ -162,6 +177,7 @@ class FakeServer:
         self.counts: Counter[str] = Counter()
         self._count_lock = threading.Lock()
         self._chat_n = 0
+        self._jobs: dict[str, tuple[str, int, float]] = {}
         self._thread: threading.Thread | None = None
         self._dead = threading.Event()
         self.httpd = _HTTPServer((host, port), _Handler)
@@ -216,6 +232,56 @@ class FakeServer:
             self.httpd.server_close()
 
         threading.Thread(target=close, daemon=True).start()
+
+    # --- REST v1 download jobs (in this server process) -----------------------------------
+    def v1_start_job(self, key: str, total: int) -> dict[str, Any]:
+        """Start a download job of ``key``: it progresses over ``pull_seconds`` in
+        ``pull_frames`` steps (or fails half way with ``pull_error``)."""
+        with self._count_lock:
+            self._jobs_n = getattr(self, "_jobs_n", 0) + 1
+            job_id = f"job_{hashlib.sha256(f'{key}#{self._jobs_n}'.encode()).hexdigest()[:10]}"
+            self._jobs[job_id] = (key, total, time.time())
+        return self.v1_job(job_id) or {}
+
+    def v1_job(self, job_id: str) -> dict[str, Any] | None:
+        """The job's status now, as ``GET .../download/status/{job_id}`` answers it; a
+        finished job records the model as downloaded (once)."""
+        with self._count_lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        key, total, started = job
+        knobs = load_state(self.state_path).knobs
+        frames = max(knobs.pull_frames, 1)
+        share = min(1.0, (time.time() - started) / max(knobs.pull_seconds, 1e-6))
+        step = int(share * frames)  # progress moves in whole frames, as a real poll sees it
+        done = total * step // frames
+        base = {
+            "job_id": job_id,
+            "total_size_bytes": total,
+            "started_at": R.rfc3339(started),
+        }
+        if knobs.pull_error is not None and step * 2 > frames:
+            return {**base, "status": "failed", "downloaded_bytes": total // 2}
+        if step < frames:
+            speed = int(total / max(knobs.pull_seconds, 1e-6))
+            left = knobs.pull_seconds * (1 - share)
+            return {
+                **base,
+                "status": "downloading",
+                "downloaded_bytes": done,
+                "bytes_per_second": speed,
+                "estimated_completion": R.rfc3339(time.time() + left),
+            }
+        with edit_state(self.state_path) as s:
+            if s.lms.find(key) is None:
+                s.lms.downloaded.append(make_model(key, s.registry.get(key)))
+        return {
+            **base,
+            "status": "completed",
+            "downloaded_bytes": total,
+            "completed_at": R.rfc3339(started + knobs.pull_seconds),
+        }
 
     def count(self, method: str, path: str) -> None:
         with self._count_lock:
@@ -316,8 +382,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.count(self.command, path)
         flavor = self.fake.flavor
         try:
-            if (flavor != "lms" and self._ollama_route(path)) or (
-                flavor != "ollama" and self._lms_route(path)
+            if (
+                self._refused(path)
+                or (flavor != "lms" and self._ollama_route(path))
+                or (flavor != "ollama" and self._lms_route(path))
             ):
                 pass
             elif flavor == "ollama":
@@ -335,6 +403,27 @@ class _Handler(BaseHTTPRequestHandler):
                 )
 
     do_GET = do_POST = do_HEAD = do_DELETE = do_PUT = _dispatch
+
+    # --- tokens ----------------------------------------------------------------------------
+    def _refused(self, path: str) -> bool:
+        """Answer 401 when the state asks for a token and the request lacks it (the greeting,
+        LM Studio's liveness probe, stays open)."""
+        token = self._state().knobs.api_token
+        if not token or path == "/lmstudio-greeting":
+            return False
+        if self.headers.get("Authorization", "") == f"Bearer {token}":
+            return False
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        lms = self.fake.flavor == "lms" or (
+            self.fake.flavor == "both" and path.startswith(_LMS_PATHS)
+        )
+        if lms:
+            self._lms_json(401, LMS_TOKEN_REQUIRED)
+        else:
+            self._ollama_json(401, {"error": "unauthorized"})
+        return True
 
     # --- Ollama ----------------------------------------------------------------------------
     def _ollama_route(self, path: str) -> bool:
@@ -604,9 +693,129 @@ class _Handler(BaseHTTPRequestHandler):
             self._lms_json(200, {"data": self._v0_models(self._state()), "object": "list"})
         elif path == "/v1/chat/completions" and m == "POST":
             self._chat()
+        elif path.startswith("/api/v1/") and self._state().knobs.lms_rest_v1:
+            return self._v1_route(path)
         else:
             return False
         return True
+
+    # --- LM Studio REST API v1 (0.4+; reference runtimes-2026.md §2.1-2.5) ---------------
+    def _v1_route(self, path: str) -> bool:
+        m = self.command
+        status_prefix = "/api/v1/models/download/status/"
+        if path == "/api/v1/models" and m == "GET":
+            self._lms_json(200, {"models": self._v1_models(self._state())})
+        elif path == "/api/v1/models/download" and m == "POST":
+            self._v1_download()
+        elif path.startswith(status_prefix) and m == "GET":
+            job = self.fake.v1_job(path[len(status_prefix) :])
+            if job is None:
+                self._v1_error(404, "job_not_found", "Download job not found")
+            else:
+                self._lms_json(200, job)
+        elif path == "/api/v1/models/load" and m == "POST":
+            self._v1_load()
+        elif path == "/api/v1/models/unload" and m == "POST":
+            self._v1_unload()
+        else:
+            return False
+        return True
+
+    def _v1_error(self, status: int, etype: str, message: str) -> None:
+        self._lms_json(status, {"error": {"type": etype, "message": message}})
+
+    @staticmethod
+    def _v1_models(st: FakeState) -> list[dict[str, Any]]:
+        live = st.lms.live_loaded()
+        out = []
+        for x in st.lms.downloaded:
+            out.append(
+                {
+                    "type": x.type,
+                    "publisher": x.name.split("/", 1)[0] if "/" in x.name else "lmstudio-community",
+                    "key": x.name,
+                    "display_name": x.name.rsplit("/", 1)[-1],
+                    "architecture": x.family,
+                    "quantization": {"name": x.quantization, "bits_per_weight": 4},
+                    "size_bytes": x.size,
+                    "params_string": x.params or None,
+                    "loaded_instances": [
+                        {"id": i.identifier, "config": {"context_length": i.context_length}}
+                        for i in live
+                        if i.name == x.name
+                    ],
+                    "max_context_length": x.context_length,
+                    "format": "gguf",
+                }
+            )
+        return out
+
+    def _v1_download(self) -> None:
+        body, err = self._body()
+        key = lms_key(str((body or {}).get("model") or ""))
+        if not key:
+            self._v1_error(
+                400, "invalid_request", f'"model" is required{f" ({err})" if err else ""}'
+            )
+            return
+        st = self._state()
+        if st.lms.find(key) is not None:
+            self._lms_json(200, {"status": "already_downloaded"})
+            return
+        entry = st.registry.get(key)
+        if entry is None:
+            self._v1_error(404, "model_not_found", f"Model not found: {key}")
+            return
+        job = self.fake.v1_start_job(key, entry.size)
+        self._lms_json(200, job)
+
+    def _v1_load(self) -> None:
+        body, err = self._body()
+        key = lms_key(str((body or {}).get("model") or ""))
+        st = self._state()
+        model = st.lms.find(key) if key else None
+        if model is None:
+            self._v1_error(404, "model_not_found", f"Model not found: {key or err}")
+            return
+        ctx = (body or {}).get("context_length")
+        time.sleep(st.knobs.load_seconds)
+        now = time.time()
+        with edit_state(self.fake.state_path) as s:
+            taken = {x.identifier for x in s.lms.live_loaded(now)}
+            ident, n = key, 2
+            while ident in taken:
+                ident, n = f"{key}:{n}", n + 1
+            context = int(ctx) if isinstance(ctx, int) else 4096
+            s.lms.loaded = s.lms.live_loaded(now)
+            s.lms.loaded.append(
+                Loaded(
+                    name=key,
+                    identifier=ident,
+                    size=model.size,
+                    context_length=context,
+                    loaded_at=now,
+                )
+            )
+        answer: dict[str, Any] = {
+            "type": model.type,
+            "instance_id": ident,
+            "load_time_seconds": st.knobs.load_seconds,
+            "status": "loaded",
+        }
+        if (body or {}).get("echo_load_config"):
+            answer["load_config"] = {"context_length": context}
+        self._lms_json(200, answer)
+
+    def _v1_unload(self) -> None:
+        body, _ = self._body()
+        ident = str((body or {}).get("instance_id") or "")
+        with edit_state(self.fake.state_path) as s:
+            found = any(x.identifier == ident for x in s.lms.live_loaded())
+            s.lms.loaded = [x for x in s.lms.live_loaded() if x.identifier != ident]
+        if not found:
+            self._v1_error(404, "model_not_found", f"No loaded model instance: {ident}")
+            return
+        self._lms_json(200, {"instance_id": ident})
 
     @staticmethod
     def _lms_visible(st: FakeState) -> list[str]:

@@ -83,6 +83,14 @@ class Knobs:
     lms_daemon_installed: bool = True
     #: What ``lms daemon status``/``up --json`` print as llmster's version.
     lms_daemon_version: str = "0.0.20+1"
+    #: The fake servers require ``Authorization: Bearer <api_token>`` on every route but
+    #: ``/lmstudio-greeting``: HTTP 401 without it or with another one (LM Studio: the
+    #: ``invalid_api_key`` body of reference runtimes-2026.md §3.3; Ollama, as a proxy in front
+    #: of it answers: ``{"error":"unauthorized"}``).
+    api_token: str | None = None
+    #: The fake LM Studio serves REST API v1 (0.4+). False: an older LM Studio, whose v1
+    #: routes get HTTP 200 ``{"error":"Unexpected endpoint or method. (GET /api/v1/models)"}``.
+    lms_rest_v1: bool = True
 
 
 @dataclass

@@ -30,6 +30,13 @@ with the recorded "LM Studio daemon is not running…" error until ``lms daemon 
 :class:`~lmsdrive.testing.fake_state.Knobs` field as a keyword (``pull_seconds=0.2``,
 ``pull_dies_at_percent=40``, ``serve_hangs=True``, ``port_taken=True``, ...).
 ``port_taken=True`` makes a foreign HTTP server hold both ports.
+
+Servers of 2026 (issue 9): ``api_token="sk-…"`` makes both fake servers answer 401 without
+that bearer token; ``lms_rest_v1=False`` makes the fake LM Studio an older one (HTTP 200 and
+an ``error`` body on the REST v1 routes); ``remote=True`` leaves the fake ``ollama``/``lms``
+off ``PATH`` (the servers still run, started by this runtime): what a client machine sees of
+a server on another host. The servers still listen on loopback, so a test also tells the
+backend to treat its URL as remote (``OllamaBackend(url, remote=True)``).
 """
 
 from __future__ import annotations
@@ -141,6 +148,7 @@ class FakeRuntime:
         patch_environ: bool = True,
         isolate_home: bool = True,
         lms_daemon_down: bool = False,
+        remote: bool = False,
         **knobs: Any,
     ) -> None:
         unknown = set(knobs) - _KNOB_NAMES
@@ -165,6 +173,8 @@ class FakeRuntime:
                 raise ValueError("lms_daemon_down: no LM Studio server or loaded model can run")
             knobs.setdefault("lms_daemon_wakes", False)
         self.knobs = knobs
+        #: The fake CLIs are not on PATH (a client of a server on another host).
+        self.remote = remote
         self.patch_environ = patch_environ
         self.isolate_home = isolate_home
         self.dir = Path()
@@ -293,8 +303,9 @@ class FakeRuntime:
             if d and any(os.access(os.path.join(d, t), os.X_OK) for t in BACKENDS):
                 continue
             kept.append(d)
+        first = [] if self.remote else [str(self.bin_dir)]
         changes: dict[str, str | None] = {
-            "PATH": os.pathsep.join([str(self.bin_dir), *kept]),
+            "PATH": os.pathsep.join([*first, *kept]),
             ENV_STATE: str(self.state_path),
             "OLLAMA_HOST": f"127.0.0.1:{self.ollama_port}",
             "LMSTUDIO_URL": self.lms_url,
@@ -341,7 +352,7 @@ class FakeRuntime:
             with contextlib.suppress(OSError, http.client.HTTPException):
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
                 conn.request("GET", path)
-                if conn.getresponse().status == 200:
+                if conn.getresponse().status in (200, 401):  # 401: it wants a token
                     conn.close()
                     return
                 conn.close()
