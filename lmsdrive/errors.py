@@ -98,3 +98,20 @@ class APIError(LmsdriveError, RuntimeError):
         super().__init__(message if status_code is None else f"{message} (HTTP {status_code})")
         self.message = message
         self.status_code = status_code
+
+
+class CapabilityError(LmsdriveError, ValueError):
+    """The model cannot serve the call: an embedding model asked to chat, a chat model asked
+    to embed, ``think`` on a model without thinking. The message names the model, what it
+    can do, and what to use instead."""
+
+
+class StructuredOutputError(LmsdriveError, ValueError):
+    """A reply asked for as JSON (a ``format`` / JSON schema) is not valid JSON, or does not
+    match the schema. ``text`` is the reply as the model wrote it; ``problems`` what is
+    wrong with it."""
+
+    def __init__(self, message: str, text: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.text = text
+        self.problems = list(problems or [])

@@ -8,13 +8,16 @@ API to check state and to generate.
 | start | ``lms server start --port N``; ready at ``Success! Server is now running on port N`` |
 | pull | ``lms get NAME -y``, progress streamed through the ``lms get`` parser |
 | load / unload | ``lms load NAME -y`` / ``lms unload ID`` |
-| generate | ``POST /v1/chat/completions`` |
+| generate / chat | ``POST /v1/chat/completions`` |
+| embed | ``POST /v1/embeddings`` |
+| capabilities | ``GET /api/v0/models`` ``type`` (``embeddings``, ``llm``, ``vlm``), once |
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .._types import LoadedModel, LocalModel, Progress, Readiness, StartResult
@@ -224,3 +227,29 @@ class LMStudioBackend(RuntimeBackend):
         except LmsdriveError:
             return None
         return r.semver or r.cli_commit
+
+    # -- chat, embeddings, capabilities ------------------------------------------------------
+    def _model_capabilities(self, name: str) -> frozenset[str] | None:
+        """From ``/api/v0/models``: ``type`` ``embeddings`` → ``embedding``, ``llm`` →
+        ``completion``, ``vlm`` → ``completion`` + ``vision``; ``tool_use`` → ``tools``.
+        ``None`` when the model is not listed (JIT off, not loaded) or there is no v0 API."""
+        for m in self.api.models_v0().models:
+            if self.matches(name, m.id):
+                caps = {"tools"} if "tool_use" in (m.capabilities or []) else set()
+                if m.type == "embeddings":
+                    caps.add("embedding")
+                elif m.type in ("llm", "vlm"):
+                    caps.add("completion")
+                    if m.type == "vlm":
+                        caps.add("vision")
+                else:
+                    return None  # a type this version does not know: do not guess
+                return frozenset(caps)
+        return None
+
+    def _chat_options(
+        self, options: Mapping[str, Any] | None, think: bool | str | None
+    ) -> dict[str, Any]:
+        # /v1/chat/completions has no thinking switch: a reasoning model reasons, and its
+        # reasoning comes back apart from the answer (ChatReply.thinking).
+        return {"extra": options}

@@ -79,6 +79,7 @@ PARSERS: tuple[ParserInfo, ...] = (
     ParserInfo("lms /v1/chat/completions", "lms_api_chat", streaming=True),
     ParserInfo("lms /api/v0/models", "lms_api_v0_models"),
     ParserInfo("lms /error", "lms_api_error"),
+    ParserInfo("lms /v1/embeddings", "lms_api_embeddings", aliases=("lms /api/v0/embeddings",)),
     # ollama, text
     ParserInfo("ollama list", "ollama_list", aliases=("ollama ls",)),
     ParserInfo("ollama ps", "ollama_ps"),
@@ -95,6 +96,9 @@ PARSERS: tuple[ParserInfo, ...] = (
     ParserInfo("ollama /api/generate", "ollama_api_generate", streaming=True),
     ParserInfo("ollama /api/version", "ollama_api_version"),
     ParserInfo("ollama /error", "ollama_api_error"),
+    ParserInfo("ollama /api/chat", "ollama_api_chat", streaming=True),
+    ParserInfo("ollama /api/embed", "ollama_api_embed"),
+    ParserInfo("ollama /api/show", "ollama_api_show"),
 )
 
 _BY_NAME: dict[str, ParserInfo] = {}
