@@ -246,9 +246,7 @@ def test_lmstudio_json_schema_falls_back_to_json_object_once() -> None:
     answer = {
         "object": "chat.completion",
         "model": "m",
-        "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"content": '{"ok": true}'}}
-        ],
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"content": '{"ok": true}'}}],
     }
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -60,6 +60,10 @@ def write_tiny_llama(
 ) -> Path:
     """Write the tiny model to ``path`` (a ``.gguf`` file) and return ``path``.
 
+    ``pooling`` (``"mean"``, ``"cls"``, ``"last"``) writes ``llama.pooling_type``, so a
+    server started with embeddings on answers one vector per input (without it, llama.cpp
+    sends one vector per token); ``None`` leaves the file as it always was.
+
     ``forced_token`` is the word every generated token decodes to (with a leading space,
     as SentencePiece words do); it must not be empty nor hold whitespace.
     """
