@@ -265,3 +265,124 @@ def test_lmstudio_json_schema_falls_back_to_json_object_once() -> None:
     assert [f["type"] for f in sent] == ["json_schema", "json_object", "json_object"]
     assert sent[0]["json_schema"] == {"name": "response", "strict": True, "schema": schema}
     assert sent[1] == {"type": "json_object", "schema": schema}
+
+
+# -- faces: CLI, MCP, AsyncDriver ----------------------------------------------------------
+
+
+def test_cli_chat_piped_and_json_schema(
+    fake_runtime: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+) -> None:
+    import io
+
+    from lmsdrive.cli import main
+
+    loaded(fake_runtime, "ollama", CHAT["ollama"])
+    monkeypatch.setattr("sys.stdin", io.StringIO("What colour is the sky?\n"))
+    argv = ["chat", "--backend", "ollama", "--model", CHAT["ollama"], "--system", "Be brief."]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("reply to: What colour is the sky? [system: Be brief.]\n")
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SCHEMA))
+    monkeypatch.setattr("sys.stdin", io.StringIO("How old?"))
+    assert main([*argv, "--json-schema", str(schema), "--json"]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert json.loads(reply["text"]) == {"age": 22, "available": True}
+    assert reply["finish_reason"] == "stop" and "format" not in reply
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(argv) == 2
+    assert "stdin is empty" in capsys.readouterr().err
+
+
+def test_cli_chat_repl_keeps_the_conversation(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lmsdrive.cli import main
+
+    rt = loaded(fake_runtime, "lmstudio", CHAT["lmstudio"])
+    lines = iter(["Hello", "", "And again", "/exit"])
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert main(["chat", "--backend", "lmstudio", "--model", CHAT["lmstudio"]]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        f"Fake {CHAT['lmstudio']} reply to: Hello",
+        f"Fake {CHAT['lmstudio']} reply to: And again",
+    ]
+    assert "Ctrl-D or /exit" in captured.err
+    assert paths(rt, "/v1/chat/completions") == 2
+
+
+def test_cli_embed_and_capability_error(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lmsdrive.cli import main
+
+    loaded(fake_runtime, "ollama", EMBED["ollama"], CHAT["ollama"])
+    assert main(["embed", "--backend", "ollama", "--model", EMBED["ollama"], "a", "b"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"] == "nomic-embed-text" and len(out["embeddings"]) == 2
+    assert main(["embed", "--backend", "ollama", "--model", CHAT["ollama"], "a"]) == 1
+    assert "cannot embed" in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_mcp_chat_and_embed(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch, anyio_backend: str
+) -> None:
+    from mcp import Client
+
+    from lmsdrive.mcp_server import create_server
+
+    loaded(fake_runtime, "ollama", CHAT["ollama"], EMBED["ollama"])
+    monkeypatch.setenv("BACKEND", "ollama")
+    monkeypatch.setenv("MODEL_NAME", CHAT["ollama"])
+    monkeypatch.delenv("MODEL_SOURCE", raising=False)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("chat", {"messages": CONVERSATION})
+        assert not result.is_error
+        data = result.structured_content
+        assert data is not None and data["text"].endswith("[system: Answer in one word.]")
+        assert data["json"] is None
+        result = await client.call_tool(
+            "chat", {"messages": CONVERSATION[1:2], "json_schema": SCHEMA}
+        )
+        assert result.structured_content is not None
+        assert result.structured_content["json"] == {"age": 22, "available": True}
+        result = await client.call_tool("embed", {"texts": ["a", "b"], "model": EMBED["ollama"]})
+        assert result.structured_content is not None
+        assert len(result.structured_content["embeddings"]) == 2
+        refused = await client.call_tool("embed", {"texts": ["a"]})
+        assert refused.is_error
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_async_driver_chat_stream_embed(fake_runtime: Factory, backend: str) -> None:
+    import asyncio
+
+    from lmsdrive import AsyncDriver
+
+    loaded(fake_runtime, backend, CHAT[backend], EMBED[backend])
+    config = Config.from_env(backend=backend, model_name=CHAT[backend])
+
+    async def main() -> tuple[ChatReply, list[str], list[list[float]]]:
+        async with AsyncDriver(config) as d:
+            reply = await d.chat(CONVERSATION, format=SCHEMA)
+            pieces = [p async for p in d.chat_stream(CONVERSATION)]
+            vectors = await d.embed(["x"], model=EMBED[backend])
+            with pytest.raises(CapabilityError):
+                await d.embed(["x"])
+            with pytest.raises(CapabilityError):
+                async for _ in d.chat_stream(CONVERSATION, model=EMBED[backend]):
+                    pass
+        return reply, pieces, vectors
+
+    reply, pieces, vectors = asyncio.run(main())
+    assert reply.json() == {"age": 22, "available": True}
+    assert "".join(pieces).endswith("[system: Answer in one word.]")
+    assert len(vectors) == 1 and len(vectors[0]) == 8
