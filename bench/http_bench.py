@@ -1,4 +1,6 @@
-"""Row 4: the ``generate`` round trip against one local HTTP server, client by client.
+"""Row 4: the ``generate`` round trip against one local HTTP server, client by client; and
+the ``chat`` and ``embed`` round trips on the fake servers (lmsdrive ``Driver.chat``/``.embed``
+vs bare httpx, ``ollama.Client.chat``/``.embed``, ``openai`` chat and embeddings).
 
 Servers on 127.0.0.1: the fake runtime's Ollama and LM Studio servers (each its own
 process, from :class:`lmsdrive.testing.runtime.FakeRuntime`) and, when it is built, the
@@ -28,6 +30,8 @@ WORKER = Path(__file__).with_name("peer_worker.py")
 OLLAMA_MODEL = "llama3.2:1b"
 LMS_MODEL = "qwen/qwen3-4b"
 LLAMA_MODEL = "tiny-llama"
+OLLAMA_EMBED = "nomic-embed-text"
+LMS_EMBED = "text-embedding-nomic-embed-text-v1.5"
 FLOOR = "bare httpx"
 
 
@@ -41,7 +45,10 @@ def servers(with_llama: bool = True) -> Iterator[tuple[list[dict[str, Any]], lis
     with ExitStack() as stack:
         rt = stack.enter_context(
             FakeRuntime(
-                models_loaded={"ollama": [OLLAMA_MODEL], "lms": [LMS_MODEL]},
+                models_loaded={
+                    "ollama": [OLLAMA_MODEL, OLLAMA_EMBED],
+                    "lms": [LMS_MODEL, LMS_EMBED],
+                },
                 server_running=True,
                 patch_environ=False,
             )
@@ -62,6 +69,15 @@ def servers(with_llama: bool = True) -> Iterator[tuple[list[dict[str, Any]], lis
                 "model": LMS_MODEL,
             }
         )
+        # chat and embed round trips on the same fake servers (the issue-11 rows)
+        for kind in ("chat", "embed"):
+            for t in list(targets[:2]):
+                embed = kind == "embed"
+                model = {"ollama": OLLAMA_EMBED, "openai": LMS_EMBED}[t["shape"]]
+                targets.append(
+                    {**t, "kind": kind, "key": f"{kind}, {t['label']}"}
+                    | ({"model": model} if embed else {})
+                )
         if with_llama:
             try:
                 from lmsdrive.testing.llama_server import NOT_BUILT, LlamaServer, find_llama_python
@@ -119,10 +135,10 @@ def rows(
         return [skipped(SECTION, "generate round trip", "all clients", f"worker failed: {tail}")]
     res = json.loads(r.stdout)
     for t in targets:
-        label = t["label"]
+        label = t.get("key", t["label"])
         got = res[label]
         floor = got.get(FLOOR, {})
-        measure = f"generate, {label}"
+        measure = label if "key" in t else f"generate, {label}"
         if "error" in floor:
             out.append(skipped(SECTION, measure, FLOOR, floor["error"]))
             continue

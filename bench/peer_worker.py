@@ -132,6 +132,137 @@ def _openai_contenders(url: str, model: str, max_tokens: int) -> dict[str, Calla
     }
 
 
+MESSAGES = [
+    {"role": "system", "content": "Answer in one sentence."},
+    {"role": "user", "content": PROMPT},
+]
+TEXTS = ["Why is the sky blue?", "Why is grass green?"]
+
+
+def _ollama_chat_contenders(url: str, model: str, max_tokens: int) -> dict[str, Callable[[], Call]]:
+    options = {"temperature": TEMPERATURE, "num_predict": max_tokens}
+    body = {"model": model, "messages": MESSAGES, "stream": False, "options": options}
+
+    def bare() -> Call:
+        import httpx
+
+        client = httpx.Client(base_url=url, timeout=60.0)
+        return lambda: str(client.post("/api/chat", json=body).json()["message"]["content"])
+
+    def driver() -> Call:
+        from lmsdrive import Driver
+        from lmsdrive.config import Config
+
+        d = Driver(Config(backend="ollama", model_name=model, url=url))
+        return lambda: d.chat(MESSAGES, temperature=TEMPERATURE, max_tokens=max_tokens).text
+
+    def peer() -> Call:
+        ollama = importlib.import_module("ollama")
+        client = ollama.Client(host=url)
+        return lambda: str(
+            client.chat(model=model, messages=MESSAGES, options=options).message.content
+        )
+
+    return {"bare httpx": bare, "lmsdrive Driver.chat": driver, "ollama.Client.chat": peer}
+
+
+def _ollama_embed_contenders(url: str, model: str, _: int) -> dict[str, Callable[[], Call]]:
+    def bare() -> Call:
+        import httpx
+
+        client = httpx.Client(base_url=url, timeout=60.0)
+        body = {"model": model, "input": TEXTS}
+        return lambda: str(client.post("/api/embed", json=body).json()["embeddings"][0][0])
+
+    def driver() -> Call:
+        from lmsdrive import Driver
+        from lmsdrive.config import Config
+
+        d = Driver(Config(backend="ollama", model_name=model, url=url))
+        return lambda: str(d.embed(TEXTS)[0][0])
+
+    def peer() -> Call:
+        ollama = importlib.import_module("ollama")
+        client = ollama.Client(host=url)
+        return lambda: str(client.embed(model=model, input=TEXTS).embeddings[0][0])
+
+    return {"bare httpx": bare, "lmsdrive Driver.embed": driver, "ollama.Client.embed": peer}
+
+
+def _openai_chat_contenders(url: str, model: str, max_tokens: int) -> dict[str, Callable[[], Call]]:
+    body = {
+        "model": model,
+        "messages": MESSAGES,
+        "temperature": TEMPERATURE,
+        "max_tokens": max_tokens,
+        "stream": False,
+    }
+
+    def bare() -> Call:
+        import httpx
+
+        client = httpx.Client(base_url=url, timeout=60.0)
+        return lambda: str(
+            client.post("/v1/chat/completions", json=body).json()["choices"][0]["message"][
+                "content"
+            ]
+        )
+
+    def driver() -> Call:
+        from lmsdrive import Driver
+        from lmsdrive.config import Config
+
+        d = Driver(Config(backend="lmstudio", model_name=model, url=url))
+        return lambda: d.chat(MESSAGES, temperature=TEMPERATURE, max_tokens=max_tokens).text
+
+    def peer() -> Call:
+        openai = importlib.import_module("openai")
+        client = openai.OpenAI(base_url=url + "/v1", api_key="lm-studio", max_retries=0)
+        return lambda: str(
+            client.chat.completions.create(
+                model=model, messages=MESSAGES, temperature=TEMPERATURE, max_tokens=max_tokens
+            )
+            .choices[0]
+            .message.content
+        )
+
+    return {"bare httpx": bare, "lmsdrive Driver.chat": driver, "openai chat.completions": peer}
+
+
+def _openai_embed_contenders(url: str, model: str, _: int) -> dict[str, Callable[[], Call]]:
+    def bare() -> Call:
+        import httpx
+
+        client = httpx.Client(base_url=url, timeout=60.0)
+        body = {"model": model, "input": TEXTS}
+        return lambda: str(
+            client.post("/v1/embeddings", json=body).json()["data"][0]["embedding"][0]
+        )
+
+    def driver() -> Call:
+        from lmsdrive import Driver
+        from lmsdrive.config import Config
+
+        d = Driver(Config(backend="lmstudio", model_name=model, url=url))
+        return lambda: str(d.embed(TEXTS)[0][0])
+
+    def peer() -> Call:
+        openai = importlib.import_module("openai")
+        client = openai.OpenAI(base_url=url + "/v1", api_key="lm-studio", max_retries=0)
+        return lambda: str(client.embeddings.create(model=model, input=TEXTS).data[0].embedding[0])
+
+    return {"bare httpx": bare, "lmsdrive Driver.embed": driver, "openai embeddings": peer}
+
+
+#: The contenders of each (server shape, call kind); "generate" is the original row.
+CONTENDERS: dict[tuple[str, str], Callable[[str, str, int], dict[str, Callable[[], Call]]]] = {
+    ("ollama", "chat"): _ollama_chat_contenders,
+    ("ollama", "embed"): _ollama_embed_contenders,
+    ("openai", "chat"): _openai_chat_contenders,
+    ("openai", "embed"): _openai_embed_contenders,
+}
+
+
 def _error(e: BaseException) -> str:
     text = f"{type(e).__name__}: {e}".splitlines()[0]
     if isinstance(e, ImportError):
@@ -143,6 +274,7 @@ def http_job(job: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for target in job["targets"]:
         make = _ollama_contenders if target["shape"] == "ollama" else _openai_contenders
+        make = CONTENDERS.get((target["shape"], target.get("kind", "generate")), make)
         factories = make(target["url"], target["model"], int(job["max_tokens"]))
         calls: dict[str, Call] = {}
         res: dict[str, Any] = {}
@@ -163,7 +295,7 @@ def http_job(job: dict[str, Any]) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 call()
                 res[name]["times"].append(time.perf_counter() - t0)
-        out[target["label"]] = res
+        out[target.get("key", target["label"])] = res
     return out
 
 

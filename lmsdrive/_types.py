@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "PHASES",
+    "ChatReply",
     "DaemonState",
     "Generation",
     "LoadOptions",
@@ -88,6 +89,59 @@ class Generation:
     finish_reason: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class ChatReply(Generation):
+    """A chat answer: the :class:`Generation` fields, the reasoning kept apart from the
+    answer (``thinking``: Ollama's ``message.thinking``, LM Studio's ``reasoning_content`` /
+    ``reasoning``), and the timings where the server gives them (seconds; Ollama sends
+    them all, OpenAI-compatible servers none). ``format`` is what was asked for (``"json"``
+    or a JSON schema), kept for :meth:`json`."""
+
+    thinking: str | None = None
+    total_seconds: float | None = None
+    load_seconds: float | None = None
+    prompt_seconds: float | None = None
+    eval_seconds: float | None = None
+    tokens_per_second: float | None = None
+    format: str | dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def json(self) -> Any:
+        """The answer parsed as JSON, checked against the schema when one was asked for
+        (:mod:`lmsdrive._schema`: type, required, properties, items, enum).
+
+        Raises :class:`~lmsdrive.errors.StructuredOutputError` (a ``ValueError``) showing
+        the text when it is not JSON or does not fit the schema."""
+        import json
+
+        from ._schema import problems
+        from .errors import StructuredOutputError
+
+        shown = self.text if len(self.text) <= 500 else self.text[:500] + "..."
+        try:
+            value = json.loads(self.text)
+        except ValueError as e:
+            why = (
+                "the reply was cut by max_tokens; raise it"
+                if self.finish_reason == ("length")
+                else "ask for it with format= (a JSON schema) so the server enforces it"
+            )
+            raise StructuredOutputError(
+                f"the reply of {self.model} is not valid JSON ({e}): {why}. Reply: {shown!r}",
+                self.text,
+                [str(e)],
+            ) from None
+        if isinstance(self.format, dict):
+            found = problems(value, self.format)
+            if found:
+                raise StructuredOutputError(
+                    f"the reply of {self.model} does not match the schema asked for "
+                    f"({'; '.join(found[:5])}). Reply: {shown!r}",
+                    self.text,
+                    found,
+                )
+        return value
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ._types import Generation, ProgressCallback
-from .backends.base import Backend
+from ._types import ChatReply, Generation, ProgressCallback
+from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
 from .driver import Driver, InitReport, StepCallback
 
@@ -76,14 +76,28 @@ class AsyncDriver:
     ) -> AsyncIterator[str]:
         """The answer's pieces as they arrive. Leaving the ``async for`` early (or
         cancelling) closes the HTTP response."""
+        pieces = self._pump(
+            lambda: self.sync.generate_stream(
+                prompt, temperature=temperature, max_tokens=max_tokens
+            )
+        )
+        async for piece in pieces:
+            yield piece
+
+    async def _pump(self, open_stream: Callable[[], Iterator[str]]) -> AsyncIterator[str]:
+        """The pieces of a sync stream (opened and read in a worker thread) through a queue;
+        leaving early closes it."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
 
         def pump() -> None:
-            pieces = self.sync.generate_stream(
-                prompt, temperature=temperature, max_tokens=max_tokens
-            )
+            try:
+                pieces = open_stream()
+            except BaseException as exc:
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+                return
             try:
                 for piece in pieces:
                     if stop.is_set():
@@ -92,7 +106,7 @@ class AsyncDriver:
             except BaseException as exc:  # delivered to the consumer, raised there
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
-                pieces.close()
+                close_iterator(pieces)
                 loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
         worker = asyncio.ensure_future(asyncio.to_thread(pump))
@@ -107,3 +121,61 @@ class AsyncDriver:
         finally:
             stop.set()
             await asyncio.shield(worker)
+
+    # -- chat and embeddings -----------------------------------------------------------------
+    async def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        format: Format | None = None,
+        options: Mapping[str, Any] | None = None,
+        think: bool | str | None = None,
+        model: str | None = None,
+    ) -> ChatReply:
+        """:meth:`Driver.chat` in a worker thread."""
+        return await asyncio.to_thread(
+            lambda: self.sync.chat(
+                messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                format=format,
+                options=options,
+                think=think,
+                model=model,
+            )
+        )
+
+    async def chat_stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        format: Format | None = None,
+        options: Mapping[str, Any] | None = None,
+        think: bool | str | None = None,
+        model: str | None = None,
+    ) -> AsyncIterator[str]:
+        """:meth:`Driver.chat_stream`: the answer's pieces as they arrive (use :meth:`chat`
+        for the whole :class:`ChatReply`). Leaving early closes the HTTP response."""
+        pieces = self._pump(
+            lambda: self.sync.chat_stream(
+                messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                format=format,
+                options=options,
+                think=think,
+                model=model,
+            )
+        )
+        async for piece in pieces:
+            yield piece
+
+    async def embed(
+        self, texts: str | Sequence[str], *, model: str | None = None
+    ) -> list[list[float]]:
+        """:meth:`Driver.embed` in a worker thread."""
+        return await asyncio.to_thread(self.sync.embed, texts, model=model)

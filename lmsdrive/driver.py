@@ -13,12 +13,13 @@ Usage (needs a runtime, so not a doctest)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._types import (
+    ChatReply,
     DaemonState,
     Generation,
     LoadedModel,
@@ -27,7 +28,7 @@ from ._types import (
     Progress,
     ProgressCallback,
 )
-from .backends.base import Backend, close_iterator
+from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
 from .errors import (
     CommandError,
@@ -41,6 +42,7 @@ from .model_ref import ModelRef
 from .runtimes import get_runtime
 
 if TYPE_CHECKING:
+    from .http._client import ChatStream
     from .status import Status
 
 StepCallback = Callable[[str], None]
@@ -262,6 +264,80 @@ class Driver:
                 self.model, prompt, temperature=temperature, max_tokens=max_tokens
             )
         )
+
+    # -- chat and embeddings -----------------------------------------------------------------
+    def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        format: Format | None = None,
+        options: Mapping[str, Any] | None = None,
+        think: bool | str | None = None,
+        model: str | None = None,
+    ) -> ChatReply:
+        """One answer to ``messages`` (``{"role": "system" | "user" | "assistant",
+        "content": ...}`` dicts) from ``model`` (default: the configured one).
+
+        ``format``: ``"json"`` or a JSON schema (a dict): the server constrains the answer
+        and :meth:`ChatReply.json` returns it parsed and checked. ``options``: extra
+        sampling settings in the runtime's own names (Ollama ``options``, e.g. ``{"seed":
+        1}``; LM Studio body keys, e.g. ``{"top_p": 0.9}``). ``think``: Ollama's switch
+        (``True``/``False`` or ``"low"``/``"medium"``/``"high"``); LM Studio has none, its
+        reasoning models reason anyway. Reasoning is kept apart in ``reply.thinking``.
+        A model that cannot serve the call raises :class:`~lmsdrive.errors.CapabilityError`
+        before the request."""
+        with self._not_running_guard():
+            return self.backend.chat(
+                self._model(model),
+                messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                format=format,
+                options=options,
+                think=think,
+            )
+
+    def chat_stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        format: Format | None = None,
+        options: Mapping[str, Any] | None = None,
+        think: bool | str | None = None,
+        model: str | None = None,
+    ) -> ChatStream:
+        """:meth:`chat`, the answer's pieces as they arrive; the returned stream's
+        ``.result`` is the whole :class:`ChatReply` once exhausted (``None`` if closed
+        early). Closing it closes the HTTP response."""
+        from .http._client import ChatStream
+
+        with self._not_running_guard():
+            stream = self.backend.chat_stream(
+                self._model(model),
+                messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                format=format,
+                options=options,
+                think=think,
+            )
+        return ChatStream(self._guard_stream(stream))
+
+    def _guard_stream(self, stream: ChatStream) -> Generator[str, None, ChatReply]:
+        yield from self._guard(stream)
+        assert stream.result is not None
+        return stream.result
+
+    def embed(self, texts: str | Sequence[str], *, model: str | None = None) -> list[list[float]]:
+        """One vector per text, in order (a single string is one text), from ``model``
+        (default: the configured one, which must then be an embedding model)."""
+        items = [texts] if isinstance(texts, str) else list(texts)
+        with self._not_running_guard():
+            return self.backend.embed(self._model(model), items)
 
     def _guard(self, items: Iterator[T]) -> Generator[T, None, None]:
         """Yield from ``items``, closing it at the end; a server that does not answer

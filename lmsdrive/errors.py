@@ -137,3 +137,20 @@ class AuthenticationError(LmsdriveError, PermissionError):
 class ServerTooOldError(LmsdriveError, RuntimeError):
     """The server answers but lacks the API lmsdrive needs for this (e.g. an LM Studio older
     than 0.4 has no REST API v1 for downloads on a remote host)."""
+
+
+class CapabilityError(LmsdriveError, ValueError):
+    """The model cannot serve the call: an embedding model asked to chat, a chat model asked
+    to embed, ``think`` on a model without thinking. The message names the model, what it
+    can do, and what to use instead."""
+
+
+class StructuredOutputError(LmsdriveError, ValueError):
+    """A reply asked for as JSON (a ``format`` / JSON schema) is not valid JSON, or does not
+    match the schema. ``text`` is the reply as the model wrote it; ``problems`` what is
+    wrong with it."""
+
+    def __init__(self, message: str, text: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.text = text
+        self.problems = list(problems or [])

@@ -24,6 +24,11 @@ Tools (every decision stays in the library; this module only translates):
     text is the friendly per-backend message, with the same object as structured content.
 ``generate(prompt, temperature=0.1, max_tokens=100)``
     The answer's text (structured: ``text``, ``model``, ``finish_reason``, token counts).
+``chat(messages, temperature=0.1, max_tokens=500, json_schema=None)``
+    The answer to a conversation (structured: ``text``, ``model``, ``finish_reason``,
+    ``thinking``, ``json`` (the parsed answer when a schema was given), token counts).
+``embed(texts, model=None)``
+    ``{model, embeddings}``: one vector per text, from an embedding model.
 ``status()``
     :func:`lmsdrive.status.get_status`: backend, binary, version, URL, running, the
     configured model and whether it is downloaded/loaded (``ready``), the downloaded and
@@ -94,6 +99,21 @@ class GenerateResult(TypedDict):
     finish_reason: str | None
     prompt_tokens: int | None
     completion_tokens: int | None
+
+
+class ChatResult(TypedDict):
+    text: str
+    model: str
+    finish_reason: str | None
+    thinking: str | None
+    json: Any
+    prompt_tokens: int | None
+    completion_tokens: int | None
+
+
+class EmbedResult(TypedDict):
+    model: str
+    embeddings: list[list[float]]
 
 
 class ModelInfo(TypedDict):
@@ -338,6 +358,68 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
         }
         return _text_result(gen.text, data)
 
+    @server.tool(
+        annotations=ToolAnnotations(title="Chat", read_only_hint=True, open_world_hint=False)
+    )
+    def chat(
+        ctx: Context[ServerState, Any],
+        messages: Annotated[
+            list[dict[str, str]],
+            Field(
+                min_length=1,
+                description='The conversation: [{"role": "system" | "user" | "assistant", '
+                '"content": "..."}], the last one the user\'s.',
+            ),
+        ],
+        temperature: Annotated[
+            float, Field(ge=0.0, description="Sampling temperature (0 = deterministic).")
+        ] = 0.1,
+        max_tokens: Annotated[int, Field(ge=1, description="The most tokens to generate.")] = 500,
+        json_schema: Annotated[
+            dict[str, Any] | None,
+            Field(description="A JSON schema the answer must fit (structured output)."),
+        ] = None,
+    ) -> Annotated[CallToolResult, ChatResult]:
+        """Answer a conversation with the configured local model (run init_llm first); with
+        json_schema, the answer is JSON that fits it (parsed in the result's json)."""
+        state = _state(ctx)
+        driver = state.driver()
+        try:
+            reply = driver.chat(
+                messages, temperature=temperature, max_tokens=max_tokens, format=json_schema
+            )
+            value = reply.json() if json_schema is not None else None
+        except LmsdriveError as exc:
+            raise state.error(exc) from exc
+        data: ChatResult = {
+            "text": reply.text,
+            "model": reply.model,
+            "finish_reason": reply.finish_reason,
+            "thinking": reply.thinking,
+            "json": value,
+            "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": reply.completion_tokens,
+        }
+        return _text_result(reply.text, data)
+
+    @server.tool(annotations=ToolAnnotations(title="Embed texts", read_only_hint=True))
+    def embed(
+        ctx: Context[ServerState, Any],
+        texts: Annotated[list[str], Field(min_length=1, description="The texts to embed.")],
+        model: Annotated[
+            str | None,
+            Field(description="An embedding model (default: the configured MODEL_NAME)."),
+        ] = None,
+    ) -> EmbedResult:
+        """One embedding vector per text, from an embedding model."""
+        state = _state(ctx)
+        driver = state.driver()
+        try:
+            vectors = driver.embed(texts, model=model)
+        except LmsdriveError as exc:
+            raise state.error(exc) from exc
+        return {"model": model or driver.model, "embeddings": vectors}
+
     @server.tool(annotations=ToolAnnotations(title="Runtime status", read_only_hint=True))
     def status(ctx: Context[ServerState, Any]) -> StatusResult:
         """Which backend, whether it is installed and its server running, its version, the
@@ -379,7 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="lmsdrive-mcp",
         description=(
-            "MCP server (stdio) with the tools init_llm, generate, status and list_models. "
+            "MCP server (stdio) with the tools init_llm, generate, chat, embed, status and "
+            "list_models. "
             "Configured by the environment: BACKEND (ollama|lmstudio), MODEL_NAME, "
             "MODEL_SOURCE (ollama|huggingface), LMSTUDIO_URL, OLLAMA_HOST. Started by an MCP "
             "host, not by hand."

@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "lmsdrive.errors": 0,
     "lmsdrive.transcript": 0,
     "lmsdrive._types": 0,
+    "lmsdrive._schema": 0,
     "lmsdrive._text": 0,
     "lmsdrive._platform": 0,
     "lmsdrive._version": 0,

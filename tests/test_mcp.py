@@ -23,7 +23,7 @@ from lmsdrive.mcp_server import DownloadProgress, create_server, main
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
-TOOLS = {"init_llm", "generate", "status", "list_models"}
+TOOLS = {"init_llm", "generate", "chat", "embed", "status", "list_models"}
 MODELS = {"ollama": "qwen2.5:0.5b", "lmstudio": "google/gemma-3-1b"}
 FAKE_BIN = {"ollama": "ollama", "lmstudio": "lms"}
 INSTALL = {

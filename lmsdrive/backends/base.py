@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from .._types import (
+    ChatReply,
     DaemonState,
     Generation,
     LoadedModel,
@@ -19,11 +20,24 @@ from .._types import (
     StartResult,
 )
 from ..discovery import find_binary
-from ..errors import ConfigError, NotInstalledError, ServerNotRunningError
+from ..errors import (
+    APIError,
+    CapabilityError,
+    ConfigError,
+    NotInstalledError,
+    ServerNotRunningError,
+)
 from ..model_ref import ModelRef
 
 if TYPE_CHECKING:
+    from ..http._client import ChatStream
     from ..runtimes import RuntimeSpec
+
+#: A chat message: ``{"role": "system" | "user" | "assistant", "content": "..."}``.
+Message = Mapping[str, Any]
+#: Structured output: ``"json"`` or a JSON schema (a dict).
+Format = str | dict[str, Any]
+
 
 __all__ = ["Backend", "RuntimeBackend", "close_iterator", "is_local_url"]
 
@@ -88,6 +102,30 @@ class Backend(Protocol):
     def generate_stream(
         self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Iterator[str]: ...
+    def chat(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        format: Format | None = None,
+        options: Mapping[str, Any] | None = None,
+        think: bool | str | None = None,
+    ) -> ChatReply: ...
+    def chat_stream(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        format: Format | None = None,
+        options: Mapping[str, Any] | None = None,
+        think: bool | str | None = None,
+    ) -> ChatStream: ...
+    def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]: ...
+    def capabilities(self, model: str) -> frozenset[str] | None: ...
     def binary(self) -> Path: ...
     def daemon_status(self) -> DaemonState | None: ...
     def daemon_up(self) -> DaemonState: ...
@@ -224,3 +262,120 @@ class RuntimeBackend:
             self.spell(model), prompt, temperature=temperature, max_tokens=max_tokens
         )
         return stream
+
+    # -- chat, embeddings, capabilities ------------------------------------------------------
+    #: The server tells whether a model can think (Ollama's ``thinking`` capability); where
+    #: it cannot tell, ``think`` is not checked.
+    reports_thinking: ClassVar[bool] = False
+
+    def _model_capabilities(self, name: str) -> frozenset[str] | None:
+        """What the server says ``name`` can do (``completion``, ``embedding``,
+        ``thinking``, ``vision``, ``tools``), or ``None`` when it cannot tell."""
+        return None
+
+    def capabilities(self, model: str) -> frozenset[str] | None:
+        """What ``model`` can do, asked once per model and kept (``None``: unknown, e.g. an
+        older server or another OpenAI-compatible one: then nothing is refused up front)."""
+        name = self.spell(model)
+        cache: dict[str, frozenset[str] | None] = self.__dict__.setdefault("_capabilities", {})
+        if name not in cache:
+            try:
+                cache[name] = self._model_capabilities(name)
+            except APIError:
+                cache[name] = None  # the server has no such endpoint: cannot tell
+        return cache[name]
+
+    def _require(self, name: str, need: str, doing: str, instead: str) -> None:
+        caps = self.capabilities(name)
+        if caps is None or need in caps:
+            return
+        has = ", ".join(sorted(caps)) or "none"
+        raise CapabilityError(
+            f"{name} cannot {doing}: {self.display_name} reports its capabilities as "
+            f"[{has}]. {instead}"
+        )
+
+    def _check_chat(self, name: str, think: bool | str | None) -> None:
+        self._require(
+            name,
+            "completion",
+            "chat",
+            "It is an embedding model: use embed() with it, and chat with a chat model.",
+        )
+        if think not in (None, False) and self.reports_thinking:
+            self._require(
+                name,
+                "thinking",
+                "think",
+                "Leave think unset (or False), or pick a thinking model (qwen3, deepseek-r1, "
+                "gpt-oss).",
+            )
+
+    def _chat_options(
+        self, options: Mapping[str, Any] | None, think: bool | str | None
+    ) -> dict[str, Any]:
+        """The runtime's keyword arguments of ``api.chat`` for ``options`` and ``think``."""
+        raise NotImplementedError
+
+    def chat(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        format: Format | None = None,
+        options: Mapping[str, Any] | None = None,
+        think: bool | str | None = None,
+    ) -> ChatReply:
+        """One answer to ``messages``; refused up front (:class:`CapabilityError`) when the
+        server says the model cannot chat, or cannot think while ``think`` is asked."""
+        name = self.spell(model)
+        self._check_chat(name, think)
+        reply: ChatReply = self.api.chat(
+            name,
+            messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            format=format,
+            **self._chat_options(options, think),
+        )
+        return reply
+
+    def chat_stream(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        format: Format | None = None,
+        options: Mapping[str, Any] | None = None,
+        think: bool | str | None = None,
+    ) -> ChatStream:
+        """The answer's pieces as they arrive; ``.result`` is the :class:`ChatReply`."""
+        name = self.spell(model)
+        self._check_chat(name, think)
+        stream: ChatStream = self.api.chat_stream(
+            name,
+            messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            format=format,
+            **self._chat_options(options, think),
+        )
+        return stream
+
+    def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order; refused up front when the server says the model
+        is not an embedding model."""
+        name = self.spell(model)
+        self._require(
+            name,
+            "embedding",
+            "embed",
+            "It is a chat model: embed with an embedding model (Ollama: nomic-embed-text, "
+            "all-minilm; LM Studio: text-embedding-nomic-embed-text-v1.5).",
+        )
+        vectors: list[list[float]] = self.api.embed(name, list(texts)).embeddings
+        return vectors

@@ -11,7 +11,9 @@ API to check state and to generate.
 | pull | ``lms get NAME -y``, progress streamed through the ``lms get`` parser |
 | load / unload | ``lms load NAME -y [--context-length N --gpu X --ttl S --identifier ID]`` / |
 |  | ``lms unload ID`` |
-| generate | ``POST /v1/chat/completions`` |
+| generate / chat | ``POST /v1/chat/completions`` |
+| embed | ``POST /v1/embeddings`` |
+| capabilities | ``GET /api/v0/models`` ``type`` (``embeddings``, ``llm``, ``vlm``), once |
 
 When the server is remote, or no ``lms`` is installed here (:attr:`via_api`), models are listed,
 downloaded, loaded and unloaded through LM Studio's REST API v1 (0.4+): ``GET /api/v1/models``,
@@ -23,7 +25,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .._types import (
@@ -453,3 +456,29 @@ class LMStudioBackend(RuntimeBackend):
         except LmsdriveError:
             return None
         return r.semver or r.cli_commit
+
+    # -- chat, embeddings, capabilities ------------------------------------------------------
+    def _model_capabilities(self, name: str) -> frozenset[str] | None:
+        """From ``/api/v0/models``: ``type`` ``embeddings`` → ``embedding``, ``llm`` →
+        ``completion``, ``vlm`` → ``completion`` + ``vision``; ``tool_use`` → ``tools``.
+        ``None`` when the model is not listed (JIT off, not loaded) or there is no v0 API."""
+        for m in self.api.models_v0().models:
+            if self.matches(name, m.id):
+                caps = {"tools"} if "tool_use" in (m.capabilities or []) else set()
+                if m.type == "embeddings":
+                    caps.add("embedding")
+                elif m.type in ("llm", "vlm"):
+                    caps.add("completion")
+                    if m.type == "vlm":
+                        caps.add("vision")
+                else:
+                    return None  # a type this version does not know: do not guess
+                return frozenset(caps)
+        return None
+
+    def _chat_options(
+        self, options: Mapping[str, Any] | None, think: bool | str | None
+    ) -> dict[str, Any]:
+        # /v1/chat/completions has no thinking switch: a reasoning model reasons, and its
+        # reasoning comes back apart from the answer (ChatReply.thinking).
+        return {"extra": options}

@@ -9,15 +9,17 @@
 |  | (streamed) when the server is remote or no ``ollama`` is installed here |
 | load / unload | ``POST /api/generate``, empty prompt, ``keep_alive`` (and ``options.num_ctx``) |
 | generate | ``POST /api/generate`` |
+| chat / embed | ``POST /api/chat`` / ``POST /api/embed`` |
+| capabilities | ``POST /api/show`` ``capabilities``, once per model |
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from .._types import LoadedModel, LoadOptions, LocalModel, Progress, Readiness, StartResult
@@ -255,3 +257,16 @@ class OllamaBackend(RuntimeBackend):
         except (LmsdriveError, OSError):
             return None
         return v.server_version or v.client_version
+
+    # -- chat, embeddings, capabilities ------------------------------------------------------
+    reports_thinking: ClassVar[bool] = True
+
+    def _model_capabilities(self, name: str) -> frozenset[str] | None:
+        """``POST /api/show`` ``capabilities`` (v0.6.4+; ``None`` on an older server)."""
+        caps = self.api.show(name).capabilities
+        return None if caps is None else frozenset(caps)
+
+    def _chat_options(
+        self, options: Mapping[str, Any] | None, think: bool | str | None
+    ) -> dict[str, Any]:
+        return {"options": options, "think": think}

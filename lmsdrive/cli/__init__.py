@@ -1,7 +1,8 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
 Commands: ``status``, ``init [MODEL]``, ``pull MODEL``, ``load MODEL``, ``unload MODEL``,
-``generate PROMPT``, ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
+``generate PROMPT``, ``chat``, ``embed TEXT...``,
+``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
 ``fixtures check [DIR]``. Backend, model and server URL come from the environment
 (``BACKEND``, ``MODEL_NAME``, ``MODEL_SOURCE``, ``OLLAMA_HOST``, ``LMSTUDIO_URL``); the global
 flags ``--backend``, ``--model`` and ``--url`` win over it (before or after the command).
@@ -209,6 +210,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=100)
     p.add_argument("--json", action="store_true", help="wait for the whole answer; print JSON")
     p.set_defaults(func=c.cmd_generate)
+
+    p = command("chat", "chat: a REPL on a terminal; the whole of stdin as one message if piped")
+    p.add_argument("--system", help="the system prompt")
+    p.add_argument("--json-schema", metavar="FILE", help="answer JSON that fits this schema")
+    p.add_argument("--temperature", type=float, default=0.1)
+    p.add_argument("--max-tokens", type=int, default=500)
+    p.add_argument(
+        "--think",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Ollama: turn the model's thinking on or off (default: the model's own)",
+    )
+    p.add_argument("--json", action="store_true", help="print each whole answer as JSON")
+    p.set_defaults(func=c.cmd_chat)
+
+    p = command("embed", "print the embedding of each TEXT as JSON (an embedding model)")
+    p.add_argument("texts", nargs="+", metavar="TEXT")
+    p.set_defaults(func=c.cmd_embed)
 
     p = sub.add_parser(
         "parse",

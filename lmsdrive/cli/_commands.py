@@ -4,6 +4,7 @@ the outcome. Library imports are local so ``lmsdrive parse`` (and ``--help``) st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import shlex
@@ -355,6 +356,93 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if wrote and not wrote.endswith("\n"):
                 sys.stdout.write("\n")
                 sys.stdout.flush()
+    return EXIT_OK
+
+
+# -- chat / embed ------------------------------------------------------------------------
+def _chat_reply(driver: Driver, messages: list[dict[str, str]], args: argparse.Namespace) -> str:
+    """One answer: streamed to stdout (``--json``: printed whole as JSON); its text."""
+    import sys
+
+    kw: dict[str, Any] = {
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "format": args.schema,
+        "think": args.think,
+    }
+    if args.json:
+        reply = driver.chat(messages, **kw)
+        if args.schema is not None:
+            reply.json()  # a reply that does not fit the schema fails, showing it
+        _dump({k: v for k, v in dataclasses.asdict(reply).items() if k != "format"})
+        return reply.text
+    with driver.chat_stream(messages, **kw) as stream:
+        for piece in stream:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    assert stream.result is not None
+    if args.schema is not None:
+        stream.result.json()
+    return stream.result.text
+
+
+@_handled
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation: a REPL with history on a terminal (Ctrl-D or /exit ends it); the
+    whole of stdin as one message when piped."""
+    import sys
+
+    args.schema = None
+    if args.json_schema:
+        try:
+            args.schema = json.loads(Path(args.json_schema).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            why = f"chat: cannot read the JSON schema {args.json_schema}: {exc}"
+            raise Failure(why, EXIT_USAGE) from exc
+        if not isinstance(args.schema, dict):
+            why = f"chat: {args.json_schema} is not a JSON schema (an object)"
+            raise Failure(why, EXIT_USAGE)
+    messages: list[dict[str, str]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    with _driver(args) as driver:
+        if not sys.stdin.isatty():
+            text = sys.stdin.read().strip()
+            if not text:
+                raise Failure("chat: stdin is empty: pipe the message to send", EXIT_USAGE)
+            _chat_reply(driver, [*messages, {"role": "user", "content": text}], args)
+            return EXIT_OK
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (line editing, and ↑ recalls earlier lines)
+        name = driver.model
+        print(
+            f"Chatting with {name} ({driver.config.runtime.display_name}). Ctrl-D or /exit ends.",
+            file=sys.stderr,
+        )
+        while True:
+            try:
+                line = input("> ")
+            except EOFError:
+                print(file=sys.stderr)
+                break
+            if line.strip() in ("/exit", "/quit"):
+                break
+            if not line.strip():
+                continue
+            messages.append({"role": "user", "content": line})
+            answer = _chat_reply(driver, messages, args)
+            messages.append({"role": "assistant", "content": answer})
+    return EXIT_OK
+
+
+@_handled
+def cmd_embed(args: argparse.Namespace) -> int:
+    """Print ``{"model", "embeddings": [[...], ...]}``: one vector per text."""
+    with _driver(args) as driver:
+        vectors = driver.embed(args.texts)
+        _dump({"model": driver.model, "embeddings": vectors})
     return EXIT_OK
 
 

@@ -4,12 +4,13 @@ errors mapped to :mod:`lmsdrive.errors` (see :mod:`lmsdrive.http._client`)."""
 
 from __future__ import annotations
 
-from ._client import BaseAPI, Generation, GenerationStream, ResultStream
+from ._client import BaseAPI, ChatStream, Generation, GenerationStream, ResultStream
 from .lmstudio import LMStudioAPI
 from .ollama import OllamaAPI, PullStream
 
 __all__ = [
     "BaseAPI",
+    "ChatStream",
     "Generation",
     "GenerationStream",
     "LMStudioAPI",

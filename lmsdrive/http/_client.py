@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 
-from .._types import Generation
+from .._types import ChatReply, Generation
 from ..errors import (
     APIError,
     AuthenticationError,
@@ -49,6 +49,8 @@ __all__ = [
     "DEFAULT_MAX_BODY",
     "DEFAULT_MAX_LINE",
     "BaseAPI",
+    "ChatReply",
+    "ChatStream",
     "Generation",
     "GenerationStream",
     "ResultStream",
@@ -472,4 +474,13 @@ class GenerationStream(ResultStream[str, Generation]):
 
     def text(self) -> str:
         """Read the rest of the stream and return the whole text."""
+        return self.drain().text
+
+
+class ChatStream(ResultStream[str, ChatReply]):
+    """The answer's text pieces of a streamed chat; :attr:`result` is the whole
+    :class:`ChatReply` (text, thinking, finish reason, counts, timings) once exhausted."""
+
+    def text(self) -> str:
+        """Read the rest of the stream and return the whole answer."""
         return self.drain().text

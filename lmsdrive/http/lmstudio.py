@@ -23,6 +23,7 @@ import httpx
 from ..errors import APIError, ParseError, ServerTooOldError
 from ..parsers import (
     lms_api_chat,
+    lms_api_embeddings,
     lms_api_error,
     lms_api_models,
     lms_api_v0_models,
@@ -33,13 +34,15 @@ from ..parsers import (
 from ..parsers._base import Result
 from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
-from ._client import BaseAPI, Generation, GenerationStream, api_error
+from ._client import BaseAPI, ChatReply, ChatStream, Generation, GenerationStream, api_error
 
 __all__ = ["DEFAULT_URL", "LMStudioAPI"]
 
 DEFAULT_URL = "http://localhost:1234"
 
 Message = Mapping[str, Any]
+#: Structured output: ``"json"`` or a JSON schema.
+Format = str | dict[str, Any]
 R = TypeVar("R", bound=Result)
 
 
@@ -186,13 +189,22 @@ class LMStudioAPI(BaseAPI):
         temperature: float = 0.1,
         max_tokens: int = 100,
         extra: Mapping[str, Any] | None = None,
-    ) -> Generation:
-        """``POST /v1/chat/completions`` (not streamed): the first choice's answer."""
+        format: Format | None = None,
+    ) -> ChatReply:
+        """``POST /v1/chat/completions`` (not streamed): the first choice's answer, its
+        reasoning (``reasoning_content`` / ``reasoning``) in :attr:`ChatReply.thinking`.
+        ``format``: ``"json"`` or a JSON schema (``response_format`` ``json_schema``)."""
         body = self._chat_body(model, messages, temperature, max_tokens, False, extra)
-        result = self._read(
-            self._send("POST", "/v1/chat/completions", json=body), lms_api_chat.parse
-        )
-        return _generation(result, model)
+        body.update(self._response_format(format))
+        path = "/v1/chat/completions"
+        try:
+            result = self._read(self._send("POST", path, json=body), lms_api_chat.parse)
+        except APIError as e:
+            if not self._fall_back(format, e.message):
+                raise
+            body.update(self._response_format(format))
+            result = self._read(self._send("POST", path, json=body), lms_api_chat.parse)
+        return _chat_reply(result, model, format)
 
     def generate(
         self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
@@ -213,25 +225,46 @@ class LMStudioAPI(BaseAPI):
         temperature: float = 0.1,
         max_tokens: int = 100,
         extra: Mapping[str, Any] | None = None,
-    ) -> GenerationStream:
+        format: Format | None = None,
+    ) -> ChatStream:
         """``POST /v1/chat/completions`` with ``stream: true`` (SSE): the content deltas as
-        they arrive; the stream's :attr:`~GenerationStream.result` holds the whole answer
-        once exhausted. An error event inside the stream raises :class:`APIError`."""
+        they arrive; the stream's :attr:`~ChatStream.result` holds the whole answer
+        (a :class:`ChatReply`) once exhausted. An error event inside the stream raises
+        :class:`APIError`."""
         body = self._chat_body(model, messages, temperature, max_tokens, True, extra)
-        return GenerationStream(self._stream_chat(body, model))
+        return ChatStream(self._stream_chat_reply(body, model, format))
+
+    def _stream_chat_reply(
+        self, body: dict[str, Any], model: str, format: Format | None
+    ) -> Generator[str, None, ChatReply]:
+        body.update(self._response_format(format))
+        try:
+            result = yield from self._stream_chat(body, model)
+        except APIError as e:
+            if not self._fall_back(format, e.message):
+                raise
+            body.update(self._response_format(format))
+            result = yield from self._stream_chat(body, model)
+        return _chat_reply(result, model, format)
 
     def generate_stream(
         self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> GenerationStream:
         """:meth:`chat_stream` with one user message."""
-        return self.chat_stream(
-            model,
-            [{"role": "user", "content": prompt}],
-            temperature=temperature,
-            max_tokens=max_tokens,
+        body = self._chat_body(
+            model, [{"role": "user", "content": prompt}], temperature, max_tokens, True, None
         )
+        return GenerationStream(self._stream_generation(body, model))
 
-    def _stream_chat(self, body: dict[str, Any], model: str) -> Generator[str, None, Generation]:
+    def _stream_generation(
+        self, body: dict[str, Any], model: str
+    ) -> Generator[str, None, Generation]:
+        result = yield from self._stream_chat(body, model)
+        return _generation(result, model)
+
+    def _stream_chat(
+        self, body: dict[str, Any], model: str
+    ) -> Generator[str, None, lms_api_chat.LmsApiChatResult]:
         path = "/v1/chat/completions"
         with self._open_stream("POST", path, json=body) as response:
             url = str(response.request.url)
@@ -255,7 +288,7 @@ class LMStudioAPI(BaseAPI):
                 "server may have stopped; check its log",
                 response.status_code,
             )
-        return _generation(result, model)
+        return result
 
     @staticmethod
     def _delta_text(event: lms_api_chat.ChatEvent, status: int, url: str) -> Iterator[str]:
@@ -263,6 +296,43 @@ class LMStudioAPI(BaseAPI):
             raise api_error(event.message, status, event.kind, url)
         if isinstance(event, lms_api_chat.ChatDelta) and event.index == 0 and event.content:
             yield event.content
+
+    # -- structured output and embeddings ----------------------------------------------------
+
+    #: How this server takes a JSON schema: OpenAI's ``json_schema`` (LM Studio), or
+    #: ``json_object`` + ``schema`` (llama-cpp-python's server, which refuses the former);
+    #: switched once, on the first refusal.
+    schema_style: str = "json_schema"
+
+    def _response_format(self, format: Format | None) -> dict[str, Any]:
+        """The ``response_format`` of a request asking for ``format``."""
+        if format is None:
+            return {}
+        if not isinstance(format, dict):
+            return {"response_format": {"type": "json_object"}}
+        if self.schema_style == "json_object":
+            return {"response_format": {"type": "json_object", "schema": format}}
+        schema = {"name": "response", "strict": True, "schema": format}
+        return {"response_format": {"type": "json_schema", "json_schema": schema}}
+
+    def _fall_back(self, format: Format | None, message: str) -> bool:
+        """Whether a refused ``json_schema`` request should be sent again as
+        ``json_object`` + ``schema`` (switches :attr:`schema_style`)."""
+        if (
+            isinstance(format, dict)
+            and self.schema_style == "json_schema"
+            and "json_object" in message
+            and "json_schema" in message
+        ):
+            self.schema_style = "json_object"
+            return True
+        return False
+
+    def embed(self, model: str, texts: Sequence[str]) -> lms_api_embeddings.LmsApiEmbeddingsResult:
+        """``POST /v1/embeddings``: one vector per text, in order (the model must be an
+        embedding model, or a server started with embeddings on)."""
+        body = {"model": model, "input": list(texts)}
+        return self._read(self._send("POST", "/v1/embeddings", json=body), lms_api_embeddings.parse)
 
 
 def _generation(result: lms_api_chat.LmsApiChatResult, model: str) -> Generation:
@@ -272,4 +342,21 @@ def _generation(result: lms_api_chat.LmsApiChatResult, model: str) -> Generation
         finish_reason=result.finish_reason,
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,
+    )
+
+
+def _chat_reply(
+    result: lms_api_chat.LmsApiChatResult, model: str, format: Format | None
+) -> ChatReply:
+    stats = result.stats or {}
+    rate = stats.get("tokens_per_second")
+    return ChatReply(
+        text=result.content_text,
+        model=result.model or model,
+        finish_reason=result.finish_reason,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        thinking=result.reasoning_text or None,
+        tokens_per_second=float(rate) if isinstance(rate, (int, float)) else None,
+        format=format,
     )

@@ -18,7 +18,7 @@ and the fake runtime of :mod:`lmsdrive.testing`, in the shapes the reference rec
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -32,10 +32,13 @@ from ..errors import (
     pull_failed_hint,
 )
 from ..parsers import (
+    ollama_api_chat,
+    ollama_api_embed,
     ollama_api_error,
     ollama_api_generate,
     ollama_api_ps,
     ollama_api_pull,
+    ollama_api_show,
     ollama_api_tags,
     ollama_api_version,
 )
@@ -44,6 +47,8 @@ from ..runtimes.ollama import OLLAMA
 from ..transcript import Transcript
 from ._client import (
     BaseAPI,
+    ChatReply,
+    ChatStream,
     Generation,
     GenerationStream,
     ResultStream,
@@ -56,6 +61,12 @@ DEFAULT_URL = "http://127.0.0.1:11434"
 
 R = TypeVar("R", bound=Result)
 KeepAlive = str | int | float
+#: A chat message: ``{"role": "system" | "user" | "assistant", "content": "..."}``.
+Message = Mapping[str, Any]
+#: Structured output: ``"json"`` or a JSON schema.
+Format = str | dict[str, Any]
+#: Ollama's ``think``: on/off, or a level (``"low"``, ``"medium"``, ``"high"``, ``"max"``).
+Think = bool | str
 
 #: Progress events of ``/api/pull``; ``result`` is the parsed outcome once exhausted.
 PullStream = ResultStream[Progress, ollama_api_pull.OllamaApiPullResult]
@@ -259,12 +270,25 @@ class OllamaAPI(BaseAPI):
     def _generate_chunks(
         self, body: dict[str, Any], model: str
     ) -> Generator[str, None, Generation]:
-        path = "/api/generate"
+        result = yield from self._text_chunks(
+            "/api/generate", body, ollama_api_generate.GenerateReader
+        )
+        assert isinstance(result, ollama_api_generate.OllamaApiGenerateResult)
+        return _generation(result, model)
+
+    def _text_chunks(
+        self,
+        path: str,
+        body: dict[str, Any],
+        make_reader: Callable[[int], ollama_api_generate.GenerateReader],
+    ) -> Generator[str, None, Result]:
+        """The answer pieces of a streamed ``/api/generate`` or ``/api/chat``; returns the
+        reader's result once the final (done) object arrived."""
         with self._open_stream("POST", path, json=body) as response:
             url = str(response.request.url)
             if response.status_code >= 400:
                 raise self._error(response, self._read_text(response, path))
-            reader = ollama_api_generate.GenerateReader(response.status_code)
+            reader = make_reader(response.status_code)
 
             def objects() -> Iterator[ollama_api_generate.GenerateChunk]:
                 for line in self._iter_lines(response, path):
@@ -287,7 +311,106 @@ class OllamaAPI(BaseAPI):
                 "is the server still running? Check its log",
                 response.status_code,
             )
-        return _generation(result, model)
+        return result
+
+    # -- chat, embeddings, model metadata (/api/chat, /api/embed, /api/show) ----------------
+
+    @staticmethod
+    def _chat_body(
+        model: str,
+        messages: Sequence[Message],
+        temperature: float,
+        max_tokens: int,
+        stream: bool,
+        format: Format | None,
+        think: Think | None,
+        options: Mapping[str, Any] | None,
+        keep_alive: KeepAlive | None,
+    ) -> dict[str, Any]:
+        opts: dict[str, Any] = {"temperature": temperature, "num_predict": max_tokens}
+        if options:
+            opts.update(options)
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [dict(m) for m in messages],
+            "stream": stream,
+            "options": opts,
+        }
+        if format is not None:
+            body["format"] = format
+        if think is not None:
+            body["think"] = think
+        if keep_alive is not None:
+            body["keep_alive"] = keep_alive
+        return body
+
+    def chat(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        format: Format | None = None,
+        think: Think | None = None,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: KeepAlive | None = None,
+    ) -> ChatReply:
+        """``POST /api/chat`` (not streamed): the whole answer. ``format``: ``"json"`` or a
+        JSON schema (Ollama v0.5.0+ enforces it); ``think``: ``True``/``False`` or a level
+        (``"low"``, ``"medium"``, ``"high"``), the trace kept in :attr:`ChatReply.thinking`."""
+        body = self._chat_body(
+            model, messages, temperature, max_tokens, False, format, think, options, keep_alive
+        )
+        result = self._read(self._send("POST", "/api/chat", json=body), ollama_api_chat.parse)
+        return _chat_reply(result, model, format)
+
+    def chat_stream(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 100,
+        format: Format | None = None,
+        think: Think | None = None,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: KeepAlive | None = None,
+    ) -> ChatStream:
+        """``POST /api/chat`` streamed (NDJSON): the answer's pieces as they arrive (the
+        thinking pieces are not yielded; they are in the result's ``thinking``)."""
+        body = self._chat_body(
+            model, messages, temperature, max_tokens, True, format, think, options, keep_alive
+        )
+        return ChatStream(self._chat_chunks(body, model, format))
+
+    def _chat_chunks(
+        self, body: dict[str, Any], model: str, format: Format | None
+    ) -> Generator[str, None, ChatReply]:
+        result = yield from self._text_chunks("/api/chat", body, ollama_api_chat.ChatReader)
+        assert isinstance(result, ollama_api_chat.OllamaApiChatResult)
+        return _chat_reply(result, model, format)
+
+    def embed(
+        self,
+        model: str,
+        texts: Sequence[str],
+        *,
+        truncate: bool | None = None,
+        keep_alive: KeepAlive | None = None,
+    ) -> ollama_api_embed.OllamaApiEmbedResult:
+        """``POST /api/embed`` (v0.2.6+): one vector per text, in order."""
+        body: dict[str, Any] = {"model": model, "input": list(texts)}
+        if truncate is not None:
+            body["truncate"] = truncate
+        if keep_alive is not None:
+            body["keep_alive"] = keep_alive
+        return self._read(self._send("POST", "/api/embed", json=body), ollama_api_embed.parse)
+
+    def show(self, model: str) -> ollama_api_show.OllamaApiShowResult:
+        """``POST /api/show``: the model's details and ``capabilities`` (v0.6.4+)."""
+        response = self._send("POST", "/api/show", json={"model": model}, timeout=self._probe)
+        return self._read(response, ollama_api_show.parse)
 
 
 def _generation(result: ollama_api_generate.OllamaApiGenerateResult, model: str) -> Generation:
@@ -297,4 +420,27 @@ def _generation(result: ollama_api_generate.OllamaApiGenerateResult, model: str)
         finish_reason=result.done_reason,
         prompt_tokens=result.prompt_eval_count,
         completion_tokens=result.eval_count,
+    )
+
+
+def _seconds(ns: int | None) -> float | None:
+    return None if ns is None else ns / 1e9
+
+
+def _chat_reply(
+    result: ollama_api_chat.OllamaApiChatResult, model: str, format: Format | None
+) -> ChatReply:
+    return ChatReply(
+        text=result.content,
+        model=result.model or model,
+        finish_reason=result.done_reason,
+        prompt_tokens=result.prompt_eval_count,
+        completion_tokens=result.eval_count,
+        thinking=result.thinking,
+        total_seconds=_seconds(result.total_duration),
+        load_seconds=_seconds(result.load_duration),
+        prompt_seconds=_seconds(result.prompt_eval_duration),
+        eval_seconds=_seconds(result.eval_duration),
+        tokens_per_second=result.tokens_per_second,
+        format=format,
     )

@@ -96,6 +96,7 @@ PARSERS: tuple[ParserInfo, ...] = (
         "lms /api/v1/models/load", "lms_api_v1_load", aliases=("lms /api/v1/models/unload",)
     ),
     ParserInfo("lms /error", "lms_api_error"),
+    ParserInfo("lms /v1/embeddings", "lms_api_embeddings", aliases=("lms /api/v0/embeddings",)),
     # ollama, text
     ParserInfo("ollama list", "ollama_list", aliases=("ollama ls",)),
     ParserInfo("ollama ps", "ollama_ps"),
@@ -112,6 +113,9 @@ PARSERS: tuple[ParserInfo, ...] = (
     ParserInfo("ollama /api/generate", "ollama_api_generate", streaming=True),
     ParserInfo("ollama /api/version", "ollama_api_version"),
     ParserInfo("ollama /error", "ollama_api_error"),
+    ParserInfo("ollama /api/chat", "ollama_api_chat", streaming=True),
+    ParserInfo("ollama /api/embed", "ollama_api_embed"),
+    ParserInfo("ollama /api/show", "ollama_api_show"),
 )
 
 _BY_NAME: dict[str, ParserInfo] = {}

@@ -150,10 +150,15 @@ class OllamaApiGenerateResult(Result):
 
 
 class GenerateReader:
-    """Incremental reader; ``keep_text`` joins the pieces for :meth:`result`."""
+    """Incremental reader; ``keep_text`` joins the pieces for :meth:`result`.
+
+    Subclasses (``/api/chat``) name their ``command`` and read an object's text in
+    :meth:`_pieces`."""
+
+    command = COMMAND
 
     def __init__(self, http_status: int | None = None, keep_text: bool = True) -> None:
-        self._json = JsonValues(COMMAND)
+        self._json = JsonValues(self.command)
         self._status = http_status
         self._keep = keep_text
         self._response: list[str] = []
@@ -172,31 +177,27 @@ class GenerateReader:
             yield self._value(line_number, value)
 
     def _value(self, line_number: int, value: Any) -> GenerateChunk:
+        command = self.command
         if not isinstance(value, dict):
-            raise ParseError(COMMAND, "not a JSON object", line_number, repr(value)[:200])
+            raise ParseError(command, "not a JSON object", line_number, repr(value)[:200])
         self._chunks += 1
         err = error_of(value, self._status)
         if err is not None:
             if self._error is None:
                 self._error = (err.error, err.kind)
             return GenerateChunk(error=err.error)
-        if "response" not in value and "done" not in value:
-            raise ParseError(
-                COMMAND, "an object without 'response' or 'done'", line_number, str(value)[:200]
-            )
-        response = get_str(value, "response", COMMAND) or ""
-        thinking = get_str(value, "thinking", COMMAND)
-        done = bool(get_bool(value, "done", COMMAND))
-        done_reason = get_str(value, "done_reason", COMMAND)
+        response, thinking = self._pieces(value, line_number)
+        done = bool(get_bool(value, "done", command))
+        done_reason = get_str(value, "done_reason", command)
         for key in _COUNTERS:
-            get_int(value, key, COMMAND)
-        context = get_list(value, "context", COMMAND)
+            get_int(value, key, command)
+        context = get_list(value, "context", command)
         if context is not None and not all(
             isinstance(t, int) and not isinstance(t, bool) for t in context
         ):
-            raise ParseError(COMMAND, "'context' should be a list of integers", line_number)
-        get_str(value, "model", COMMAND)
-        get_str(value, "created_at", COMMAND)
+            raise ParseError(command, "'context' should be a list of integers", line_number)
+        get_str(value, "model", command)
+        get_str(value, "created_at", command)
         if not self._first:
             self._first = value
         if self._keep:
@@ -208,27 +209,45 @@ class GenerateReader:
             self._final = value
         return GenerateChunk(response, thinking, done, done_reason)
 
-    def result(self) -> OllamaApiGenerateResult:
+    def _pieces(self, value: dict[str, Any], line_number: int) -> tuple[str, str | None]:
+        """(answer text, thinking text) of one object."""
+        if "response" not in value and "done" not in value:
+            raise ParseError(
+                self.command,
+                "an object without 'response' or 'done'",
+                line_number,
+                str(value)[:200],
+            )
+        response = get_str(value, "response", self.command) or ""
+        return response, get_str(value, "thinking", self.command)
+
+    def _common(self, known: tuple[str, ...]) -> dict[str, Any]:
+        """The result fields every Ollama generation body shares (``known``: the final
+        object's keys not kept in ``extra``)."""
         error, kind = self._error if self._error else (None, None)
         final, first = self._final, self._first
         eval_count, eval_duration = final.get("eval_count"), final.get("eval_duration")
         rate = round(eval_count * 1e9 / eval_duration, 2) if eval_count and eval_duration else None
-        counters: dict[str, Any] = {k: final.get(k) for k in _COUNTERS}
+        return {
+            "http_status": self._status,
+            "error": error,
+            "kind": kind,
+            "model": first.get("model") or final.get("model"),
+            "created_at": first.get("created_at"),
+            "thinking": "".join(self._thinking) if self._thinking else None,
+            "done": bool(final),
+            "done_reason": final.get("done_reason"),
+            "tokens_per_second": rate,
+            "chunks": self._chunks,
+            "extra": {k: v for k, v in final.items() if k not in known},
+            **{k: final.get(k) for k in _COUNTERS},
+        }
+
+    def result(self) -> OllamaApiGenerateResult:
         return OllamaApiGenerateResult(
-            http_status=self._status,
-            error=error,
-            kind=kind,
-            model=first.get("model") or final.get("model"),
-            created_at=first.get("created_at"),
             response="".join(self._response),
-            thinking="".join(self._thinking) if self._thinking else None,
-            done=bool(final),
-            done_reason=final.get("done_reason"),
-            context=final.get("context"),
-            tokens_per_second=rate,
-            chunks=self._chunks,
-            extra={k: v for k, v in final.items() if k not in _KNOWN},
-            **counters,
+            context=self._final.get("context"),
+            **self._common(_KNOWN),
         )
 
 

@@ -5,11 +5,17 @@ charset=utf-8``, chunked NDJSON streams): ``GET/HEAD /`` (``Ollama is running``)
 ``/api/version``, ``/api/tags``, ``/api/ps``, ``POST /api/pull`` (NDJSON progress with
 timing, or one object with ``"stream": false``), ``POST /api/generate`` (load with an empty
 prompt, unload with ``keep_alive: 0``, plain or NDJSON generation, ``{"error":"model 'x' not
-found"}`` 404); other routes: gin's ``404 page not found``.
+found"}`` 404), ``POST /api/chat`` (plain or NDJSON; ``format`` answered with JSON that fits
+the schema; ``thinking`` pieces first on a thinking model, 400 ``does not support thinking``
+otherwise; the system prompt quoted in the answer), ``POST /api/embed`` (a deterministic unit
+vector per input), ``POST /api/show`` (``capabilities``: ``embedding`` for embedding models,
+``completion``/``tools`` (+``thinking``) otherwise); other routes: gin's ``404 page not found``.
 
 LM Studio (reference lms-cli.md §7, Express): ``/lmstudio-greeting``, ``/v1/models`` and
 ``/api/v0/models`` (pretty-printed), ``POST /v1/chat/completions`` (plain, or SSE ending with
-``data: [DONE]``; HTTP 400 error object when the model is not loaded); any other route or
+``data: [DONE]``; HTTP 400 error object when the model is not loaded; ``response_format``
+``json_schema``/``json_object`` answered with JSON that fits; ``reasoning`` apart for the
+gpt-oss family), ``POST /v1/embeddings`` (embedding models only); any other route or
 method: HTTP **200** ``{"error":"Unexpected endpoint or method. (POST /x)"}``.
 
 ``flavor`` picks the API: ``"ollama"``, ``"lms"`` or ``"both"`` (in-process default: both
@@ -48,6 +54,7 @@ from . import _fake_render as R
 from .fake_state import (
     FakeState,
     Loaded,
+    Model,
     RegistryEntry,
     edit_state,
     lms_key,
@@ -116,6 +123,67 @@ def answer_text(state: FakeState, model: str, prompt: str) -> str:
     if state.knobs.generate_text is not None:
         return state.knobs.generate_text
     return f"Fake {model} reply to: {prompt}"
+
+
+def schema_sample(schema: object) -> Any:
+    """A value that fits a JSON schema (what a grammar-constrained model would send)."""
+    if not isinstance(schema, dict):
+        return {}
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    props = schema.get("properties")
+    if kind == "object" or isinstance(props, dict):
+        return {k: schema_sample(v) for k, v in (props or {}).items()}
+    samples = {"string": "fake", "integer": 22, "number": 1.5, "boolean": True, "null": None}
+    if kind == "array":
+        return [schema_sample(schema.get("items"))]
+    return samples.get(str(kind), "fake")
+
+
+def chat_answer(state: FakeState, model: str, messages: list[Any], fmt: object) -> str:
+    """The answer of a fake chat: JSON for a ``format`` / ``response_format``; otherwise
+    :func:`answer_text` of the last user message, naming the system prompt it got (so a
+    test sees that the system message reached the model)."""
+    if isinstance(fmt, dict):
+        return json.dumps(schema_sample(fmt), separators=(", ", ": "))
+
+    def text_of(role: str) -> list[str]:
+        return [
+            str(m.get("content") or "")
+            for m in messages
+            if isinstance(m, dict) and m.get("role") == role
+        ]
+
+    users, system = text_of("user"), " ".join(text_of("system"))
+    text = answer_text(state, model, users[-1] if users else "")
+    if fmt == "json":
+        return json.dumps({"reply": text})
+    return f"{text} [system: {system}]" if system else text
+
+
+def fake_vector(text: str, dimensions: int = 8) -> list[float]:
+    """A deterministic unit vector for ``text``."""
+    digest = hashlib.sha256(text.encode()).digest()
+    raw = [(b - 127.5) / 127.5 for b in digest[:dimensions]]
+    norm = sum(x * x for x in raw) ** 0.5 or 1.0
+    return [round(x / norm, 6) for x in raw]
+
+
+def ollama_capabilities(model: Model) -> list[str]:
+    """What the fake's ``/api/show`` reports: ``embedding`` for an embedding model;
+    ``thinking`` too for the families that think (qwen3, deepseek-r1, gpt-oss)."""
+    if model.type == "embedding":
+        return ["embedding"]
+    caps = ["completion", "tools"]
+    if model.family in THINKING_FAMILIES:
+        caps.append("thinking")
+    return caps
+
+
+#: Model families whose fakes think (Ollama ``thinking``, LM Studio ``reasoning``).
+THINKING_FAMILIES = ("qwen3", "deepseek2", "gptoss")
 
 
 def parse_keep_alive(value: object) -> float | None:
@@ -442,6 +510,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._pull()
         elif path == "/api/generate" and m == "POST":
             self._generate()
+        elif path == "/api/chat" and m == "POST":
+            self._ollama_chat()
+        elif path == "/api/embed" and m == "POST":
+            self._ollama_embed()
+        elif path == "/api/show" and m == "POST":
+            self._ollama_show()
         else:
             return False
         return True
@@ -608,17 +682,43 @@ class _Handler(BaseHTTPRequestHandler):
             self._ollama_json(500, {"error": "llama runner process has terminated: exit status 2"})
             return
         toks = tokens_of(answer_text(st, raw, prompt))
+        self._ollama_answer(st, raw, toks, [], prompt, options, body, t0, load_s, chat=False)
+
+    def _ollama_answer(
+        self,
+        st: FakeState,
+        raw: str,
+        toks: list[str],
+        thinking: list[str],
+        prompt: str,
+        options: dict[str, Any],
+        body: dict[str, Any],
+        t0: float,
+        load_s: float,
+        *,
+        chat: bool,
+    ) -> None:
+        """An ``/api/generate`` (``chat=False``) or ``/api/chat`` answer: one object, or
+        NDJSON pieces (thinking first) and the final object with the counters."""
         limit = options.get("num_predict")
         reason = "stop"
         if isinstance(limit, int) and 0 <= limit < len(toks):
             toks, reason = toks[:limit], "length"
+
+        def piece(text: str, think: str | None = None) -> dict[str, Any]:
+            if not chat:
+                return {"response": text}
+            message = {"role": "assistant", "content": text}
+            if think is not None:
+                message["thinking"] = think
+            return {"message": message}
+
         final: dict[str, Any] = {
             "model": raw,
             "created_at": "",
-            "response": "",
+            **piece(""),
             "done": True,
             "done_reason": reason,
-            "context": list(range(1, len(toks) + 8)),
             "total_duration": 0,
             "load_duration": max(int(load_s * 1e9), 1),
             "prompt_eval_count": len(tokens_of(prompt)),
@@ -626,6 +726,8 @@ class _Handler(BaseHTTPRequestHandler):
             "eval_count": len(toks),
             "eval_duration": 0,
         }
+        if not chat:
+            final["context"] = list(range(1, len(toks) + 8))
         pause = st.knobs.token_seconds
 
         def finish() -> dict[str, Any]:
@@ -637,18 +739,15 @@ class _Handler(BaseHTTPRequestHandler):
 
         if body.get("stream", True) is False:
             time.sleep(pause * len(toks))
-            self._ollama_json(200, {**finish(), "response": "".join(toks)})
+            whole = piece("".join(toks), "".join(thinking) if thinking else None)
+            self._ollama_json(200, {**finish(), **whole})
             return
 
         def chunks() -> Iterator[bytes]:
-            for t in toks:
+            pieces = [piece("", t) for t in thinking] + [piece(t) for t in toks]
+            for p in pieces:
                 time.sleep(pause)
-                obj = {
-                    "model": raw,
-                    "created_at": R.rfc3339(time.time()),
-                    "response": t,
-                    "done": False,
-                }
+                obj = {"model": raw, "created_at": R.rfc3339(time.time()), **p, "done": False}
                 yield json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
             yield json.dumps(finish(), separators=(",", ":")).encode() + b"\n"
 
@@ -679,6 +778,106 @@ class _Handler(BaseHTTPRequestHandler):
             )
         return 0.0 if already else st.knobs.load_seconds
 
+    # --- Ollama chat, embeddings, show -----------------------------------------------------
+    def _ollama_model(self) -> tuple[dict[str, Any], str, FakeState, Model] | None:
+        """The request body, the model as named, the state and the downloaded model; or
+        ``None`` once the error answer was sent."""
+        body, err = self._body()
+        if body is None:
+            self._ollama_json(400, {"error": err})
+            return None
+        raw = str(body.get("model") or body.get("name") or "")
+        if not raw:
+            self._ollama_json(400, {"error": "model is required"})
+            return None
+        st = self._state()
+        model = st.ollama.find(ollama_name(raw))
+        if model is None:
+            self._ollama_json(404, {"error": f"model '{raw}' not found"})
+            return None
+        return body, raw, st, model
+
+    def _ollama_chat(self) -> None:
+        found = self._ollama_model()
+        if found is None:
+            return
+        body, raw, st, model = found
+        caps = ollama_capabilities(model)
+        think = body.get("think")
+        if "completion" not in caps:
+            self._ollama_json(400, {"error": f'"{raw}" does not support chat'})
+            return
+        if think not in (None, False) and "thinking" not in caps:
+            self._ollama_json(400, {"error": f'"{raw}" does not support thinking'})
+            return
+        messages = body.get("messages")
+        if not isinstance(messages, list):
+            self._ollama_json(400, {"error": "messages is required"})
+            return
+        options = body.get("options") if isinstance(body.get("options"), dict) else {}
+        assert isinstance(options, dict)
+        try:
+            keep = parse_keep_alive(body.get("keep_alive"))
+        except ValueError as e:
+            self._ollama_json(400, {"error": str(e)})
+            return
+        t0 = time.monotonic()
+        load_s = self._ensure_loaded(st, model.name, model.size, keep, options)
+        text = chat_answer(st, raw, messages, body.get("format"))
+        users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        prompt = str(users[-1].get("content") or "") if users else ""
+        thinks = think not in (None, False) or (think is None and "thinking" in caps)
+        thinking = tokens_of(f"The user asks: {prompt}") if thinks else []
+        toks = tokens_of(text)
+        self._ollama_answer(st, raw, toks, thinking, prompt, options, body, t0, load_s, chat=True)
+
+    def _ollama_embed(self) -> None:
+        found = self._ollama_model()
+        if found is None:
+            return
+        body, raw, st, model = found
+        texts = body.get("input")
+        items = [texts] if isinstance(texts, str) else texts
+        if not isinstance(items, list) or not all(isinstance(t, str) for t in items):
+            self._ollama_json(400, {"error": "invalid input type"})
+            return
+        t0 = time.monotonic()
+        load_s = self._ensure_loaded(st, model.name, model.size, DEFAULT_KEEP_ALIVE, {})
+        self._ollama_json(
+            200,
+            {
+                "model": raw,
+                "embeddings": [fake_vector(t) for t in items],
+                "total_duration": max(int((time.monotonic() - t0) * 1e9), 1),
+                "load_duration": max(int(load_s * 1e9), 1),
+                "prompt_eval_count": sum(len(tokens_of(t)) for t in items),
+            },
+        )
+
+    def _ollama_show(self) -> None:
+        found = self._ollama_model()
+        if found is None:
+            return
+        _, raw, _, model = found
+        arch = model.family
+        self._ollama_json(
+            200,
+            {
+                "license": "",
+                "modelfile": f'# Modelfile generated by "ollama show"\nFROM {raw}\n',
+                "parameters": 'stop                           "<|eot_id|>"',
+                "template": "{{ .Prompt }}",
+                "details": self._details(model.family, model.params, model.quantization),
+                "model_info": {
+                    "general.architecture": arch,
+                    f"{arch}.context_length": model.context_length,
+                    f"{arch}.embedding_length": 768 if model.type == "embedding" else 3072,
+                },
+                "capabilities": ollama_capabilities(model),
+                "modified_at": R.rfc3339(model.modified_at),
+            },
+        )
+
     # --- LM Studio -------------------------------------------------------------------------
     def _lms_route(self, path: str) -> bool:
         m = self.command
@@ -693,6 +892,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._lms_json(200, {"data": self._v0_models(self._state()), "object": "list"})
         elif path == "/v1/chat/completions" and m == "POST":
             self._chat()
+        elif path == "/v1/embeddings" and m == "POST":
+            self._lms_embeddings()
         elif path.startswith("/api/v1/") and self._state().knobs.lms_rest_v1:
             return self._v1_route(path)
         else:
@@ -898,7 +1099,16 @@ class _Handler(BaseHTTPRequestHandler):
         for msg in messages:
             if isinstance(msg, dict) and msg.get("role") == "user":
                 prompt = str(msg.get("content") or "")
-        toks = tokens_of(answer_text(st, inst.identifier, prompt))
+        listed = st.lms.find(inst.name)
+        if listed is not None and listed.type == "embedding":
+            self._lms_error(f'Model "{want}" is an embedding model: it cannot chat.')
+            return
+        fmt = self._response_format(body.get("response_format"))
+        toks = tokens_of(chat_answer(st, inst.identifier, messages, fmt))
+        # LM Studio 0.3.23+ sends gpt-oss reasoning apart (``reasoning``); other thinking
+        # models keep it in the content unless a setting says otherwise: not faked.
+        thinks = listed is not None and listed.family == "gptoss"
+        reasoning = tokens_of(f"The user asks: {prompt}") if thinks else []
         limit = body.get("max_tokens")
         reason = "stop"
         if isinstance(limit, int) and 0 <= limit < len(toks):
@@ -926,7 +1136,11 @@ class _Handler(BaseHTTPRequestHandler):
                             "index": 0,
                             "logprobs": None,
                             "finish_reason": reason,
-                            "message": {"role": "assistant", "content": "".join(toks)},
+                            "message": {
+                                "role": "assistant",
+                                "content": "".join(toks),
+                                **({"reasoning": "".join(reasoning)} if reasoning else {}),
+                            },
                         }
                     ],
                     "usage": usage,
@@ -950,6 +1164,8 @@ class _Handler(BaseHTTPRequestHandler):
             return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
 
         def chunks() -> Iterator[bytes]:
+            for t in reasoning:
+                yield chunk({"role": "assistant", "reasoning": t}, None)
             for t in toks:
                 time.sleep(pause)
                 yield chunk({"role": "assistant", "content": t}, None)
@@ -960,6 +1176,54 @@ class _Handler(BaseHTTPRequestHandler):
             "text/event-stream",
             chunks(),
             {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Powered-By": "Express"},
+        )
+
+    # --- LM Studio structured output and embeddings ----------------------------------------
+    @staticmethod
+    def _response_format(value: object) -> object:
+        """The schema (or ``"json"``) a ``response_format`` asks for; ``None`` for text."""
+        if not isinstance(value, dict):
+            return None
+        if value.get("type") == "json_schema":
+            spec = value.get("json_schema")
+            return spec.get("schema") if isinstance(spec, dict) else {}
+        if value.get("type") == "json_object":
+            return value.get("schema") or "json"
+        return None
+
+    def _lms_embeddings(self) -> None:
+        body, err = self._body()
+        if body is None:
+            self._lms_error(f"'input' field is required ({err})", param="input")
+            return
+        st = self._state()
+        want = str(body.get("model") or "")
+        inst = next((x for x in st.lms.live_loaded() if want in (x.identifier, x.name)), None)
+        model = st.lms.find(inst.name if inst else lms_key(want))
+        if model is None or (inst is None and not st.knobs.lms_jit):
+            self._lms_error(f'Model "{want}" is not loaded. Load it with `lms load {want}`.')
+            return
+        if model.type != "embedding":
+            self._lms_error(f'Model "{want}" is not an embedding model.')
+            return
+        texts = body.get("input")
+        items = [texts] if isinstance(texts, str) else texts
+        if not isinstance(items, list) or not all(isinstance(t, str) for t in items):
+            self._lms_error("'input' must be a string or an array of strings", param="input")
+            return
+        n = sum(len(tokens_of(t)) for t in items)
+        data = [
+            {"object": "embedding", "embedding": fake_vector(t), "index": i}
+            for i, t in enumerate(items)
+        ]
+        self._lms_json(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": model.name,
+                "usage": {"prompt_tokens": n, "total_tokens": n},
+            },
         )
 
 

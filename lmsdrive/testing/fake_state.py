@@ -211,6 +211,22 @@ def _default_registry() -> dict[str, RegistryEntry]:
         "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M": RegistryEntry(
             layers=[807694464, 1429, 191, 558], params="1.24B"
         ),
+        # chat-and-embeddings fakes: an embedding model and a thinking model (Ollama), a
+        # reasoning model (LM Studio); sizes of the weights as the library lists them.
+        "nomic-embed-text:latest": RegistryEntry(
+            layers=[274290656, 11357, 420],
+            params="137M",
+            quantization="F16",
+            family="nomic-bert",
+            type="embedding",
+            context_length=2048,
+        ),
+        "qwen3:0.6b": RegistryEntry(
+            layers=[522650208, 1482, 11343, 488], params="751.63M", family="qwen3"
+        ),
+        "openai/gpt-oss-20b": RegistryEntry(
+            layers=[12109566560], params="20B", family="gptoss", quantization="MXFP4"
+        ),
         # LM Studio model keys (hub artifacts)
         "qwen/qwen3-4b": RegistryEntry(
             layers=[2497281088], params="4B", family="qwen3", context_length=40960

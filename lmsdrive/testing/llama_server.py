@@ -71,6 +71,7 @@ class LlamaServer:
         n_ctx: int = 256,
         startup_timeout: float = 60.0,
         stop_timeout: float = 5.0,
+        embedding: bool = False,
     ) -> None:
         self.model = Path(model)
         self.python = Path(python)
@@ -78,6 +79,9 @@ class LlamaServer:
         self.n_ctx = n_ctx
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
+        #: Serve ``/v1/embeddings`` too (``--embedding True``; the model needs a pooling type
+        #: for one vector per input: ``write_tiny_llama(..., pooling="mean")``).
+        self.embedding = embedding
         self.port = 0
         self.startup_s: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -106,6 +110,7 @@ class LlamaServer:
             "1",
             "--verbose",
             "False",
+            *(["--embedding", "True"] if self.embedding else []),
         ]
 
     def output(self, last: int = 20) -> str:

@@ -55,8 +55,14 @@ def _vocab(forced_token: str) -> tuple[list[str], list[int], int]:
     return tokens, types, len(tokens) - 1
 
 
-def write_tiny_llama(path: Path, *, forced_token: str = "hello", seed: int = 0) -> Path:
+def write_tiny_llama(
+    path: Path, *, forced_token: str = "hello", seed: int = 0, pooling: str | None = None
+) -> Path:
     """Write the tiny model to ``path`` (a ``.gguf`` file) and return ``path``.
+
+    ``pooling`` (``"mean"``, ``"cls"``, ``"last"``) writes ``llama.pooling_type``, so a
+    server started with embeddings on answers one vector per input (without it, llama.cpp
+    sends one vector per token); ``None`` leaves the file as it always was.
 
     ``forced_token`` is the word every generated token decodes to (with a leading space,
     as SentencePiece words do); it must not be empty nor hold whitespace.
@@ -86,6 +92,8 @@ def write_tiny_llama(path: Path, *, forced_token: str = "hello", seed: int = 0) 
     writer.add_head_count_kv(N_HEAD)
     writer.add_rope_dimension_count(N_EMBD // N_HEAD)
     writer.add_layer_norm_rms_eps(1e-5)
+    if pooling is not None:
+        writer.add_pooling_type(gguf.PoolingType[pooling.upper()])
     writer.add_file_type(gguf.LlamaFileType.ALL_F32)
 
     writer.add_tokenizer_model("llama")

@@ -1,0 +1,104 @@
+"""Parser of the body of ``POST /api/show`` (a model's metadata and capabilities).
+
+Shape (reference runtimes-2026.md §5.6; ollama ``docs/api.md`` "Show Model Information",
+``api/types.go`` ``ShowResponse``): ``{"license", "modelfile", "parameters", "template",
+"system", "details": {…}, "model_info": {"general.architecture": "llama",
+"llama.context_length": 131072, "llama.embedding_length": 3072, …}, "projector_info",
+"tensors", "capabilities": ["completion", "tools", "insert", "vision", "embedding",
+"thinking", "image", "audio"], "modified_at", …}``. ``capabilities`` arrived in v0.6.4: an
+older server omits it (``null`` here, meaning "unknown", not "none"). The large text fields
+(license, modelfile, template) and tensor lists are not kept; their presence is listed in
+``fields``.
+
+Usage::
+
+    from lmsdrive.parsers import parse
+    parse("ollama /api/show", body).capabilities
+
+Schema (``OllamaApiShowResult.to_dict()``)::
+
+    {
+      "http_status":      integer | null,
+      "error":            string | null,
+      "kind":             string | null,
+      "capabilities":     [string] | null,  # null: the server predates the field
+      "details":          {"parent_model", "format", "family", "families",
+                           "parameter_size", "quantization_level", "extra"} | null,
+      "architecture":     string | null,    # model_info["general.architecture"]
+      "context_length":   integer | null,   # model_info["<arch>.context_length"]
+      "embedding_length": integer | null,   # model_info["<arch>.embedding_length"]
+      "parameters":       string | null,    # the Modelfile PARAMETER lines
+      "modified_at":      string | null,
+      "fields":           [string]          # every top-level key sent, sorted
+    }
+
+Empty body, non-JSON text (other than an HTTP error text), a body that is not an object,
+``capabilities`` that is not a list of strings raise ``ParseError``.
+
+Example::
+
+    {"details":{"format":"gguf","family":"llama"},"model_info":{"general.architecture":
+    "llama","llama.context_length":131072},"capabilities":["completion","vision"]}
+
+    {"capabilities": ["completion", "vision"], "architecture": "llama",
+     "context_length": 131072, "fields": ["capabilities", "details", "model_info"], ...}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ParseError
+from ..transcript import Transcript
+from ._base import Result
+from ._ollama_api import ModelDetails, details_of, get_dict, get_list, get_str, single_body
+
+__all__ = ["OllamaApiShowResult", "parse"]
+
+COMMAND = "ollama /api/show"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OllamaApiShowResult(Result):
+    """What ``/api/show`` tells of a model."""
+
+    http_status: int | None = None
+    capabilities: list[str] | None = None
+    details: ModelDetails | None = None
+    architecture: str | None = None
+    context_length: int | None = None
+    embedding_length: int | None = None
+    parameters: str | None = None
+    modified_at: str | None = None
+    fields: list[str] = field(default_factory=list)
+
+
+def _int(info: dict[str, object], key: str) -> int | None:
+    v = info.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def parse(transcript: Transcript) -> OllamaApiShowResult:
+    """The capabilities and details of an ``/api/show`` body, or the error it reports."""
+    status, value, err = single_body(COMMAND, transcript)
+    if err is not None:
+        return OllamaApiShowResult(http_status=status, error=err.error, kind=err.kind)
+    if not isinstance(value, dict):
+        raise ParseError(COMMAND, "expected a JSON object")
+    caps = get_list(value, "capabilities", COMMAND)
+    if caps is not None and not all(isinstance(c, str) for c in caps):
+        raise ParseError(COMMAND, "'capabilities' should be a list of strings")
+    info = get_dict(value, "model_info", COMMAND) or {}
+    arch = info.get("general.architecture")
+    arch = arch if isinstance(arch, str) else None
+    return OllamaApiShowResult(
+        http_status=status,
+        capabilities=caps,
+        details=details_of(get_dict(value, "details", COMMAND), COMMAND),
+        architecture=arch,
+        context_length=_int(info, f"{arch}.context_length") if arch else None,
+        embedding_length=_int(info, f"{arch}.embedding_length") if arch else None,
+        parameters=get_str(value, "parameters", COMMAND),
+        modified_at=get_str(value, "modified_at", COMMAND),
+        fields=sorted(value),
+    )
