@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import TypeVar
 
 from ..errors import ParseError, PullError, error_for, pull_failed_hint
+from ..parsers import log_skipped, read
 from ..parsers._base import Progress, Result
+from ..parsers._policy import SkippedLine, reading
 from ..parsers._stream import Reader
 from ..runner import stream
+from ..transcript import Transcript
 
 
 class PullOutcome:
@@ -22,29 +27,48 @@ class PullOutcome:
         self.tail: str = ""
 
 
+R = TypeVar("R", bound=Result)
+
+
+def live(parse: Callable[[Transcript], R], transcript: Transcript, command: str) -> R:
+    """Read a live command's output leniently: a line this lmsdrive does not know (a new
+    runtime version's) is logged at WARNING on the ``lmsdrive`` logger, not fatal."""
+    result = read(parse, transcript, command=command)
+    log_skipped(result, command)
+    return result
+
+
 def stream_progress(
     argv: Sequence[str],
     reader: Reader[Progress, Result],
     outcome: PullOutcome,
     *,
     idle_timeout: float,
+    command: str,
 ) -> Iterator[Progress]:
     """Yield progress events while ``argv`` runs; closing the iterator stops the child."""
     proc = stream(list(argv), timeout=None, idle_timeout=idle_timeout)
+    skipped: list[SkippedLine] = []
     try:
         for chunk in proc:
             if outcome.parse_error is not None:
                 continue
             try:
-                events = list(reader.feed(chunk))
+                with reading(strict=False) as state:  # lenient, but never across a yield
+                    events = list(reader.feed(chunk))
             except ParseError as exc:
                 outcome.parse_error = exc
                 continue
+            skipped += state.skipped
             yield from events
         if outcome.parse_error is None:
             try:
-                tail_events = list(reader.close())
-                outcome.result = reader.result()
+                with reading(strict=False) as state:
+                    tail_events = list(reader.close())
+                    result = reader.result()
+                skipped += state.skipped
+                outcome.result = replace(result, skipped=tuple(skipped)) if skipped else result
+                log_skipped(outcome.result, command)
             except ParseError as exc:
                 outcome.parse_error = exc
                 tail_events = []

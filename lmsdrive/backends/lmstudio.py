@@ -70,7 +70,7 @@ from ..runner import run
 from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
 from ._locks import machine_lock
-from ._pull import PullOutcome, raise_for_outcome, stream_progress
+from ._pull import PullOutcome, live, raise_for_outcome, stream_progress
 from .base import RuntimeBackend
 
 
@@ -187,13 +187,13 @@ class LMStudioBackend(RuntimeBackend):
             raise ServerStartError(
                 f"`lms server start` did not finish within {timeout:.0f}s.\nLast output:\n{shown}"
             ) from exc
-        return t, lms_server_start.parse(t)
+        return t, live(lms_server_start.parse, t, "lms server start")
 
     # -- the headless daemon (llmster) -----------------------------------------------------
     def daemon_status(self) -> DaemonState:
         """``lms daemon status``: whether llmster (or the app as a service) runs."""
         t = self._run("daemon", "status")
-        r = lms_daemon_status.parse(t)
+        r = live(lms_daemon_status.parse, t, "lms daemon status")
         if r.error:
             raise CommandError(f"`lms daemon status` failed: {r.error}", t)
         return DaemonState(r.running, r.pid, r.version, r.is_daemon)
@@ -201,7 +201,7 @@ class LMStudioBackend(RuntimeBackend):
     def daemon_up(self) -> DaemonState:
         """``lms daemon up``: start llmster (already running is success)."""
         t = self._run("daemon", "up")
-        r = lms_daemon_up.parse(t)
+        r = live(lms_daemon_up.parse, t, "lms daemon up")
         if r.error or r.outcome is None:
             raise ServerStartError(
                 f"LM Studio's daemon (llmster) is not running and `lms daemon up` could not "
@@ -215,7 +215,7 @@ class LMStudioBackend(RuntimeBackend):
         """``lms daemon down``: stop llmster; returns the outcome (``stopped``,
         ``not_running``); the app running as the daemon is a :class:`CommandError`."""
         t = self._run("daemon", "down")
-        r = lms_daemon_down.parse(t)
+        r = live(lms_daemon_down.parse, t, "lms daemon down")
         if r.outcome == "refused" or r.outcome is None:
             raise CommandError(
                 f"`lms daemon down` did not stop the daemon: {r.error or r.message}", t
@@ -331,7 +331,7 @@ class LMStudioBackend(RuntimeBackend):
         t = self._run("ls", "--json")
         if t.exit_code not in (0, None) and "unknown option" in t.text:
             t = self._run("ls")  # an lms too old for --json
-        result = lms_ls.parse(t)
+        result = live(lms_ls.parse, t, "lms ls")
         if result.error:
             raise CommandError(f"`lms ls` failed: {result.error}", t)
         return [
@@ -356,6 +356,7 @@ class LMStudioBackend(RuntimeBackend):
             lms_get.GetReader(),
             outcome,
             idle_timeout=self.pull_idle_timeout,
+            command="lms get",
         )
         result = outcome.result
         assert result is None or isinstance(result, lms_get.LmsGetResult)
@@ -394,6 +395,7 @@ class LMStudioBackend(RuntimeBackend):
             lms_load.LoadReader(),
             outcome,
             idle_timeout=self.command_timeout,
+            command="lms load",
         ):
             pass
         result = outcome.result
@@ -423,7 +425,7 @@ class LMStudioBackend(RuntimeBackend):
                 for i in m.loaded_instances
             ]
         t = self._run("ps", "--json")
-        result = lms_ps.parse(t)
+        result = live(lms_ps.parse, t, "lms ps")
         if result.error:
             raise CommandError(f"`lms ps` failed: {result.error}", t)
         return [
@@ -442,7 +444,7 @@ class LMStudioBackend(RuntimeBackend):
             self._unload_api(name)
             return
         t = self._run("unload", name)
-        result = lms_unload.parse(t)
+        result = live(lms_unload.parse, t, "lms unload")
         if result.error:
             if result.kind == "model_not_found":
                 raise ModelNotFoundError(result.error)
@@ -452,7 +454,7 @@ class LMStudioBackend(RuntimeBackend):
         """The CLI's version (``lms version``), with or without a server."""
         try:
             t = self._run("version")
-            r = lms_version.parse(t)
+            r = live(lms_version.parse, t, "lms version")
         except LmsdriveError:
             return None
         return r.semver or r.cli_commit

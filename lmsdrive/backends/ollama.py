@@ -35,7 +35,7 @@ from ..parsers import ollama_pull, ollama_serve, ollama_version
 from ..runner import follow, run, spawn_detached
 from ..runtimes.ollama import OLLAMA
 from ._locks import machine_lock, state_dir
-from ._pull import PullOutcome, raise_for_outcome, stream_progress
+from ._pull import PullOutcome, live, raise_for_outcome, stream_progress
 from .base import RuntimeBackend, close_iterator
 
 
@@ -183,6 +183,7 @@ class OllamaBackend(RuntimeBackend):
             ollama_pull.PullReader(),
             outcome,
             idle_timeout=self.pull_idle_timeout,
+            command="ollama pull",
         )
         result = outcome.result
         assert result is None or isinstance(result, ollama_pull.OllamaPullResult)
@@ -253,7 +254,11 @@ class OllamaBackend(RuntimeBackend):
             except LmsdriveError:
                 return None
         try:
-            v = ollama_version.parse(run([str(self.binary()), "--version"], timeout=10))
+            v = live(
+                ollama_version.parse,
+                run([str(self.binary()), "--version"], timeout=10),
+                "ollama --version",
+            )
         except (LmsdriveError, OSError):
             return None
         return v.server_version or v.client_version

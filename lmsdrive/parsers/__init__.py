@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from types import ModuleType
-from typing import Protocol, cast
+from typing import Protocol, TypeVar, cast
 
 from .._text import clean_lines
 from ..errors import ParseError
@@ -41,6 +41,7 @@ __all__ = [
     "log_skipped",
     "parse",
     "parse_transcript",
+    "read",
     "resolve",
 ]
 
@@ -217,14 +218,33 @@ def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool =
 def _read(info: ParserInfo, transcript: Transcript, origin: Sequence[int], strict: bool) -> Result:
     """One parse in the given mode; skipped lines numbered as in the input (``origin``)."""
     module = cast(ParserModule, get_module(info))
+    return read(module.parse, transcript, command=info.name, strict=strict, origin=origin)
+
+
+R = TypeVar("R", bound=Result)
+
+
+def read(
+    parse: Callable[[Transcript], R],
+    transcript: Transcript,
+    *,
+    command: str,
+    strict: bool = False,
+    origin: Sequence[int] = (),
+) -> R:
+    """``parse(transcript)`` in the given mode, with the lines a lenient read did not
+    understand in the result's ``skipped`` (numbered as in the input when ``origin`` maps
+    them). A capture of which nothing at all is understood raises :class:`ParseError` in
+    both modes. The live driver reads every command's output this way, then
+    :func:`log_skipped`."""
     with reading(strict=strict) as state:
-        result = module.parse(transcript)
+        result = parse(transcript)
     if not state.skipped:
         return result
-    read = sum(1 for line in clean_lines(transcript.text) if line.strip())
-    if len(state.skipped) >= read:
+    read_lines = sum(1 for line in clean_lines(transcript.text) if line.strip())
+    if len(state.skipped) >= read_lines:
         first = state.skipped[0]
-        raise ParseError(info.name, "nothing in the output was understood", first.line, first.text)
+        raise ParseError(command, "nothing in the output was understood", first.line, first.text)
     skipped = tuple(
         replace(s, line=origin[s.line - 1]) if 0 < s.line <= len(origin) else s
         for s in state.skipped
