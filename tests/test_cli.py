@@ -136,6 +136,19 @@ def test_init_json_lmstudio(fake_runtime: MakeRuntime, capsys: pytest.CaptureFix
     ]
 
 
+def test_global_model_flag_reaches_init(
+    fake_runtime: MakeRuntime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lmsdrive --model M init` (issue 9: init's optional MODEL overwrote the global flag
+    with nothing, and the answer was "MODEL_NAME is not set")."""
+    fake_runtime()
+    assert main(["--model", OLLAMA_MODEL, "init", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["success"] is True and OLLAMA_MODEL in report["message"]
+    assert main(["init", "--json", "--model", OLLAMA_MODEL]) == 0  # after the command too
+    assert json.loads(capsys.readouterr().out)["success"] is True
+
+
 def test_init_without_a_model_is_a_usage_error(
     fake_runtime: MakeRuntime, capsys: pytest.CaptureFixture[str]
 ) -> None:
