@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from types import ModuleType
@@ -133,12 +134,81 @@ _TOOLS = {
 }
 
 
+#: Programs people put before the command (``sudo``, ``time``, ``env``) and those that run it
+#: in a container (``docker exec -it ollama ollama list``).
+_WRAPPERS = frozenset({"sudo", "time", "command", "exec", "nohup", "env", "doas"})
+_CONTAINER_TOOLS = frozenset({"docker", "podman", "kubectl", "nerdctl"})
+#: HTTP clients (and the ``GET``/``POST`` a paste may start with) whose URL names the parser.
+_HTTP_CLIENTS = frozenset({"curl", "wget", "http", "https", "xh", "get", "post", "put", "delete"})
+#: The runtimes' default ports: a URL on one of them names its runtime.
+_PORTS = {11434: "ollama", 1234: "lms"}
+_ASSIGNMENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_HOSTPORT_RE = re.compile(r"^[\w.\-\[\]:]+:(\d+)(?:/|$)")
+
+
+def _tool_name(word: str) -> str:
+    return word.rsplit("/", 1)[-1].lower()
+
+
+def _unwrap(words: list[str]) -> list[str]:
+    """The runtime command inside what a person typed: ``OLLAMA_HOST=… ollama serve``,
+    ``sudo lms ls``, ``docker exec -it ollama ollama list``, ``curl -s localhost:11434/api/tags``
+    (→ ``ollama /api/tags``)."""
+    while words:
+        first = _tool_name(words[0])
+        if _ASSIGNMENT_RE.match(words[0]) or first in _WRAPPERS:
+            words = words[1:]
+            while words and words[0].startswith("-"):  # the wrapper's own flags (sudo -E)
+                words = words[1:]
+        elif first in _CONTAINER_TOOLS and len(words) > 1 and words[1] == "exec" and "--" in words:
+            words = words[words.index("--") + 1 :]  # kubectl exec POD -- ollama ps
+        elif first in _CONTAINER_TOOLS and len(words) > 1 and words[1] == "exec":
+            inner = next((i for i, w in enumerate(words[2:], 2) if _tool_name(w) in _TOOLS), None)
+            if inner is None:
+                break
+            while inner + 1 < len(words) and _tool_name(words[inner + 1]) in _TOOLS:
+                inner += 1  # `docker exec ollama ollama list`: the container, then the tool
+            words = words[inner:]
+        else:
+            break
+    if words and _tool_name(words[0]) in _HTTP_CLIENTS:
+        url = next((w for w in words[1:] if _looks_like_url(w)), None)
+        if url is not None:
+            return list(_tool_for_url(url))
+    return words
+
+
+def _looks_like_url(word: str) -> bool:
+    return "://" in word or word.startswith("/") or _HOSTPORT_RE.match(word) is not None
+
+
+def _tool_for_url(url: str) -> tuple[str, str]:
+    """(runtime, path) of a URL: the runtime by its port when it is a runtime's default, else
+    the one runtime with a body parser at that path."""
+    rest = url.split("://", 1)[-1]
+    hostport, _, path = rest.partition("/") if not rest.startswith("/") else ("", "", rest[1:])
+    port = hostport.rsplit(":", 1)[-1] if ":" in hostport.strip("[]") or "]:" in hostport else ""
+    clean = "/" + path.split("?", 1)[0].strip("/")
+    if port.isdigit() and int(port) in _PORTS:
+        return _PORTS[int(port)], clean
+    for candidate in (clean, clean.rsplit("/", 1)[0]):  # (a job id as the last segment)
+        owners = {n.split(" ", 1)[0] for n in _BY_NAME if n.split(" ", 1)[-1] == candidate}
+        if len(owners) == 1:
+            return owners.pop(), clean
+    raise ValueError(
+        f"cannot tell whether {url!r} is Ollama's or LM Studio's: name the tool, e.g. "
+        "`lmsdrive parse ollama /api/tags` or `lmsdrive parse lms /v1/models`"
+    )
+
+
 def resolve(words: Sequence[str] | str) -> ParserInfo:
     """The parser for a command line's output.
 
     ``ollama run`` and ``ollama create`` read as ``ollama pull``; flags and model names after
     the subcommand are ignored; an HTTP path (``/api/tags``, ``/v1/models``) names a body
     parser; anything else of a known tool falls back to that tool's error-report parser.
+    What people type around a command is understood too: environment assignments, ``sudo``,
+    ``docker exec …``, and ``curl``/``wget``/``GET`` with the runtime's URL.
 
     >>> resolve("ollama run llama3.2").name
     'ollama pull'
@@ -148,12 +218,23 @@ def resolve(words: Sequence[str] | str) -> ParserInfo:
     'lms server status'
     >>> resolve("ollama /api/pull").name
     'ollama /api/pull'
+    >>> resolve("OLLAMA_HOST=0.0.0.0 ollama serve").name
+    'ollama serve'
+    >>> resolve("docker exec -it ollama ollama list").name
+    'ollama list'
+    >>> resolve("curl -s localhost:11434/api/tags").name
+    'ollama /api/tags'
+    >>> resolve("curl http://localhost:1234/v1/models").name
+    'lms /v1/models'
+    >>> resolve("POST /api/pull").name
+    'ollama /api/pull'
     """
     if isinstance(words, str):
         words = words.split()
+    words = _unwrap(list(words))
     if not words:
         raise ValueError("name a command, e.g. 'ollama list' or 'lms ls'")
-    tool = _TOOLS.get(words[0].rsplit("/", 1)[-1].lower())
+    tool = _TOOLS.get(_tool_name(words[0]))
     if tool is None:
         known = ", ".join(sorted({i.tool for i in PARSERS}))
         raise ValueError(f"unknown tool {words[0]!r}; lmsdrive parses the output of: {known}")
