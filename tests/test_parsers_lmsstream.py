@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lmsdrive._text import parse_size as size_bytes
 from lmsdrive.errors import ParseError
 from lmsdrive.parsers import (
     lms_api_chat,
@@ -18,7 +19,7 @@ from lmsdrive.parsers import (
     lms_load,
 )
 from lmsdrive.parsers._base import Progress, Result
-from lmsdrive.parsers._lms_stream import FrameSplitter, elapsed_seconds, parse_bar, size_bytes
+from lmsdrive.parsers._lms_stream import FrameSplitter, elapsed_seconds, parse_bar
 from lmsdrive.transcript import Transcript
 
 E = "\x1b"

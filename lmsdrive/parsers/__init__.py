@@ -207,7 +207,7 @@ def _read(info: ParserInfo, transcript: Transcript, origin: Sequence[int], stric
     if not state.skipped:
         return result
     read = sum(1 for line in clean_lines(transcript.text) if line.strip())
-    if len(state.skipped) >= read:
+    if state.whole_lines and state.whole_lines >= read:
         first = state.skipped[0]
         raise ParseError(info.name, "nothing in the output was understood", first.line, first.text)
     skipped = tuple(

@@ -71,12 +71,12 @@ from .._text import clean_lines, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._json import find_json, json_field
 from ._lms import (
     Column,
     assign,
     cells,
     error_or_raise,
-    find_json,
     header_columns,
     is_noise,
     json_warnings,
@@ -241,43 +241,40 @@ def _text(lines: list[str]) -> PsResult:
     )
 
 
-def _get(d: dict[str, Any], key: str, typ: type) -> Any:
-    v = d.get(key)
-    if isinstance(v, bool) and typ is not bool:
-        return None
-    return v if isinstance(v, typ) else None
-
-
 _JSON_KNOWN = {
     "identifier", "modelKey", "status", "sizeBytes", "contextLength", "parallel",
     "deviceIdentifier", "ttlMs", "type", "path", "architecture", "format", "queued",
 }  # fmt: skip
 
 
-def _json_model(d: Any) -> PsModel:
+def _json_model(d: Any, line: int) -> PsModel:
     if not isinstance(d, dict):
         raise ValueError("element is not an object")
-    ident = _get(d, "identifier", str) or _get(d, "modelKey", str) or _get(d, "path", str)
+
+    def _get(key: str, kind: type[Any]) -> Any:
+        return json_field(d, key, kind, COMMAND, line)
+
+    ident = _get("identifier", str) or _get("modelKey", str) or _get("path", str)
     if ident is None:
         raise ValueError("element without identifier")
-    status = _get(d, "status", str)
+    status = _get("status", str)
     device: str | None = None
     if "deviceIdentifier" in d:
-        device = _get(d, "deviceIdentifier", str) or "Local"
+        device = _get("deviceIdentifier", str) or "Local"
     return PsModel(
         identifier=ident,
-        model=_get(d, "modelKey", str),
+        model=_get("modelKey", str),
         status=status.upper() if status else None,
-        size_bytes=_get(d, "sizeBytes", int),
-        context_length=_get(d, "contextLength", int),
-        parallel=_get(d, "parallel", int),
+        size_bytes=_get("sizeBytes", int),
+        context_length=_get("contextLength", int),
+        parallel=_get("parallel", int),
         device=device,
-        ttl_ms=_get(d, "ttlMs", int),
-        type=_get(d, "type", str),
-        path=_get(d, "path", str),
-        arch=_get(d, "architecture", str),
-        format=_get(d, "format", str),
-        queued=_get(d, "queued", int),
+        ttl_ms=_get("ttlMs", int),
+        type=_get("type", str),
+        path=_get("path", str),
+        arch=_get("architecture", str),
+        format=_get("format", str),
+        queued=_get("queued", int),
         extra={k: v for k, v in d.items() if k not in _JSON_KNOWN},
     )
 
@@ -292,7 +289,7 @@ def parse(transcript: Transcript) -> PsResult:
     if not isinstance(value, list):
         raise ParseError(COMMAND, "lms ps --json prints a JSON array", start + 1, lines[start])
     try:
-        models = [_json_model(el) for el in value]
+        models = [_json_model(el, start + 1) for el in value]
     except ValueError as e:
         raise ParseError(
             COMMAND, f"unexpected --json element: {e}", start + 1, lines[start]

@@ -89,6 +89,7 @@ from ._ollama_api import (
     is_plain_text,
     plain_error,
 )
+from ._policy import not_understood
 from ._stream import drive, read_all
 
 __all__ = ["GenerateChunk", "GenerateReader", "OllamaApiGenerateResult", "parse", "stream"]
@@ -165,15 +166,20 @@ class GenerateReader:
 
     def feed(self, chunk: str) -> Iterator[GenerateChunk]:
         for line_number, value in self._json.feed(chunk):
-            yield self._value(line_number, value)
+            read = self._value(line_number, value)
+            if read is not None:
+                yield read
 
     def close(self) -> Iterator[GenerateChunk]:
         for line_number, value in self._json.close():
-            yield self._value(line_number, value)
+            read = self._value(line_number, value)
+            if read is not None:
+                yield read
 
-    def _value(self, line_number: int, value: Any) -> GenerateChunk:
+    def _value(self, line_number: int, value: Any) -> GenerateChunk | None:
         if not isinstance(value, dict):
-            raise ParseError(COMMAND, "not a JSON object", line_number, repr(value)[:200])
+            not_understood(COMMAND, "not a JSON object", line_number, repr(value)[:200])
+            return None
         self._chunks += 1
         err = error_of(value, self._status)
         if err is not None:
@@ -181,22 +187,25 @@ class GenerateReader:
                 self._error = (err.error, err.kind)
             return GenerateChunk(error=err.error)
         if "response" not in value and "done" not in value:
-            raise ParseError(
+            not_understood(
                 COMMAND, "an object without 'response' or 'done'", line_number, str(value)[:200]
             )
-        response = get_str(value, "response", COMMAND) or ""
-        thinking = get_str(value, "thinking", COMMAND)
-        done = bool(get_bool(value, "done", COMMAND))
-        done_reason = get_str(value, "done_reason", COMMAND)
+            return None
+        response = get_str(value, "response", COMMAND, line_number) or ""
+        thinking = get_str(value, "thinking", COMMAND, line_number)
+        done = bool(get_bool(value, "done", COMMAND, line_number))
+        done_reason = get_str(value, "done_reason", COMMAND, line_number)
         for key in _COUNTERS:
-            get_int(value, key, COMMAND)
-        context = get_list(value, "context", COMMAND)
+            get_int(value, key, COMMAND, line_number)
+        context = get_list(value, "context", COMMAND, line_number)
         if context is not None and not all(
             isinstance(t, int) and not isinstance(t, bool) for t in context
         ):
-            raise ParseError(COMMAND, "'context' should be a list of integers", line_number)
-        get_str(value, "model", COMMAND)
-        get_str(value, "created_at", COMMAND)
+            not_understood(
+                COMMAND, "'context' should be a list of integers", line_number, part=True
+            )
+        get_str(value, "model", COMMAND, line_number)
+        get_str(value, "created_at", COMMAND, line_number)
         if not self._first:
             self._first = value
         if self._keep:
