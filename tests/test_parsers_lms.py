@@ -283,3 +283,38 @@ def test_any_text_gives_result_or_parse_error(command: str, text: str) -> None:
         return
     assert isinstance(res, Result)
     res.to_dict()
+
+
+def test_ls_cut_last_row_is_truncated() -> None:
+    head = (
+        "LLM                   PARAMS    ARCH      SIZE        DEVICE\n"
+        "google/gemma-3-12b    12B       gemma3    8.15 GB     Local\n"
+    )
+    whole = parse_any("lms ls", head, strict=True).to_dict()
+    assert "truncated" not in whole
+    d = parse_any("lms ls", head + "qwen/qwen3-4b         4B        qwen3\n", strict=True).to_dict()
+    assert d["truncated"] is True
+    cut = d["models"][1]
+    assert (cut["key"], cut["arch"], cut["size_bytes"], cut["device"], cut["loaded"]) == (
+        "qwen/qwen3-4b",
+        "qwen3",
+        None,
+        None,
+        None,
+    )
+    with pytest.raises(ParseError):  # cut anywhere but last: not a row
+        parse_any(
+            "lms ls", head.replace("8.15 GB     Local", "") + head.splitlines()[1], strict=True
+        )
+
+
+def test_ps_cut_last_row_is_truncated() -> None:
+    text = (
+        "IDENTIFIER          MODEL               STATUS    SIZE        CONTEXT    DEVICE    TTL\n"
+        "qwen/qwen3.8-27b    qwen/qwen3.8-27b    IDLE      29.53 GB    131072     Local\n"
+        "google/gemma-3      google/gemma-3      IDLE\n"
+    )
+    d = parse_any("lms ps", text, strict=True).to_dict()
+    assert d["truncated"] is True
+    assert [m["size_bytes"] for m in d["models"]] == [29530000000, None]
+    assert "truncated" not in parse_any("lms ps", "\n".join(text.splitlines()[:2])).to_dict()

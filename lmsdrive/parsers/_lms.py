@@ -100,6 +100,18 @@ def assign(row: Sequence[Cell], columns: Sequence[Column], extra: str = "") -> d
     return out
 
 
+def last_line(lines: Sequence[str]) -> int:
+    """Index of the last non-blank line (-1 when there is none)."""
+    return max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+
+
+def is_cut(named: dict[str, str], columns: Sequence[Column], filled: Sequence[str]) -> bool:
+    """Whether a table row stops before a column that every whole row fills (``filled``):
+    the last row of a paste cut mid-way. Its missing cells read as null and the result
+    says ``truncated``; a row cut so anywhere but last is not understood."""
+    return any(c.name in filled and c.name not in named for c in columns)
+
+
 def is_noise(line: str) -> bool:
     """Lines every lms command may print that carry no result: blank, debug/info logs,
     the service wake-up notice."""

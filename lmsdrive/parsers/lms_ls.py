@@ -54,6 +54,7 @@ JSON Schema::
       "filter_mismatch":  boolean  # "none of them match the filter"
       "format":           "text"|"json"
       "warnings":         [string] # W lines (e.g. --detailed deprecation)
+      "truncated":        true     # only when the last row was cut (its missing cells null)
       "error", "kind":    string|null  # runtime error report (cannot reach LM Studio…)
     }
 
@@ -74,7 +75,7 @@ Example::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from .._text import clean_lines, is_size, parse_size
@@ -89,8 +90,10 @@ from ._lms import (
     cells,
     error_or_raise,
     header_columns,
+    is_cut,
     is_noise,
     json_warnings,
+    last_line,
 )
 from .lms_error import strip_log_prefix
 
@@ -116,6 +119,8 @@ _SUFFIX_RE = re.compile(r"\s*\((?P<n>\d+) variants?\)\s*$")
 _OPTIONS_RE = re.compile(r"^\(\.\.\.\s*(?P<n>\d+) options?\)$")
 _LOADED_RE = re.compile(r"^✓?\s*LOADED(?:\s*\((?P<n>\d+)\))?$")
 _PARAMS_RE = re.compile(r"^\d+(?:\.\d+)?[KMBT](?:-A\d+(?:\.\d+)?[KMBT])?$", re.I)
+#: Columns every whole row fills (a row without them at the end of a paste was cut).
+_FILLED = ("SIZE", "DEVICE")
 _VARIANT_ROW_RE = re.compile(r"^(?P<mark> ?\* |   )(?P<rest>\S.*)$")
 
 
@@ -145,10 +150,9 @@ class LsModel:
     vision: bool | None = None
     trained_for_tool_use: bool | None = None
     extra: dict[str, str] = field(default_factory=dict)
-    truncated: bool | None = None
 
-    #: Left out of the JSON while ``None`` (only some outputs have them).
-    omit_none: ClassVar[tuple[str, ...]] = ("variants", "selected_variant_key", "truncated")
+    #: Left out of the JSON while ``None`` (only ``--json`` has them).
+    omit_none: ClassVar[tuple[str, ...]] = ("variants", "selected_variant_key")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +169,9 @@ class LsResult(Result):
     filter_mismatch: bool = False
     format: str = "text"
     warnings: list[str] = field(default_factory=list)
+    truncated: bool | None = None
+
+    omit_none: ClassVar[tuple[str, ...]] = ("truncated",)
 
 
 def _title_type(title: str) -> str | None:
@@ -291,6 +298,7 @@ def _text(lines: list[str]) -> LsResult:
     kind: str | None = None
     base: str | None = None
     remaining = 0  # variant rows still to come under ``base``
+    last, truncated, cut = last_line(lines), None, False
     for i, line in enumerate(lines):
         if is_noise(line):
             continue
@@ -334,11 +342,14 @@ def _text(lines: list[str]) -> LsResult:
         try:
             if columns is not None:
                 named = assign(row, columns, extra="LOADED")
+                cut = len(named) > 1 and is_cut(named, columns, _FILLED)
+                if cut and i != last:
+                    raise ValueError("a row cut before its last cells")
                 key_cell = named.pop("KEY", None)
                 if key_cell is None:
                     raise ValueError("no key")
             else:
-                key_cell = row[0].text
+                key_cell, cut = row[0].text, False
                 named = _headerless(row)
             model = _model_from_cells(
                 key_cell, named, kind, base if selected is not None else None, selected
@@ -346,6 +357,8 @@ def _text(lines: list[str]) -> LsResult:
         except ValueError:
             unknown.append(i)
             continue
+        if cut:
+            model, truncated = replace(model, loaded=None), True
         if selected is None and model.variant_count is not None and model.loaded is None:
             base, remaining = model.key, model.variant_count
         elif selected is None:
@@ -362,6 +375,7 @@ def _text(lines: list[str]) -> LsResult:
         listing_variants_for=listing,
         filter_mismatch=filter_mismatch,
         warnings=warnings,
+        truncated=truncated,
         error=err[0] if err else None,
         kind=err[1] if err else None,
     )

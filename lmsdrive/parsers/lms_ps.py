@@ -42,6 +42,7 @@ JSON Schema::
       "empty_message":  boolean   # the "No models are currently loaded" message was printed
       "format":         "table"|"blocks"|"json"|"empty"
       "warnings":       [string]
+      "truncated":      true      # only when the last row was cut (its missing cells null)
       "error", "kind":  string|null
     }
 
@@ -65,7 +66,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from .._text import clean_lines, parse_size
 from ..errors import ParseError
@@ -78,14 +79,18 @@ from ._lms import (
     cells,
     error_or_raise,
     header_columns,
+    is_cut,
     is_noise,
     json_warnings,
+    last_line,
 )
 from .lms_error import strip_log_prefix
 
 COMMAND = "lms ps"
 
 _KNOWN = ("IDENTIFIER", "MODEL", "STATUS", "SIZE", "CONTEXT", "PARALLEL", "DEVICE", "TTL")
+#: Columns every whole row fills (a row without them at the end of a paste was cut).
+_FILLED = ("STATUS", "SIZE", "CONTEXT", "DEVICE")
 _EMPTY_RE = re.compile(r"^No models are currently loaded\.?\s*$")
 _HINT_RE = re.compile(r"^(?:To load a model, run:|lms load\b.*)\s*$")
 _TITLE_RE = re.compile(r"^LOADED MODELS$")
@@ -124,6 +129,9 @@ class PsResult(Result):
     empty_message: bool = False
     format: str = "empty"
     warnings: list[str] = field(default_factory=list)
+    truncated: bool | None = None
+
+    omit_none: ClassVar[tuple[str, ...]] = ("truncated",)
 
 
 def _int(text: str | None) -> int | None:
@@ -180,6 +188,7 @@ def _text(lines: list[str]) -> PsResult:
     block: PsModel | None = None
     empty = False
     fmt = "empty"
+    last, truncated = last_line(lines), None
     for i, line in enumerate(lines):
         if is_noise(line):
             continue
@@ -224,10 +233,16 @@ def _text(lines: list[str]) -> PsResult:
         if columns is None:
             unknown.append(i)
             continue
+        named = assign(cells(line), columns)
+        cut = len(named) > 1 and is_cut(named, columns, _FILLED)
         try:
-            models.append(_row(assign(cells(line), columns)))
+            if cut and i != last:
+                raise ValueError("a row cut before its last cells")
+            models.append(_row(named))
         except ValueError:
             unknown.append(i)
+            continue
+        truncated = truncated or (cut or None)
     if block is not None:
         models.append(block)
     err = error_or_raise(COMMAND, lines, unknown)
@@ -236,6 +251,7 @@ def _text(lines: list[str]) -> PsResult:
         empty_message=empty,
         format=fmt,
         warnings=warnings,
+        truncated=truncated,
         error=err[0] if err else None,
         kind=err[1] if err else None,
     )
