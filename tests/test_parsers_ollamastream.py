@@ -552,3 +552,21 @@ def test_property_pull_overall_never_goes_back(pcts: list[int]) -> None:
         e.overall_percent for e in ollama_pull.stream([lines]) if e.overall_percent is not None
     ]
     assert overall == sorted(overall)
+
+
+def test_serve_stream_unwraps_each_line_with_the_pre_pass() -> None:
+    """stream() has no whole paste: each line goes through _session.unwrap on its own."""
+    from lmsdrive.parsers import ollama_serve
+
+    lines = [
+        "$ kubectl logs --prefix pod/ollama-0",
+        "Aug 19 22:32:14 host systemd[1]: Started Ollama Service.",
+        "[pod/ollama-0/ollama] time=2026-01-21T01:46:34Z level=INFO source=routes.go:1"
+        ' msg="Listening on [::]:11434 (version 0.9.0)"',
+        'ollama-1  | [GIN] 2026/01/21 - 01:46:34 | 200 |  1.2ms |  127.0.0.1 | HEAD "/"',
+    ]
+    events = list(ollama_serve.stream("\n".join(lines) + "\n"))
+    kinds = [getattr(e, "category", type(e).__name__) for e in events]
+    assert kinds == ["command", "supervisor", "ServeReady", "gin"]
+    ready = events[2]
+    assert isinstance(ready, ollama_serve.ServeReady) and ready.version == "0.9.0"
