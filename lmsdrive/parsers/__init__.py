@@ -37,6 +37,7 @@ __all__ = [
     "ParserInfo",
     "Result",
     "SkippedLine",
+    "by_folder",
     "get_module",
     "log_skipped",
     "parse",
@@ -64,6 +65,15 @@ class ParserInfo:
     @property
     def tool(self) -> str:
         return self.name.split()[0]
+
+    @property
+    def folder(self) -> str:
+        """Its fixture folder below ``fixtures/``: ``<tool>/<command>``, the command being
+        the module's name without the tool, ``_`` → ``-`` (``ollama_api_tags`` →
+        ``ollama/api-tags``, ``lms_server_status`` → ``lms/server-status``, ``ollama_error``
+        → ``ollama/error``). The one rule between fixture folders and parsers (as in
+        ntc-templates, the folder is the key): :func:`by_folder` is its inverse."""
+        return f"{self.tool}/{self.module.removeprefix(self.tool + '_').replace('_', '-')}"
 
 
 PARSERS: tuple[ParserInfo, ...] = (
@@ -163,6 +173,15 @@ def resolve(words: Sequence[str] | str) -> ParserInfo:
         if info is not None and (n > 0 or not rest):
             return info
     return _BY_NAME[f"{tool} error"]
+
+
+def by_folder(folder: str) -> ParserInfo:
+    """The parser whose fixtures live in ``folder`` (``"ollama/api-tags"``; the inverse of
+    :attr:`ParserInfo.folder`)."""
+    for info in PARSERS:
+        if info.folder == folder:
+            return info
+    raise ValueError(f"no parser reads fixtures/{folder}/ (a folder names its parser module)")
 
 
 def get_module(info: ParserInfo | str) -> ModuleType:
