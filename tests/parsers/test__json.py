@@ -1,14 +1,45 @@
-"""The one JSON module of the parsers: the bracket scanner, the payload finder and the one
-typed field reader with its wrong-type policy."""
+"""Tests of lmsdrive.parsers._json."""
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
+from _support_ollamastream import body
 
 from lmsdrive.errors import ParseError
-from lmsdrive.parsers import parse
+from lmsdrive.parsers import (
+    lms_api_chat,
+    lms_api_error,
+    lms_api_models,
+    lms_api_v0_models,
+)
+from lmsdrive.parsers import ollama_api_error as api_error
+from lmsdrive.parsers import ollama_api_generate as api_generate
+from lmsdrive.parsers import ollama_api_ps as api_ps
+from lmsdrive.parsers import ollama_api_pull as api_pull
+from lmsdrive.parsers import ollama_api_tags as api_tags
+from lmsdrive.parsers import ollama_api_version as api_version
 from lmsdrive.parsers._json import Brackets, find_json, json_field, json_values
 from lmsdrive.parsers._policy import reading
+from lmsdrive.transcript import Transcript
+
+
+@pytest.mark.parametrize("module", [lms_api_models, lms_api_v0_models, lms_api_error, lms_api_chat])
+def test_bodies_refuse_deep_nesting(module) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ParseError, match="deeper"):
+        module.parse(Transcript.of('{"data": ' + "[" * 100_000 + "]" * 100_000 + "}"))
+
+
+@pytest.mark.parametrize(
+    "module", [api_pull, api_generate, api_tags, api_ps, api_version, api_error]
+)
+def test_deep_nesting_rejected_without_recursion(module: ModuleType) -> None:
+    for text in ("[" * 100_000, '{"a":' * 65 + "1" + "}" * 65, "[" * 70 + "]" * 70):
+        with pytest.raises(ParseError, match="deeper"):
+            body(module, text)
+    ok = '{"error":' + "[" * 60 + "]" * 60 + "}"
+    body(module, ok)  # 61 levels: read
 
 
 def test_field_missing_or_null_is_none() -> None:
@@ -31,17 +62,6 @@ def test_field_wrong_type_lenient_is_recorded_and_none() -> None:
         assert json_field({"a": [1]}, "a", str, "x", 2) is None
     assert [(s.line, s.text) for s in state.skipped] == [(2, '"a": [1]')]
     assert state.whole_lines == 0
-
-
-def test_lenient_body_with_one_wrong_field_is_read() -> None:
-    """A one-line JSON payload with one field of the wrong type: read, the field skipped."""
-    text = '[{"identifier": "a", "sizeBytes": "big", "type": "llm"}]\n'
-    with pytest.raises(ParseError, match="'sizeBytes' should be int"):
-        parse("lms ps --json", text, strict=True)
-    r = parse("lms ps --json", text)
-    d = r.to_dict()
-    assert d["models"][0]["identifier"] == "a" and d["models"][0]["size_bytes"] is None
-    assert d["skipped"] == [{"line": 1, "text": '"sizeBytes": "big"'}]
 
 
 def test_brackets_across_pieces_and_strings() -> None:
