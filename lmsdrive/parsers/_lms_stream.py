@@ -4,7 +4,7 @@
   ``\\n``, and the redraws of a progress bar or spinner on one line, ended by ``\\r`` or by
   restore-cursor (``ESC[u`` / ``ESC 8``), so every frame of a captured progress bar is seen,
   not only the last one. Memory stays flat: only the incomplete frame is held.
-* :func:`parse_bar` reads one progress-bar frame (reference lms-cli.md §5.4).
+* :func:`parse_bar` reads one progress-bar frame (docs/reference/lms-cli.md §5.4).
 * :func:`elapsed_seconds` reads lms's elapsed-time format (``845.00ms``, ``1m 3.20s``).
 """
 

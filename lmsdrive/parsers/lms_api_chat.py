@@ -1,6 +1,6 @@
 """LM Studio ``POST /v1/chat/completions``: the plain JSON response and the SSE stream.
 
-Reference lms-cli.md §7.1. The form is detected from the body itself:
+See docs/reference/lms-cli.md §7.1. The form is detected from the body itself:
 
 * plain response ``{"id": "chatcmpl-…", "object": "chat.completion", "model", "choices":
   [{"index", "finish_reason", "message": {"role", "content", "reasoning_content" (0.3.9,

@@ -1,6 +1,6 @@
 """LM Studio ``GET /v1/models`` (OpenAI-compatible): the models the server offers.
 
-Reference lms-cli.md §7.1: ``{"data": [{"id", "object": "model", "owned_by":
+See docs/reference/lms-cli.md §7.1: ``{"data": [{"id", "object": "model", "owned_by":
 "organization_owner"}, …], "object": "list"}``, pretty-printed by LM Studio. With
 Just-In-Time loading on, every downloaded model is listed (embeddings too); with it off, only
 loaded ones. Fields a later version adds to an entry are kept in ``extra``.

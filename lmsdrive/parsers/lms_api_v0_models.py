@@ -1,6 +1,6 @@
 """LM Studio ``GET /api/v0/models`` (REST API v0, beta since 0.3.6): models with details.
 
-Reference lms-cli.md §7.2: ``{"object": "list", "data": [{"id", "object": "model", "type":
+See docs/reference/lms-cli.md §7.2: ``{"object": "list", "data": [{"id", "object": "model", "type":
 "llm"|"vlm"|"embeddings", "publisher", "arch", "compatibility_type": "gguf"|"mlx",
 "quantization", "state": "loaded"|"not-loaded", "max_context_length",
 "loaded_context_length" (loaded models only, undocumented), "capabilities": ["tool_use"]

@@ -1,5 +1,5 @@
 """``lms daemon status`` and ``lms daemon status --json``: whether LM Studio's headless daemon
-(llmster) or the app runs (reference runtimes-2026.md §1.3).
+(llmster) or the app runs (docs/reference/runtimes-2026.md §1.3).
 
 Usage::
 

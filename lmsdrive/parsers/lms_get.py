@@ -1,6 +1,6 @@
 """``lms get``: download a model from the LM Studio Hub or Hugging Face, streamed.
 
-Reads every era of reference lms-cli.md §5: the Hugging Face search flow (Oct 2024 – Mar
+Reads every era of docs/reference/lms-cli.md §5: the Hugging Face search flow (Oct 2024 – Mar
 2026: ``Searching for models with the term X``, pickers, ``Based on your hardware, choosing
 the recommended option: <file> [Q4_K_M] (4.92 GB)``, ``Downloading <file> [Q] (size)``), the
 Hub-artifact plan tree (Apr 2025+, and the unified planner since Apr 2026: ``↓ To download:

@@ -1,6 +1,6 @@
 """``lms load``: load a model into memory (and ``lms load --estimate-only``), streamed.
 
-Reads every era of reference lms-cli.md §6.1: stderr ``Loading model "<path>"...`` with the
+Reads every era of docs/reference/lms-cli.md §6.1: stderr ``Loading model "<path>"...`` with the
 old 50-cell percent bar on stdout (E0 – Dec 2025, frames redrawn with ``\\r`` and
 ``ESC[s``/``ESC[u``), the spinner ``Loading <key> ⠋`` (Dec 2025+) and ``Loading <key> 65% ⠦``
 (May 2026+; ``on <device>`` for remote devices; cleared with ``\\r ESC[K``), the success

@@ -1,5 +1,5 @@
 """``lms ls`` (also ``--llm``, ``--embedding``, ``--variants``, ``lms ls <key>``) and
-``lms ls --json`` (reference lms-cli.md §2), into one result.
+``lms ls --json`` (docs/reference/lms-cli.md §2), into one result.
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""``lms ps`` and ``lms ps --json`` (reference lms-cli.md §3): the loaded model instances.
+"""``lms ps`` and ``lms ps --json`` (docs/reference/lms-cli.md §3): the loaded model instances.
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""``lms server status`` and ``lms server status --json`` (reference lms-cli.md §4.1).
+"""``lms server status`` and ``lms server status --json`` (docs/reference/lms-cli.md §4.1).
 
 Usage::
 

@@ -1,5 +1,5 @@
 """``lms version`` (also ``lms -v``, ``lms --version``, bare ``lms``) and
-``lms version --json`` (reference lms-cli.md §6.3).
+``lms version --json`` (docs/reference/lms-cli.md §6.3).
 
 Usage::
 

@@ -1,6 +1,6 @@
 """Parser of the body of ``POST /api/generate`` (one object, or an NDJSON stream).
 
-Shapes (reference ollama-cli.md §6):
+Shapes (docs/reference/ollama-cli.md §6):
 
 * ``"stream": false``: one object ``{"model", "created_at", "response", "done": true,
   "done_reason", "context", "total_duration", "load_duration", "prompt_eval_count",

@@ -1,6 +1,6 @@
 """Parser of the body of ``POST /api/pull`` (NDJSON progress, or one object).
 
-The server streams one JSON object per line (reference ollama-cli.md §3.1)::
+The server streams one JSON object per line (docs/reference/ollama-cli.md §3.1)::
 
     {"status":"pulling manifest"}
     {"status":"pulling 8eeb52dfb3bb","digest":"sha256:8eeb…","total":4661211424,"completed":123}

@@ -1,6 +1,6 @@
 """Parser of ``ollama serve`` (streaming): is the server up, where, which version, or why not.
 
-Reads the server log of every era (reference ollama-cli.md §4):
+Reads the server log of every era (docs/reference/ollama-cli.md §4):
 
 * Go ``log`` (v0.0.1 – v0.1.20): ``2023/11/19 20:55:16 routes.go:777: Listening on
   127.0.0.1:11434 (version 0.1.10)`` (no ``(version …)`` before v0.1.4);
