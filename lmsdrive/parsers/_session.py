@@ -87,14 +87,26 @@ def unwrap(raw: str) -> tuple[str, str | None]:
     m = _WRAPPER_RE.match(plain)
     if m is None or m.end() == 0:
         return raw, None
-    out = _cut(raw, m.end())
-    if m.group("journal") and len(plain) >= _JOURNAL_CUT_WIDTH and out.endswith(">"):
+    return _rest(raw, plain, m), m.group("unit")
+
+
+def _rest(raw: str, plain: str, m: re.Match[str]) -> str:
+    """``raw`` after the wrapper ``m`` matched on ``plain`` (its ANSI-free form)."""
+    out = raw[m.end() :] if raw is plain else _cut(raw, m.end())
+    if len(plain) >= _JOURNAL_CUT_WIDTH and out.endswith(">") and m.group("journal"):
         out = out[:-1]
-    return out, m.group("unit")
+    return out
 
 
-def _unwrap(raw: str) -> str:
-    return unwrap(raw)[0]
+def _unwrap_all(lines: Sequence[str]) -> list[str]:
+    """:func:`unwrap` of every line, without the unit (the pre-pass's hot loop)."""
+    match = _WRAPPER_RE.match
+    out = []
+    for raw in lines:
+        plain = strip_ansi(raw) if "\x1b" in raw else raw
+        m = match(plain)
+        out.append(raw if m is None or not m.end() else _rest(raw, plain, m))
+    return out
 
 
 # -- 2. commands ----------------------------------------------------------------------------
@@ -170,6 +182,8 @@ def is_command_line(line: str) -> bool:
 
 
 def _is_command(plain: str, i: int, echo: str | None) -> bool:
+    if "lms" not in plain and "ollama" not in plain:
+        return False  # every command form names the tool (the common, fast case)
     if _PROMPT_CMD.match(plain) or _LABEL_CMD.match(plain):
         return True
     if echo is not None and plain.strip() == echo:
@@ -222,7 +236,7 @@ def read_paste(
     """
     if not text:
         return Paste(text, ())
-    raw = [_unwrap(line) for line in text.split("\n")]
+    raw = _unwrap_all(text.split("\n"))
     plain = [strip_ansi(line).replace("\r", "") for line in raw]
     runs = [r for r in _runs(plain) if any(plain[i].strip() for i in r.lines)]
     if not runs:  # nothing but prompts: leave it to the parser
@@ -249,7 +263,9 @@ def _paste(
     kept: list[int] = []
     for i in lines:
         line = plain[i]
-        if _CUT_MARK.match(line) or (drop_log and _SERVER_LOG.match(line)):
+        if (("..." in line or "…" in line) and _CUT_MARK.match(line)) or (
+            drop_log and _SERVER_LOG.match(line)
+        ):
             continue
         kept.append(i)
     start, end = 0, len(kept)
