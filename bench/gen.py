@@ -1,9 +1,10 @@
 """Realistic inputs for the benchmark, generated deterministically in the current formats.
 
 * ``ollama_list_table(n)``: ``ollama list`` of v0.3.11+ (tablewriter, 4-space gutters, every
-  cell padded, ``NAME ID SIZE MODIFIED``; reference ollama-cli.md §2).
+  cell padded, ``NAME ID SIZE MODIFIED``; docs/reference/ollama-cli.md §2).
 * ``lms_ls_table(n)``: ``lms ls`` of Feb 2026+ (E4/E5: summary line, one table per type,
-  ``LLM PARAMS ARCH SIZE DEVICE`` plus the unnamed ``✓ LOADED`` column; lms-cli.md §2.1).
+  ``LLM PARAMS ARCH SIZE DEVICE`` plus the unnamed ``✓ LOADED`` column;
+  docs/reference/lms-cli.md §2.1).
 * ``ollama_pull_stream(size)``: the stderr of ``ollama pull`` v0.5.12+ — the whole status
   block redrawn every 100 ms inside ``ESC[?2026h ESC[?25l ESC[A… ESC[1G … ESC[K …
   ESC[?25h ESC[?2026l``, spinner frames, one bar per layer, sizes, rate and ETA as Ollama's

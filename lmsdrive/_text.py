@@ -65,9 +65,21 @@ _UNITS: dict[str, int] = {
     "tib": 1024**4,
 }
 
+# The one size reader: the pieces below build every size pattern of the parsers.
+#: A printed number: ``4``, ``4.92``, ``4,92`` (a decimal comma).
+NUMBER_PATTERN = r"\d+(?:[.,]\d+)?"
+#: A unit as the runtimes print it: ``B``, ``kB``/``KB``, ``MB`` … ``PB``, ``KiB`` … ``PiB``.
+UNIT_PATTERN = r"(?:[KMGTPk]i?B|B)"
 #: A size as both runtimes print it: ``4.7 GB``, ``96 B``, ``27.50 GiB``, ``4.1 kB``.
-SIZE_PATTERN = r"\d+(?:[.,]\d+)?\s?(?:[KMGTP]i?B|kB|B|Bytes)"
-_SIZE_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s?([KMGTPk]i?B|B|Bytes?)\s*$", re.IGNORECASE)
+SIZE_PATTERN = rf"{NUMBER_PATTERN}\s?(?:{UNIT_PATTERN}|Bytes)"
+_SIZE_RE = re.compile(rf"^\s*({NUMBER_PATTERN})\s?({UNIT_PATTERN}|Bytes?)\s*$", re.IGNORECASE)
+_IS_SIZE_RE = re.compile(rf"{NUMBER_PATTERN} (?:{UNIT_PATTERN}|Bytes)")
+
+
+def is_size(text: str) -> bool:
+    """Whether ``text`` is exactly a size cell, number and unit one space apart:
+    ``"4.92 GB"`` is, ``"80B"`` (a parameter count in the same table) is not."""
+    return _IS_SIZE_RE.fullmatch(text) is not None
 
 
 def parse_size(text: str | None) -> int | None:

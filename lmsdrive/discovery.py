@@ -7,9 +7,9 @@ Order, first match wins (:func:`candidates` lists the places in that order):
 3. ``PATH``;
 4. the runtime's install places (its spec's ``install_places``, :mod:`lmsdrive.runtimes`):
 
-   * ``lms``: LM Studio's home rule (``findLMStudioHome`` in lms-common-server, reference
-     lms-cli.md §1.1): the folder named in ``~/.lmstudio-home-pointer`` when that file
-     exists, then ``~/.cache/lm-studio`` (legacy home), then ``~/.lmstudio``, each with
+   * ``lms``: LM Studio's home rule (``findLMStudioHome`` in lms-common-server,
+     docs/reference/lms-cli.md §1.1): the folder named in ``~/.lmstudio-home-pointer`` when
+     that file exists, then ``~/.cache/lm-studio`` (legacy home), then ``~/.lmstudio``, each with
      ``bin/lms`` (``bin\\lms.exe`` on Windows);
    * ``ollama``: ``/usr/local/bin/ollama``, ``/usr/bin/ollama``, ``/opt/homebrew/bin/ollama``,
      the macOS app's own copy ``/Applications/Ollama.app/Contents/Resources/ollama``,

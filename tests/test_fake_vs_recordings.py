@@ -86,8 +86,8 @@ CASES: dict[str, tuple[dict[str, Any], Setup | None]] = {
     "daemon-status/real-cli-running-json": ({}, daemon_running),
     "daemon-up/real-cli-already-running": ({}, daemon_running),
     "daemon-up/real-cli-json-already-running": ({}, daemon_running),
-    "error/real-cli-no-daemon-get": (NO_DAEMON, None),
-    "error/real-cli-no-daemon-server-start": (NO_DAEMON, None),
+    "get/real-cli-no-daemon-get": (NO_DAEMON, None),
+    "server-start/real-cli-no-daemon-server-start": (NO_DAEMON, None),
     "get/real-cli-already-downloaded": (
         {"models_downloaded": {"lms": ["qwen/qwen3-4b"]}},
         daemon_running,

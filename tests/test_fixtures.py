@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from lmsdrive.golden import expected_mismatches, iter_fixtures
-from lmsdrive.parsers import PARSERS, parse_transcript, resolve
+from lmsdrive.golden import DEFAULT_ROOT, expected_mismatches, iter_fixtures
+from lmsdrive.parsers import PARSERS, by_folder, parse_transcript, resolve
 
 FIXTURES = list(iter_fixtures())
 
@@ -28,3 +28,28 @@ def test_fixture(fx, snapshot_json: SnapshotAssertion) -> None:
 @pytest.mark.parametrize("info", PARSERS, ids=[p.name for p in PARSERS])
 def test_every_parser_has_a_fixture(info) -> None:
     assert any(resolve(f.parser) == info for f in FIXTURES), f"no fixture reads {info.name}"
+
+
+@pytest.mark.parametrize("fx", FIXTURES, ids=[f.case_id for f in FIXTURES])
+def test_the_folder_names_the_parser(fx) -> None:
+    """``fixtures/<tool>/<command>/`` is the key (ntc-templates): the folder names the
+    parser module that reads the case, by the one rule of ``ParserInfo.folder``."""
+    folder = fx.path.parent.relative_to(DEFAULT_ROOT).as_posix()
+    want = resolve(fx.parser).folder
+    stem = fx.path.name.removesuffix(".txt")
+    assert folder == want, (
+        f"fixtures/{folder}/{stem} is read by {fx.parser!r}, whose fixtures live in "
+        f"fixtures/{want}/: git mv fixtures/{folder}/{stem}.* fixtures/{want}/ "
+        "(and its .stderr.txt), then regenerate its snapshot"
+    )
+    assert by_folder(folder) == resolve(fx.parser)
+
+
+def test_folder_rule_round_trips() -> None:
+    folders = [p.folder for p in PARSERS]
+    assert len(set(folders)) == len(folders)
+    assert all(by_folder(p.folder) == p for p in PARSERS)
+    assert resolve("ollama /api/tags").folder == "ollama/api-tags"
+    assert resolve("lms server status").folder == "lms/server-status"
+    assert resolve("ollama error").folder == "ollama/error"
+    assert resolve("lms /error").folder == "lms/api-error"

@@ -12,7 +12,8 @@ how it was made under ``recorded_with``. Facts a recording leaves unchecked (nul
 recording with a ``review`` note) and facts in another vocabulary than lmsdrive's schema
 (``RECORDING_UNREAD``) go to ``unreadable_expected`` with the reason.
 
-Each pasted transcript becomes ``DEST/<backend>/<command>/<case>.txt`` with its shell-prompt lines
+Each pasted transcript becomes ``DEST/<folder>/<case>.txt`` (``<folder>``: its parser's,
+``ParserInfo.folder``: ``ollama/api-tags``, ``lms/server-status``) with its shell-prompt lines
 (``non_output_lines``) removed, and a ``.json`` beside it that keeps the provenance
 (``source``, version, OS, notes, ``expected``) and adds what a replay needs: the parser that
 reads it, ``argv``, ``exit_code``, ``http_status`` and which stream the text came from.
@@ -230,7 +231,7 @@ def import_recording(meta_path: Path, rel_dir: str, dest: Path) -> None:
             stderr = base.with_suffix(".stderr.txt").read_bytes()
         else:
             stdout, stderr = base.with_suffix(".pty.txt").read_bytes(), None
-        write_case(dest / rel_dir / name, stdout, stderr, fixture)
+        write_case(dest / resolve(parser).folder / name, stdout, stderr, fixture)
         print(f"{rel_dir}/{name}: {parser} ({run})")
 
 
@@ -273,7 +274,9 @@ def main() -> None:
         case = f"{rel_dir}/{txt_path.stem}"
         if case in UNREADABLE:
             fixture["unreadable_expected"] = UNREADABLE[case]
-        write_case(dest / rel_dir / txt_path.name, text.encode("utf-8"), None, fixture)
+        write_case(
+            dest / resolve(parser).folder / txt_path.name, text.encode("utf-8"), None, fixture
+        )
         print(f"{rel_dir}/{txt_path.name}: {parser}")
 
 

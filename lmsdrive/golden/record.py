@@ -81,10 +81,11 @@ def runtime_version(tool: Tool, binary: str) -> str | None:
 
 
 def command_dir(parser: str) -> str:
-    """The fixture folder for a parser: ``"lms server status"`` → ``server-status``,
-    ``"ollama --version"`` → ``version``."""
-    words = parser.split()[1:]
-    return "-".join(w.lstrip("-/").replace("/", "-") for w in words) or "version"
+    """The fixture folder for a parser below its tool's: ``"lms server status"`` →
+    ``server-status``, ``"ollama --version"`` → ``version`` (``ParserInfo.folder``'s rule)."""
+    from ..parsers import resolve
+
+    return resolve(parser).folder.split("/", 1)[1]
 
 
 def _default_case(now: datetime) -> str:

@@ -1,10 +1,12 @@
 """The fixture tree: recorded transcripts on disk, beside their provenance.
 
-``fixtures/<backend>/<command>/<case>.txt`` holds what the command printed (a terminal paste,
+``fixtures/<tool>/<command>/<case>.txt`` holds what the command printed (a terminal paste,
 or stdout alone when ``<case>.stderr.txt`` beside it holds stderr: a capture that kept the
 two streams apart); ``<case>.json`` beside it holds ``source`` (or ``synthetic: true`` and
 ``reason``), the ``parser`` that reads it, ``argv``, ``exit_code``, ``http_status``, version,
-OS and the ``expected`` facts a correct parser must read from it.
+OS and the ``expected`` facts a correct parser must read from it. The folder names the
+parser module that reads the case (``ParserInfo.folder``: ``ollama/api-tags``,
+``lms/server-status``); ``tests/test_fixtures.py`` checks it.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ __all__ = [
     "ParserInfo",
     "Result",
     "SkippedLine",
+    "by_folder",
     "get_module",
     "log_skipped",
     "parse",
@@ -66,6 +67,15 @@ class ParserInfo:
     @property
     def tool(self) -> str:
         return self.name.split()[0]
+
+    @property
+    def folder(self) -> str:
+        """Its fixture folder below ``fixtures/``: ``<tool>/<command>``, the command being
+        the module's name without the tool, ``_`` → ``-`` (``ollama_api_tags`` →
+        ``ollama/api-tags``, ``lms_server_status`` → ``lms/server-status``, ``ollama_error``
+        → ``ollama/error``). The one rule between fixture folders and parsers (as in
+        ntc-templates, the folder is the key): :func:`by_folder` is its inverse."""
+        return f"{self.tool}/{self.module.removeprefix(self.tool + '_').replace('_', '-')}"
 
 
 PARSERS: tuple[ParserInfo, ...] = (
@@ -262,6 +272,15 @@ def resolve(words: Sequence[str] | str) -> ParserInfo:
     return _BY_NAME[f"{tool} error"]
 
 
+def by_folder(folder: str) -> ParserInfo:
+    """The parser whose fixtures live in ``folder`` (``"ollama/api-tags"``; the inverse of
+    :attr:`ParserInfo.folder`)."""
+    for info in PARSERS:
+        if info.folder == folder:
+            return info
+    raise ValueError(f"no parser reads fixtures/{folder}/ (a folder names its parser module)")
+
+
 def get_module(info: ParserInfo | str) -> ModuleType:
     """Import a parser's module (lazily: ``import lmsdrive`` stays cheap)."""
     if isinstance(info, str):
@@ -323,7 +342,7 @@ def read(
     if not state.skipped:
         return result
     read_lines = sum(1 for line in clean_lines(transcript.text) if line.strip())
-    if len(state.skipped) >= read_lines:
+    if state.whole_lines and state.whole_lines >= read_lines:
         first = state.skipped[0]
         raise ParseError(command, "nothing in the output was understood", first.line, first.text)
     skipped = tuple(

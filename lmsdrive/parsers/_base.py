@@ -30,11 +30,17 @@ ERROR_KINDS: tuple[str, ...] = get_args(ErrorKind)
 
 
 def to_jsonable(value: object) -> JSONValue:
-    """Convert dataclasses, enums, tuples and mappings into JSON-safe values."""
+    """Convert dataclasses, enums, tuples and mappings into JSON-safe values; a field a
+    dataclass names in its ``omit_none`` is left out while it is ``None``."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if isinstance(value, Result):
             return value.to_dict()
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        omit = getattr(value, "omit_none", ())
+        return {
+            f.name: to_jsonable(v)
+            for f in dataclasses.fields(value)
+            if (v := getattr(value, f.name)) is not None or f.name not in omit
+        }
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):

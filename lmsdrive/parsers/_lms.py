@@ -1,17 +1,15 @@
 """Helpers shared by the ``lms`` text parsers (private to the lms group).
 
-Column-aligned tables (read from the header, any alignment), JSON payloads that may follow
-log lines on a merged stream, and the log noise every lms
-command may print (``D``/``I`` log lines, ``Waking up LM Studio service...``).
+Column-aligned tables (read from the header, any alignment), the warnings beside a
+``--json`` payload (the payload itself is :func:`._json.find_json`'s), and the log noise
+every lms command may print (``D``/``I`` log lines, ``Waking up LM Studio service...``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..errors import ParseError
 from ._policy import not_understood
@@ -102,43 +100,16 @@ def assign(row: Sequence[Cell], columns: Sequence[Column], extra: str = "") -> d
     return out
 
 
-def find_json(lines: Sequence[str], command: str) -> tuple[Any, int, int] | None:
-    """The JSON payload among lines as (value, first line, line after it), 0-based; None
-    when no line starts a JSON value. Lines around it (merged stderr) are the caller's."""
-    for i, line in enumerate(lines):
-        if line.strip()[:1] in ("[", "{"):
-            end = json_tail(lines, i)
-            try:
-                value = json.loads("\n".join(lines[i:end]))
-            except json.JSONDecodeError as e:
-                raise ParseError(command, f"invalid JSON: {e.msg}", i + 1, line) from None
-            return value, i, end
-    return None
+def last_line(lines: Sequence[str]) -> int:
+    """Index of the last non-blank line (-1 when there is none)."""
+    return max((i for i, line in enumerate(lines) if line.strip()), default=-1)
 
 
-def json_tail(lines: Sequence[str], start: int) -> int:
-    """Index of the first line after a JSON value that starts at ``start``."""
-    depth = 0
-    in_str = False
-    esc = False
-    for i in range(start, len(lines)):
-        for ch in lines[i]:
-            if in_str:
-                if esc:
-                    esc = False
-                elif ch == "\\":
-                    esc = True
-                elif ch == '"':
-                    in_str = False
-            elif ch == '"':
-                in_str = True
-            elif ch in "[{":
-                depth += 1
-            elif ch in "]}":
-                depth -= 1
-        if depth <= 0:
-            return i + 1
-    return len(lines)
+def is_cut(named: dict[str, str], columns: Sequence[Column], filled: Sequence[str]) -> bool:
+    """Whether a table row stops before a column that every whole row fills (``filled``):
+    the last row of a paste cut mid-way. Its missing cells read as null and the result
+    says ``truncated``; a row cut so anywhere but last is not understood."""
+    return any(c.name in filled and c.name not in named for c in columns)
 
 
 def is_noise(line: str) -> bool:

@@ -1,12 +1,10 @@
-"""Helpers of the LM Studio HTTP body parsers (private to the lmsstream group).
+"""What the LM Studio HTTP body parsers share beyond JSON itself (private).
 
-* :func:`split_http` separates an optional ``curl -i`` status line and headers from the body.
-* :class:`DepthScanner` follows JSON nesting across lines/chunks (strings and escapes
-  respected), so a streamed JSON value is known to be complete without parsing it, and a body
-  nested deeper than :data:`MAX_DEPTH` is refused before ``json`` recurses into it.
-* :func:`load_json` parses one JSON text with that bound, mapping failures to ParseError.
-* :func:`api_error` reads an error body: ``{"error": "text"}`` (LM Studio's HTTP 200 for an
-  unknown route) or ``{"error": {"message", "type", "param", "code"}}`` (OpenAI style).
+* :func:`parse_body`: the JSON value of a body (after any ``curl -i`` headers) and its
+  HTTP status; the JSON reading itself is :mod:`._json`'s;
+* :func:`api_error`: an error body, ``{"error": "text"}`` (LM Studio's HTTP 200 for an
+  unknown route) or ``{"error": {"message", "type", "param", "code"}}`` (OpenAI style),
+  and its kind.
 """
 
 from __future__ import annotations
@@ -17,125 +15,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ParseError
+from ._json import MAX_DEPTH, MAX_VALUE, Brackets, HttpBody, load_json, split_http
 
-#: Deepest nesting accepted in a body (a hostile server cannot blow up the parser).
-MAX_DEPTH = 64
-#: Largest single JSON value accepted (64 MiB).
-MAX_VALUE = 64 << 20
-
-_TOKEN_RE = re.compile(r'"|[\[\]{}]')
-_STRING_REST_RE = re.compile(r'(?:[^"\\]+|\\.)*(")?', re.DOTALL)
-_HTTP_STATUS_RE = re.compile(r"^HTTP/\d(?:\.\d)?\s+(?P<code>\d{3})\b")
-
-
-class DepthScanner:
-    """Track JSON nesting over pieces of text fed in order.
-
-    ``depth`` is the current nesting, ``max_depth`` the deepest seen; ``complete`` is true
-    when at least one value opened and every bracket has closed again.
-    """
-
-    def __init__(self, command: str, line_number: int | None = None) -> None:
-        self._command = command
-        self.line_number = line_number
-        self.depth = 0
-        self.opened = False
-        self.in_string = False
-        self._escape = False
-
-    def feed(self, text: str) -> None:
-        pos = 0
-        n = len(text)
-        while pos < n:
-            if self.in_string:
-                if self._escape:
-                    self._escape = False
-                    pos += 1
-                    continue
-                m = _STRING_REST_RE.match(text, pos)
-                assert m is not None  # the pattern matches the empty string
-                if m.group(1) is not None:
-                    self.in_string = False
-                    pos = m.end()
-                    continue
-                if m.end() == n - 1 and text[-1] == "\\":
-                    self._escape = True  # a backslash split from what it escapes
-                pos = n
-                continue
-            t = _TOKEN_RE.search(text, pos)
-            if t is None:
-                return
-            ch = t.group()
-            pos = t.end()
-            if ch == '"':
-                self.in_string = True
-            elif ch in "[{":
-                self.depth += 1
-                self.opened = True
-                if self.depth > MAX_DEPTH:
-                    raise ParseError(
-                        self._command,
-                        f"JSON nested deeper than {MAX_DEPTH} levels",
-                        self.line_number,
-                    )
-            else:
-                self.depth -= 1
-                if self.depth < 0:
-                    raise ParseError(self._command, "unbalanced JSON brackets", self.line_number)
-
-    @property
-    def complete(self) -> bool:
-        return self.opened and self.depth == 0 and not self.in_string
-
-
-def load_json(command: str, text: str, first_line: int = 1) -> Any:
-    """One JSON value from ``text``, nesting bounded by :data:`MAX_DEPTH`."""
-    if len(text) > MAX_VALUE:
-        raise ParseError(command, f"JSON body larger than {MAX_VALUE} characters", first_line)
-    scanner = DepthScanner(command, first_line)
-    scanner.feed(text)
-    try:
-        return json.loads(text)
-    except RecursionError as exc:  # pragma: no cover - the depth bound comes first
-        raise ParseError(command, "JSON nested too deeply", first_line) from exc
-    except ValueError as exc:
-        lineno = getattr(exc, "lineno", 1)
-        lines = text.splitlines() or [""]
-        shown = lines[min(lineno, len(lines)) - 1][:200]
-        raise ParseError(command, f"not JSON ({exc})", first_line + lineno - 1, shown) from exc
-
-
-@dataclass(frozen=True)
-class HttpBody:
-    """A body with the status and headers of a ``curl -i`` paste split off."""
-
-    body: str
-    status: int | None
-    first_line: int
-    headers: dict[str, str]
-
-
-def split_http(text: str) -> HttpBody:
-    """Split ``HTTP/1.1 400 Bad Request`` + headers + blank line from the body, if present."""
-    stripped = text.lstrip("\ufeff")
-    lead = stripped.lstrip()
-    m = _HTTP_STATUS_RE.match(lead)
-    if m is None:
-        return HttpBody(stripped, None, 1, {})
-    skipped = stripped[: len(stripped) - len(lead)].count("\n")
-    lines = lead.replace("\r\n", "\n").split("\n")
-    headers: dict[str, str] = {}
-    status = int(m.group("code"))
-    i = 1
-    while i < len(lines) and lines[i].strip():
-        name, sep, value = lines[i].partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-        i += 1
-        if i < len(lines) and _HTTP_STATUS_RE.match(lines[i]):  # 100 Continue, redirects
-            status = int(_HTTP_STATUS_RE.match(lines[i]).group("code"))  # type: ignore[union-attr]
-            i += 1
-    return HttpBody("\n".join(lines[i + 1 :]), status, skipped + i + 2, headers)
+#: Names other body parsers imported from here before :mod:`._json` held them.
+DepthScanner = Brackets
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_VALUE",
+    "ApiError",
+    "DepthScanner",
+    "HttpBody",
+    "api_error",
+    "classify_api_error",
+    "load_json",
+    "parse_body",
+    "split_http",
+]
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@
   ``\\n``, and the redraws of a progress bar or spinner on one line, ended by ``\\r`` or by
   restore-cursor (``ESC[u`` / ``ESC 8``), so every frame of a captured progress bar is seen,
   not only the last one. Memory stays flat: only the incomplete frame is held.
-* :func:`parse_bar` reads one progress-bar frame (reference lms-cli.md §5.4).
-* :func:`size_bytes` is the shared ``parse_size`` (nearest byte for binary units).
+* :func:`parse_bar` reads one progress-bar frame (docs/reference/lms-cli.md §5.4).
 * :func:`elapsed_seconds` reads lms's elapsed-time format (``845.00ms``, ``1m 3.20s``).
 """
 
@@ -21,7 +20,7 @@ from .._text import SIZE_PATTERN, parse_size, strip_ansi
 from ..errors import ParseError
 from ._base import Progress
 from ._policy import not_understood
-from .lms_error import find_error
+from .lms_error import find_error, strip_log_prefix
 
 R = TypeVar("R")
 
@@ -95,14 +94,6 @@ class FrameSplitter:
         return frame
 
 
-#: A size inside a larger regex (the shared pattern).
-SIZE = SIZE_PATTERN
-
-
-#: Bytes of a printed size, rounded to the nearest byte (the shared reader).
-size_bytes = parse_size
-
-
 _ELAPSED_RE = re.compile(
     r"^(?:(?P<h>\d+)h\s*)?(?:(?P<m>\d+)m\s*)?(?:(?P<s>\d+(?:\.\d+)?)s|(?P<ms>\d+(?:\.\d+)?)ms)$"
 )
@@ -125,8 +116,8 @@ _BAR_RE = re.compile(
     rf"^\s*(?:[{SPINNER}]\s*)?\[(?P<bar>[^\]]*)\]\s*(?P<pct>NaN|-?\d+(?:\.\d+)?)\s?%"
     r"(?:\s*\|\s*(?P<text>.*?))?\s*$"
 )
-_AMOUNT_RE = re.compile(rf"^(?P<done>{SIZE})\s*/\s*(?P<total>{SIZE})$")
-_SPEED_RE = re.compile(rf"^(?P<speed>{SIZE})/s$")
+_AMOUNT_RE = re.compile(rf"^(?P<done>{SIZE_PATTERN})\s*/\s*(?P<total>{SIZE_PATTERN})$")
+_SPEED_RE = re.compile(rf"^(?P<speed>{SIZE_PATTERN})/s$")
 _ETA_RE = re.compile(r"^(?:ETA|预计剩余)[:：]?\s*(?P<eta>\S.*)$")
 
 
@@ -164,11 +155,11 @@ def parse_bar(text: str) -> Bar | None:
             if not part:
                 continue
             if a := _AMOUNT_RE.match(part):
-                completed = size_bytes(a.group("done"))
-                total = size_bytes(a.group("total"))
+                completed = parse_size(a.group("done"))
+                total = parse_size(a.group("total"))
             elif s := _SPEED_RE.match(part):
                 speed = part
-                speed_b = size_bytes(s.group("speed"))
+                speed_b = parse_size(s.group("speed"))
             elif e := _ETA_RE.match(part):
                 eta = e.group("eta").strip()
             else:
@@ -223,8 +214,13 @@ class Residue:
 class FrameReader(Generic[R]):
     """The incremental reader of an ``lms`` progress stream (``get``, ``load``): frames from
     :class:`FrameSplitter`, unrecognised lines kept in a :class:`Residue` for the error-report
-    search at :meth:`close`. Subclasses read one frame (``_frame``) and build the result
-    (``_result``)."""
+    search at :meth:`close`.
+
+    What both commands print alike is read here: blank lines, progress bars (:meth:`_bar`,
+    the percents kept by :meth:`_track`), ``D`` log lines, the entries of an inquirer picker
+    after its question. Subclasses read their own lines (``_own``, before the log prefix is
+    looked at; ``_message``, the rest) and build the result (``_result``).
+    """
 
     def __init__(self, command: str) -> None:
         self._command = command
@@ -233,6 +229,12 @@ class FrameReader(Generic[R]):
         self._final: R | None = None
         self.error: str | None = None
         self.kind: str | None = None
+        self.percentages: list[float] = []
+        self.overall: float | None = None
+        self.warnings: list[str] = []
+        self._prompt: str | None = None  # awaiting_confirmation / awaiting_selection
+        self._picker = False  # the entries of a picker may follow
+        self._seen = False
 
     def feed(self, chunk: str) -> Iterator[Progress]:
         for frame in self._split.feed(chunk):
@@ -259,6 +261,47 @@ class FrameReader(Generic[R]):
         return self._final
 
     def _frame(self, frame: Frame) -> Iterator[Progress]:
+        text = frame.text
+        if not text.strip():
+            self._residue.blank(frame)
+            return
+        self._seen = True
+        bar = parse_bar(text)
+        if bar is not None:
+            yield self._bar(bar)
+            return
+        level, msg = strip_log_prefix(text)
+        if level == "debug":
+            return
+        msg = msg.strip()
+        own = self._own(text, msg)
+        if own is not None:
+            yield from own
+            return
+        if self._picker and is_picker_entry(text):
+            return
+        self._picker = False
+        event = self._message(level, msg, frame)
+        if event is not None:
+            yield event
+
+    def _track(self, pct: float | None) -> None:
+        """Keep a shown percent: ``percentages`` strictly increasing, ``overall`` the most."""
+        if pct is None:
+            return
+        if not self.percentages or pct > self.percentages[-1]:
+            self.percentages.append(pct)
+        self.overall = pct if self.overall is None else max(self.overall, pct)
+
+    def _bar(self, bar: Bar) -> Progress:
+        raise NotImplementedError
+
+    def _own(self, text: str, msg: str) -> list[Progress] | None:
+        """The events of a line only this command prints and reads before the picker and
+        message rules (``None``: not such a line)."""
+        return None
+
+    def _message(self, level: str | None, msg: str, frame: Frame) -> Progress | None:
         raise NotImplementedError
 
     def _result(self) -> R:

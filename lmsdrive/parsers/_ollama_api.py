@@ -1,122 +1,54 @@
 """Shared pieces of the Ollama HTTP body parsers (private).
 
-* :class:`JsonValues`: splits a body into JSON values as they complete — NDJSON (one object
-  per line), one object, or a pretty-printed object across lines — with bounded nesting
-  (:data:`MAX_DEPTH`) checked before ``json`` sees the text, so deep input cannot blow the
-  stack;
+* :func:`single_body`: a non-streamed body's status, JSON value (read by :mod:`._json`)
+  and the error it reports;
 * :func:`error_of` / :func:`plain_error`: the error a body reports (``{"error": "…"}``,
   the OpenAI-route ``{"error": {"message": …}}``, a ``{"status": "error: …"}`` of the
   v0.6.0 – v0.6.5 ``client2`` puller, a plain-text ``404 page not found``) and its kind;
-* typed getters that raise :class:`ParseError` on a value of the wrong type.
+* :func:`details_of` / :func:`models_of`: the model lists of ``/api/tags`` and ``/api/ps``.
+
+Fields are read with :func:`._json.field` (its one wrong-type policy); ``get_str`` … are
+its per-type spellings, kept for the body parsers written against them.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ParseError
 from ..transcript import Transcript
+from ._json import MAX_DEPTH, MAX_VALUE, JsonValues, json_values
+from ._json import json_field as read_field
 from .ollama_error import classify
 
-#: Deepest nesting of arrays/objects accepted in a body.
-MAX_DEPTH = 64
-#: Longest JSON value (characters) accepted; a longer one is refused, not buffered.
-MAX_VALUE_CHARS = 32 * 1024 * 1024
+#: The name this module gave :data:`._json.MAX_VALUE`.
+MAX_VALUE_CHARS = MAX_VALUE
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_VALUE_CHARS",
+    "BodyError",
+    "JsonValues",
+    "ModelDetails",
+    "details_of",
+    "error_of",
+    "get_bool",
+    "get_dict",
+    "get_int",
+    "get_list",
+    "get_str",
+    "is_plain_text",
+    "json_values",
+    "kind_of",
+    "models_of",
+    "plain_error",
+    "single_body",
+]
 
-# Strings cannot hold a raw newline in JSON, so each line can be scanned on its own.
-_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}]|"')
 _PLAIN_STATUS_RE = re.compile(r"^(?P<code>[1-5]\d\d) [A-Za-z][^\n]*$")
-
-
-class JsonValues:
-    """Feed text chunks; get ``(line_number, value)`` for every complete JSON value."""
-
-    def __init__(self, command: str) -> None:
-        self.command = command
-        self._partial = ""
-        self._pending: list[str] = []
-        self._pending_chars = 0
-        self._depth = 0
-        self._line_number = 0
-        self._start = 0
-
-    def feed(self, chunk: str) -> Iterator[tuple[int, Any]]:
-        text = self._partial + chunk if self._partial else chunk
-        lines = text.split("\n")
-        self._partial = lines.pop()
-        if len(self._partial) > MAX_VALUE_CHARS:
-            raise ParseError(self.command, "line longer than the limit", self._line_number + 1)
-        for line in lines:
-            self._line_number += 1
-            yield from self._line(line.removesuffix("\r"))
-
-    def close(self) -> Iterator[tuple[int, Any]]:
-        if self._partial:
-            self._line_number += 1
-            line, self._partial = self._partial, ""
-            yield from self._line(line.removesuffix("\r"))
-        if self._pending:
-            raise ParseError(
-                self.command,
-                "truncated JSON: the body ends inside a value",
-                self._start,
-                self._pending[0][:200],
-            )
-
-    def _line(self, line: str) -> Iterator[tuple[int, Any]]:
-        if not self._pending and not line.strip():
-            return
-        if not self._pending:
-            self._start = self._line_number
-        depth = self._depth
-        for m in _TOKEN_RE.finditer(line):
-            tok = m.group()
-            if tok in "{[":
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise ParseError(
-                        self.command,
-                        f"JSON nested deeper than {MAX_DEPTH} levels",
-                        self._line_number,
-                        line[:200],
-                    )
-            elif tok in "}]":
-                depth -= 1
-                if depth < 0:
-                    raise ParseError(self.command, "unbalanced JSON", self._line_number, line[:200])
-            elif tok == '"':
-                raise ParseError(
-                    self.command, "unterminated JSON string", self._line_number, line[:200]
-                )
-        self._depth = depth
-        self._pending.append(line)
-        self._pending_chars += len(line)
-        if self._pending_chars > MAX_VALUE_CHARS:
-            raise ParseError(self.command, "JSON value longer than the limit", self._start)
-        if depth:
-            return
-        text = "\n".join(self._pending)
-        self._pending = []
-        self._pending_chars = 0
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise ParseError(
-                self.command, f"not JSON ({exc})", self._start, text.split("\n", 1)[0][:200]
-            ) from None
-        yield self._start, value
-
-
-def json_values(command: str, text: str) -> list[tuple[int, Any]]:
-    """Every JSON value of a whole body."""
-    reader = JsonValues(command)
-    out = list(reader.feed(text))
-    out.extend(reader.close())
-    return out
 
 
 def is_plain_text(text: str) -> bool:
@@ -190,9 +122,6 @@ def plain_error(text: str, http_status: int | None) -> BodyError | None:
     return None
 
 
-# -- typed getters ---------------------------------------------------------------------------
-
-
 def single_body(command: str, transcript: Transcript) -> tuple[int | None, Any, BodyError | None]:
     """A non-streamed body: its HTTP status, its one JSON value, and the error it reports
     (plain-text bodies such as ``404 page not found`` included). Garbage raises ParseError."""
@@ -209,35 +138,30 @@ def single_body(command: str, transcript: Transcript) -> tuple[int | None, Any, 
     return status, value, error_of(value, status)
 
 
-def _get(obj: Mapping[str, Any], key: str, types: tuple[type, ...], command: str) -> Any:
-    v = obj.get(key)
-    if v is None:
-        return None
-    if isinstance(v, bool) and bool not in types:
-        raise ParseError(command, f"{key!r} should be {types[0].__name__}, got {v!r}")
-    if not isinstance(v, types):
-        raise ParseError(command, f"{key!r} should be {types[0].__name__}, got {v!r:.80}")
-    return v
+# The typed getters of the Ollama body parsers: :func:`._json.field` (missing or null →
+# None, a wrong type → not understood), spelt per type.
 
 
-def get_str(obj: Mapping[str, Any], key: str, command: str) -> str | None:
-    return _get(obj, key, (str,), command)  # type: ignore[no-any-return]
+def get_str(obj: Mapping[str, Any], key: str, command: str, line: int = 1) -> str | None:
+    return read_field(obj, key, str, command, line)
 
 
-def get_int(obj: Mapping[str, Any], key: str, command: str) -> int | None:
-    return _get(obj, key, (int,), command)  # type: ignore[no-any-return]
+def get_int(obj: Mapping[str, Any], key: str, command: str, line: int = 1) -> int | None:
+    return read_field(obj, key, int, command, line)
 
 
-def get_bool(obj: Mapping[str, Any], key: str, command: str) -> bool | None:
-    return _get(obj, key, (bool,), command)  # type: ignore[no-any-return]
+def get_bool(obj: Mapping[str, Any], key: str, command: str, line: int = 1) -> bool | None:
+    return read_field(obj, key, bool, command, line)
 
 
-def get_list(obj: Mapping[str, Any], key: str, command: str) -> list[Any] | None:
-    return _get(obj, key, (list,), command)  # type: ignore[no-any-return]
+def get_list(obj: Mapping[str, Any], key: str, command: str, line: int = 1) -> list[Any] | None:
+    return read_field(obj, key, list, command, line)
 
 
-def get_dict(obj: Mapping[str, Any], key: str, command: str) -> dict[str, Any] | None:
-    return _get(obj, key, (dict,), command)  # type: ignore[no-any-return]
+def get_dict(
+    obj: Mapping[str, Any], key: str, command: str, line: int = 1
+) -> dict[str, Any] | None:
+    return read_field(obj, key, dict, command, line)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class Reading:
 
     strict: bool = True
     skipped: list[SkippedLine] = field(default_factory=list)
+    #: How many of ``skipped`` are whole lines (not one field of a line otherwise read).
+    whole_lines: int = 0
 
 
 _CURRENT: ContextVar[Reading | None] = ContextVar("lmsdrive_parse_reading", default=None)
@@ -62,14 +64,22 @@ def is_strict() -> bool:
 
 
 def not_understood(
-    command: str, reason: str, line_number: int | None = None, line: str | None = None
+    command: str,
+    reason: str,
+    line_number: int | None = None,
+    line: str | None = None,
+    *,
+    part: bool = False,
 ) -> None:
     """A line ``command``'s parser does not understand: raise (strict) or record (lenient).
 
     ``line_number`` is 1-based within the text the parser read. The caller goes on with
-    the next line when this returns.
+    the next line when this returns. ``part``: only a piece of the line is not understood
+    (one JSON field of the wrong type, ``line`` says which); the rest of it was read.
     """
     state = _CURRENT.get()
     if state is None or state.strict or line_number is None:
         raise ParseError(command, reason, line_number, line)
     state.skipped.append(SkippedLine(line_number, line if line is not None else ""))
+    if not part:
+        state.whole_lines += 1

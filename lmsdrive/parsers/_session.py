@@ -44,18 +44,20 @@ from dataclasses import dataclass, field
 
 from .._text import _ANSI_RE, strip_ansi
 
-__all__ = ["Paste", "command_of", "read_paste"]
+__all__ = ["Paste", "command_of", "is_command_line", "read_paste", "unwrap"]
 
 # -- 1. log wrappers ----------------------------------------------------------------------
 
 _RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)"
 _JOURNAL = (
     rf"(?:[A-Z][a-z]{{2}} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?|{_RFC3339}) "
-    r"[\w.-]+ [\w.@/-]+\[\d+\]: "
+    r"[\w.-]+ (?P<unit>[\w.@/-]+)\[\d+\]: "
 )
-#: ``svc-1  | `` then a timestamp, or a journal prefix, or a timestamp alone.
+#: ``svc-1  | `` or kubectl's ``[pod/name/container] `` then a timestamp, or a journal
+#: prefix, or a timestamp alone.
 _WRAPPER_RE = re.compile(
-    rf"^(?P<svc>[A-Za-z0-9][\w.-]*\s+\| ?)?(?:(?P<journal>{_JOURNAL})|{_RFC3339} )?"
+    r"^(?:(?P<svc>[A-Za-z0-9][\w.-]*\s+\| ?)|\[pod/[^\]\s]+\] )?"
+    rf"(?:(?P<journal>{_JOURNAL})|{_RFC3339} )?"
 )
 _JOURNAL_CUT_WIDTH = 79
 
@@ -78,14 +80,32 @@ def _cut(raw: str, n: int) -> str:
     return raw[pos:]
 
 
-def _unwrap(raw: str) -> str:
+def unwrap(raw: str) -> tuple[str, str | None]:
+    """One line without its log wrapper (step 1), and the journal unit that logged it
+    (``ollama``, ``systemd``; ``None`` without a journal prefix)."""
     plain = strip_ansi(raw) if "\x1b" in raw else raw
     m = _WRAPPER_RE.match(plain)
     if m is None or m.end() == 0:
-        return raw
-    out = _cut(raw, m.end())
-    if m.group("journal") and len(plain) >= _JOURNAL_CUT_WIDTH and out.endswith(">"):
+        return raw, None
+    return _rest(raw, plain, m), m.group("unit")
+
+
+def _rest(raw: str, plain: str, m: re.Match[str]) -> str:
+    """``raw`` after the wrapper ``m`` matched on ``plain`` (its ANSI-free form)."""
+    out = raw[m.end() :] if raw is plain else _cut(raw, m.end())
+    if len(plain) >= _JOURNAL_CUT_WIDTH and out.endswith(">") and m.group("journal"):
         out = out[:-1]
+    return out
+
+
+def _unwrap_all(lines: Sequence[str]) -> list[str]:
+    """:func:`unwrap` of every line, without the unit (the pre-pass's hot loop)."""
+    match = _WRAPPER_RE.match
+    out = []
+    for raw in lines:
+        plain = strip_ansi(raw) if "\x1b" in raw else raw
+        m = match(plain)
+        out.append(raw if m is None or not m.end() else _rest(raw, plain, m))
     return out
 
 
@@ -149,7 +169,21 @@ def command_of(line: str) -> str | None:
     return re.split(r"\s(?:&&|\|\|?|;)\s?", m.group())[0].strip() if m else None
 
 
+#: A command that shows a server's log (``docker logs -f ollama``, ``journalctl -u ollama``).
+_LOG_COMMAND = re.compile(
+    r"^\s*(?:\S*[$#%>❯➜]\s*)?(?:sudo\s+)?(?:docker|podman|journalctl|systemctl|kubectl)\b"
+)
+
+
+def is_command_line(line: str) -> bool:
+    """Whether a line is a typed command: one of ``lms``/``ollama`` (:func:`command_of`) or
+    one that shows a server's log (for ``ollama serve``, which reads logs line by line)."""
+    return command_of(line) is not None or _LOG_COMMAND.match(line) is not None
+
+
 def _is_command(plain: str, i: int, echo: str | None) -> bool:
+    if "lms" not in plain and "ollama" not in plain:
+        return False  # every command form names the tool (the common, fast case)
     if _PROMPT_CMD.match(plain) or _LABEL_CMD.match(plain):
         return True
     if echo is not None and plain.strip() == echo:
@@ -202,7 +236,7 @@ def read_paste(
     """
     if not text:
         return Paste(text, ())
-    raw = [_unwrap(line) for line in text.split("\n")]
+    raw = _unwrap_all(text.split("\n"))
     plain = [strip_ansi(line).replace("\r", "") for line in raw]
     runs = [r for r in _runs(plain) if any(plain[i].strip() for i in r.lines)]
     if not runs:  # nothing but prompts: leave it to the parser
@@ -229,7 +263,9 @@ def _paste(
     kept: list[int] = []
     for i in lines:
         line = plain[i]
-        if _CUT_MARK.match(line) or (drop_log and _SERVER_LOG.match(line)):
+        if (("..." in line or "…" in line) and _CUT_MARK.match(line)) or (
+            drop_log and _SERVER_LOG.match(line)
+        ):
             continue
         kept.append(i)
     start, end = 0, len(kept)

@@ -1,6 +1,6 @@
 """LM Studio ``POST /v1/chat/completions``: the plain JSON response and the SSE stream.
 
-Reference lms-cli.md §7.1. The form is detected from the body itself:
+See docs/reference/lms-cli.md §7.1. The form is detected from the body itself:
 
 * plain response ``{"id": "chatcmpl-…", "object": "chat.completion", "model", "choices":
   [{"index", "finish_reason", "message": {"role", "content", "reasoning_content" (0.3.9,
@@ -84,7 +84,8 @@ from typing import Any
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import JSONValue, Result, to_jsonable
-from ._lms_json import MAX_VALUE, DepthScanner, api_error, load_json
+from ._json import MAX_VALUE, Brackets, json_field, load_json
+from ._lms_json import api_error
 from ._stream import drive, read_all
 
 __all__ = [
@@ -232,16 +233,6 @@ class _Choice:
         )
 
 
-def _opt(value: object, types: type | tuple[type, ...], what: str) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool) and types is int:
-        raise ParseError(COMMAND, f"{what} is not an integer: {value!r}"[:200])
-    if not isinstance(value, types):
-        raise ParseError(COMMAND, f"{what} has the wrong type: {value!r}"[:200])
-    return value
-
-
 class ChatParser:
     """Incremental reader of a chat-completion body: :meth:`feed` chunks, :meth:`close`,
     then :meth:`result`."""
@@ -255,11 +246,11 @@ class ChatParser:
         self._headers = False
         self._data: list[str] = []
         self._data_len = 0
-        self._data_scan: DepthScanner | None = None
+        self._data_scan: Brackets | None = None
         self._data_line = 0
         self._bare: list[str] = []
         self._bare_len = 0
-        self._bare_scan: DepthScanner | None = None
+        self._bare_scan: Brackets | None = None
         self._bare_line = 0
         self._event_name: str | None = None
         self.meta: dict[str, Any] = {}
@@ -351,7 +342,7 @@ class ChatParser:
                 self._event_name = value.strip()
             return
         if s[0] in "{[":
-            self._bare_scan = DepthScanner(COMMAND, self._line)
+            self._bare_scan = Brackets(COMMAND, self._line)
             self._bare_line = self._line
             yield from self._bare_add(line)
             return
@@ -363,7 +354,7 @@ class ChatParser:
 
     def _data_add(self, payload: str) -> Iterator[ChatEvent]:
         if self._data_scan is None:
-            self._data_scan = DepthScanner(COMMAND, self._line)
+            self._data_scan = Brackets(COMMAND, self._line)
             self._data_line = self._line
         else:
             self._data_scan.feed("\n")
@@ -432,7 +423,7 @@ class ChatParser:
             ("system_fingerprint", str),
             ("object", str),
         ):
-            value = _opt(obj.get(key), types, key)
+            value = json_field(obj, key, types, COMMAND, line)
             if value is not None:
                 self.meta.setdefault(key, value)
         if is_chunk:
@@ -444,7 +435,7 @@ class ChatParser:
         usage = obj.get("usage")
         if isinstance(usage, dict):
             for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-                self.usage[key] = _opt(usage.get(key), int, f"usage.{key}")
+                self.usage[key] = json_field(usage, key, int, COMMAND, line)
             yield ChatUsage(**self.usage)
         elif usage is not None:
             raise ParseError(COMMAND, "usage is not an object", line)
@@ -455,7 +446,7 @@ class ChatParser:
     def _choice(self, c: object, key: str, line: int) -> ChatDelta:
         if not isinstance(c, dict):
             raise ParseError(COMMAND, "a choice is not an object", line)
-        index = _opt(c.get("index"), int, "choice index") or 0
+        index = json_field(c, "index", int, COMMAND, line) or 0
         choice = self.choices.get(index)
         if choice is None:
             if len(self.choices) >= 128:
@@ -464,12 +455,12 @@ class ChatParser:
         body = c.get(key) or {}
         if not isinstance(body, dict):
             raise ParseError(COMMAND, f"choice {key} is not an object", line)
-        role = _opt(body.get("role"), str, "role")
-        content = _opt(body.get("content"), str, "content")
-        reasoning = _opt(body.get("reasoning_content"), str, "reasoning_content")
+        role = json_field(body, "role", str, COMMAND, line)
+        content = json_field(body, "content", str, COMMAND, line)
+        reasoning = json_field(body, "reasoning_content", str, COMMAND, line)
         if reasoning is None:
-            reasoning = _opt(body.get("reasoning"), str, "reasoning")
-        finish = _opt(c.get("finish_reason"), str, "finish_reason")
+            reasoning = json_field(body, "reasoning", str, COMMAND, line)
+        finish = json_field(c, "finish_reason", str, COMMAND, line)
         if role is not None:
             choice.role = role
         if content is not None:
@@ -498,7 +489,7 @@ class ChatParser:
         for pos, call in enumerate(calls):
             if not isinstance(call, dict):
                 raise ParseError(COMMAND, "a tool call is not an object", line)
-            i = _opt(call.get("index"), int, "tool call index")
+            i = json_field(call, "index", int, COMMAND, line)
             i = pos if i is None else i
             fn = call.get("function") or {}
             if not isinstance(fn, dict):
@@ -507,10 +498,10 @@ class ChatParser:
             if args is not None and not isinstance(args, str):
                 args = json.dumps(to_jsonable(args))
             slot = choice.tools.setdefault(i, {"arguments": []})
-            for k, v in (("id", call.get("id")), ("type", call.get("type"))):
-                if _opt(v, str, f"tool call {k}") is not None:
+            for k in ("id", "type"):
+                if (v := json_field(call, k, str, COMMAND, line)) is not None:
                     slot[k] = v
-            name = _opt(fn.get("name"), str, "tool call name")
+            name = json_field(fn, "name", str, COMMAND, line)
             if name is not None:
                 slot["name"] = name
             if args:

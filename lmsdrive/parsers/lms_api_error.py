@@ -1,6 +1,6 @@
 """LM Studio HTTP error bodies (any endpoint, OpenAI-compatible and REST).
 
-Reference lms-cli.md §7.1/§7.3. Two shapes:
+See docs/reference/lms-cli.md §7.1/§7.3. Two shapes:
 
 * ``{"error": "Unexpected endpoint or method. (POST /chat/completions)"}`` — a plain string,
   which LM Studio sends with **HTTP 200** for an unknown route or method;

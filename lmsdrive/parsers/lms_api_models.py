@@ -1,6 +1,6 @@
 """LM Studio ``GET /v1/models`` (OpenAI-compatible): the models the server offers.
 
-Reference lms-cli.md §7.1: ``{"data": [{"id", "object": "model", "owned_by":
+See docs/reference/lms-cli.md §7.1: ``{"data": [{"id", "object": "model", "owned_by":
 "organization_owner"}, …], "object": "list"}``, pretty-printed by LM Studio. With
 Just-In-Time loading on, every downloaded model is listed (embeddings too); with it off, only
 loaded ones. Fields a later version adds to an entry are kept in ``extra``.
@@ -44,6 +44,7 @@ from typing import Any
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._json import json_field
 from ._lms_json import api_error, parse_body
 
 __all__ = ["ApiModel", "LmsApiModelsResult", "parse"]
@@ -71,13 +72,6 @@ class LmsApiModelsResult(Result):
     http_status: int | None = None
 
 
-def _opt_str(command: str, entry: dict[str, Any], key: str) -> str | None:
-    value = entry.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise ParseError(command, f"model field {key!r} is not a string: {value!r}"[:200])
-
-
 def parse(transcript: Transcript) -> LmsApiModelsResult:
     """The model list of a ``/v1/models`` body (or the error body the server sent)."""
     obj, status = parse_body(COMMAND, transcript.text, transcript.http_status)
@@ -93,8 +87,8 @@ def parse(transcript: Transcript) -> LmsApiModelsResult:
         models.append(
             ApiModel(
                 id=entry["id"],
-                object=_opt_str(COMMAND, entry, "object"),
-                owned_by=_opt_str(COMMAND, entry, "owned_by"),
+                object=json_field(entry, "object", str, COMMAND),
+                owned_by=json_field(entry, "owned_by", str, COMMAND),
                 extra={k: v for k, v in entry.items() if k not in ("id", "object", "owned_by")},
             )
         )

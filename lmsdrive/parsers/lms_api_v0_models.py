@@ -1,6 +1,6 @@
 """LM Studio ``GET /api/v0/models`` (REST API v0, beta since 0.3.6): models with details.
 
-Reference lms-cli.md §7.2: ``{"object": "list", "data": [{"id", "object": "model", "type":
+See docs/reference/lms-cli.md §7.2: ``{"object": "list", "data": [{"id", "object": "model", "type":
 "llm"|"vlm"|"embeddings", "publisher", "arch", "compatibility_type": "gguf"|"mlx",
 "quantization", "state": "loaded"|"not-loaded", "max_context_length",
 "loaded_context_length" (loaded models only, undocumented), "capabilities": ["tool_use"]
@@ -55,6 +55,7 @@ from typing import Any
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._json import json_field
 from ._lms_json import api_error, parse_body
 
 __all__ = ["LmsApiV0ModelsResult", "V0Model", "parse"]
@@ -96,17 +97,8 @@ class LmsApiV0ModelsResult(Result):
 def _model(entry: object) -> V0Model:
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         raise ParseError(COMMAND, f"model entry without a string id: {entry!r}"[:200])
-    values: dict[str, Any] = {}
-    for key in _STR_FIELDS:
-        value = entry.get(key)
-        if value is not None and not isinstance(value, str):
-            raise ParseError(COMMAND, f"field {key!r} is not a string: {value!r}"[:200])
-        values[key] = value
-    for key in _INT_FIELDS:
-        value = entry.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ParseError(COMMAND, f"field {key!r} is not an integer: {value!r}"[:200])
-        values[key] = value
+    values: dict[str, Any] = {k: json_field(entry, k, str, COMMAND) for k in _STR_FIELDS}
+    values.update({k: json_field(entry, k, int, COMMAND) for k in _INT_FIELDS})
     caps = entry.get("capabilities")
     if caps is not None and not (isinstance(caps, list) and all(isinstance(c, str) for c in caps)):
         raise ParseError(COMMAND, f"capabilities is not a list of strings: {caps!r}"[:200])

@@ -1,5 +1,5 @@
 """``lms daemon down``: stop LM Studio's headless daemon (llmster) (reference
-runtimes-2026.md §1.4; lms PR #388, 2025-12-02, onwards; there is no ``--json``).
+docs/reference/runtimes-2026.md §1.4; lms PR #388, 2025-12-02, onwards; there is no ``--json``).
 
 Usage::
 

@@ -1,5 +1,5 @@
 """``lms daemon status`` and ``lms daemon status --json``: whether LM Studio's headless daemon
-(llmster) or the app runs (reference runtimes-2026.md §1.3).
+(llmster) or the app runs (docs/reference/runtimes-2026.md §1.3).
 
 Usage::
 
@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
-from ._lms import error_or_raise, find_json, is_noise
+from ._json import find_json, json_field
+from ._lms import error_or_raise, is_noise
 from .lms_error import strip_log_prefix
 
 __all__ = ["DaemonInfo", "DaemonStatusResult", "parse", "read_daemon_json"]
@@ -72,10 +72,6 @@ class DaemonInfo:
     version: str | None
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def read_daemon_json(command: str, lines: list[str]) -> tuple[DaemonInfo, range] | None:
     """The daemon JSON object among ``lines`` and the lines it spans; None without one."""
     found = find_json(lines, command)
@@ -87,13 +83,11 @@ def read_daemon_json(command: str, lines: list[str]) -> tuple[DaemonInfo, range]
         raise ParseError(
             command, 'expected {"status": "running"|"not-running", ...}', start + 1, lines[start]
         )
-    is_daemon = value.get("isDaemon")
-    version = value.get("version")
     info = DaemonInfo(
         running=status == "running",
-        pid=_int(value.get("pid")),
-        is_daemon=is_daemon if isinstance(is_daemon, bool) else None,
-        version=version if isinstance(version, str) else None,
+        pid=json_field(value, "pid", int, command, start + 1),
+        is_daemon=json_field(value, "isDaemon", bool, command, start + 1),
+        version=json_field(value, "version", str, command, start + 1),
     )
     return info, range(start, end)
 

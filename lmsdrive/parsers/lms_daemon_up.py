@@ -1,5 +1,5 @@
 """``lms daemon up`` and ``lms daemon up --json``: start LM Studio's headless daemon (llmster),
-or find it running (reference runtimes-2026.md §1.2, §1.6).
+or find it running (docs/reference/runtimes-2026.md §1.2, §1.6).
 
 Usage::
 

@@ -9,7 +9,7 @@ Usage::
     from lmsdrive.parsers import parse
     parse("lms link enable", "error: unknown command 'link'\\n").to_dict()
 
-Forms recognised (reference lms-cli.md §1.4, §1.8, §8.17–18):
+Forms recognised (docs/reference/lms-cli.md §1.4, §1.8, §8.17–18):
 
 * commander usage errors, lowercase: ``error: unknown command 'x'``,
   ``error: unknown option '--x'`` (a following ``(Did you mean …?)`` line is appended) →

@@ -1,6 +1,6 @@
 """``lms get``: download a model from the LM Studio Hub or Hugging Face, streamed.
 
-Reads every era of reference lms-cli.md §5: the Hugging Face search flow (Oct 2024 – Mar
+Reads every era of docs/reference/lms-cli.md §5: the Hugging Face search flow (Oct 2024 – Mar
 2026: ``Searching for models with the term X``, pickers, ``Based on your hardware, choosing
 the recommended option: <file> [Q4_K_M] (4.92 GB)``, ``Downloading <file> [Q] (size)``), the
 Hub-artifact plan tree (Apr 2025+, and the unified planner since Apr 2026: ``↓ To download:
@@ -83,25 +83,21 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 
+from .._text import SIZE_PATTERN, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Progress, Result
 from ._lms_stream import (
     PROMPT_RE,
-    SIZE,
     SPINNER,
     Bar,
     Frame,
     FrameReader,
-    is_picker_entry,
-    parse_bar,
-    size_bytes,
 )
 from ._stream import drive, read_all
-from .lms_error import strip_log_prefix
 
 __all__ = ["GetReader", "LmsGetResult", "PlanNode", "parse", "stream"]
 
@@ -146,11 +142,13 @@ class LmsGetResult(Result):
 _S = f"[{SPINNER}]"
 _TREE_RE = re.compile(r"^(?P<indent>[\s├└│─┬┼╰╭]*?)(?P<node>(?:✓|↓|🡇|⧗|" + _S + r")\s.*)$")
 _SATISFIED_RE = re.compile(r"^✓\s+Satisfied\s+(?P<name>.+)$")
-_TO_DOWNLOAD_RE = re.compile(rf"^[↓🡇]\s+To download:\s+(?P<what>.+?)(?:\s+-\s+(?P<size>{SIZE}))?$")
+_TO_DOWNLOAD_RE = re.compile(
+    rf"^[↓🡇]\s+To download:\s+(?P<what>.+?)(?:\s+-\s+(?P<size>{SIZE_PATTERN}))?$"
+)
 _PENDING_RE = re.compile(r"^⧗\s+(?P<name>.+?)\s+-\s+Pending\.*$")
 _RESOLVING_NODE_RE = re.compile(rf"^{_S}\s+(?P<name>.+?)\s+-\s+Resolving\.*$")
 _PLAN_SPINNER_RE = re.compile(
-    rf"^{_S}?\s*(?P<msg>Resolving download plan\.*(?:\s*\((?P<size>{SIZE})\))?"
+    rf"^{_S}?\s*(?P<msg>Resolving download plan\.*(?:\s*\((?P<size>{SIZE_PATTERN})\))?"
     r"|Finding options based on your system\.*(?:\s*\(\d+/\d+\))?)$"
 )
 _SEARCH_RE = re.compile(
@@ -158,13 +156,13 @@ _SEARCH_RE = re.compile(
 )
 _RECOMMENDED_RE = re.compile(
     r"^Based on your hardware, choosing the recommended option:\s+(?P<file>.+?)"
-    rf"(?:\s+\[(?P<q>[^\]]+)\])?(?:\s+\((?P<size>{SIZE})\))?$"
+    rf"(?:\s+\[(?P<q>[^\]]+)\])?(?:\s+\((?P<size>{SIZE_PATTERN})\))?$"
 )
 _DOWNLOADING_RE = re.compile(
-    rf"^Downloading\s+(?P<file>.+?)(?:\s+\[(?P<q>[^\]]+)\])?\s+\((?P<size>{SIZE})\)\.*$"
+    rf"^Downloading\s+(?P<file>.+?)(?:\s+\[(?P<q>[^\]]+)\])?\s+\((?P<size>{SIZE_PATTERN})\)\.*$"
 )
-_ABOUT_RE = re.compile(rf"^About to download (?P<size>{SIZE})\.?$")
-_RESOLUTION_RE = re.compile(rf"^Resolution completed\. Downloading (?P<size>{SIZE})\.*$")
+_ABOUT_RE = re.compile(rf"^About to download (?P<size>{SIZE_PATTERN})\.?$")
+_RESOLUTION_RE = re.compile(rf"^Resolution completed\. Downloading (?P<size>{SIZE_PATTERN})\.*$")
 _CONTINUE_RE = re.compile(r"^Continue\? \(Y/N\):\s*(?P<a>\S*)$", re.IGNORECASE)
 _BACKGROUND_Q_RE = re.compile(
     r"^Continue to download in the background\? \(Y/N\):\s*(?P<a>\S*)$", re.IGNORECASE
@@ -223,18 +221,12 @@ class GetReader(FrameReader[LmsGetResult]):
         self.size_text: str | None = None
         self.plan: dict[str, PlanNode] = {}
         self.root: str | None = None
-        self.percentages: list[float] = []
-        self.overall: float | None = None
         self.last_percent: float | None = None
         self.completed: int | None = None
         self.total: int | None = None
         self.hint: str | None = None
-        self.warnings: list[str] = []
         self._state: str | None = None  # final states: downloaded, already_downloaded, …
-        self._prompt: str | None = None  # awaiting_confirmation / awaiting_selection
-        self._picker = False
         self._after_error = False
-        self._seen = False
         self._saw_bar = False
         self._finalizing = False
         self._in_progress = False
@@ -242,31 +234,13 @@ class GetReader(FrameReader[LmsGetResult]):
         self._expect_hint = False
 
     # -- one frame -----------------------------------------------------------------------
-    def _frame(self, frame: Frame) -> Iterator[Progress]:
-        text = frame.text
-        if not text.strip():
-            self._residue.blank(frame)
-            return
-        self._seen = True
-        bar = parse_bar(text)
-        if bar is not None:
-            yield self._bar(bar)
-            return
+    def _own(self, text: str, msg: str) -> list[Progress] | None:
         tree = _TREE_RE.match(text)
-        if tree is not None and self._tree(tree.group("node"), tree.group("indent")):
-            if self._resolving_event():
-                yield Progress(phase="manifest", item=self.root, message="Resolving download plan")
-            return
-        level, msg = strip_log_prefix(text)
-        msg = msg.strip()
-        if level == "debug":
-            return
-        if self._picker and is_picker_entry(text):
-            return
-        self._picker = False
-        event = self._message(level, msg, frame)
-        if event is not None:
-            yield event
+        if tree is None or not self._tree(tree.group("node"), tree.group("indent")):
+            return None
+        if self._resolving_event():
+            return [Progress(phase="manifest", item=self.root, message="Resolving download plan")]
+        return []
 
     def _resolving_event(self) -> bool:
         return any(n.state in ("pending", "resolving") for n in self.plan.values())
@@ -279,9 +253,7 @@ class GetReader(FrameReader[LmsGetResult]):
         pct = bar.percent
         if pct is not None:
             self.last_percent = pct
-            if not self.percentages or pct > self.percentages[-1]:
-                self.percentages.append(pct)
-            self.overall = pct if self.overall is None else max(self.overall, pct)
+        self._track(pct)
         if bar.completed is not None:
             self.completed = bar.completed
         if bar.total is not None:
@@ -315,7 +287,7 @@ class GetReader(FrameReader[LmsGetResult]):
                     name=what,
                     type=type_ or None,
                     size_text=size,
-                    size_bytes=size_bytes(size),
+                    size_bytes=parse_size(size),
                     depth=depth,
                 ),
                 artifact=name,
@@ -373,7 +345,7 @@ class GetReader(FrameReader[LmsGetResult]):
             self._in_progress = True
             self._prompt = None
             return Progress(
-                phase="downloading", item=self.file, total=size_bytes(m.group("size")), message=msg
+                phase="downloading", item=self.file, total=parse_size(m.group("size")), message=msg
             )
         if m := _ABOUT_RE.match(msg):
             self.size_text = m.group("size")
@@ -381,7 +353,7 @@ class GetReader(FrameReader[LmsGetResult]):
         if m := _RESOLUTION_RE.match(msg):
             self.size_text = m.group("size")
             self._in_progress = True
-            return Progress(phase="downloading", item=self.root, total=size_bytes(self.size_text))
+            return Progress(phase="downloading", item=self.root, total=parse_size(self.size_text))
         if m := _CONTINUE_RE.match(msg):
             answer = m.group("a").lower()
             if answer.startswith("n"):
@@ -495,7 +467,7 @@ class GetReader(FrameReader[LmsGetResult]):
     def _result(self) -> LmsGetResult:
         nodes = list(self.plan.values())
         size_text = self.size_text
-        size = size_bytes(size_text)
+        size = parse_size(size_text)
         if size is None and self.total is not None:
             size = self.total
         artifact = self.root if self.root is not None else self.file

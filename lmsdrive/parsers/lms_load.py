@@ -1,6 +1,6 @@
 """``lms load``: load a model into memory (and ``lms load --estimate-only``), streamed.
 
-Reads every era of reference lms-cli.md §6.1: stderr ``Loading model "<path>"...`` with the
+Reads every era of docs/reference/lms-cli.md §6.1: stderr ``Loading model "<path>"...`` with the
 old 50-cell percent bar on stdout (E0 – Dec 2025, frames redrawn with ``\\r`` and
 ``ESC[s``/``ESC[u``), the spinner ``Loading <key> ⠋`` (Dec 2025+) and ``Loading <key> 65% ⠦``
 (May 2026+; ``on <device>`` for remote devices; cleared with ``\\r ESC[K``), the success
@@ -73,24 +73,21 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 
+from .._text import SIZE_PATTERN, parse_size
 from ..transcript import Transcript
 from ._base import Progress, Result
 from ._lms_stream import (
     PROMPT_RE,
-    SIZE,
     SPINNER,
+    Bar,
     Frame,
     FrameReader,
     elapsed_seconds,
-    is_picker_entry,
-    parse_bar,
-    size_bytes,
 )
 from ._stream import drive, read_all
-from .lms_error import strip_log_prefix
 
 __all__ = ["LmsLoadResult", "LoadReader", "parse", "stream"]
 
@@ -131,15 +128,15 @@ _SPINNER_RE = re.compile(
 )
 _SUCCESS_RE = re.compile(
     rf"^Model loaded successfully(?: on (?P<dev>.+?))? in (?P<t>{_TIME})\.?"
-    rf"(?:\s*\((?P<size>{SIZE})\))?$"
+    rf"(?:\s*\((?P<size>{SIZE_PATTERN})\))?$"
 )
-_SIZE_LINE_RE = re.compile(rf"^\((?P<size>{SIZE})\)$")
+_SIZE_LINE_RE = re.compile(rf"^\((?P<size>{SIZE_PATTERN})\)$")
 _IDENT_RE = re.compile(r'^To use the model in the API/SDK, use the identifier "(?P<id>.*)"\.?$')
 _MODEL_RE = re.compile(r"^Model:\s+(?P<key>\S.*)$")
 _CTX_RE = re.compile(r"^Context Length:\s*(?P<n>\d[\d,.'\s\u00a0\u202f]*)$")
 _OFFLOAD_RE = re.compile(r"^GPU Offload:\s*(?P<n>\d+(?:\.\d+)?)\s?%$")
-_GPU_MEM_RE = re.compile(rf"^Estimated GPU Memory:\s*(?P<size>{SIZE})$")
-_TOTAL_MEM_RE = re.compile(rf"^Estimated Total Memory:\s*(?P<size>{SIZE})$")
+_GPU_MEM_RE = re.compile(rf"^Estimated GPU Memory:\s*(?P<size>{SIZE_PATTERN})$")
+_TOTAL_MEM_RE = re.compile(rf"^Estimated Total Memory:\s*(?P<size>{SIZE_PATTERN})$")
 _CONFIDENCE_RE = re.compile(r"^Confidence:\s*(?P<c>\S+)$")
 _VERDICT_RE = re.compile(r"^Estimate:\s*(?P<text>.+)$")
 _CANCELLED_RE = re.compile(r"^Load cancell?ed\.?$", re.IGNORECASE)
@@ -159,56 +156,31 @@ class LoadReader(FrameReader[LmsLoadResult]):
         self._exit_code = exit_code
         self._custom_identifier = any(a.startswith("--identifier") for a in argv)
         self.values: dict[str, object] = {}
-        self.percentages: list[float] = []
-        self.overall: float | None = None
-        self.warnings: list[str] = []
         self._state: str | None = None
-        self._prompt: str | None = None
-        self._picker = False
-        self._seen = False
         self._loading = False
         self._estimate = False
         self._expect_size = False
 
-    def _frame(self, frame: Frame) -> Iterator[Progress]:
-        text = frame.text
-        if not text.strip():
-            self._residue.blank(frame)
-            return
-        self._seen = True
-        bar = parse_bar(text)
-        if bar is not None:
-            yield self._progress(bar.percent)
-            return
-        level, msg = strip_log_prefix(text)
-        msg = msg.strip()
-        if level == "debug":
-            return
+    def _own(self, text: str, msg: str) -> list[Progress] | None:
         if m := _SPINNER_RE.match(msg):
             self.values.setdefault("model_key", m.group("key"))
             if m.group("dev"):
                 self.values["device"] = m.group("dev")
             pct = m.group("pct")
-            yield self._progress(float(pct) if pct is not None else None)
-            return
+            return [self._progress(float(pct) if pct is not None else None)]
         expect_size, self._expect_size = self._expect_size, False
         if expect_size and (m := _SIZE_LINE_RE.match(msg)):
             self.values["size_text"] = m.group("size")
-            return
-        if self._picker and is_picker_entry(text):
-            return
-        self._picker = False
-        event = self._message(level, msg, frame)
-        if event is not None:
-            yield event
+            return []
+        return None
+
+    def _bar(self, bar: Bar) -> Progress:
+        return self._progress(bar.percent)
 
     def _progress(self, pct: float | None) -> Progress:
         self._loading = True
         self._prompt = None
-        if pct is not None:
-            if not self.percentages or pct > self.percentages[-1]:
-                self.percentages.append(pct)
-            self.overall = pct if self.overall is None else max(self.overall, pct)
+        self._track(pct)
         key = self.values.get("model_key")
         return Progress(
             phase="loading",
@@ -336,14 +308,14 @@ class LoadReader(FrameReader[LmsLoadResult]):
             model_key=key,
             model_path=s("model_path"),
             device=s("device"),
-            size_bytes=size_bytes(s("size_text")),
+            size_bytes=parse_size(s("size_text")),
             size_text=s("size_text"),
             load_time_seconds=seconds,
             load_time_text=s("load_time_text"),
             percentages=list(self.percentages),
-            gpu_memory_bytes=size_bytes(s("gpu_memory_text")),
+            gpu_memory_bytes=parse_size(s("gpu_memory_text")),
             gpu_memory_text=s("gpu_memory_text"),
-            total_memory_bytes=size_bytes(s("total_memory_text")),
+            total_memory_bytes=parse_size(s("total_memory_text")),
             total_memory_text=s("total_memory_text"),
             context_length=ctx if isinstance(ctx, int) else None,
             gpu_offload_percent=offload if isinstance(offload, float) else None,

@@ -1,5 +1,5 @@
 """``lms ls`` (also ``--llm``, ``--embedding``, ``--variants``, ``lms ls <key>``) and
-``lms ls --json`` (reference lms-cli.md §2), into one result.
+``lms ls --json`` (docs/reference/lms-cli.md §2), into one result.
 
 Usage::
 
@@ -12,7 +12,8 @@ right- and centre-aligned layouts read alike; unknown columns land in ``extra``)
 * E3–E5 (Aug 2025 – ): summary line, ``LLM`` / ``EMBEDDING`` tables with ``PARAMS``,
   ``ARCH``, ``SIZE``, optional ``DEVICE`` and the unnamed ``✓ LOADED`` / ``✓ LOADED (2)``
   column; `` (N variants)`` key suffixes; ``--variants`` rows (``   key`` / `` * key``
-  selected) under a bare base row; ``Listing variants for <key>:``;
+  selected; through a pipe ``* key`` / ``key``) under a bare ``<key> (N variants)`` base
+  row, which names how many follow; ``Listing variants for <key>:``;
 * E2 late (Jan – Aug 2025): ``LLMs (Large Language Models)`` / ``Embedding Models``
   titles, ``ARCHITECTURE``, right/centre aligned cells, 6-space separator;
 * E0–E2 early: grouped rows with ``(...N options)`` in the ARCHITECTURE cell;
@@ -41,6 +42,8 @@ JSON Schema::
         "variant_count":    integer|null  # "(N variants)", "(...N options)", len(variants)
         "variant_of":       string|null   # base key of a --variants row
         "selected_variant": boolean|null  # " * " row / selectedVariant
+        "variants":         [string]      # --json: the keys of its variants (when it has)
+        "selected_variant_key": string    # --json: selectedVariant (when it has variants)
         "format", "display_name", "publisher", "path": string|null   # --json only
         "max_context_length": integer|null, "vision", "trained_for_tool_use": boolean|null
         "extra":            object        # cells of unknown columns, by header name
@@ -51,6 +54,7 @@ JSON Schema::
       "filter_mismatch":  boolean  # "none of them match the filter"
       "format":           "text"|"json"
       "warnings":         [string] # W lines (e.g. --detailed deprecation)
+      "truncated":        true     # only when the last row was cut (its missing cells null)
       "error", "kind":    string|null  # runtime error report (cannot reach LM Studio…)
     }
 
@@ -71,23 +75,25 @@ Example::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
-from .._text import clean_lines, parse_size
+from .._text import clean_lines, is_size, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._json import find_json, json_field
 from ._lms import (
     Cell,
     Column,
     assign,
     cells,
     error_or_raise,
-    find_json,
     header_columns,
+    is_cut,
     is_noise,
     json_warnings,
+    last_line,
 )
 from .lms_error import strip_log_prefix
 
@@ -112,9 +118,10 @@ _LISTING_RE = re.compile(r"^Listing variants for (?P<key>\S+?):?\s*$")
 _SUFFIX_RE = re.compile(r"\s*\((?P<n>\d+) variants?\)\s*$")
 _OPTIONS_RE = re.compile(r"^\(\.\.\.\s*(?P<n>\d+) options?\)$")
 _LOADED_RE = re.compile(r"^✓?\s*LOADED(?:\s*\((?P<n>\d+)\))?$")
-_SIZE_RE = re.compile(r"^\d+(?:[.,]\d+)? (?:[KMGTP]i?B|kB|B|Bytes)$")
 _PARAMS_RE = re.compile(r"^\d+(?:\.\d+)?[KMBT](?:-A\d+(?:\.\d+)?[KMBT])?$", re.I)
-_VARIANT_ROW_RE = re.compile(r"^(?P<mark> \* |   )(?P<rest>\S.*)$")
+#: Columns every whole row fills (a row without them at the end of a paste was cut).
+_FILLED = ("SIZE", "DEVICE")
+_VARIANT_ROW_RE = re.compile(r"^(?P<mark> ?\* |   )(?P<rest>\S.*)$")
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,8 @@ class LsModel:
     variant_count: int | None = None
     variant_of: str | None = None
     selected_variant: bool | None = None
+    variants: list[str] | None = None
+    selected_variant_key: str | None = None
     format: str | None = None
     display_name: str | None = None
     publisher: str | None = None
@@ -141,6 +150,9 @@ class LsModel:
     vision: bool | None = None
     trained_for_tool_use: bool | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    #: Left out of the JSON while ``None`` (only ``--json`` has them).
+    omit_none: ClassVar[tuple[str, ...]] = ("variants", "selected_variant_key")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,6 +169,9 @@ class LsResult(Result):
     filter_mismatch: bool = False
     format: str = "text"
     warnings: list[str] = field(default_factory=list)
+    truncated: bool | None = None
+
+    omit_none: ClassVar[tuple[str, ...]] = ("truncated",)
 
 
 def _title_type(title: str) -> str | None:
@@ -244,14 +259,15 @@ def _split_variant(line: str) -> tuple[str, bool | None]:
     m = _VARIANT_ROW_RE.match(line)
     if m is None:
         return line, None
-    return "   " + m.group("rest"), m.group("mark") == " * "
+    mark = m.group("mark")
+    return " " * len(mark) + m.group("rest"), "*" in mark
 
 
 def _headerless(row: list[Cell]) -> dict[str, str]:
     """Classify the cells of a row without a header by their content."""
     named: dict[str, str] = {}
     rest = [c.text for c in row[1:]]
-    size_at = next((i for i, t in enumerate(rest) if _SIZE_RE.match(t)), None)
+    size_at = next((i for i, t in enumerate(rest) if is_size(t)), None)
     before = rest if size_at is None else rest[:size_at]
     after = [] if size_at is None else rest[size_at + 1 :]
     if size_at is not None:
@@ -281,6 +297,8 @@ def _text(lines: list[str]) -> LsResult:
     columns: list[Column] | None = None
     kind: str | None = None
     base: str | None = None
+    remaining = 0  # variant rows still to come under ``base``
+    last, truncated, cut = last_line(lines), None, False
     for i, line in enumerate(lines):
         if is_noise(line):
             continue
@@ -317,15 +335,21 @@ def _text(lines: list[str]) -> LsResult:
             base = None
             continue
         plain, selected = _split_variant(line)
+        in_group = base is not None and remaining > 0
+        if in_group:  # a variant row of the group above, marked or not (pipes trim " * ")
+            selected, remaining = bool(selected), remaining - 1
         row = cells(plain)
         try:
             if columns is not None:
                 named = assign(row, columns, extra="LOADED")
+                cut = len(named) > 1 and is_cut(named, columns, _FILLED)
+                if cut and i != last:
+                    raise ValueError("a row cut before its last cells")
                 key_cell = named.pop("KEY", None)
                 if key_cell is None:
                     raise ValueError("no key")
             else:
-                key_cell = row[0].text
+                key_cell, cut = row[0].text, False
                 named = _headerless(row)
             model = _model_from_cells(
                 key_cell, named, kind, base if selected is not None else None, selected
@@ -333,10 +357,12 @@ def _text(lines: list[str]) -> LsResult:
         except ValueError:
             unknown.append(i)
             continue
+        if cut:
+            model, truncated = replace(model, loaded=None), True
         if selected is None and model.variant_count is not None and model.loaded is None:
-            base = model.key
+            base, remaining = model.key, model.variant_count
         elif selected is None:
-            base = None
+            base, remaining = None, 0
         models.append(model)
     err = error_or_raise(COMMAND, lines, unknown)
     return LsResult(
@@ -349,61 +375,54 @@ def _text(lines: list[str]) -> LsResult:
         listing_variants_for=listing,
         filter_mismatch=filter_mismatch,
         warnings=warnings,
+        truncated=truncated,
         error=err[0] if err else None,
         kind=err[1] if err else None,
     )
 
 
-def _opt_str(d: dict[str, Any], key: str) -> str | None:
-    v = d.get(key)
-    return v if isinstance(v, str) else None
-
-
-def _opt_bool(d: dict[str, Any], key: str) -> bool | None:
-    v = d.get(key)
-    return v if isinstance(v, bool) else None
-
-
-def _opt_int(d: dict[str, Any], key: str) -> int | None:
-    v = d.get(key)
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
+_JSON_KNOWN = {
+    "type", "modelKey", "paramsString", "architecture", "sizeBytes", "deviceIdentifier",
+    "variants", "selectedVariant", "format", "displayName", "publisher", "path",
+    "maxContextLength", "vision", "trainedForToolUse",
+}  # fmt: skip
 
 
 def _json_model(
-    d: dict[str, Any], base: str | None = None, selected_key: str | None = None
+    d: dict[str, Any], line: int, base: str | None = None, selected_key: str | None = None
 ) -> LsModel:
-    key = _opt_str(d, "modelKey") or _opt_str(d, "path")
+    def get(key: str, kind: type[Any]) -> Any:
+        return json_field(d, key, kind, COMMAND, line)
+
+    key = get("modelKey", str) or get("path", str)
     if key is None:
         raise ValueError("element without modelKey or path")
-    variants = d.get("variants")
+    variants = get("variants", list)
+    keys = [v for v in variants or () if isinstance(v, str)]
     device: str | None = None
     if "deviceIdentifier" in d:
-        device = _opt_str(d, "deviceIdentifier") or "Local"
-    known = {
-        "type", "modelKey", "paramsString", "architecture", "sizeBytes", "deviceIdentifier",
-        "variants", "selectedVariant", "format", "displayName", "publisher", "path",
-        "maxContextLength", "vision", "trainedForToolUse",
-    }  # fmt: skip
-    extra = {k: v for k, v in d.items() if k not in known}
+        device = get("deviceIdentifier", str) or "Local"
     return LsModel(
         key=key,
-        type=_opt_str(d, "type"),
-        params=_opt_str(d, "paramsString"),
-        arch=_opt_str(d, "architecture"),
-        size_bytes=_opt_int(d, "sizeBytes"),
+        type=get("type", str),
+        params=get("paramsString", str),
+        arch=get("architecture", str),
+        size_bytes=get("sizeBytes", int),
         loaded=None,
         device=device,
-        variant_count=len(variants) if isinstance(variants, list) else None,
+        variant_count=len(variants) if variants is not None else None,
         variant_of=base,
         selected_variant=(key == selected_key) if base is not None else None,
-        format=_opt_str(d, "format"),
-        display_name=_opt_str(d, "displayName"),
-        publisher=_opt_str(d, "publisher"),
-        path=_opt_str(d, "path"),
-        max_context_length=_opt_int(d, "maxContextLength"),
-        vision=_opt_bool(d, "vision"),
-        trained_for_tool_use=_opt_bool(d, "trainedForToolUse"),
-        extra=extra,
+        variants=keys if variants is not None and len(keys) == len(variants) else None,
+        selected_variant_key=get("selectedVariant", str),
+        format=get("format", str),
+        display_name=get("displayName", str),
+        publisher=get("publisher", str),
+        path=get("path", str),
+        max_context_length=get("maxContextLength", int),
+        vision=get("vision", bool),
+        trained_for_tool_use=get("trainedForToolUse", bool),
+        extra={k: v for k, v in d.items() if k not in _JSON_KNOWN},
     )
 
 
@@ -418,20 +437,17 @@ def _json(value: Any, line_no: int, line: str) -> tuple[list[LsModel], int, int]
             if not isinstance(el, dict):
                 raise ValueError("element is not an object")
             if isinstance(el.get("model"), dict) and isinstance(el.get("variants"), list):
-                base = _json_model(el["model"])
+                base = _json_model(el["model"], line_no)
                 models.append(base)
-                selected = _opt_str(el["model"], "selectedVariant")
                 for v in el["variants"]:
                     if not isinstance(v, dict):
                         raise ValueError("variant is not an object")
-                    models.append(_json_model(v, base.key, selected))
-                count += 1
-                total += base.size_bytes or 0
+                    models.append(_json_model(v, line_no, base.key, base.selected_variant_key))
             else:
-                m = _json_model(el)
-                models.append(m)
-                count += 1
-                total += m.size_bytes or 0
+                base = _json_model(el, line_no)
+                models.append(base)
+            count += 1
+            total += base.size_bytes or 0
     except ValueError as e:
         raise ParseError(COMMAND, f"unexpected lms ls --json element: {e}", line_no, line) from None
     return models, count, total

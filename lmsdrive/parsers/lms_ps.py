@@ -1,4 +1,4 @@
-"""``lms ps`` and ``lms ps --json`` (reference lms-cli.md §3): the loaded model instances.
+"""``lms ps`` and ``lms ps --json`` (docs/reference/lms-cli.md §3): the loaded model instances.
 
 Usage::
 
@@ -42,6 +42,7 @@ JSON Schema::
       "empty_message":  boolean   # the "No models are currently loaded" message was printed
       "format":         "table"|"blocks"|"json"|"empty"
       "warnings":       [string]
+      "truncated":      true      # only when the last row was cut (its missing cells null)
       "error", "kind":  string|null
     }
 
@@ -65,27 +66,31 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from .._text import clean_lines, parse_size
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._json import find_json, json_field
 from ._lms import (
     Column,
     assign,
     cells,
     error_or_raise,
-    find_json,
     header_columns,
+    is_cut,
     is_noise,
     json_warnings,
+    last_line,
 )
 from .lms_error import strip_log_prefix
 
 COMMAND = "lms ps"
 
 _KNOWN = ("IDENTIFIER", "MODEL", "STATUS", "SIZE", "CONTEXT", "PARALLEL", "DEVICE", "TTL")
+#: Columns every whole row fills (a row without them at the end of a paste was cut).
+_FILLED = ("STATUS", "SIZE", "CONTEXT", "DEVICE")
 _EMPTY_RE = re.compile(r"^No models are currently loaded\.?\s*$")
 _HINT_RE = re.compile(r"^(?:To load a model, run:|lms load\b.*)\s*$")
 _TITLE_RE = re.compile(r"^LOADED MODELS$")
@@ -124,6 +129,9 @@ class PsResult(Result):
     empty_message: bool = False
     format: str = "empty"
     warnings: list[str] = field(default_factory=list)
+    truncated: bool | None = None
+
+    omit_none: ClassVar[tuple[str, ...]] = ("truncated",)
 
 
 def _int(text: str | None) -> int | None:
@@ -180,6 +188,7 @@ def _text(lines: list[str]) -> PsResult:
     block: PsModel | None = None
     empty = False
     fmt = "empty"
+    last, truncated = last_line(lines), None
     for i, line in enumerate(lines):
         if is_noise(line):
             continue
@@ -224,10 +233,16 @@ def _text(lines: list[str]) -> PsResult:
         if columns is None:
             unknown.append(i)
             continue
+        named = assign(cells(line), columns)
+        cut = len(named) > 1 and is_cut(named, columns, _FILLED)
         try:
-            models.append(_row(assign(cells(line), columns)))
+            if cut and i != last:
+                raise ValueError("a row cut before its last cells")
+            models.append(_row(named))
         except ValueError:
             unknown.append(i)
+            continue
+        truncated = truncated or (cut or None)
     if block is not None:
         models.append(block)
     err = error_or_raise(COMMAND, lines, unknown)
@@ -236,16 +251,10 @@ def _text(lines: list[str]) -> PsResult:
         empty_message=empty,
         format=fmt,
         warnings=warnings,
+        truncated=truncated,
         error=err[0] if err else None,
         kind=err[1] if err else None,
     )
-
-
-def _get(d: dict[str, Any], key: str, typ: type) -> Any:
-    v = d.get(key)
-    if isinstance(v, bool) and typ is not bool:
-        return None
-    return v if isinstance(v, typ) else None
 
 
 _JSON_KNOWN = {
@@ -254,30 +263,34 @@ _JSON_KNOWN = {
 }  # fmt: skip
 
 
-def _json_model(d: Any) -> PsModel:
+def _json_model(d: Any, line: int) -> PsModel:
     if not isinstance(d, dict):
         raise ValueError("element is not an object")
-    ident = _get(d, "identifier", str) or _get(d, "modelKey", str) or _get(d, "path", str)
+
+    def _get(key: str, kind: type[Any]) -> Any:
+        return json_field(d, key, kind, COMMAND, line)
+
+    ident = _get("identifier", str) or _get("modelKey", str) or _get("path", str)
     if ident is None:
         raise ValueError("element without identifier")
-    status = _get(d, "status", str)
+    status = _get("status", str)
     device: str | None = None
     if "deviceIdentifier" in d:
-        device = _get(d, "deviceIdentifier", str) or "Local"
+        device = _get("deviceIdentifier", str) or "Local"
     return PsModel(
         identifier=ident,
-        model=_get(d, "modelKey", str),
+        model=_get("modelKey", str),
         status=status.upper() if status else None,
-        size_bytes=_get(d, "sizeBytes", int),
-        context_length=_get(d, "contextLength", int),
-        parallel=_get(d, "parallel", int),
+        size_bytes=_get("sizeBytes", int),
+        context_length=_get("contextLength", int),
+        parallel=_get("parallel", int),
         device=device,
-        ttl_ms=_get(d, "ttlMs", int),
-        type=_get(d, "type", str),
-        path=_get(d, "path", str),
-        arch=_get(d, "architecture", str),
-        format=_get(d, "format", str),
-        queued=_get(d, "queued", int),
+        ttl_ms=_get("ttlMs", int),
+        type=_get("type", str),
+        path=_get("path", str),
+        arch=_get("architecture", str),
+        format=_get("format", str),
+        queued=_get("queued", int),
         extra={k: v for k, v in d.items() if k not in _JSON_KNOWN},
     )
 
@@ -292,7 +305,7 @@ def parse(transcript: Transcript) -> PsResult:
     if not isinstance(value, list):
         raise ParseError(COMMAND, "lms ps --json prints a JSON array", start + 1, lines[start])
     try:
-        models = [_json_model(el) for el in value]
+        models = [_json_model(el, start + 1) for el in value]
     except ValueError as e:
         raise ParseError(
             COMMAND, f"unexpected --json element: {e}", start + 1, lines[start]

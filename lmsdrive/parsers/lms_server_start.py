@@ -1,4 +1,4 @@
-"""``lms server start [-p N] [--cors] [--bind ADDR]`` (reference lms-cli.md §4.2), every era.
+"""``lms server start [-p N] [--cors] [--bind ADDR]`` (docs/reference/lms-cli.md §4.2), every era.
 
 Usage::
 

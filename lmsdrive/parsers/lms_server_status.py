@@ -1,4 +1,4 @@
-"""``lms server status`` and ``lms server status --json`` (reference lms-cli.md §4.1).
+"""``lms server status`` and ``lms server status --json`` (docs/reference/lms-cli.md §4.1).
 
 Usage::
 
@@ -42,8 +42,9 @@ from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._json import find_json, json_field
 from ._lines import LineTemplate
-from ._lms import error_or_raise, find_json, is_noise
+from ._lms import error_or_raise, is_noise
 from .lms_error import strip_log_prefix
 
 COMMAND = "lms server status"
@@ -77,13 +78,12 @@ def parse(transcript: Transcript) -> ServerStatusResult:
     if found is not None:
         value, start, end = found
         skip = range(start, end)
-        ok = isinstance(value, dict) and isinstance(value.get("running"), bool)
-        p = value.get("port") if isinstance(value, dict) else None
-        if not ok or not (p is None or (isinstance(p, int) and not isinstance(p, bool))):
+        if not isinstance(value, dict) or not isinstance(value.get("running"), bool):
             raise ParseError(
                 COMMAND, "expected {running: bool, port: int|null}", start + 1, lines[start]
             )
-        running, port, fmt = value["running"], p, "json"
+        running, fmt = value["running"], "json"
+        port = json_field(value, "port", int, COMMAND, start + 1)
     unknown: list[int] = []
     for i, line in enumerate(lines):
         if i in skip or is_noise(line):

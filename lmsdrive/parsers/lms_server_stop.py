@@ -1,4 +1,4 @@
-"""``lms server stop`` (reference lms-cli.md §4.3).
+"""``lms server stop`` (docs/reference/lms-cli.md §4.3).
 
 Usage::
 

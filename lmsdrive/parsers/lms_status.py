@@ -1,4 +1,4 @@
-"""``lms status`` (reference lms-cli.md §4.4): server on/off, port, loaded models.
+"""``lms status`` (docs/reference/lms-cli.md §4.4): server on/off, port, loaded models.
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""``lms unload [identifier] [--all]`` (reference lms-cli.md §6.2).
+"""``lms unload [identifier] [--all]`` (docs/reference/lms-cli.md §6.2).
 
 Usage::
 

@@ -1,5 +1,5 @@
 """``lms version`` (also ``lms -v``, ``lms --version``, bare ``lms``) and
-``lms version --json`` (reference lms-cli.md §6.3).
+``lms version --json`` (docs/reference/lms-cli.md §6.3).
 
 Usage::
 
@@ -48,7 +48,8 @@ from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
-from ._lms import error_or_raise, find_json, is_noise
+from ._json import find_json
+from ._lms import error_or_raise, is_noise
 
 COMMAND = "lms version"
 

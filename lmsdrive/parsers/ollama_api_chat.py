@@ -73,6 +73,7 @@ from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
 from ._ollama_api import get_dict, get_list, get_str, is_plain_text, plain_error
+from ._policy import not_understood
 from ._stream import drive, read_all
 from .ollama_api_generate import _COUNTERS, GenerateChunk, GenerateReader
 
@@ -118,21 +119,26 @@ class ChatReader(GenerateReader):
         self._role: str | None = None
         self._tool_calls: list[dict[str, Any]] = []
 
-    def _pieces(self, value: dict[str, Any], line_number: int) -> tuple[str, str | None]:
+    def _pieces(self, value: dict[str, Any], line_number: int) -> tuple[str, str | None] | None:
         if "message" not in value and "done" not in value:
-            raise ParseError(
+            not_understood(
                 COMMAND, "an object without 'message' or 'done'", line_number, str(value)[:200]
             )
-        message = get_dict(value, "message", COMMAND) or {}
-        role = get_str(message, "role", COMMAND)
+            return None
+        message = get_dict(value, "message", COMMAND, line_number) or {}
+        role = get_str(message, "role", COMMAND, line_number)
         if role and self._role is None:
             self._role = role
-        calls = get_list(message, "tool_calls", COMMAND)
+        calls = get_list(message, "tool_calls", COMMAND, line_number)
         if calls:
             if not all(isinstance(c, dict) for c in calls):
-                raise ParseError(COMMAND, "'tool_calls' should be a list of objects", line_number)
-            self._tool_calls.extend(calls)
-        return get_str(message, "content", COMMAND) or "", get_str(message, "thinking", COMMAND)
+                not_understood(
+                    COMMAND, "'tool_calls' should be a list of objects", line_number, part=True
+                )
+            else:
+                self._tool_calls.extend(calls)
+        content = get_str(message, "content", COMMAND, line_number) or ""
+        return content, get_str(message, "thinking", COMMAND, line_number)
 
     def result(self) -> OllamaApiChatResult:  # type: ignore[override]
         return OllamaApiChatResult(

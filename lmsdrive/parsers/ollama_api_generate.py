@@ -1,6 +1,6 @@
 """Parser of the body of ``POST /api/generate`` (one object, or an NDJSON stream).
 
-Shapes (reference ollama-cli.md §6):
+Shapes (docs/reference/ollama-cli.md §6):
 
 * ``"stream": false``: one object ``{"model", "created_at", "response", "done": true,
   "done_reason", "context", "total_duration", "load_duration", "prompt_eval_count",
@@ -89,6 +89,7 @@ from ._ollama_api import (
     is_plain_text,
     plain_error,
 )
+from ._policy import not_understood
 from ._stream import drive, read_all
 
 __all__ = ["GenerateChunk", "GenerateReader", "OllamaApiGenerateResult", "parse", "stream"]
@@ -170,34 +171,44 @@ class GenerateReader:
 
     def feed(self, chunk: str) -> Iterator[GenerateChunk]:
         for line_number, value in self._json.feed(chunk):
-            yield self._value(line_number, value)
+            read = self._value(line_number, value)
+            if read is not None:
+                yield read
 
     def close(self) -> Iterator[GenerateChunk]:
         for line_number, value in self._json.close():
-            yield self._value(line_number, value)
+            read = self._value(line_number, value)
+            if read is not None:
+                yield read
 
-    def _value(self, line_number: int, value: Any) -> GenerateChunk:
+    def _value(self, line_number: int, value: Any) -> GenerateChunk | None:
         command = self.command
         if not isinstance(value, dict):
-            raise ParseError(command, "not a JSON object", line_number, repr(value)[:200])
+            not_understood(command, "not a JSON object", line_number, repr(value)[:200])
+            return None
         self._chunks += 1
         err = error_of(value, self._status)
         if err is not None:
             if self._error is None:
                 self._error = (err.error, err.kind)
             return GenerateChunk(error=err.error)
-        response, thinking = self._pieces(value, line_number)
-        done = bool(get_bool(value, "done", command))
-        done_reason = get_str(value, "done_reason", command)
+        pieces = self._pieces(value, line_number)
+        if pieces is None:
+            return None
+        response, thinking = pieces
+        done = bool(get_bool(value, "done", command, line_number))
+        done_reason = get_str(value, "done_reason", command, line_number)
         for key in _COUNTERS:
-            get_int(value, key, command)
-        context = get_list(value, "context", command)
+            get_int(value, key, command, line_number)
+        context = get_list(value, "context", command, line_number)
         if context is not None and not all(
             isinstance(t, int) and not isinstance(t, bool) for t in context
         ):
-            raise ParseError(command, "'context' should be a list of integers", line_number)
-        get_str(value, "model", command)
-        get_str(value, "created_at", command)
+            not_understood(
+                command, "'context' should be a list of integers", line_number, part=True
+            )
+        get_str(value, "model", command, line_number)
+        get_str(value, "created_at", command, line_number)
         if not self._first:
             self._first = value
         if self._keep:
@@ -209,17 +220,18 @@ class GenerateReader:
             self._final = value
         return GenerateChunk(response, thinking, done, done_reason)
 
-    def _pieces(self, value: dict[str, Any], line_number: int) -> tuple[str, str | None]:
-        """(answer text, thinking text) of one object."""
+    def _pieces(self, value: dict[str, Any], line_number: int) -> tuple[str, str | None] | None:
+        """(answer text, thinking text) of one object; ``None`` when it is not one."""
         if "response" not in value and "done" not in value:
-            raise ParseError(
+            not_understood(
                 self.command,
                 "an object without 'response' or 'done'",
                 line_number,
                 str(value)[:200],
             )
-        response = get_str(value, "response", self.command) or ""
-        return response, get_str(value, "thinking", self.command)
+            return None
+        response = get_str(value, "response", self.command, line_number) or ""
+        return response, get_str(value, "thinking", self.command, line_number)
 
     def _common(self, known: tuple[str, ...]) -> dict[str, Any]:
         """The result fields every Ollama generation body shares (``known``: the final

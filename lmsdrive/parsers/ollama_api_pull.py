@@ -1,6 +1,6 @@
 """Parser of the body of ``POST /api/pull`` (NDJSON progress, or one object).
 
-The server streams one JSON object per line (reference ollama-cli.md §3.1)::
+The server streams one JSON object per line (docs/reference/ollama-cli.md §3.1)::
 
     {"status":"pulling manifest"}
     {"status":"pulling 8eeb52dfb3bb","digest":"sha256:8eeb…","total":4661211424,"completed":123}
@@ -71,6 +71,7 @@ from ._ollama_api import (
     is_plain_text,
     plain_error,
 )
+from ._policy import not_understood
 from ._stream import drive, read_all
 
 __all__ = ["ApiPullLayer", "ApiPullReader", "OllamaApiPullResult", "parse", "stream"]
@@ -132,11 +133,15 @@ class ApiPullReader:
 
     def feed(self, chunk: str) -> Iterator[Progress]:
         for line_number, value in self._json.feed(chunk):
-            yield self._value(line_number, value)
+            read = self._value(line_number, value)
+            if read is not None:
+                yield read
 
     def close(self) -> Iterator[Progress]:
         for line_number, value in self._json.close():
-            yield self._value(line_number, value)
+            read = self._value(line_number, value)
+            if read is not None:
+                yield read
 
     def result(self) -> OllamaApiPullResult:
         error, kind = self._error if self._error else (None, None)
@@ -153,27 +158,29 @@ class ApiPullReader:
             layers=list(self._layers.values()),
         )
 
-    def _value(self, line_number: int, value: Any) -> Progress:
+    def _value(self, line_number: int, value: Any) -> Progress | None:
         if not isinstance(value, dict):
-            raise ParseError(COMMAND, "not a JSON object", line_number, repr(value)[:200])
+            not_understood(COMMAND, "not a JSON object", line_number, repr(value)[:200])
+            return None
         err = error_of(value, self._status)
         if err is not None:
             if self._error is None:
                 self._error = (err.error, err.kind)
             return Progress(phase="error", overall_percent=self._overall, message=err.error)
-        status = get_str(value, "status", COMMAND)
+        status = get_str(value, "status", COMMAND, line_number)
         if status is None:
-            raise ParseError(COMMAND, "an object without 'status'", line_number, str(value)[:200])
+            not_understood(COMMAND, "an object without 'status'", line_number, str(value)[:200])
+            return None
         self._final = status
         if status not in self._statuses and len(self._statuses) < MAX_STATUSES:
             self._statuses[status] = None
-        digest = get_str(value, "digest", COMMAND)
+        digest = get_str(value, "digest", COMMAND, line_number)
         if digest is None:
             if status == "success":
                 self._overall = 100.0
             return Progress(phase=_phase(status), overall_percent=self._overall, message=status)
-        total = get_int(value, "total", COMMAND)
-        completed = get_int(value, "completed", COMMAND) or 0
+        total = get_int(value, "total", COMMAND, line_number)
+        completed = get_int(value, "completed", COMMAND, line_number) or 0
         percent = round(100.0 * completed / total, 2) if total else None
         self._layers[digest] = ApiPullLayer(digest, total, completed, percent)
         self._overall = self._overall_now()

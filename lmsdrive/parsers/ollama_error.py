@@ -27,7 +27,7 @@ Schema (``OllamaErrorResult.to_dict()``)::
       "warnings":    [string]  # "Warning: …" messages seen in the output, prefix removed
     }
 
-Kinds (first match wins, case-insensitive; reference ollama-cli.md §3.3, §4.1, §5.1, §6):
+Kinds (first match wins, case-insensitive; docs/reference/ollama-cli.md §3.3, §4.1, §5.1, §6):
 
 * ``server_not_running``: ``could not connect``, ``not responding``, ``timed out waiting for
   server``, `` refused``, ``could not locate ollama app``;

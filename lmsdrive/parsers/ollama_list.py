@@ -1,6 +1,6 @@
 """Parser of ``ollama list`` / ``ollama ls``: the downloaded models.
 
-Reads every era of the table (reference ollama-cli.md §1): ``NAME SIZE MODIFIED``
+Reads every era of the table (docs/reference/ollama-cli.md §1): ``NAME SIZE MODIFIED``
 (v0.0.6 – v0.0.16) and ``NAME ID SIZE MODIFIED`` (v0.0.17+); TAB-separated cells
 (≤ v0.3.10, raw captures) or four spaces (v0.3.11+); tab-expanded pastes where columns are
 one space apart; trailing padding or none; CRLF; ANSI colour; rows misaligned against the

@@ -1,6 +1,6 @@
 """Parser of ``ollama ps``: the models loaded in memory.
 
-Reads every era of the table (reference ollama-cli.md §2): ``NAME ID SIZE PROCESSOR UNTIL``
+Reads every era of the table (docs/reference/ollama-cli.md §2): ``NAME ID SIZE PROCESSOR UNTIL``
 (v0.1.38 – v0.9.6) and ``NAME ID SIZE PROCESSOR CONTEXT UNTIL`` (v0.10.0+); TAB-separated
 (≤ v0.3.10) or four-space (v0.3.11+) cells, tab-expanded pastes with single-space gaps
 (``42%/58% CPU/GPU 4 minutes from now``), trailing padding or none, CRLF, ANSI colour,

@@ -100,7 +100,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .._text import SIZE_PATTERN, parse_size
+from .._text import NUMBER_PATTERN, SIZE_PATTERN, UNIT_PATTERN, parse_size
 from ..transcript import Transcript
 from ._base import Progress, Result
 from ._policy import not_understood
@@ -128,8 +128,8 @@ _NEW_REST_RE = re.compile(
     rf"^(?:(?P<cur>{_SIZE})\s*/\s*)?(?P<total>{_SIZE})"
     rf"(?:\s+(?P<rate>{_SIZE}/s)(?:\s+(?P<eta>\S+))?)?$"
 )
-_NUM_UNIT = r"\d+(?:[.,]\d+)?"
-_UNIT = r"(?:[KMGTPk]i?B|B)"
+_NUM_UNIT = NUMBER_PATTERN
+_UNIT = UNIT_PATTERN
 _OLD_BAR_RE = re.compile(
     _LABEL + r"\|(?P<bar>[^|]*)\|\s*"
     rf"(?:\((?P<cur>{_NUM_UNIT})\s?(?P<cur_unit>{_UNIT})?\s*/\s*(?P<total>{_NUM_UNIT})\s?"

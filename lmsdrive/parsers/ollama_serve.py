@@ -1,6 +1,6 @@
 """Parser of ``ollama serve`` (streaming): is the server up, where, which version, or why not.
 
-Reads the server log of every era (reference ollama-cli.md §4):
+Reads the server log of every era (docs/reference/ollama-cli.md §4):
 
 * Go ``log`` (v0.0.1 – v0.1.20): ``2023/11/19 20:55:16 routes.go:777: Listening on
   127.0.0.1:11434 (version 0.1.10)`` (no ``(version …)`` before v0.1.4);
@@ -10,7 +10,8 @@ Reads the server log of every era (reference ollama-cli.md §4):
   127.0.0.1:11434 (version 0.1.27)"`` (quoted values unescaped);
 * wrapped by a supervisor: journald (``Aug 19 22:32:14 host ollama[PID]: ``, also the
   ISO form), ``docker compose`` (``ollama-1  | ``), ``docker logs -t`` (RFC 3339 prefix),
-  ``kubectl logs --prefix`` (``[pod/…/…] ``); prefixes are removed before reading.
+  ``kubectl logs --prefix`` (``[pod/…/…] ``); prefixes are removed before reading, line by
+  line, by the pre-pass's :func:`._session.unwrap`.
 
 The readiness line is the log message ``Listening on <addr>[ (version <v>)]``; ``<addr>`` is
 ``Listener.Addr()`` (``127.0.0.1:11434``, ``[::]:11434`` …). A startup failure is the CLI's
@@ -91,6 +92,7 @@ from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._session import is_command_line, unwrap
 from .ollama_error import classify, is_stop_line
 
 __all__ = [
@@ -162,17 +164,6 @@ class OllamaServeResult(Result):
     other_lines: int = 0
 
 
-# --- supervisor prefixes --------------------------------------------------------------
-
-_JOURNALD_RE = re.compile(
-    r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d"
-    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
-    r" \S+ (?P<proc>[^\s\[:]+)(?:\[\d+\])?: "
-)
-_COMPOSE_RE = re.compile(r"^[A-Za-z0-9][\w.-]*\s+\| ")
-_DOCKER_TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ")
-_KUBECTL_RE = re.compile(r"^\[pod/[^\]\s]+\] ")
-
 # --- log lines ------------------------------------------------------------------------
 
 _GOLOG_RE = re.compile(
@@ -200,33 +191,12 @@ _LIBRARY_RE = re.compile(
     r"|^\s+Device \d+: "  # CUDA/ROCm device list
     r"|^\s*\{\"(?:function|timestamp|level|tid)\""  # old llama.cpp server JSON logs
 )
-_COMMAND_RE = re.compile(
-    r"^\s*(?:\S*[$#%>❯➜]\s*)?(?:sudo\s+)?(?:docker|podman|journalctl|systemctl|kubectl"
-    r"|(?:\S*/)?ollama(?:\.exe)?)\b(?:\s+\S+)*\s*$"
-)
 
 
 def _unquote(value: str) -> str:
     if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
         return re.sub(r"\\(.)", r"\1", value[1:-1])
     return value
-
-
-def _strip_prefixes(line: str) -> tuple[str, bool]:
-    """The line without supervisor prefixes, and whether it belongs to another process."""
-    for _ in range(4):
-        m = _JOURNALD_RE.match(line)
-        if m:
-            if "ollama" not in m.group("proc").lower():
-                return line, True
-            line = line[m.end() :]
-            continue
-        m = _COMPOSE_RE.match(line) or _DOCKER_TS_RE.match(line) or _KUBECTL_RE.match(line)
-        if m:
-            line = line[m.end() :]
-            continue
-        break
-    return line, False
 
 
 def _log(line: str, number: int) -> ServeLog | None:
@@ -276,8 +246,8 @@ def _events(state: _State, raw: str) -> Iterator[ServeEvent]:
     line = cleaned[0] if cleaned else ""
     if not line.strip():
         return
-    line, foreign = _strip_prefixes(line)
-    if foreign:
+    line, unit = unwrap(line)  # the pre-pass, line by line (a stream has no whole paste)
+    if unit is not None and "ollama" not in unit.lower():
         state.known = True
         state.other_lines += 1
         yield ServeOutput(number, "supervisor", line)
@@ -346,7 +316,7 @@ def _category(state: _State, line: str) -> str:
         return "key"
     if _LIBRARY_RE.match(line):
         return "library"
-    if _COMMAND_RE.match(line):
+    if is_command_line(line):
         return "command"
     return "unknown"
 

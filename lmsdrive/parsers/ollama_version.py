@@ -1,6 +1,6 @@
 """Parser of ``ollama --version`` / ``ollama -v`` / ``ollama version``.
 
-Every era (reference ollama-cli.md §5.2):
+Every era (docs/reference/ollama-cli.md §5.2):
 
 * v0.1.0 – v0.1.13: cobra's template ``ollama version 0.1.13`` — the client's own version
   only; the server is not asked, so ``server_version`` and ``server_reachable`` are null.

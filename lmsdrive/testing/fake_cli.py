@@ -4,7 +4,7 @@ They print what the real ones print (``ollama`` 0.12.3 by default, ``lms`` of 20
 same streams, with the same exit codes, from the state file named by
 ``LMSDRIVE_FAKE_STATE`` (see :mod:`lmsdrive.testing.fake_state`).
 
-``ollama`` (reference ollama-cli.md): ``serve`` runs :class:`FakeServer` in the foreground on
+``ollama`` (docs/reference/ollama-cli.md): ``serve`` runs :class:`FakeServer` in the foreground on
 ``OLLAMA_HOST`` (parsed like Ollama), logs slog lines and the readiness line
 ``msg="Listening on 127.0.0.1:PORT (version 0.12.3)"`` on stderr, a Gin line per request,
 serves until SIGTERM/SIGINT (exit 0); a taken port gives ``Error: listen tcp ADDR: bind:
@@ -14,7 +14,7 @@ talk HTTP to the server as the real client does (``HEAD /`` first): no server gi
 serve' to start it`` (v0.7.1 – v0.15.4 wording; without the prefix from v0.15.5). ``pull``
 renders ``/api/pull`` as the v0.5.12+ progress animation on stderr (redrawn every 100 ms).
 
-``lms`` (reference lms-cli.md, E4/E5 formats): ``server start|stop|status [--json]``,
+``lms`` (docs/reference/lms-cli.md, E4/E5 formats): ``server start|stop|status [--json]``,
 ``status``, ``ls``/``ps`` (``--json``), ``get NAME[@quant] [-y]`` (plan tree, bar frames with
 ``\\r``/``ESC[s``/``ESC[u``), ``load`` (spinner, GiB size, identifier line), ``unload``,
 ``version``/``-v``. Commands that need LM Studio wake its service first (``Waking up LM
