@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from .fake_cli import SPINNER
 from .fake_state import Loaded, Model
@@ -43,9 +44,10 @@ def lms_elapsed(seconds: float) -> str:
 
 
 def lms_ttl(seconds: float) -> str:
-    if seconds < 60:
+    """``45s``, ``30m``, ``1h``: the largest unit the rounded value reaches."""
+    if round(seconds) < 60:
         return f"{round(seconds)}s"
-    if seconds < 3600:
+    if round(seconds / 60) < 60:
         return f"{round(seconds / 60)}m"
     return f"{round(seconds / 3600)}h"
 
@@ -63,11 +65,96 @@ def columnify(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]
     ]
 
 
-ARCH_NAMES = {"llama": "Llama", "qwen2": "Qwen2", "gemma2": "Gemma 2", "nomic-bert": "Nomic BERT"}
+ARCH_NAMES = {
+    "llama": "Llama",
+    "qwen2": "Qwen2",
+    "gemma2": "Gemma 2",
+    "nomic-bert": "Nomic BERT",
+    "bert": "BERT",
+}
+#: The keys of an ``lms ls --json`` element in the order lms prints them (lms 07b7252:
+#: the client's zod schema order), and of an ``lms ps --json`` one.
+LS_KEYS = [
+    "type",
+    "modelKey",
+    "format",
+    "displayName",
+    "publisher",
+    "path",
+    "sizeBytes",
+    "indexedModelIdentifier",
+    "deviceIdentifier",
+    "paramsString",
+    "architecture",
+    "quantization",
+    "variants",
+    "selectedVariant",
+    "vision",
+    "trainedForToolUse",
+    "maxContextLength",
+]
+PS_KEYS = [
+    "type",
+    "modelKey",
+    "format",
+    "displayName",
+    "publisher",
+    "path",
+    "sizeBytes",
+    "indexedModelIdentifier",
+    "deviceIdentifier",
+    "paramsString",
+    "architecture",
+    "quantization",
+    "identifier",
+    "ttlMs",
+    "lastUsedTime",
+    "vision",
+    "trainedForToolUse",
+    "maxContextLength",
+    "contextLength",
+    "status",
+    "queued",
+    "parallel",
+]
+
+
+def ordered(info: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    return {k: info[k] for k in keys if k in info}
+
+
+def model_info(m: Model) -> dict[str, Any]:
+    """``lms ls --json`` element (ModelInfo of lms-shared-types): the model's own ``info``
+    over what the fake derives from its fields."""
+    info: dict[str, Any] = {
+        "type": m.type,
+        "modelKey": m.name,
+        "format": "gguf",
+        "displayName": m.name.split("/")[-1],
+        "publisher": m.name.split("/", 1)[0] if "/" in m.name else "lmstudio-community",
+        "path": m.name if "/" in m.name else f"lmstudio-community/{m.name}",
+        "sizeBytes": m.size,
+        "indexedModelIdentifier": m.name,
+        "deviceIdentifier": None,
+        "architecture": m.family,
+        "quantization": {"name": m.quantization, "bits": 4},
+        "maxContextLength": m.context_length,
+    }
+    if m.params:
+        info["paramsString"] = m.params
+    if m.type == "llm":
+        info["vision"] = False
+        info["trainedForToolUse"] = False
+    if "/" in m.name and not m.info:
+        info["variants"] = [f"{m.name}@{m.quantization.lower()}"]
+        info["selectedVariant"] = f"{m.name}@{m.quantization.lower()}"
+    return ordered({**info, **m.info}, LS_KEYS)
 
 
 def lms_key_cell(m: Model) -> str:
-    return f"{m.name} (1 variant)" if "/" in m.name else m.name
+    """The key, and how many variants it has when it has any (``qwen/qwen3-4b (2 variants)``)."""
+    n = len(model_info(m).get("variants") or ())
+    return f"{m.name} ({n} variant{'s' if n != 1 else ''})" if n else m.name
 
 
 def lms_ls_text(models: Sequence[Model], loaded_names: set[str]) -> str:

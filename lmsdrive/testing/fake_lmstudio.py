@@ -346,7 +346,9 @@ class Lms:
                 "",
             ]
         loaded = self.state.lms.live_loaded()
-        if loaded:
+        if not running:
+            pass  # lms 07b7252 lists the models only while the server runs
+        elif loaded:
             lines.append("Loaded Models")
             lines += [f"  · {x.identifier} - {R.lms_bytes(x.size)}" for x in loaded]
         else:
@@ -371,7 +373,7 @@ class Lms:
             models = [m for m in models if m.name == pos[0]]
         loaded = {x.name for x in self.state.lms.live_loaded()}
         if "--json" in flags:
-            out(json.dumps([_model_info(m) for m in models], separators=(",", ":")) + "\n")
+            out(json.dumps([R.model_info(m) for m in models], separators=(",", ":")) + "\n")
             return 0
         out(R.lms_ls_text(models, loaded))
         return 0
@@ -389,7 +391,7 @@ class Lms:
             infos = []
             for x in loaded:
                 m = self.state.lms.find(x.name)
-                info: dict[str, Any] = _model_info(m) if m is not None else {"modelKey": x.name}
+                info: dict[str, Any] = R.model_info(m) if m is not None else {"modelKey": x.name}
                 info.update(
                     identifier=x.identifier,
                     ttlMs=None if x.ttl_seconds is None else x.ttl_seconds * 1000,
@@ -399,7 +401,7 @@ class Lms:
                     queued=0,
                     parallel=None if m is not None and m.type == "embedding" else 4,
                 )
-                infos.append(info)
+                infos.append(R.ordered(info, R.PS_KEYS))
             out(json.dumps(infos, separators=(",", ":")) + "\n")
             return 0
         if not loaded:
@@ -459,10 +461,16 @@ class Lms:
             self.info(f"If you wish to download a variant, run: lms get {key} --select")
             return 0
         size = R.lms_bytes(entry.size)
+        # without --yes lms asks on a terminal; through a pipe it goes on without asking
+        footer = (
+            f"Resolution completed. Downloading {size}..."
+            if flags & {"-y", "--yes"}
+            else f"About to download {size}."
+        )
         out(
             f"\r\x1b[0K\n\r   ↓ To download: model {key} - {R.lms_bytes(entry.manifest_size)}"
             f"\x1b[0K\n\r   └─ ↓ To download: {file} - {size}\x1b[0K\n\r\x1b[0K\n"
-            f"\rResolution completed. Downloading {size}...\x1b[0K\n\x1b[?25h"
+            f"\r{footer}\x1b[0K\n\x1b[?25h"
         )
         try:
             return self._download(key, entry)
@@ -639,33 +647,6 @@ class Lms:
         )
         out(f"{logo}\n{LMS_TAGLINE}\nCLI commit: {commit}\n")
         return 0
-
-
-def _model_info(m: Any) -> dict[str, Any]:
-    """``lms ls --json`` element (ModelInfo of lms-shared-types)."""
-    info: dict[str, Any] = {
-        "type": m.type,
-        "modelKey": m.name,
-        "format": "gguf",
-        "displayName": m.name.split("/")[-1],
-        "publisher": m.name.split("/", 1)[0] if "/" in m.name else "lmstudio-community",
-        "path": m.name if "/" in m.name else f"lmstudio-community/{m.name}",
-        "sizeBytes": m.size,
-        "indexedModelIdentifier": m.name,
-        "deviceIdentifier": None,
-        "architecture": m.family,
-        "quantization": {"name": m.quantization, "bits": 4},
-        "maxContextLength": m.context_length,
-    }
-    if m.params:
-        info["paramsString"] = m.params
-    if m.type == "llm":
-        info["vision"] = False
-        info["trainedForToolUse"] = False
-    if "/" in m.name:
-        info["variants"] = [f"{m.name}@{m.quantization.lower()}"]
-        info["selectedVariant"] = f"{m.name}@{m.quantization.lower()}"
-    return info
 
 
 # ----- the API --------------------------------------------------------------------------------

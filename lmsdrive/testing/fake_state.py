@@ -139,6 +139,10 @@ class Model:
     family: str = "llama"
     type: str = "llm"
     context_length: int = 131072
+    #: What a runtime says of the model beyond these fields, in its own keys (LM Studio's
+    #: ModelInfo: ``displayName``, ``path``, ``variants``, ``vision``, ...); the fake derives
+    #: the keys missing here.
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
