@@ -74,48 +74,17 @@ ARCH_NAMES = {
 }
 #: The keys of an ``lms ls --json`` element in the order lms prints them (lms 07b7252:
 #: the client's zod schema order), and of an ``lms ps --json`` one.
-LS_KEYS = [
-    "type",
-    "modelKey",
-    "format",
-    "displayName",
-    "publisher",
-    "path",
-    "sizeBytes",
-    "indexedModelIdentifier",
-    "deviceIdentifier",
-    "paramsString",
-    "architecture",
-    "quantization",
-    "variants",
-    "selectedVariant",
-    "vision",
-    "trainedForToolUse",
-    "maxContextLength",
-]
+_LS = (
+    "type modelKey format displayName publisher path sizeBytes indexedModelIdentifier "
+    "deviceIdentifier paramsString architecture quantization variants selectedVariant vision "
+    "trainedForToolUse maxContextLength"
+)
+LS_KEYS = _LS.split()
 PS_KEYS = [
-    "type",
-    "modelKey",
-    "format",
-    "displayName",
-    "publisher",
-    "path",
-    "sizeBytes",
-    "indexedModelIdentifier",
-    "deviceIdentifier",
-    "paramsString",
-    "architecture",
-    "quantization",
-    "identifier",
-    "ttlMs",
-    "lastUsedTime",
-    "vision",
-    "trainedForToolUse",
-    "maxContextLength",
-    "contextLength",
-    "status",
-    "queued",
-    "parallel",
+    *LS_KEYS[:12],
+    *("identifier", "ttlMs", "lastUsedTime"),
+    *LS_KEYS[14:],
+    *("contextLength", "status", "queued", "parallel"),
 ]
 
 

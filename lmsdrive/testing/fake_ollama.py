@@ -269,11 +269,17 @@ class Ollama:
             return False
         return True
 
-    def _get(self, path: str) -> Any:
+    def _fetch(self, path: str) -> Any:
+        """The server's JSON at ``path`` after the heartbeat; ``None`` once the error is
+        printed."""
+        if not self._heartbeat():
+            return None
         status, data = self.http.json("GET", path)
         if status >= 400:
             msg = data.get("error") if isinstance(data, dict) else None
-            raise CliError(msg or f"{status} {http.client.responses.get(status, '')}")
+            reason = http.client.responses.get(status, "")
+            err(f"Error: {msg or f'{status} {reason}'}\n")
+            return None
         return data
 
     def version_cmd(self) -> int:
@@ -292,12 +298,8 @@ class Ollama:
         return 0
 
     def list_cmd(self, args: list[str]) -> int:
-        if not self._heartbeat():
-            return 1
-        try:
-            data = self._get("/api/tags")
-        except CliError as e:
-            err(f"Error: {e}\n")
+        data = self._fetch("/api/tags")
+        if data is None:
             return 1
         prefix = args[0].lower() if args else ""
         models = [
@@ -318,12 +320,8 @@ class Ollama:
         return 0
 
     def ps_cmd(self, args: list[str]) -> int:
-        if not self._heartbeat():
-            return 1
-        try:
-            data = self._get("/api/ps")
-        except CliError as e:
-            err(f"Error: {e}\n")
+        data = self._fetch("/api/ps")
+        if data is None:
             return 1
         now = time.time()
         rows = []
