@@ -20,9 +20,11 @@ import pytest
 
 from lmsdrive.parsers import ollama_pull as ollama_pull_parser
 from lmsdrive.parsers import parse
-from lmsdrive.testing import _fake_render as R
-from lmsdrive.testing.fake_cli import parse_ollama_host, pid_alive
-from lmsdrive.testing.fake_server import FakeServer, parse_keep_alive, pull_plan
+from lmsdrive.testing import _lmstudio_format as L
+from lmsdrive.testing import _ollama_format as O
+from lmsdrive.testing.fake_cli import pid_alive
+from lmsdrive.testing.fake_ollama import parse_keep_alive, parse_ollama_host, pull_plan
+from lmsdrive.testing.fake_server import FakeServer
 from lmsdrive.testing.fake_state import (
     FakeState,
     Model,
@@ -88,39 +90,39 @@ def start_serve(env: dict[str, str] | None = None) -> tuple[subprocess.Popen[byt
     ],
 )
 def test_human_bytes_is_ollamas(n: int, text: str) -> None:
-    assert R.human_bytes(n) == text
+    assert O.human_bytes(n) == text
 
 
 def test_human_time_phrases() -> None:
     now = 1_000_000.0
-    assert R.human_time(now - 0.5, now) == "Less than a second ago"
-    assert R.human_time(now - 90, now) == "About a minute ago"
-    assert R.human_time(now - 3 * 86400, now) == "3 days ago"
-    assert R.human_time(now - 15 * 86400, now) == "2 weeks ago"
-    assert R.human_time(now + 250, now) == "4 minutes from now"
-    assert R.human_time(None, now) == "Forever"
-    assert R.human_time(now + 30 * 365 * 86400, now) == "Forever"
+    assert O.human_time(now - 0.5, now) == "Less than a second ago"
+    assert O.human_time(now - 90, now) == "About a minute ago"
+    assert O.human_time(now - 3 * 86400, now) == "3 days ago"
+    assert O.human_time(now - 15 * 86400, now) == "2 weeks ago"
+    assert O.human_time(now + 250, now) == "4 minutes from now"
+    assert O.human_time(None, now) == "Forever"
+    assert O.human_time(now + 30 * 365 * 86400, now) == "Forever"
 
 
 def test_go_durations() -> None:
-    assert R.go_duration(21.948e-6) == "21.948µs"
-    assert R.go_duration(0.0015) == "1.5ms"
-    assert R.go_duration(123) == "2m3s"
-    assert R.go_duration(0) == "0s"
-    assert R.eta_duration(7860) == "2h11m"
-    assert R.eta_duration(500 * 3600) == "99h+"
+    assert O.go_duration(21.948e-6) == "21.948µs"
+    assert O.go_duration(0.0015) == "1.5ms"
+    assert O.go_duration(123) == "2m3s"
+    assert O.go_duration(0) == "0s"
+    assert O.eta_duration(7860) == "2h11m"
+    assert O.eta_duration(500 * 3600) == "99h+"
 
 
 def test_empty_ollama_table_is_the_recorded_bytes() -> None:
     recorded = (FIXTURES / "ollama/list/gh14544-empty-linux.txt").read_text().splitlines()[1]
     # the header ends with one space (reference §1.2); the paste lost it
-    assert R.ollama_list_text([], 0) == "NAME    ID    SIZE    MODIFIED \n"
-    assert R.ollama_list_text([], 0).rstrip() == recorded
+    assert O.ollama_list_text([], 0) == "NAME    ID    SIZE    MODIFIED \n"
+    assert O.ollama_list_text([], 0).rstrip() == recorded
 
 
 def test_ollama_ps_table_matches_the_recorded_layout() -> None:
     # fixtures/ollama/ps/gh11676-context-forever: header ends "UNTIL   ", row "Forever    "
-    table = R.ollama_table(
+    table = O.ollama_table(
         ["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"],
         [["llama4:16x17b", "bf31604e25c2", "159 GB", "52%/48% CPU/GPU", "128000", "Forever"]],
     )
@@ -129,7 +131,7 @@ def test_ollama_ps_table_matches_the_recorded_layout() -> None:
 
 
 def test_pull_bar_line_is_terminal_width_minus_one() -> None:
-    bar = R._Bar("pulling dde5aa3fc5ff:", 2_019_377_376, 1, 0.0)
+    bar = O._Bar("pulling dde5aa3fc5ff:", 2_019_377_376, 1, 0.0)
     bar.set(2_019_377_376, 0.5)
     line = bar.render(1.0, 80)
     assert len(line) == 79
@@ -139,14 +141,14 @@ def test_pull_bar_line_is_terminal_width_minus_one() -> None:
 
 
 def test_lms_bar_and_sizes() -> None:
-    assert R.lms_bar(24.51) == "█████▍" + " " * 16
-    assert R.lms_bar(100) == "█" * 22
-    assert R.lms_bytes(4_920_000_000) == "4.92 GB"
-    assert R.lms_bytes(84_110_000) == "84.11 MB"
-    assert R.lms_gib(29.53e9) == "27.50 GiB"
-    assert R.lms_elapsed(0.845) == "845.00ms"
-    assert R.lms_elapsed(63.2) == "1m 3.20s"
-    frame, pad = R.lms_get_frame(1, 1_210_000_000, 4_920_000_000, 35_120_000, 0, False)
+    assert L.lms_bar(24.51) == "█████▍" + " " * 16
+    assert L.lms_bar(100) == "█" * 22
+    assert L.lms_bytes(4_920_000_000) == "4.92 GB"
+    assert L.lms_bytes(84_110_000) == "84.11 MB"
+    assert L.lms_gib(29.53e9) == "27.50 GiB"
+    assert L.lms_elapsed(0.845) == "845.00ms"
+    assert L.lms_elapsed(63.2) == "1m 3.20s"
+    frame, pad = L.lms_get_frame(1, 1_210_000_000, 4_920_000_000, 35_120_000, 0, False)
     assert frame == (
         "\x1b[?25l\x1b[s\r⠙ [█████▍                ] 24.59% | 1.21 GB / 4.92 GB | 35.12 MB/s"
         " | ETA 01:45          \x1b[u"

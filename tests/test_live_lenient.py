@@ -14,7 +14,7 @@ from lmsdrive.errors import ParseError
 from lmsdrive.parsers import lms_get, lms_server_status
 from lmsdrive.transcript import Transcript
 
-# `lms server status` as lms prints it (reference lms-cli.md §3), plus one line no version of
+# `lms server status` as lms prints it (docs/reference/lms-cli.md §3), plus one line no version of
 # lms printed: what a new release might add.
 STATUS = "The server is running on port 1234.\nTip: try the new model catalog\n"
 

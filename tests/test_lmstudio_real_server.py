@@ -14,6 +14,8 @@ HTTP client is tested against ``httpx.MockTransport`` and the fake runtime inste
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,11 +125,21 @@ def test_unknown_route_is_typed_error(api: LMStudioAPI) -> None:
 
 
 def test_read_timeout_against_real_server(llama_server: LlamaServer) -> None:
-    with (
-        LMStudioAPI(llama_server.base_url, read_timeout=0.000_001) as api,
-        pytest.raises(CommandTimeoutError, match=r"did not answer"),
-    ):
-        api.chat(MODEL, HI, max_tokens=100)
+    """The real server, paused (SIGSTOP): the kernel still accepts the connection, no answer
+    comes, and the read timeout ends the wait with the typed error (the tiny model answers
+    in about a millisecond, so a short timeout alone would race it)."""
+    assert llama_server.pid is not None
+    os.kill(llama_server.pid, signal.SIGSTOP)
+    try:
+        with (
+            LMStudioAPI(llama_server.base_url, read_timeout=0.3) as api,
+            pytest.raises(CommandTimeoutError, match=r"did not answer"),
+        ):
+            api.chat(MODEL, HI, max_tokens=100)
+    finally:
+        os.kill(llama_server.pid, signal.SIGCONT)
+    with LMStudioAPI(llama_server.base_url) as api:
+        assert api.chat(MODEL, HI, max_tokens=2).text  # and it answers again
 
 
 def test_stopped_server_is_not_running(tmp_path: Path) -> None:

@@ -370,7 +370,7 @@ class LMStudioBackend(RuntimeBackend):
 
     @staticmethod
     def load_args(options: LoadOptions) -> list[str]:
-        """The ``lms load`` flags of ``options`` (reference runtimes-2026.md §4.2)."""
+        """The ``lms load`` flags of ``options`` (docs/reference/runtimes-2026.md §4.2)."""
         args: list[str] = []
         if options.context_length is not None:
             args += ["--context-length", str(options.context_length)]

@@ -1,6 +1,6 @@
 """LM Studio ``POST /v1/embeddings`` (OpenAI-compatible; also ``/api/v0/embeddings``).
 
-Shape (reference runtimes-2026.md §6.2 and §2.7, docs ``embeddings.md`` and
+Shape (docs/reference/runtimes-2026.md §6.2 and §2.7, docs ``embeddings.md`` and
 ``endpoints.mdx``): ``{"object": "list", "data": [{"object": "embedding", "embedding":
 [float, …], "index": 0}, …], "model", "usage": {"prompt_tokens", "total_tokens"}}``; one
 ``data`` item per input, put back in ``index`` order here. An error body instead:

@@ -1,7 +1,8 @@
 """LM Studio ``POST /api/v1/models/download`` and ``GET /api/v1/models/download/status/
 {job_id}`` (REST API v1, LM Studio 0.4.0+): a download job and its progress.
 
-Reference runtimes-2026.md §2.2–2.3 (docs ``2_rest/download.md``, ``download-status.md``):
+Reference docs/reference/runtimes-2026.md §2.2–2.3 (docs ``2_rest/download.md``,
+``download-status.md``):
 ``{"job_id", "status": "downloading"|"paused"|"completed"|"failed"|"already_downloaded",
 "total_size_bytes", "downloaded_bytes", "bytes_per_second", "estimated_completion",
 "started_at", "completed_at"}``; ``job_id`` is absent when ``already_downloaded``.

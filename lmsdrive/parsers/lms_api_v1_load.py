@@ -1,7 +1,8 @@
 """LM Studio ``POST /api/v1/models/load`` and ``POST /api/v1/models/unload`` (REST API v1,
 LM Studio 0.4.0+).
 
-Reference runtimes-2026.md §2.4–2.5 (docs ``2_rest/load.md``, ``unload.md``): load answers
+Reference docs/reference/runtimes-2026.md §2.4–2.5 (docs ``2_rest/load.md``, ``unload.md``):
+load answers
 ``{"type": "llm"|"embedding", "instance_id", "load_time_seconds", "status": "loaded",
 "load_config": {...}}`` (``load_config`` only with ``echo_load_config``); unload answers
 ``{"instance_id"}``.

@@ -1,7 +1,8 @@
 """LM Studio ``GET /api/v1/models`` (REST API v1, LM Studio 0.4.0+): downloaded models and
 their loaded instances.
 
-Reference runtimes-2026.md §2.1 (docs ``1_developer/2_rest/list.md``): ``{"models": [{"type":
+Reference docs/reference/runtimes-2026.md §2.1 (docs ``1_developer/2_rest/list.md``):
+``{"models": [{"type":
 "llm"|"embedding", "publisher", "key", "display_name", "architecture", "quantization":
 {"name", "bits_per_weight"}, "size_bytes", "params_string", "loaded_instances": [{"id",
 "config": {"context_length", ...}}], "max_context_length", "format", "capabilities", ...}]}``.

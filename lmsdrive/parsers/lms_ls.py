@@ -174,6 +174,11 @@ class LsResult(Result):
     omit_none: ClassVar[tuple[str, ...]] = ("truncated",)
 
 
+#: A model key or path: one word of letters, digits and ``. _ - / @ : +`` (``qwen/qwen3-8b``,
+#: ``text-embedding-nomic-embed-text-v1.5@q4_k_m``, ``TheBloke/X-GGUF/x.Q4_K_M.gguf``).
+_KEY_RE = re.compile(r"^[\w.\-/@:+]+$")
+
+
 def _title_type(title: str) -> str | None:
     t = title.strip().lower()
     if t in _TITLES:
@@ -217,6 +222,8 @@ def _model_from_cells(
     if m:
         variant_count = int(m.group("n"))
         key = key[: m.start()]
+    if not _KEY_RE.match(key.strip()):
+        raise ValueError(key)  # prose where a row should be (a tip, a new notice)
     arch = named.pop("ARCHITECTURE", None) or named.pop("ARCH", None)
     named.pop("ARCH", None)
     if arch is not None:

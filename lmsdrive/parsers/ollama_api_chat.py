@@ -1,6 +1,6 @@
 """Parser of the body of ``POST /api/chat`` (one object, or an NDJSON stream).
 
-Shapes (reference runtimes-2026.md §5.8; ollama ``docs/api.md``, ``api/types.go``
+Shapes (docs/reference/runtimes-2026.md §5.8; ollama ``docs/api.md``, ``api/types.go``
 ``ChatResponse``): the objects of ``/api/generate`` with ``"message": {"role", "content",
 "thinking", "tool_calls"}`` in place of ``"response"``/``"thinking"``:
 

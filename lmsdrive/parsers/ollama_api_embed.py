@@ -1,6 +1,6 @@
 """Parser of the body of ``POST /api/embed`` (Ollama v0.2.6+).
 
-Shape (reference runtimes-2026.md §5.7; ollama ``docs/api.md`` "Generate Embeddings"):
+Shape (docs/reference/runtimes-2026.md §5.7; ollama ``docs/api.md`` "Generate Embeddings"):
 ``{"model", "embeddings": [[float, …], …], "total_duration", "load_duration",
 "prompt_eval_count"}`` (one vector per input, in order; durations in nanoseconds); an error
 body ``{"error": "…"}`` instead (404 ``model 'x' not found``, 400 when an input is too long

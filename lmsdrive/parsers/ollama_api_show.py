@@ -1,6 +1,6 @@
 """Parser of the body of ``POST /api/show`` (a model's metadata and capabilities).
 
-Shape (reference runtimes-2026.md §5.6; ollama ``docs/api.md`` "Show Model Information",
+Shape (docs/reference/runtimes-2026.md §5.6; ollama ``docs/api.md`` "Show Model Information",
 ``api/types.go`` ``ShowResponse``): ``{"license", "modelfile", "parameters", "template",
 "system", "details": {…}, "model_info": {"general.architecture": "llama",
 "llama.context_length": 131072, "llama.embedding_length": 3072, …}, "projector_info",

@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .fakes import FAKES
+
 ENV_STATE = "LMSDRIVE_FAKE_STATE"
 #: Set in the environment of processes a fake runtime starts for its own setup: their
 #: invocations are not logged as spawns.
 ENV_NO_SPAWN_LOG = "LMSDRIVE_FAKE_NO_SPAWN_LOG"
-BACKENDS = ("ollama", "lms")
+BACKENDS = tuple(FAKES)
 
 
 @dataclass
@@ -85,7 +87,7 @@ class Knobs:
     lms_daemon_version: str = "0.0.20+1"
     #: The fake servers require ``Authorization: Bearer <api_token>`` on every route but
     #: ``/lmstudio-greeting``: HTTP 401 without it or with another one (LM Studio: the
-    #: ``invalid_api_key`` body of reference runtimes-2026.md §3.3; Ollama, as a proxy in front
+    #: ``invalid_api_key`` body of docs/reference/runtimes-2026.md §3.3; Ollama, as a proxy in front
     #: of it answers: ``{"error":"unauthorized"}``).
     api_token: str | None = None
     #: The fake LM Studio serves REST API v1 (0.4+). False: an older LM Studio, whose v1
@@ -137,6 +139,10 @@ class Model:
     family: str = "llama"
     type: str = "llm"
     context_length: int = 131072
+    #: What a runtime says of the model beyond these fields, in its own keys (LM Studio's
+    #: ModelInfo: ``displayName``, ``path``, ``variants``, ``vision``, ...); the fake derives
+    #: the keys missing here.
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -250,21 +256,30 @@ def _default_registry() -> dict[str, RegistryEntry]:
 
 @dataclass
 class FakeState:
-    ollama: BackendState = field(default_factory=BackendState)
-    lms: BackendState = field(default_factory=BackendState)
+    """Every runtime's side (``st.ollama``, ``st.lms``: one per registered fake), the
+    registry of pullable names and the knobs."""
+
+    sides: dict[str, BackendState] = field(
+        default_factory=lambda: {b: BackendState() for b in BACKENDS}
+    )
     registry: dict[str, RegistryEntry] = field(default_factory=_default_registry)
     knobs: Knobs = field(default_factory=Knobs)
 
+    def __getattr__(self, name: str) -> BackendState:
+        try:
+            return self.__dict__["sides"][name]  # type: ignore[no-any-return]
+        except KeyError:
+            raise AttributeError(name) from None
+
     def backend(self, name: str) -> BackendState:
-        if name == "ollama":
-            return self.ollama
-        if name == "lms":
-            return self.lms
-        raise ValueError(f"unknown backend {name!r}; expected one of {BACKENDS}")
+        if name not in self.sides:
+            raise ValueError(f"unknown backend {name!r}; expected one of {BACKENDS}")
+        return self.sides[name]
 
     # ----- JSON ---------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        return {**data.pop("sides"), **data}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FakeState:
@@ -281,8 +296,7 @@ class FakeState:
 
         reg = data.get("registry")
         return cls(
-            ollama=backend(data.get("ollama", {})),
-            lms=backend(data.get("lms", {})),
+            sides={b: backend(data.get(b, {})) for b in BACKENDS},
             registry=(
                 {k: RegistryEntry(**v) for k, v in reg.items()}
                 if reg is not None
@@ -293,17 +307,6 @@ class FakeState:
 
 
 # ----- model helpers ----------------------------------------------------------------------
-def ollama_name(name: str) -> str:
-    """Ollama's display form: the tag is always present (``llama3.2`` → ``llama3.2:latest``)."""
-    last = name.rsplit("/", 1)[-1]
-    return name if ":" in last else name + ":latest"
-
-
-def lms_key(name: str) -> str:
-    """An LM Studio model key without its ``@quant`` variant selector."""
-    return name.split("@", 1)[0]
-
-
 def make_model(name: str, entry: RegistryEntry | None = None, *, modified_at: float = 0.0) -> Model:
     """A downloaded model from its registry entry (or made-up, deterministic metadata)."""
     if entry is None:

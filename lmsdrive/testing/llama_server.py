@@ -88,6 +88,11 @@ class LlamaServer:
         self._log: tempfile._TemporaryFileWrapper[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs (tests pause it with SIGSTOP)."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 

@@ -58,27 +58,24 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeAlias
 
-from .fake_cli import kill_pid, spawn_lms_server
+from .fake_cli import kill_pid
 from .fake_state import (
     BACKENDS,
     ENV_NO_SPAWN_LOG,
     ENV_STATE,
     FakeState,
     Knobs,
-    Loaded,
     RegistryEntry,
-    Server,
     edit_state,
-    lms_key,
     load_state,
     make_model,
-    ollama_name,
     read_requests,
     read_spawns,
     request_log,
     save_state,
     spawn_log,
 )
+from .fakes import FAKES, get_fake
 
 _PKG_PARENT = str(Path(__file__).resolve().parent.parent.parent)
 _KNOB_NAMES = {f.name for f in dataclasses.fields(Knobs)}
@@ -183,6 +180,7 @@ class FakeRuntime:
         self._procs: list[subprocess.Popen[bytes]] = []
         self._foreign: list[ThreadingHTTPServer] = []
         self._started = False
+        self.ports: dict[str, int] = {}
 
     # --- paths and addresses ---------------------------------------------------------------
     @property
@@ -193,13 +191,24 @@ class FakeRuntime:
     def state_path(self) -> Path:
         return self.dir / "state" / "state.json"
 
+    def url(self, backend: str) -> str:
+        return f"http://127.0.0.1:{self.ports[backend]}"
+
+    @property
+    def ollama_port(self) -> int:
+        return self.ports["ollama"]
+
+    @property
+    def lms_port(self) -> int:
+        return self.ports["lms"]
+
     @property
     def ollama_url(self) -> str:
-        return f"http://127.0.0.1:{self.ollama_port}"
+        return self.url("ollama")
 
     @property
     def lms_url(self) -> str:
-        return f"http://127.0.0.1:{self.lms_port}"
+        return self.url("lms")
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> FakeRuntime:
@@ -217,29 +226,25 @@ class FakeRuntime:
     def _setup(self) -> None:
         self.bin_dir.mkdir()
         self.state_path.parent.mkdir()
-        self.ollama_port = free_port()
-        self.lms_port = free_port()
-        while self.lms_port == self.ollama_port:
-            self.lms_port = free_port()
+        # a port per registered runtime, even one left out (its variable points there)
+        while len(set(self.ports.values())) < len(FAKES):
+            self.ports = {name: free_port() for name in FAKES}
 
         state = FakeState(knobs=Knobs(**self.knobs))
         state.registry.update(self.registry)
         now = time.time()
         for b in self.backends:
             side = state.backend(b)
-            norm = ollama_name if b == "ollama" else lms_key
+            norm = get_fake(b).normalize
             names = [norm(n) for n in self.models_downloaded[b] + self.models_loaded[b]]
             for i, name in enumerate(dict.fromkeys(names)):
                 # older first: `ollama list` shows the newest first
                 side.downloaded.append(
                     make_model(name, state.registry.get(name), modified_at=now - 3600 * (i + 1))
                 )
-        state.lms.config_port = self.lms_port
-        state.lms.service_running = "lms" in self.server_running or bool(
-            self.models_loaded.get("lms")
-        )
-        if state.lms.service_running:
-            state.lms.daemon_pid = os.getpid()
+        for name, port in self.ports.items():
+            up = name in self.server_running or bool(self.models_loaded.get(name))
+            get_fake(name).seed(state.backend(name), port, up)
         save_state(self.state_path, state)
 
         for b in self.backends:
@@ -257,15 +262,14 @@ class FakeRuntime:
                     os.environ[k] = v
 
         if state.knobs.port_taken:
-            for port in (self.ollama_port, self.lms_port):
+            for port in self.ports.values():
                 holder = ThreadingHTTPServer(("127.0.0.1", port), _Foreign)
                 holder.daemon_threads = True
                 threading.Thread(target=holder.serve_forever, daemon=True).start()
                 self._foreign.append(holder)
-        if "ollama" in self.server_running:
-            self.start_server("ollama")
-        if "lms" in self.server_running:
-            self.start_server("lms")
+        for b in FAKES:
+            if b in self.server_running:
+                self.start_server(b)
         self._load_models()
 
     def _load_models(self) -> None:
@@ -274,20 +278,11 @@ class FakeRuntime:
         with edit_state(self.state_path) as state:
             for b in self.backends:
                 side = state.backend(b)
-                norm = ollama_name if b == "ollama" else lms_key
-                for name in dict.fromkeys(norm(n) for n in self.models_loaded[b]):
+                spec = get_fake(b)
+                for name in dict.fromkeys(spec.normalize(n) for n in self.models_loaded[b]):
                     model = side.find(name)
                     assert model is not None
-                    ollama = b == "ollama"
-                    side.loaded.append(
-                        Loaded(
-                            name=name,
-                            identifier=name,
-                            size=int(model.size * 1.1) + 4096 * 28672 if ollama else model.size,
-                            loaded_at=now,
-                            expires_at=now + 300 if ollama else None,
-                        )
-                    )
+                    side.loaded.append(spec.loaded(model, now))
 
     def _make_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -307,9 +302,9 @@ class FakeRuntime:
         changes: dict[str, str | None] = {
             "PATH": os.pathsep.join([*first, *kept]),
             ENV_STATE: str(self.state_path),
-            "OLLAMA_HOST": f"127.0.0.1:{self.ollama_port}",
-            "LMSTUDIO_URL": self.lms_url,
         }
+        for name, port in self.ports.items():
+            changes.update(get_fake(name).env(port))
         if self.isolate_home:
             home = self.dir / "home"
             home.mkdir(exist_ok=True)
@@ -323,25 +318,10 @@ class FakeRuntime:
         until it answers."""
         env = dict(self.env)
         env[ENV_NO_SPAWN_LOG] = "1"
-        log = open(self.state_path.with_name(f"{backend}-server.log"), "ab")  # noqa: SIM115
-        with log:
-            if backend == "ollama":
-                proc = subprocess.Popen(
-                    [str(self.bin_dir / "ollama"), "serve"],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    env=env,
-                    start_new_session=True,
-                )
-                port, path = self.ollama_port, "/"
-            else:
-                proc = spawn_lms_server(self.state_path, self.lms_port)
-                with edit_state(self.state_path) as st:
-                    st.lms.server = Server(pid=proc.pid, port=self.lms_port)
-                    st.lms.service_running = True
-                    st.lms.daemon_pid = st.lms.daemon_pid or os.getpid()
-                port, path = self.lms_port, "/lmstudio-greeting"
+        proc, path = get_fake(backend).start_server(
+            self.state_path, self.bin_dir, env, self.ports[backend]
+        )
+        port = self.ports[backend]
         self._procs.append(proc)
         if load_state(self.state_path).knobs.serve_hangs:
             return

@@ -72,3 +72,21 @@ def test_ls_cut_last_row_is_truncated() -> None:
         parse_any(
             "lms ls", head.replace("8.15 GB     Local", "") + head.splitlines()[1], strict=True
         )
+
+
+def test_prose_inside_the_table_is_not_a_model() -> None:
+    """A line a new lms might print inside the table (a tip, a notice) is not read as a model
+    key (keys are one word); lenient reading lists it in `skipped`, strict refuses it."""
+
+    text = (
+        "LLMs (Large Language Models)                       PARAMS      ARCHITECTURE   SIZE\n"
+        "qwen/qwen3-8b                                          8B         Qwen3       5.03 GB\n"
+        "Tip: try the new model catalog at lmstudio.ai/models\n"
+    )
+    result = parse_any("lms ls", text)
+    assert [m.key for m in result.models] == ["qwen/qwen3-8b"]
+    assert [s.text for s in result.skipped] == [
+        "Tip: try the new model catalog at lmstudio.ai/models"
+    ]
+    with pytest.raises(ParseError):
+        parse_any("lms ls", text, strict=True)
