@@ -45,7 +45,18 @@ KEEP_ROWS = 256
 # elements (the bar glyphs), Braille (spinner frames).
 _SIMPLE_RE = re.compile(r"[\x20-\x7e\u00a0-\u02ff\u2500-\u25fc\u25ff\u2800-\u28ff]+")
 _BOUNDARY_RE = re.compile(r"\n|\r|\x1b\[\?25h|\x1b\[\?2026l")
-_BOUNDARY_SEQS = ("\x1b[?25h", "\x1b[?2026l")
+#: A control sequence (CSI) up to its final byte, and one still open at the end of a chunk
+#: (held back, so every sequence reaches pyte whole and can be cleaned first).
+_CSI_RE = re.compile(r"\x1b\[[^\x40-\x7e\x1b]*")
+_OPEN_CSI_RE = re.compile(r"\x1b(?:\[[^\x40-\x7e\x1b]{0,4096})?$")
+
+
+def _clean_csi(text: str) -> str:
+    """Leave out of control sequences the non-ASCII characters pyte would take for parameter
+    digits ("²".isdigit() is true, int("²") fails inside pyte): a terminal ignores them."""
+    if "\x1b[" not in text or text.isascii():
+        return text
+    return _CSI_RE.sub(lambda m: "".join(c for c in m.group() if c.isascii()), text)
 _DATA = attrgetter("data")
 
 
@@ -235,9 +246,10 @@ class ScreenReplay:
     def feed(self, chunk: str) -> Iterator[tuple[int, str]]:
         text = self._carry + chunk if self._carry else chunk
         self._carry = ""
-        cut = text.rfind("\x1b", max(0, len(text) - 9))
-        if cut >= 0 and any(s.startswith(text[cut:]) and s != text[cut:] for s in _BOUNDARY_SEQS):
-            text, self._carry = text[:cut], text[cut:]
+        open_csi = _OPEN_CSI_RE.search(text)
+        if open_csi is not None:
+            text, self._carry = text[: open_csi.start()], text[open_csi.start() :]
+        text = _clean_csi(text)
         pos = 0
         screen = self._screen
         for m in _BOUNDARY_RE.finditer(text):
@@ -265,7 +277,7 @@ class ScreenReplay:
 
     def close(self) -> Iterator[tuple[int, str]]:
         if self._carry:
-            self._stream.feed(self._carry)
+            self._stream.feed(_clean_csi(self._carry))
             self._carry = ""
         yield from self._read(None)
 

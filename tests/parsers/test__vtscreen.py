@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from _support_ollamastream import ESC
 
 from lmsdrive.parsers._vtscreen import ScreenReplay
@@ -61,3 +62,14 @@ def test_replay_hostile_escapes_are_cheap() -> None:
     start = time.perf_counter()
     list(ScreenReplay().feed(text + "ok\n"))
     assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize("cut", [None, 1, 2, 3, 4])
+def test_a_non_ascii_digit_inside_a_control_sequence_is_ignored(cut: int | None) -> None:
+    """Found by fuzzing: "²".isdigit() is true and pyte then fails on int("²") inside a CSI;
+    a terminal ignores such a character. Whole or cut anywhere, the row reads the same."""
+    text = "abc\x1b[²2Kx\n"
+    replay = ScreenReplay()
+    chunks = [text] if cut is None else [text[: cut + 3], text[cut + 3 :]]
+    rows = [row for chunk in chunks for row in replay.feed(chunk)] + list(replay.close())
+    assert rows == [(1, "   x")]
