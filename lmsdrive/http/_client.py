@@ -156,6 +156,10 @@ class BaseAPI:
         #: Whether a token is sent (the token itself is not kept anywhere else).
         self.has_token = bool(api_token)
         self.base_url = base_url.rstrip("/")
+        #: Requests go to ``base_url + path`` as one absolute URL (httpx then parses it once
+        #: instead of merging a relative path into its base, the same URL); a base holding a
+        #: query or fragment is left to httpx's merge.
+        self._join = not any(c in self.base_url for c in "?#")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         #: Read timeout of the quick metadata requests (health, lists, version): a server that
@@ -249,7 +253,7 @@ class BaseAPI:
         try:
             request = self._client.build_request(
                 method,
-                path,
+                self.base_url + path if self._join else path,
                 json=json,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
@@ -321,7 +325,8 @@ class BaseAPI:
         also those raised while the caller iterates the body."""
         self.requests += 1
         try:
-            with self._client.stream(method, path, json=json) as response:
+            target = self.base_url + path if self._join else path
+            with self._client.stream(method, target, json=json) as response:
                 yield response
         except httpx.TransportError as e:
             raise self._transport_error(e, method, path) from e
