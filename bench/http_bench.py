@@ -108,8 +108,8 @@ def servers(with_llama: bool = True) -> Iterator[tuple[list[dict[str, Any]], lis
 
 def rows(
     env: BenchEnv,
-    calls: int = 200,
-    llama_calls: int = 40,
+    calls: int = 500,
+    llama_calls: int = 100,
     warmup: int = 20,
     max_tokens: int = 8,
     with_llama: bool = True,

@@ -200,6 +200,21 @@ class Driver:
             else self.config.runtime.spell(ModelRef.parse(model), self.config.model_source)
         )
 
+    def _spelled(self, model: str | None) -> str:
+        """:meth:`_model`, kept per Driver for the request paths: a name is parsed and
+        spelled once per configuration (a new ``config`` starts afresh); a refused name is
+        checked again each time."""
+        cache: dict[str | None, str] | None = self.__dict__.get("_names")
+        if cache is None or self.__dict__.get("_names_for") is not self.config:
+            cache = self.__dict__["_names"] = {}
+            self.__dict__["_names_for"] = self.config
+        name = cache.get(model)
+        if name is None:
+            name = cache[model] = self._model(model)
+            if len(cache) > 64:
+                cache.clear()
+        return name
+
     def pull(self, model: str | None = None) -> Generator[Progress, None, None]:
         """Download ``model`` (default: the configured one): typed progress events while it
         runs; closing the iterator stops the download."""
@@ -249,10 +264,12 @@ class Driver:
         self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Generation:
         """Generate an answer with the configured model (the server must be running)."""
-        with self._not_running_guard():
+        try:
             return self.backend.generate(
-                self.model, prompt, temperature=temperature, max_tokens=max_tokens
+                self._spelled(None), prompt, temperature=temperature, max_tokens=max_tokens
             )
+        except ServerNotRunningError as exc:
+            raise self._not_running(exc) from exc
 
     def generate_stream(
         self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
@@ -261,7 +278,7 @@ class Driver:
         Closing the iterator closes the HTTP response."""
         yield from self._guard(
             self.backend.generate_stream(
-                self.model, prompt, temperature=temperature, max_tokens=max_tokens
+                self._spelled(None), prompt, temperature=temperature, max_tokens=max_tokens
             )
         )
 
@@ -288,9 +305,9 @@ class Driver:
         reasoning models reason anyway. Reasoning is kept apart in ``reply.thinking``.
         A model that cannot serve the call raises :class:`~lmsdrive.errors.CapabilityError`
         before the request."""
-        with self._not_running_guard():
+        try:
             return self.backend.chat(
-                self._model(model),
+                self._spelled(model),
                 messages,
                 temperature=temperature,
                 max_tokens=max_tokens,
@@ -298,6 +315,8 @@ class Driver:
                 options=options,
                 think=think,
             )
+        except ServerNotRunningError as exc:
+            raise self._not_running(exc) from exc
 
     def chat_stream(
         self,
@@ -317,7 +336,7 @@ class Driver:
 
         with self._not_running_guard():
             stream = self.backend.chat_stream(
-                self._model(model),
+                self._spelled(model),
                 messages,
                 temperature=temperature,
                 max_tokens=max_tokens,
@@ -336,8 +355,10 @@ class Driver:
         """One vector per text, in order (a single string is one text), from ``model``
         (default: the configured one, which must then be an embedding model)."""
         items = [texts] if isinstance(texts, str) else list(texts)
-        with self._not_running_guard():
-            return self.backend.embed(self._model(model), items)
+        try:
+            return self.backend.embed(self._spelled(model), items)
+        except ServerNotRunningError as exc:
+            raise self._not_running(exc) from exc
 
     def _guard(self, items: Iterator[T]) -> Generator[T, None, None]:
         """Yield from ``items``, closing it at the end; a server that does not answer
@@ -353,7 +374,12 @@ class Driver:
         try:
             yield
         except ServerNotRunningError as exc:
-            raise ServerNotRunningError(f"{self.config.runtime.not_running} ({exc})") from exc
+            raise self._not_running(exc) from exc
+
+    def _not_running(self, exc: ServerNotRunningError) -> ServerNotRunningError:
+        """A server that does not answer, in the runtime's words (the request paths raise it
+        without a context manager: it costs on every call)."""
+        return ServerNotRunningError(f"{self.config.runtime.not_running} ({exc})")
 
 
 __all__ = ["Driver", "InitReport", "StepCallback", "friendly_message", "make_backend"]

@@ -36,6 +36,12 @@ _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*$")
 _HOST_RE = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|localhost)(?::\d{1,5})?$")
 
 
+#: Names already parsed (valid ones only; a refused name is checked again each time). Every
+#: request spells its model, so the parse is kept; bounded: cleared when it fills.
+_PARSED: dict[str, ModelRef] = {}
+_PARSED_MAX = 512
+
+
 def _refuse(name: str, why: str) -> InvalidModelNameError:
     return InvalidModelNameError(f"invalid model name {name!r}: {why}. Accepted forms: {FORMS}.")
 
@@ -54,6 +60,18 @@ class ModelRef:
     def parse(cls, name: str) -> ModelRef:
         """Parse and validate; a name that could reach a command line as a flag, or that
         holds whitespace or control characters, is refused before any process starts."""
+        if type(name) is str and cls is ModelRef:
+            ref = _PARSED.get(name)
+            if ref is None:
+                ref = cls._parse(name)
+                if len(_PARSED) >= _PARSED_MAX:
+                    _PARSED.clear()
+                _PARSED[name] = ref
+            return ref
+        return cls._parse(name)
+
+    @classmethod
+    def _parse(cls, name: str) -> ModelRef:
         if not isinstance(name, str) or not name:
             raise _refuse(str(name), "the name is empty")
         if name.startswith("-"):

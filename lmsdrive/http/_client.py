@@ -156,6 +156,10 @@ class BaseAPI:
         #: Whether a token is sent (the token itself is not kept anywhere else).
         self.has_token = bool(api_token)
         self.base_url = base_url.rstrip("/")
+        #: Requests go to ``base_url + path`` as one absolute URL (httpx then parses it once
+        #: instead of merging a relative path into its base, the same URL); a base holding a
+        #: query or fragment is left to httpx's merge.
+        self._join = not any(c in self.base_url for c in "?#")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         #: Read timeout of the quick metadata requests (health, lists, version): a server that
@@ -249,7 +253,7 @@ class BaseAPI:
         try:
             request = self._client.build_request(
                 method,
-                path,
+                self.base_url + path if self._join else path,
                 json=json,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
@@ -321,7 +325,8 @@ class BaseAPI:
         also those raised while the caller iterates the body."""
         self.requests += 1
         try:
-            with self._client.stream(method, path, json=json) as response:
+            target = self.base_url + path if self._join else path
+            with self._client.stream(method, target, json=json) as response:
                 yield response
         except httpx.TransportError as e:
             raise self._transport_error(e, method, path) from e
@@ -405,12 +410,12 @@ class BaseAPI:
         """Parse a whole response with ``parser``; error statuses and error bodies raise."""
         if response.status_code >= 400:
             raise self._error(response)
-        url = str(response.request.url)
         try:
             result = parser(self._transcript(response))
         except ParseError as e:
-            raise self._unreadable(url, e, response.status_code) from e
+            raise self._unreadable(str(response.request.url), e, response.status_code) from e
         if result.error is not None:
+            url = str(response.request.url)
             if self._is_auth_failure(response.status_code, response.text):
                 raise self._auth_error(url, response.status_code)
             raise api_error(result.error, response.status_code, result.kind, url)
@@ -418,12 +423,24 @@ class BaseAPI:
 
     @staticmethod
     def _transcript(response: httpx.Response, text: str | None = None) -> Transcript:
-        body = response.text if text is None else text
+        body = _text_of(response) if text is None else text
         return Transcript(
             stdout=body,
             argv=(response.request.method, str(response.request.url)),
             http_status=response.status_code,
         )
+
+
+def _text_of(response: httpx.Response) -> str:
+    """``response.text`` (a read body), without httpx's charset lookup (``email.message``)
+    when the ``Content-Type`` names no charset or only ``charset=utf-8``: then it is UTF-8
+    (our clients set no other default), bad bytes replaced, exactly as ``.text`` decodes it."""
+    kind = response.headers.get("content-type", "").lower()
+    if "charset" not in kind or (
+        kind.count("charset") == 1 and kind.replace(" ", "").endswith(";charset=utf-8")
+    ):
+        return response.content.decode("utf-8", "replace")
+    return response.text
 
 
 class ResultStream(Iterator[E], Generic[E, R]):

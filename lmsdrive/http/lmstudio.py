@@ -14,6 +14,7 @@ none is loaded) with the status code, the server's message and the URL.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
@@ -32,6 +33,8 @@ from ..parsers import (
     lms_api_v1_models,
 )
 from ..parsers._base import Result
+from ..parsers._lms_json import MAX_DEPTH, MAX_VALUE
+from ..parsers._stream import read_all
 from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
 from ._client import BaseAPI, ChatReply, ChatStream, Generation, GenerationStream, api_error
@@ -198,12 +201,12 @@ class LMStudioAPI(BaseAPI):
         body.update(self._response_format(format))
         path = "/v1/chat/completions"
         try:
-            result = self._read(self._send("POST", path, json=body), lms_api_chat.parse)
+            result = self._read(self._send("POST", path, json=body), _parse_chat)
         except APIError as e:
             if not self._fall_back(format, e.message):
                 raise
             body.update(self._response_format(format))
-            result = self._read(self._send("POST", path, json=body), lms_api_chat.parse)
+            result = self._read(self._send("POST", path, json=body), _parse_chat)
         return _chat_reply(result, model, format)
 
     def generate(
@@ -333,6 +336,29 @@ class LMStudioAPI(BaseAPI):
         embedding model, or a server started with embeddings on)."""
         body = {"model": model, "input": list(texts)}
         return self._read(self._send("POST", "/v1/embeddings", json=body), lms_api_embeddings.parse)
+
+
+def _parse_chat(transcript: Transcript) -> lms_api_chat.LmsApiChatResult:
+    """:func:`lms_api_chat.parse`, the usual plain answer decoded in one go: a body of one
+    JSON object with fewer brackets than the nesting bound (so the parser's depth scan
+    cannot refuse it) is handed to the parser as a value, the rest to ``parse`` itself.
+    Same result, same errors; only the character-by-character depth scan is saved."""
+    body = transcript.text.strip()
+    if (
+        body[:1] == "{"
+        and body[-1:] == "}"
+        and len(body) <= MAX_VALUE
+        and body.count("{") + body.count("[") <= MAX_DEPTH
+    ):
+        try:
+            value = json.loads(body)
+        except ValueError:
+            pass
+        else:
+            parser = lms_api_chat.ChatParser(transcript.http_status)
+            parser.read_object(value)
+            return read_all(parser, "")
+    return lms_api_chat.parse(transcript)
 
 
 def _generation(result: lms_api_chat.LmsApiChatResult, model: str) -> Generation:
