@@ -274,7 +274,7 @@ class LMStudioAPI(BaseAPI):
             if response.status_code >= 400:
                 text = self._read_text(response, path)
                 raise self._error(response, text)
-            parser = lms_api_chat.ChatParser(response.status_code)
+            parser = lms_api_chat.ChatReader(response.status_code)
             try:
                 for line in self._iter_lines(response, path):
                     for event in parser.feed(line + "\n"):
@@ -355,7 +355,7 @@ def _parse_chat(transcript: Transcript) -> lms_api_chat.LmsApiChatResult:
         except ValueError:
             pass
         else:
-            parser = lms_api_chat.ChatParser(transcript.http_status)
+            parser = lms_api_chat.ChatReader(transcript.http_status)
             parser.read_object(value)
             return read_all(parser, "")
     return lms_api_chat.parse(transcript)

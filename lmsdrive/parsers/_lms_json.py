@@ -22,9 +22,9 @@ DepthScanner = Brackets
 __all__ = [
     "MAX_DEPTH",
     "MAX_VALUE",
-    "ApiError",
     "DepthScanner",
     "HttpBody",
+    "LmsErrorBody",
     "api_error",
     "classify_api_error",
     "load_json",
@@ -34,7 +34,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ApiError:
+class LmsErrorBody:
     """An error body, read."""
 
     message: str
@@ -85,23 +85,25 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def api_error(obj: object, status: int | None) -> ApiError | None:
+def api_error(obj: object, status: int | None) -> LmsErrorBody | None:
     """The error an API body reports, or ``None`` when it is not an error body."""
     if not isinstance(obj, dict) or "error" not in obj:
         return None
     err = obj["error"]
     if isinstance(err, str):
-        return ApiError(err, True, None, None, None, classify_api_error(err, None, None, status))
+        return LmsErrorBody(
+            err, True, None, None, None, classify_api_error(err, None, None, status)
+        )
     if isinstance(err, dict):
         message = _text(err.get("message")) or _text(err.get("error")) or json.dumps(err)
         etype, param, code = _text(err.get("type")), _text(err.get("param")), _text(err.get("code"))
-        return ApiError(
+        return LmsErrorBody(
             message, False, etype, param, code, classify_api_error(message, etype, code, status)
         )
     if err is None or err is False:
         return None
     message = json.dumps(err)
-    return ApiError(
+    return LmsErrorBody(
         message, False, None, None, None, classify_api_error(message, None, None, status)
     )
 

@@ -57,6 +57,8 @@ def _clean_csi(text: str) -> str:
     if "\x1b[" not in text or text.isascii():
         return text
     return _CSI_RE.sub(lambda m: "".join(c for c in m.group() if c.isascii()), text)
+
+
 _DATA = attrgetter("data")
 
 

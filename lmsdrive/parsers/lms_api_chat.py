@@ -93,7 +93,7 @@ __all__ = [
     "ChatDelta",
     "ChatDone",
     "ChatError",
-    "ChatParser",
+    "ChatReader",
     "ChatUsage",
     "LmsApiChatResult",
     "ToolCall",
@@ -233,7 +233,7 @@ class _Choice:
         )
 
 
-class ChatParser:
+class ChatReader:
     """Incremental reader of a chat-completion body: :meth:`feed` chunks, :meth:`close`,
     then :meth:`result`."""
 
@@ -281,7 +281,7 @@ class ChatParser:
     def result(self) -> LmsApiChatResult:
         """The whole result; call after :meth:`close`."""
         if self._final is None:
-            raise RuntimeError("ChatParser.result() before close()")
+            raise RuntimeError("ChatReader.result() before close()")
         return self._final
 
     def _finish(self) -> tuple[list[ChatEvent], LmsApiChatResult]:
@@ -555,12 +555,12 @@ class ChatParser:
 
 def stream(chunks: Iterable[str]) -> Generator[ChatEvent, None, LmsApiChatResult]:
     """Typed events of a chat-completion body as each completes; returns the result."""
-    return (yield from drive(ChatParser(), chunks))
+    return (yield from drive(ChatReader(), chunks))
 
 
 def parse(transcript: Transcript) -> LmsApiChatResult:
     """A chat completion: plain response, SSE stream or error body (auto-detected)."""
-    parser = ChatParser(transcript.http_status)
+    parser = ChatReader(transcript.http_status)
     body = transcript.text.strip()
     if body.startswith("{") and body.endswith("}"):
         # The common case, one plain JSON object: read it in one go. Anything else (SSE,

@@ -100,7 +100,7 @@ _NO_INFO_RE = re.compile(r"^Cannot find more information\s*$")
 
 
 @dataclass(frozen=True)
-class PsModel:
+class LmsPsModel:
     """One loaded model instance."""
 
     identifier: str
@@ -125,7 +125,7 @@ class PsModel:
 class PsResult(Result):
     """Loaded models as ``lms ps`` lists them."""
 
-    models: list[PsModel] = field(default_factory=list)
+    models: list[LmsPsModel] = field(default_factory=list)
     empty_message: bool = False
     format: str = "empty"
     warnings: list[str] = field(default_factory=list)
@@ -143,7 +143,7 @@ def _int(text: str | None) -> int | None:
     return int(t)
 
 
-def _row(named: dict[str, str]) -> PsModel:
+def _row(named: dict[str, str]) -> LmsPsModel:
     ident = named.pop("IDENTIFIER", None)
     if not ident:
         raise ValueError("no identifier")
@@ -152,7 +152,7 @@ def _row(named: dict[str, str]) -> PsModel:
     if size_text is not None and size is None:
         raise ValueError(size_text)
     fmt = named.pop("FORMAT", None)
-    return PsModel(
+    return LmsPsModel(
         identifier=ident,
         model=named.pop("MODEL", None),
         status=named.pop("STATUS", None),
@@ -167,7 +167,7 @@ def _row(named: dict[str, str]) -> PsModel:
     )
 
 
-def _block_field(model: PsModel, name: str, value: str) -> PsModel:
+def _block_field(model: LmsPsModel, name: str, value: str) -> LmsPsModel:
     if name == "Type":
         return replace(model, type=value.strip().lower() or None)
     if name == "Path":
@@ -181,11 +181,11 @@ def _block_field(model: PsModel, name: str, value: str) -> PsModel:
 
 
 def _text(lines: list[str]) -> PsResult:
-    models: list[PsModel] = []
+    models: list[LmsPsModel] = []
     warnings: list[str] = []
     unknown: list[int] = []
     columns: list[Column] | None = None
-    block: PsModel | None = None
+    block: LmsPsModel | None = None
     empty = False
     fmt = "empty"
     last, truncated = last_line(lines), None
@@ -212,7 +212,7 @@ def _text(lines: list[str]) -> PsResult:
         if m:
             if block is not None:
                 models.append(block)
-            block = PsModel(identifier=m.group("id"))
+            block = LmsPsModel(identifier=m.group("id"))
             fmt = "blocks"
             continue
         if block is not None:
@@ -263,7 +263,7 @@ _JSON_KNOWN = {
 }  # fmt: skip
 
 
-def _json_model(d: Any, line: int) -> PsModel:
+def _json_model(d: Any, line: int) -> LmsPsModel:
     if not isinstance(d, dict):
         raise ValueError("element is not an object")
 
@@ -277,7 +277,7 @@ def _json_model(d: Any, line: int) -> PsModel:
     device: str | None = None
     if "deviceIdentifier" in d:
         device = _get("deviceIdentifier", str) or "Local"
-    return PsModel(
+    return LmsPsModel(
         identifier=ident,
         model=_get("modelKey", str),
         status=status.upper() if status else None,

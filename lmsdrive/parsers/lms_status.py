@@ -72,7 +72,7 @@ _BOX_SIDE_RE = re.compile(r"^\s*│(.*)│\s*$")
 
 
 @dataclass(frozen=True)
-class LoadedModel:
+class LmsStatusModel:
     identifier: str
     size_bytes: int | None = None
     size_text: str | None = None
@@ -84,7 +84,7 @@ class StatusResult(Result):
 
     server_running: bool | None = None
     port: int | None = None
-    loaded_models: list[LoadedModel] = field(default_factory=list)
+    loaded_models: list[LmsStatusModel] = field(default_factory=list)
     boxed: bool = False
 
 
@@ -102,7 +102,7 @@ def parse(transcript: Transcript) -> StatusResult:
         lines.append(m.group(1) if m else line)
     running: bool | None = None
     port: int | None = None
-    models: list[LoadedModel] = []
+    models: list[LmsStatusModel] = []
     unknown: list[int] = []
     for i, line in enumerate(lines):
         if is_noise(line) or strip_log_prefix(line)[0] == "warn":
@@ -116,7 +116,7 @@ def parse(transcript: Transcript) -> StatusResult:
         m = _MODEL_RE.match(s)
         if m:
             size = m.group("size")
-            models.append(LoadedModel(m.group("id"), parse_size(size), size))
+            models.append(LmsStatusModel(m.group("id"), parse_size(size), size))
             continue
         if _NO_MODELS_RE.match(s) or _LOADED_TITLE_RE.match(s) or _HINT_RE.match(s):
             continue

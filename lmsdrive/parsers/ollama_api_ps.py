@@ -63,7 +63,7 @@ from ._ollama_api import (
     single_body,
 )
 
-__all__ = ["OllamaApiPsResult", "PsModel", "parse"]
+__all__ = ["OllamaApiPsModel", "OllamaApiPsResult", "parse"]
 
 COMMAND = "ollama /api/ps"
 
@@ -80,7 +80,7 @@ _KNOWN = (
 
 
 @dataclass(frozen=True)
-class PsModel:
+class OllamaApiPsModel:
     """One loaded model."""
 
     name: str
@@ -99,14 +99,14 @@ class OllamaApiPsResult(Result):
     """The models of ``/api/ps``."""
 
     http_status: int | None = None
-    models: list[PsModel] = field(default_factory=list)
+    models: list[OllamaApiPsModel] = field(default_factory=list)
 
 
-def _model(obj: dict[str, Any]) -> PsModel:
+def _model(obj: dict[str, Any]) -> OllamaApiPsModel:
     name = get_str(obj, "name", COMMAND) or get_str(obj, "model", COMMAND)
     if not name:
         raise ParseError(COMMAND, f"a model without 'name': {obj!r:.200}")
-    return PsModel(
+    return OllamaApiPsModel(
         name=name,
         model=get_str(obj, "model", COMMAND),
         size=get_int(obj, "size", COMMAND),

@@ -74,7 +74,7 @@ from ..transcript import Transcript
 from ._base import Result
 from ._ollama_table import Row, read_table
 
-__all__ = ["LoadedModel", "OllamaPsResult", "parse", "processor_split"]
+__all__ = ["OllamaPsResult", "OllamaPsRow", "parse", "processor_split"]
 
 COMMAND = "ollama ps"
 
@@ -88,7 +88,7 @@ _ONE_RE = re.compile(r"^(\d{1,3})% (CPU|GPU)$")
 
 
 @dataclass(frozen=True)
-class LoadedModel:
+class OllamaPsRow:
     """One row of ``ollama ps``."""
 
     name: str
@@ -107,7 +107,7 @@ class LoadedModel:
 class OllamaPsResult(Result):
     """The models ``ollama ps`` shows (or its error report)."""
 
-    models: list[LoadedModel] = field(default_factory=list)
+    models: list[OllamaPsRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False
 
@@ -132,13 +132,13 @@ def processor_split(text: str | None) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _model(row: Row) -> LoadedModel:
+def _model(row: Row) -> OllamaPsRow:
     cells = row.cells
     size = cells.get("SIZE")
     processor = cells.get("PROCESSOR")
     cpu, gpu = processor_split(processor)
     context = cells.get("CONTEXT")
-    return LoadedModel(
+    return OllamaPsRow(
         name=cells["NAME"],
         id=cells.get("ID"),
         size_bytes=parse_size(size),

@@ -20,7 +20,7 @@ def test_sse_events_lazily_and_split_anywhere() -> None:
         + _chunk({"content": "llo"}, "stop")
         + "data: [DONE]\n\n"
     )
-    parser = lms_api_chat.ChatParser()
+    parser = lms_api_chat.ChatReader()
     second = _chunk({"content": "Hé"})
     cut = text.index(second) + len(second) - 1  # up to the newline ending its data line
     first = list(parser.feed(text[:cut]))
