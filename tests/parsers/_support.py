@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 
 import pytest
 
@@ -17,6 +18,16 @@ from lmsdrive.transcript import Transcript
 def parse(command: str, output: str | Transcript) -> Result:
     """These tests pin the strict mode: a line not understood raises ParseError."""
     return parse_any(command, output, strict=True)
+
+
+R = TypeVar("R", bound=Result)
+
+
+def parse_as(kind: type[R], command: str, output: str | Transcript) -> R:
+    """:func:`parse`, the result checked to be the parser's own ``kind``."""
+    result = parse(command, output)
+    assert isinstance(result, kind)
+    return result
 
 
 def lenient(command: str, output: str | Transcript) -> Result:

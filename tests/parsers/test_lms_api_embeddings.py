@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from _support import fixture, lenient, parse, refused, wrong_type
+from _support import fixture, lenient, parse, parse_as, refused, wrong_type
 
 from lmsdrive.errors import ParseError
 from lmsdrive.parsers import resolve
@@ -29,9 +29,7 @@ def body(*items: object, **top: object) -> str:
 
 
 def read(text: str | Transcript) -> LmsApiEmbeddingsResult:
-    r = parse(CMD, text)
-    assert isinstance(r, LmsApiEmbeddingsResult)
-    return r
+    return parse_as(LmsApiEmbeddingsResult, CMD, text)
 
 
 def test_v0_route_is_read_by_the_same_parser() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _support import fixture, parse, refused, wrong_type
+from _support import fixture, parse, parse_as, refused, wrong_type
 
 from lmsdrive.parsers import resolve
 from lmsdrive.parsers.lms_api_v1_download import LmsApiV1DownloadResult
@@ -16,9 +16,7 @@ CMD = "lms /api/v1/models/download"
 
 
 def job(**fields: object) -> LmsApiV1DownloadResult:
-    r = parse(CMD, json.dumps(fields))
-    assert isinstance(r, LmsApiV1DownloadResult)
-    return r
+    return parse_as(LmsApiV1DownloadResult, CMD, json.dumps(fields))
 
 
 def test_both_routes_read_by_one_parser() -> None:
@@ -27,8 +25,7 @@ def test_both_routes_read_by_one_parser() -> None:
 
 
 def test_docs_download_started() -> None:
-    r = parse(CMD, fixture("lms/api-v1-download/docs-download"))
-    assert isinstance(r, LmsApiV1DownloadResult)
+    r = parse_as(LmsApiV1DownloadResult, CMD, fixture("lms/api-v1-download/docs-download"))
     assert (r.job_id, r.status, r.total_size_bytes) == ("job_493c7c9ded", "downloading", 2279145003)
     assert (r.downloaded_bytes, r.percent, r.finished) == (None, None, False)
     assert r.started_at == "2025-10-03T15:33:23.496Z" and r.completed_at is None
@@ -36,16 +33,16 @@ def test_docs_download_started() -> None:
 
 
 def test_docs_status_completed() -> None:
-    r = parse(CMD, fixture("lms/api-v1-download/docs-status-completed"))
-    assert isinstance(r, LmsApiV1DownloadResult)
+    r = parse_as(LmsApiV1DownloadResult, CMD, fixture("lms/api-v1-download/docs-status-completed"))
     assert (r.status, r.percent, r.finished) == ("completed", 100.0, True)
     assert r.downloaded_bytes == r.total_size_bytes == 2279145003
     assert r.completed_at == "2025-10-03T15:43:12.102Z"
 
 
 def test_status_while_downloading() -> None:
-    r = parse(CMD, fixture("lms/api-v1-download/synthetic-status-downloading"))
-    assert isinstance(r, LmsApiV1DownloadResult)
+    r = parse_as(
+        LmsApiV1DownloadResult, CMD, fixture("lms/api-v1-download/synthetic-status-downloading")
+    )
     assert r.percent == pytest.approx(50.0) and not r.finished
     assert (r.bytes_per_second, r.estimated_completion) == (3871234, "2025-10-03T15:43:12.102Z")
 

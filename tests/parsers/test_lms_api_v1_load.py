@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _support import fixture, parse, refused, wrong_type
+from _support import fixture, parse, parse_as, refused, wrong_type
 
 from lmsdrive.parsers import resolve
 from lmsdrive.parsers.lms_api_v1_load import LmsApiV1LoadResult
@@ -16,9 +16,7 @@ CMD = "lms /api/v1/models/load"
 
 
 def loaded(**fields: object) -> LmsApiV1LoadResult:
-    r = parse(CMD, json.dumps(fields))
-    assert isinstance(r, LmsApiV1LoadResult)
-    return r
+    return parse_as(LmsApiV1LoadResult, CMD, json.dumps(fields))
 
 
 def test_both_routes_read_by_one_parser() -> None:
@@ -26,8 +24,7 @@ def test_both_routes_read_by_one_parser() -> None:
 
 
 def test_docs_load_with_echoed_config() -> None:
-    r = parse(CMD, fixture("lms/api-v1-load/docs-load"))
-    assert isinstance(r, LmsApiV1LoadResult)
+    r = parse_as(LmsApiV1LoadResult, CMD, fixture("lms/api-v1-load/docs-load"))
     assert (r.instance_id, r.type, r.status) == ("openai/gpt-oss-20b", "llm", "loaded")
     assert (r.load_time_seconds, r.context_length) == (9.099, 16384)
     assert r.load_config is not None and r.load_config["num_experts"] == 4

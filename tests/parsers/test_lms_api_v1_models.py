@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from _support import fixture, parse, refused, wrong_type
+from _support import fixture, parse, parse_as, refused, wrong_type
 
-from lmsdrive.parsers import lms_api_v1_models
+from lmsdrive.parsers.lms_api_v1_models import LmsApiV1ModelsResult
 from lmsdrive.transcript import Transcript
 
 CMD = "lms /api/v1/models"
@@ -19,8 +19,7 @@ def _models(body: object) -> str:
 
 
 def test_docs_list_every_field() -> None:
-    r = parse(CMD, DOCS)
-    assert isinstance(r, lms_api_v1_models.LmsApiV1ModelsResult)
+    r = parse_as(LmsApiV1ModelsResult, CMD, DOCS)
     assert r.keys == [m.key for m in r.models]
     gemma, r1, nomic = r.models
     assert (gemma.type, gemma.publisher, gemma.display_name) == ("llm", "google", "Gemma 4 26B A4B")
@@ -58,8 +57,7 @@ def test_no_models_downloaded() -> None:
 
 def test_quantization_string_null_or_nameless() -> None:
     def quant(value: object) -> str | None:
-        r = parse(CMD, _models({"key": "k", "quantization": value}))
-        assert isinstance(r, lms_api_v1_models.LmsApiV1ModelsResult)
+        r = parse_as(LmsApiV1ModelsResult, CMD, _models({"key": "k", "quantization": value}))
         return r.models[0].quantization
 
     assert quant("Q8_0") == "Q8_0"

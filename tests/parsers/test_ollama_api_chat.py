@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _support import fixture, lenient, parse, refused, wrong_type
+from _support import fixture, lenient, parse, parse_as, refused, wrong_type
 from _support_ollamastream import chunked
 
 from lmsdrive.errors import ParseError
@@ -18,9 +18,7 @@ THINKING = fixture("ollama/api-chat/synthetic-chat-stream-thinking").stdout
 
 
 def read(text: str | Transcript) -> OllamaApiChatResult:
-    r = parse(CMD, text)
-    assert isinstance(r, OllamaApiChatResult)
-    return r
+    return parse_as(OllamaApiChatResult, CMD, text)
 
 
 def line(content: str = "", done: bool = False, **more: object) -> str:

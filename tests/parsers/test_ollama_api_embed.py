@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _support import fixture, parse, refused, wrong_type
+from _support import fixture, parse_as, refused, wrong_type
 
 from lmsdrive.parsers.ollama_api_embed import OllamaApiEmbedResult
 from lmsdrive.transcript import Transcript
@@ -14,9 +14,7 @@ CMD = "ollama /api/embed"
 
 
 def read(text: str | Transcript) -> OllamaApiEmbedResult:
-    r = parse(CMD, text)
-    assert isinstance(r, OllamaApiEmbedResult)
-    return r
+    return parse_as(OllamaApiEmbedResult, CMD, text)
 
 
 def test_docs_body() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _support import fixture, parse, refused, wrong_type
+from _support import fixture, parse_as, refused, wrong_type
 
 from lmsdrive.parsers.ollama_api_show import OllamaApiShowResult
 from lmsdrive.transcript import Transcript
@@ -14,9 +14,7 @@ CMD = "ollama /api/show"
 
 
 def read(text: str | Transcript) -> OllamaApiShowResult:
-    r = parse(CMD, text)
-    assert isinstance(r, OllamaApiShowResult)
-    return r
+    return parse_as(OllamaApiShowResult, CMD, text)
 
 
 def test_show_capabilities_details_and_model_info() -> None:
