@@ -26,7 +26,9 @@ JSON Schema::
 
 Empty body, non-JSON text, a body without a ``data`` list, an item without a numeric
 ``embedding`` list (a per-token list of lists, as llama.cpp sends for a model without
-pooling, included) or with a repeated ``index`` raise ParseError.
+pooling, included) or with a repeated ``index`` raise ParseError; a field of the wrong
+type too (a lenient read lists it in ``skipped`` and reads ``None``; an ``index`` then
+counts as absent).
 
 Example::
 
@@ -45,6 +47,7 @@ from dataclasses import dataclass, field
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
+from ._json import json_field
 from ._lms_json import api_error, parse_body
 from ._vectors import vector
 
@@ -66,16 +69,6 @@ class LmsApiEmbeddingsResult(Result):
     total_tokens: int | None = None
 
 
-def _opt_int(obj: dict[str, object], key: str) -> int | None:
-    v = obj.get(key)
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-
-def _opt_str(obj: dict[str, object], key: str) -> str | None:
-    v = obj.get(key)
-    return v if isinstance(v, str) else None
-
-
 def parse(transcript: Transcript) -> LmsApiEmbeddingsResult:
     """The embeddings of a ``/v1/embeddings`` body (or the error body the server sent)."""
     obj, status = parse_body(COMMAND, transcript.text, transcript.http_status)
@@ -88,20 +81,19 @@ def parse(transcript: Transcript) -> LmsApiEmbeddingsResult:
     for n, item in enumerate(obj["data"]):
         if not isinstance(item, dict):
             raise ParseError(COMMAND, f"data[{n}] is not an object")
-        index = _opt_int(item, "index")
+        index = json_field(item, "index", int, COMMAND)
         index = n if index is None else index
         if index in by_index:
             raise ParseError(COMMAND, f"data[{n}] repeats index {index}")
         by_index[index] = vector(COMMAND, item.get("embedding"), f"data[{n}].embedding")
     vecs = [by_index[i] for i in sorted(by_index)]
-    usage = obj.get("usage")
-    usage = usage if isinstance(usage, dict) else {}
+    usage = json_field(obj, "usage", dict, COMMAND) or {}
     return LmsApiEmbeddingsResult(
         http_status=status,
-        object=_opt_str(obj, "object"),
-        model=_opt_str(obj, "model"),
+        object=json_field(obj, "object", str, COMMAND),
+        model=json_field(obj, "model", str, COMMAND),
         embeddings=vecs,
         dimensions=len(vecs[0]) if vecs else None,
-        prompt_tokens=_opt_int(usage, "prompt_tokens"),
-        total_tokens=_opt_int(usage, "total_tokens"),
+        prompt_tokens=json_field(usage, "prompt_tokens", int, COMMAND),
+        total_tokens=json_field(usage, "total_tokens", int, COMMAND),
     )

@@ -28,7 +28,7 @@ JSON Schema::
     }
 
 Empty body, non-JSON text, an object without a string ``status`` (and not an error body)
-and fields of the wrong type raise ParseError.
+raise ParseError; a field of the wrong type too (a lenient read lists it in ``skipped``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ JSON Schema::
     }
 
 Empty body, non-JSON text, an object without a string ``instance_id`` (and not an error
-body) and fields of the wrong type raise ParseError.
+body) raise ParseError; a field of the wrong type too (a lenient read lists it in
+``skipped``).
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ JSON Schema::
     }
 
 Empty body, non-JSON text, a body that is neither ``{"models": [...]}`` nor an error body,
-an entry without a string ``key`` and fields of the wrong type raise ParseError.
+an entry without a string ``key`` raise ParseError; a field of the wrong type too (a
+lenient read lists it in ``skipped``).
 """
 
 from __future__ import annotations

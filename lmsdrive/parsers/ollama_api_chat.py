@@ -65,6 +65,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,9 +133,9 @@ class ChatReader(GenerateReader):
         calls = get_list(message, "tool_calls", COMMAND, line_number)
         if calls:
             if not all(isinstance(c, dict) for c in calls):
-                not_understood(
-                    COMMAND, "'tool_calls' should be a list of objects", line_number, part=True
-                )
+                shown = f'"tool_calls": {json.dumps(calls)}'[:200]
+                reason = "'tool_calls' should be a list of objects"
+                not_understood(COMMAND, reason, line_number, shown, part=True)
             else:
                 self._tool_calls.extend(calls)
         content = get_str(message, "content", COMMAND, line_number) or ""

@@ -72,6 +72,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,17 +199,24 @@ class GenerateReader:
         response, thinking = pieces
         done = bool(get_bool(value, "done", command, line_number))
         done_reason = get_str(value, "done_reason", command, line_number)
-        for key in _COUNTERS:
-            get_int(value, key, command, line_number)
         context = get_list(value, "context", command, line_number)
         if context is not None and not all(
             isinstance(t, int) and not isinstance(t, bool) for t in context
         ):
+            shown = f'"context": {json.dumps(context)}'[:200]
             not_understood(
-                command, "'context' should be a list of integers", line_number, part=True
+                command, "'context' should be a list of integers", line_number, shown, part=True
             )
-        get_str(value, "model", command, line_number)
-        get_str(value, "created_at", command, line_number)
+            context = None
+        # The object as read: a field not understood reads as None (the wrong-type policy).
+        value = {
+            **value,
+            **{key: get_int(value, key, command, line_number) for key in _COUNTERS},
+            "model": get_str(value, "model", command, line_number),
+            "created_at": get_str(value, "created_at", command, line_number),
+            "done_reason": done_reason,
+            **({"context": context} if "context" in value else {}),
+        }
         if not self._first:
             self._first = value
         if self._keep:

@@ -32,8 +32,9 @@ Schema (``OllamaApiShowResult.to_dict()``)::
       "fields":           [string]          # every top-level key sent, sorted
     }
 
-Empty body, non-JSON text (other than an HTTP error text), a body that is not an object,
-``capabilities`` that is not a list of strings raise ``ParseError``.
+Empty body, non-JSON text (other than an HTTP error text), a body that is not an object
+raise ``ParseError``; a field of the wrong type too (``capabilities`` not a list of strings,
+``model_info``'s lengths not integers; a lenient read lists it in ``skipped``, reads ``None``).
 
 Example::
 
@@ -46,12 +47,22 @@ Example::
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import Result
-from ._ollama_api import ModelDetails, details_of, get_dict, get_list, get_str, single_body
+from ._ollama_api import (
+    ModelDetails,
+    details_of,
+    get_dict,
+    get_int,
+    get_list,
+    get_str,
+    single_body,
+)
+from ._policy import not_understood
 
 __all__ = ["OllamaApiShowResult", "parse"]
 
@@ -73,11 +84,6 @@ class OllamaApiShowResult(Result):
     fields: list[str] = field(default_factory=list)
 
 
-def _int(info: dict[str, object], key: str) -> int | None:
-    v = info.get(key)
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-
 def parse(transcript: Transcript) -> OllamaApiShowResult:
     """The capabilities and details of an ``/api/show`` body, or the error it reports."""
     status, value, err = single_body(COMMAND, transcript)
@@ -87,7 +93,9 @@ def parse(transcript: Transcript) -> OllamaApiShowResult:
         raise ParseError(COMMAND, "expected a JSON object")
     caps = get_list(value, "capabilities", COMMAND)
     if caps is not None and not all(isinstance(c, str) for c in caps):
-        raise ParseError(COMMAND, "'capabilities' should be a list of strings")
+        shown = f'"capabilities": {json.dumps(caps)}'[:200]
+        not_understood(COMMAND, "'capabilities' should be a list of strings", 1, shown, part=True)
+        caps = None
     info = get_dict(value, "model_info", COMMAND) or {}
     arch = info.get("general.architecture")
     arch = arch if isinstance(arch, str) else None
@@ -96,8 +104,8 @@ def parse(transcript: Transcript) -> OllamaApiShowResult:
         capabilities=caps,
         details=details_of(get_dict(value, "details", COMMAND), COMMAND),
         architecture=arch,
-        context_length=_int(info, f"{arch}.context_length") if arch else None,
-        embedding_length=_int(info, f"{arch}.embedding_length") if arch else None,
+        context_length=get_int(info, f"{arch}.context_length", COMMAND) if arch else None,
+        embedding_length=get_int(info, f"{arch}.embedding_length", COMMAND) if arch else None,
         parameters=get_str(value, "parameters", COMMAND),
         modified_at=get_str(value, "modified_at", COMMAND),
         fields=sorted(value),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from _support import lenient
 from _support_ollamastream import body, chunked
 
 from lmsdrive.errors import ParseError
@@ -46,3 +47,21 @@ def test_generate_error_body_with_status() -> None:
     d = body(api_generate, '{"error":"model \'x\' not found"}', 404)
     assert d["error"] == "model 'x' not found" and d["kind"] == "model_not_found"
     assert d["http_status"] == 404
+
+
+def test_generate_fields_of_the_wrong_type_read_as_none_when_lenient() -> None:
+    """Lenient: each field listed in ``skipped`` and read as None, the rest of the object
+    kept (a string counter once crashed the rate with TypeError)."""
+    text = (
+        '{"response": "hi", "done": true, "eval_count": "12", "eval_duration": 1000000000, '
+        '"done_reason": 5, "context": ["a"]}'
+    )
+    r = lenient("ollama /api/generate", text)
+    assert sorted(s.text for s in r.skipped) == [
+        '"context": ["a"]',
+        '"done_reason": 5',
+        '"eval_count": "12"',
+    ]
+    d = r.to_dict()
+    assert (d["response"], d["eval_count"], d["tokens_per_second"]) == ("hi", None, None)
+    assert (d["done_reason"], d["context"], d["eval_duration"]) == (None, None, 1000000000)
