@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,14 @@ def test_lmstudio_unload_by_key_after_identifier(
     capsys.readouterr()
     with Driver(Config.from_env(backend="lmstudio")) as driver:
         assert driver.loaded_models() == []
+
+
+# -- parse --file of a file that is not there ----------------------------------------------
+def test_parse_file_missing_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.txt"
+    assert main(["parse", "--file", str(missing), "ollama", "list"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"cannot read {missing}" in captured.err and "No such file" in captured.err
