@@ -57,7 +57,7 @@ def friendly_message(backend: str, model: str | None, exc: BaseException) -> str
         return spec.install_hint
     if isinstance(exc, ServerNotRunningError):
         return spec.not_running
-    if isinstance(exc, ModelNotFoundError):
+    if isinstance(exc, ModelNotFoundError) and not exc.local:
         return spec.model_not_found(model or "?", str(exc))
     return str(exc)
 
@@ -223,13 +223,15 @@ class Driver:
     def load(self, model: str | None = None, options: LoadOptions | None = None) -> LoadedModel:
         """Load ``model`` (default: the configured one) into memory, with ``options``
         (context length, GPU offload, TTL, identifier)."""
-        with self._not_running_guard():
-            return self.backend.load(self._model(model), options)
+        name = self._model(model)
+        with self._not_running_guard(), self._present(name):
+            return self.backend.load(name, options)
 
     def unload(self, model: str | None = None) -> None:
         """Unload ``model`` (default: the configured one) from memory."""
-        with self._not_running_guard():
-            self.backend.unload(self._model(model))
+        name = self._model(model)
+        with self._not_running_guard(), self._present(name, unload=True):
+            self.backend.unload(name)
 
     def models(self) -> list[LocalModel]:
         """The downloaded models."""
@@ -264,22 +266,27 @@ class Driver:
         self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Generation:
         """Generate an answer with the configured model (the server must be running)."""
+        name = self._spelled(None)
         try:
             return self.backend.generate(
-                self._spelled(None), prompt, temperature=temperature, max_tokens=max_tokens
+                name, prompt, temperature=temperature, max_tokens=max_tokens
             )
         except ServerNotRunningError as exc:
             raise self._not_running(exc) from exc
+        except ModelNotFoundError as exc:
+            raise self._missing(name, exc) from exc
 
     def generate_stream(
         self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Generator[str, None, None]:
         """The answer's text pieces as the server sends them (Ollama NDJSON, LM Studio SSE).
         Closing the iterator closes the HTTP response."""
+        name = self._spelled(None)
         yield from self._guard(
             self.backend.generate_stream(
-                self._spelled(None), prompt, temperature=temperature, max_tokens=max_tokens
-            )
+                name, prompt, temperature=temperature, max_tokens=max_tokens
+            ),
+            present=name,
         )
 
     # -- chat and embeddings -----------------------------------------------------------------
@@ -305,9 +312,10 @@ class Driver:
         reasoning models reason anyway. Reasoning is kept apart in ``reply.thinking``.
         A model that cannot serve the call raises :class:`~lmsdrive.errors.CapabilityError`
         before the request."""
+        name = self._spelled(model)
         try:
             return self.backend.chat(
-                self._spelled(model),
+                name,
                 messages,
                 temperature=temperature,
                 max_tokens=max_tokens,
@@ -317,6 +325,8 @@ class Driver:
             )
         except ServerNotRunningError as exc:
             raise self._not_running(exc) from exc
+        except ModelNotFoundError as exc:
+            raise self._missing(name, exc) from exc
 
     def chat_stream(
         self,
@@ -334,9 +344,10 @@ class Driver:
         early). Closing it closes the HTTP response."""
         from .http._client import ChatStream
 
-        with self._not_running_guard():
+        name = self._spelled(model)
+        with self._not_running_guard(), self._present(name):
             stream = self.backend.chat_stream(
-                self._spelled(model),
+                name,
                 messages,
                 temperature=temperature,
                 max_tokens=max_tokens,
@@ -344,10 +355,10 @@ class Driver:
                 options=options,
                 think=think,
             )
-        return ChatStream(self._guard_stream(stream))
+        return ChatStream(self._guard_stream(stream, name))
 
-    def _guard_stream(self, stream: ChatStream) -> Generator[str, None, ChatReply]:
-        yield from self._guard(stream)
+    def _guard_stream(self, stream: ChatStream, name: str) -> Generator[str, None, ChatReply]:
+        yield from self._guard(stream, present=name)
         assert stream.result is not None
         return stream.result
 
@@ -355,17 +366,25 @@ class Driver:
         """One vector per text, in order (a single string is one text), from ``model``
         (default: the configured one, which must then be an embedding model)."""
         items = [texts] if isinstance(texts, str) else list(texts)
+        name = self._spelled(model)
         try:
-            return self.backend.embed(self._spelled(model), items)
+            return self.backend.embed(name, items)
         except ServerNotRunningError as exc:
             raise self._not_running(exc) from exc
+        except ModelNotFoundError as exc:
+            raise self._missing(name, exc) from exc
 
-    def _guard(self, items: Iterator[T]) -> Generator[T, None, None]:
+    def _guard(self, items: Iterator[T], present: str | None = None) -> Generator[T, None, None]:
         """Yield from ``items``, closing it at the end; a server that does not answer
-        becomes the runtime's not-running message."""
+        becomes the runtime's not-running message; with ``present`` (a model the server
+        must have), a missing model is said to be missing there, not in the catalog."""
         try:
             with self._not_running_guard():
-                yield from items
+                if present is None:
+                    yield from items
+                else:
+                    with self._present(present):
+                        yield from items
         finally:
             close_iterator(items)
 
@@ -375,6 +394,23 @@ class Driver:
             yield
         except ServerNotRunningError as exc:
             raise self._not_running(exc) from exc
+
+    @contextmanager
+    def _present(self, model: str, *, unload: bool = False) -> Iterator[None]:
+        """Around a call that needs ``model`` on the server (load, unload, chat, embed):
+        a missing model is missing there (not downloaded, not loaded), not a catalog miss."""
+        try:
+            yield
+        except ModelNotFoundError as exc:
+            raise self._missing(model, exc, unload=unload) from exc
+
+    def _missing(
+        self, model: str, exc: ModelNotFoundError, *, unload: bool = False
+    ) -> ModelNotFoundError:
+        if exc.local:
+            return exc
+        message = self.config.runtime.model_missing(model, str(exc), unload=unload)
+        return ModelNotFoundError(message, local=True)
 
     def _not_running(self, exc: ServerNotRunningError) -> ServerNotRunningError:
         """A server that does not answer, in the runtime's words (the request paths raise it

@@ -52,7 +52,15 @@ class ServerStartError(LmsdriveError, RuntimeError):
 
 
 class ModelNotFoundError(LmsdriveError, LookupError):
-    """The model does not exist locally or in the registry."""
+    """The model does not exist locally or in the registry.
+
+    ``local``: the model is missing on the server (not downloaded, not loaded) rather than in
+    the runtime's catalog; the message then already says so, and no face rewords it as a
+    catalog miss."""
+
+    def __init__(self, message: str = "", *, local: bool = False) -> None:
+        super().__init__(message)
+        self.local = local
 
 
 class PullError(LmsdriveError, RuntimeError):

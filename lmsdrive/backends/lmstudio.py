@@ -443,12 +443,22 @@ class LMStudioBackend(RuntimeBackend):
         if self.via_api:
             self._unload_api(name)
             return
-        t = self._run("unload", name)
+        missing = self._unload_cli(name)
+        if missing is None:
+            return
+        # `lms unload` takes an instance identifier; a model loaded with `--identifier` is
+        # unloaded by its key too (as the REST v1 path does)
+        idents = [m.identifier for m in self.loaded_models() if self.matches(name, m.name)]
+        if not idents or any(self._unload_cli(i) is not None for i in idents):
+            raise ModelNotFoundError(missing)
+
+    def _unload_cli(self, ident: str) -> str | None:
+        """``lms unload IDENT``: ``None`` when done, the error when nothing has that id."""
+        t = self._run("unload", ident)
         result = live(lms_unload.parse, t, "lms unload")
-        if result.error:
-            if result.kind == "model_not_found":
-                raise ModelNotFoundError(result.error)
-            raise CommandError(f"Unloading {name} failed: {result.error}", t)
+        if result.error and result.kind != "model_not_found":
+            raise CommandError(f"Unloading {ident} failed: {result.error}", t)
+        return result.error
 
     def version(self, *, server: bool = True) -> str | None:
         """The CLI's version (``lms version``), with or without a server."""

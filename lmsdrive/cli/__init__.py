@@ -91,8 +91,13 @@ def cmd_parse(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"lmsdrive parse: {exc}", file=sys.stderr)
         return 2
+    try:
+        text = _read_input(args.file)
+    except OSError as exc:
+        print(f"lmsdrive parse: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     transcript = Transcript(
-        stdout=_read_input(args.file),
+        stdout=text,
         argv=tuple(words),
         exit_code=args.exit_code,
         http_status=args.status,

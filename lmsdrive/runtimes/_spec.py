@@ -57,6 +57,17 @@ class RuntimeSpec:
         tail = f" ({detail})" if detail else ""
         return f"Model '{model}' was not found in {self.catalog}{tail}. {self.model_hint}"
 
+    def model_missing(self, model: str, detail: str = "", *, unload: bool = False) -> str:
+        """The message for a model the server does not have (not downloaded, or for
+        ``unload`` not loaded): unlike :meth:`model_not_found`, not a catalog miss."""
+        tail = f" ({detail})" if detail else ""
+        if unload:
+            return f"Model '{model}' is not loaded in {self.display_name}{tail}: nothing to unload."
+        return (
+            f"Model '{model}' is not available in {self.display_name}{tail}: download and "
+            "load it first, or check the name against the downloaded models."
+        )
+
     def backend_class(self) -> Callable[..., Backend]:
         module, _, name = self.backend.partition(":")
         cls: Any = getattr(importlib.import_module(module), name)
