@@ -146,6 +146,8 @@ class Driver:
         model: str | None = None
         try:
             model = self.model
+            if load_options is not None:
+                b.check_load_options(load_options)  # refused before any work is done
             state = b.readiness(model)
             if not state.running:
                 if b.remote:

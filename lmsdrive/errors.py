@@ -20,6 +20,11 @@ class InvalidModelNameError(LmsdriveError, ValueError):
     """A model name is empty, looks like a flag, or holds whitespace/control characters."""
 
 
+class InvalidMessageError(LmsdriveError, ValueError):
+    """A chat message is not ``{"role": "system" | "user" | "assistant" | "tool", "content":
+    text}``; refused before any request, naming the message and what is wrong."""
+
+
 class ParseError(LmsdriveError, ValueError):
     """A parser met output it does not understand.
 

@@ -11,7 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from lmsdrive import CapabilityError, ChatReply, Config, Driver, StructuredOutputError
+from lmsdrive import (
+    CapabilityError,
+    ChatReply,
+    Config,
+    Driver,
+    InvalidMessageError,
+    StructuredOutputError,
+)
 from lmsdrive.http import LMStudioAPI
 from lmsdrive.testing.runtime import FakeRuntime
 
@@ -386,3 +393,26 @@ def test_async_driver_chat_stream_embed(fake_runtime: Factory, backend: str) -> 
     assert reply.json() == {"age": 22, "available": True}
     assert "".join(pieces).endswith("[system: Answer in one word.]")
     assert len(vectors) == 1 and len(vectors[0]) == 8
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("messages", "why"),
+    [
+        ([], "non-empty list"),
+        ("hello", "non-empty list"),
+        ([{"role": "bogus", "content": "hi"}], "role 'bogus'"),
+        ([{"role": "user", "content": "hi"}, {"role": "user"}], "message 2: 'content'"),
+        ([["user", "hi"]], "expected a dict"),
+    ],
+)
+def test_chat_refuses_a_malformed_conversation_before_any_request(
+    fake_runtime: Factory, backend: str, messages: Any, why: str
+) -> None:
+    rt = loaded(fake_runtime, backend, CHAT[backend])
+    before = len(rt.requests())
+    with driver(backend) as d, pytest.raises(InvalidMessageError, match=why):
+        d.chat(messages)
+    with driver(backend) as d, pytest.raises(ValueError, match=why):  # a ValueError too
+        d.chat_stream(messages)
+    assert len(rt.requests()) == before

@@ -363,3 +363,16 @@ def test_clients_send_the_token_on_every_request_and_never_show_it() -> None:
     client = LMStudioAPI("http://gpu-box:1234", transport=httpx.MockTransport(lms))
     with pytest.raises(AuthenticationError, match="LM_API_TOKEN or LMSTUDIO_API_TOKEN"):
         client.models_v1()
+
+
+def test_load_options_a_runtime_cannot_honour_are_refused_before_any_work(
+    fake_runtime: Callable[..., FakeRuntime],
+) -> None:
+    """Ollama has no instance identifiers: `init --identifier` is refused at once, before the
+    server is started or the model downloaded (it used to fail only after the download)."""
+    rt = fake_runtime()
+    with Driver(Config.from_env(backend="ollama", model_name="llama3.2:3b")) as d:
+        report = d.ensure_ready(load_options=LoadOptions(identifier="mine"))
+    assert not report.success and isinstance(report.error, ConfigError)
+    assert "identifier" in report.message and report.steps_performed == []
+    assert rt.spawn_count() == 0 and rt.state().ollama.downloaded == []

@@ -24,6 +24,7 @@ from ..errors import (
     APIError,
     CapabilityError,
     ConfigError,
+    InvalidMessageError,
     NotInstalledError,
     ServerNotRunningError,
 )
@@ -37,6 +38,38 @@ if TYPE_CHECKING:
 Message = Mapping[str, Any]
 #: Structured output: ``"json"`` or a JSON schema (a dict).
 Format = str | dict[str, Any]
+
+
+#: The roles both runtimes' chat endpoints take.
+ROLES = ("system", "user", "assistant", "tool")
+
+
+def check_messages(messages: Sequence[Message]) -> None:
+    """Refuse, before any request, what neither runtime reads as a conversation:
+    :class:`InvalidMessageError` naming the message and what is wrong.
+
+    >>> check_messages([{"role": "user", "content": "hi"}])
+    >>> check_messages([{"role": "bogus", "content": "hi"}])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lmsdrive.errors.InvalidMessageError: message 1: role 'bogus' is not one of system, ...
+    """
+    if isinstance(messages, (str, bytes)) or not messages:
+        raise InvalidMessageError(
+            'messages: expected a non-empty list of {"role": ..., "content": ...} dicts'
+        )
+    for n, message in enumerate(messages, 1):
+        if not isinstance(message, Mapping):
+            raise InvalidMessageError(f"message {n}: expected a dict, got {type(message).__name__}")
+        role, content = message.get("role"), message.get("content")
+        if role not in ROLES:
+            raise InvalidMessageError(
+                f"message {n}: role {role!r} is not one of {', '.join(ROLES)}"
+            )
+        if not isinstance(content, (str, list)):
+            raise InvalidMessageError(
+                f"message {n}: 'content' should be text, got {type(content).__name__}"
+            )
 
 
 __all__ = ["Backend", "RuntimeBackend", "close_iterator", "is_local_url"]
@@ -127,6 +160,7 @@ class Backend(Protocol):
     def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]: ...
     def capabilities(self, model: str) -> frozenset[str] | None: ...
     def binary(self) -> Path: ...
+    def check_load_options(self, options: LoadOptions) -> None: ...
     def daemon_status(self) -> DaemonState | None: ...
     def daemon_up(self) -> DaemonState: ...
     def daemon_down(self) -> str: ...
@@ -235,6 +269,10 @@ class RuntimeBackend:
             for m in self.loaded_models()
         )
 
+    def check_load_options(self, options: LoadOptions) -> None:
+        """Refuse (:class:`ConfigError`), before any work, load options this runtime's load
+        path cannot honour; every option is honoured unless a backend says otherwise."""
+
     def daemon_status(self) -> DaemonState | None:
         """The runtime's daemon, or ``None`` for a runtime that has none."""
         return None
@@ -331,6 +369,7 @@ class RuntimeBackend:
         """One answer to ``messages``; refused up front (:class:`CapabilityError`) when the
         server says the model cannot chat, or cannot think while ``think`` is asked."""
         name = self.spell(model)
+        check_messages(messages)
         self._check_chat(name, think)
         reply: ChatReply = self.api.chat(
             name,
@@ -355,6 +394,7 @@ class RuntimeBackend:
     ) -> ChatStream:
         """The answer's pieces as they arrive; ``.result`` is the :class:`ChatReply`."""
         name = self.spell(model)
+        check_messages(messages)
         self._check_chat(name, think)
         stream: ChatStream = self.api.chat_stream(
             name,

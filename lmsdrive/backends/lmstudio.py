@@ -294,7 +294,11 @@ class LMStudioBackend(RuntimeBackend):
             message=job.status,
         )
 
-    def _load_api(self, name: str, options: LoadOptions) -> LoadedModel:
+    def check_load_options(self, options: LoadOptions) -> None:
+        """Refuse, before any work, what the load path cannot honour: REST API v1 (remote,
+        or no ``lms`` here) takes only a context length; ``lms load`` takes them all."""
+        if not self.via_api:
+            return
         unsupported = [
             flag
             for flag, value in (
@@ -310,6 +314,9 @@ class LMStudioBackend(RuntimeBackend):
                 f"{', '.join(unsupported)} need `lms load` on the server's machine "
                 f"({self._url}): leave them out here"
             )
+
+    def _load_api(self, name: str, options: LoadOptions) -> LoadedModel:
+        self.check_load_options(options)
         result = self.api.load_v1(name, context_length=options.context_length)
         ident = result.instance_id or name
         return LoadedModel(name=name, identifier=ident, context_length=result.context_length)

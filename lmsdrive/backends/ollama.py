@@ -162,9 +162,9 @@ class OllamaBackend(RuntimeBackend):
 
     # -- models --------------------------------------------------------------------------
     def list_models(self) -> list[LocalModel]:
-        return [
-            LocalModel(name=m.name, size_bytes=m.size, type="llm") for m in self.api.tags().models
-        ]
+        """The downloaded models. ``type`` is unknown (``None``): ``/api/tags`` does not say
+        whether a model chats or embeds (``capabilities()`` asks ``/api/show``, per model)."""
+        return [LocalModel(name=m.name, size_bytes=m.size) for m in self.api.tags().models]
 
     def pull(self, model: str) -> Iterator[Progress]:
         """``ollama pull MODEL``: typed progress events while the download runs.
@@ -213,7 +213,8 @@ class OllamaBackend(RuntimeBackend):
             name=name, identifier=name, context_length=options.context_length if options else None
         )
 
-    def _load_request(self, options: LoadOptions) -> tuple[str, dict[str, Any]]:
+    def check_load_options(self, options: LoadOptions) -> None:
+        """Refuse, before any work, what Ollama's load cannot honour (ConfigError)."""
         if options.identifier is not None:
             raise ConfigError(
                 "Ollama has no instance identifiers: a model is addressed by its name "
@@ -224,6 +225,9 @@ class OllamaBackend(RuntimeBackend):
                 f"Ollama takes no GPU offload ratio (gpu={options.gpu!r}): use 'off' (CPU only) "
                 "or 'max' (Ollama's default, as many layers as fit)"
             )
+
+    def _load_request(self, options: LoadOptions) -> tuple[str, dict[str, Any]]:
+        self.check_load_options(options)
         model_options: dict[str, Any] = {}
         if options.context_length is not None:
             model_options["num_ctx"] = options.context_length

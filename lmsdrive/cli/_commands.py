@@ -46,6 +46,7 @@ def exit_status(exc: BaseException) -> int:
         AuthenticationError,
         CommandTimeoutError,
         ConfigError,
+        InvalidMessageError,
         InvalidModelNameError,
         ModelNotFoundError,
         NotInstalledError,
@@ -55,7 +56,7 @@ def exit_status(exc: BaseException) -> int:
     )
 
     table: list[tuple[type[BaseException] | tuple[type[BaseException], ...], int]] = [
-        ((ConfigError, InvalidModelNameError), EXIT_USAGE),
+        ((ConfigError, InvalidModelNameError, InvalidMessageError), EXIT_USAGE),
         (NotInstalledError, EXIT_NOT_INSTALLED),
         ((ServerNotRunningError, ServerStartError), EXIT_NOT_RUNNING),
         (ModelNotFoundError, EXIT_MODEL_NOT_FOUND),
