@@ -131,13 +131,37 @@ _OUTPUT_WORDS = re.compile(r"\s(?:is|-)\s|\sv?\d+\.\d+(?:\.\d+)*(?:\s|$)")
 #: A prompt with nothing typed after it.
 _BARE_PROMPT = re.compile(
     r"^\s*(?:\([^)]*\)\s*)?(?:\S+@\S+(?:\s+\S+)?|PS [^>]*|[\w~./:\\-]*)\s*[$#%>❯➜»]\s*$"
+    r"|^\s*➜\s+\S+(?:\s+git:\(\S+\))?(?:\s+✗)?\s*$"  # oh-my-zsh: `➜  ~`, `➜  app git:(main)`
+    r"|^[^\n]*\s❯\s*$"  # starship: `~/proj on  main ❯`
+)
+#: A prompt running some other program (``$ nvidia-smi``): a line of the paste that starts
+#: another command's output. Only unmistakable prompts: ``$``/``%`` (alone or after
+#: ``user@host:path`` or a conda/venv name), ``PS C:\>``, ``C:\>`` (not ``❯ x``: a
+#: selection menu draws that).
+_OTHER_PROMPT = re.compile(
+    r"^\s*(?:\([^)]*\)\s*)?(?:\S+@\S+(?:\s+\S+)?\s*)?[$%]\s+[\w./~-]"
+    r"|^\s*PS [A-Za-z]:\\[^>]*>\s*\S|^\s*[A-Za-z]:\\[^>\s]*>\s*\w"
 )
 _COMMAND_TEXT = re.compile(rf"{_TOOL}.*$")
 
 # -- 4. author's marks, 5. server log noise --------------------------------------------------
 
-_CUT_MARK = re.compile(r"^\s*(?:\.{3,}|…|\[\.{3}\]|\[…\])\s*$")
-_NOTE = re.compile(r"\s+(?:<-{2,}|<={2,}|←)(?:\s.*)?$")
+_CUT_MARK = re.compile(
+    r"^\s*(?:\.{3,}|…|\[\.{3}\]|\[…\]"
+    r"|(?:\.{3}|…)?\s*[(\[<]\s*(?:(?:output|lines?|rest)\s+)?(?:truncated|snipped|snip|cut|omitted)"
+    r"[^()\[\]<>]{0,40}[)\]>]\s*(?:\.{3}|…)?)\s*$",
+    re.IGNORECASE,
+)
+_CUT_WORDS = ("...", "…", "runcated", "snip", "cut", "omitted")
+_NOTE = re.compile(r"(?:\s+(?:<-{2,}|<={2,}|←)(?:\s.*)?|(?: {2,}|\t)#\s.*)$")
+#: A Markdown code fence around a paste (```` ``` ````, ```` ```console ````, ``~~~``).
+_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})\s*[\w+.-]*\s*$")
+#: The log system's own lines: docker compose's ``Attaching to a-1, b-1`` and ``a-1 exited
+#: with code 0``, journalctl's ``-- Boot 0f3c… --`` / ``-- Logs begin at … --`` markers.
+_LOG_SYSTEM = re.compile(
+    r"^\s*(?:Attaching to [\w.-]+(?:, [\w.-]+)*|[\w.-]+ exited with code \d+"
+    r"|-- (?:Boot [0-9a-f]+|Reboot|No entries|(?:Logs|Journal) begins? at .*) --)\s*$"
+)
 _SERVER_LOG = re.compile(
     r"^\s*(?:\[GIN(?:-debug)?\] "  # Gin request and debug lines
     r"|time=\S+ level=[A-Z]+ "  # slog
@@ -181,14 +205,26 @@ def is_command_line(line: str) -> bool:
     return command_of(line) is not None or _LOG_COMMAND.match(line) is not None
 
 
-def _is_command(plain: str, i: int, echo: str | None) -> bool:
+def _is_command(plain: str, first: bool, echo: str | None) -> bool:
     if "lms" not in plain and "ollama" not in plain:
         return False  # every command form names the tool (the common, fast case)
     if _PROMPT_CMD.match(plain) or _LABEL_CMD.match(plain):
         return True
     if echo is not None and plain.strip() == echo:
         return True
-    return i == 0 and bool(_ECHO.match(plain)) and not _OUTPUT_WORDS.search(plain)
+    return first and bool(_ECHO.match(plain)) and not _OUTPUT_WORDS.search(plain)
+
+
+def _other_command(plain: str) -> str | None:
+    """The command of a prompt line that runs another program (``$ nvidia-smi`` →
+    ``nvidia-smi``), or ``None``."""
+    m = _OTHER_PROMPT.match(plain)
+    return plain[m.end() - 1 :].strip() if m else None
+
+
+def _is_skippable(plain: str) -> bool:
+    """A line before the output that is neither a command nor output: blank, a fence."""
+    return not plain.strip() or _FENCE.match(plain) is not None
 
 
 def _is_wrapping(plain: str) -> bool:
@@ -202,14 +238,18 @@ class _Run:
 
 
 def _runs(plain: Sequence[str]) -> list[_Run]:
-    echo = plain[0].strip() if plain and _is_command(plain[0], 0, None) else None
-    if echo is not None and (_PROMPT_CMD.match(plain[0]) or _LABEL_CMD.match(plain[0])):
+    head = next((i for i, line in enumerate(plain) if not _is_skippable(line)), 0)
+    echo = plain[head].strip() if plain and _is_command(plain[head], True, None) else None
+    if echo is not None and (_PROMPT_CMD.match(plain[head]) or _LABEL_CMD.match(plain[head])):
         echo = None  # a prompt line: later runs have their own prompt
     runs = [_Run(None, [])]
     for i, line in enumerate(plain):
-        if _is_command(line, i, echo):
+        if _is_command(line, i == head, echo):
             runs[-1].lines = _without_user_host(plain, runs[-1].lines)
             runs.append(_Run(command_of(line) or "", []))
+        elif (other := _other_command(line)) is not None:
+            runs[-1].lines = _without_user_host(plain, runs[-1].lines)
+            runs.append(_Run(other, []))
         else:
             runs[-1].lines.append(i)
     return runs
@@ -236,12 +276,13 @@ def read_paste(
     """
     if not text:
         return Paste(text, ())
-    raw = _unwrap_all(text.split("\n"))
+    raw = _unwrap_all(text.removeprefix("\ufeff").split("\n"))
     plain = [strip_ansi(line).replace("\r", "") for line in raw]
     runs = [r for r in _runs(plain) if any(plain[i].strip() for i in r.lines)]
     if not runs:  # nothing but prompts: leave it to the parser
         return Paste(text, tuple(range(1, len(raw) + 1)))
-    first = _identity(same, runs[0].command)
+    # The first command typed (prose or another log before it is not its output).
+    first = next((c for r in runs if (c := _identity(same, r.command)) is not None), None)
     *earlier, last = [r for r in runs if _identity(same, r.command) == first]
     attempts = tuple(_paste(raw, plain, r.lines, drop_server_log, True) for r in earlier)
     final = _paste(raw, plain, last.lines, drop_server_log, text.endswith("\n"))
@@ -263,8 +304,12 @@ def _paste(
     kept: list[int] = []
     for i in lines:
         line = plain[i]
-        if (("..." in line or "…" in line) and _CUT_MARK.match(line)) or (
-            drop_log and _SERVER_LOG.match(line)
+        if (
+            (any(w in line for w in _CUT_WORDS) and _CUT_MARK.match(line))
+            or (drop_log and _SERVER_LOG.match(line))
+            or ("`" in line or "~" in line)
+            and _FENCE.match(line)
+            or _LOG_SYSTEM.match(line)
         ):
             continue
         kept.append(i)
@@ -274,8 +319,12 @@ def _paste(
     while end > start and _is_wrapping(plain[kept[end - 1]]):
         end -= 1
     kept = kept[start:end]
-    out = [_NOTE.sub("", raw[i]) if "<" in raw[i] or "←" in raw[i] else raw[i] for i in kept]
+    out = [_NOTE.sub("", raw[i]) if _has_note_mark(raw[i]) else raw[i] for i in kept]
     body = "\n".join(out)
     if out and (newline or kept[-1] < len(raw) - 1):
         body += "\n"
     return Paste(body, tuple(i + 1 for i in kept))
+
+
+def _has_note_mark(line: str) -> bool:
+    return "<" in line or "←" in line or "#" in line
