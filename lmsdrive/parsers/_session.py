@@ -148,7 +148,8 @@ _COMMAND_TEXT = re.compile(rf"{_TOOL}.*$")
 
 _CUT_MARK = re.compile(
     r"^\s*(?:\.{3,}|…|\[\.{3}\]|\[…\]"
-    r"|(?:\.{3}|…)?\s*[(\[<]\s*(?:(?:output|lines?|rest)\s+)?(?:truncated|snipped|snip|cut|omitted)"
+    r"|(?:\.{3}|…)?\s*[(\[<]\s*(?:\.{3}|…)?\s*(?:\d+\s+)?(?:(?:output|more|lines?|rest)\s+)*"
+    r"(?:truncated|snipped|snip|cut|omitted)"
     r"[^()\[\]<>]{0,40}[)\]>]\s*(?:\.{3}|…)?)\s*$",
     re.IGNORECASE,
 )
@@ -304,13 +305,7 @@ def _paste(
     kept: list[int] = []
     for i in lines:
         line = plain[i]
-        if (
-            (any(w in line for w in _CUT_WORDS) and _CUT_MARK.match(line))
-            or (drop_log and _SERVER_LOG.match(line))
-            or ("`" in line or "~" in line)
-            and _FENCE.match(line)
-            or _LOG_SYSTEM.match(line)
-        ):
+        if _is_dropped(line, drop_log):
             continue
         kept.append(i)
     start, end = 0, len(kept)
@@ -328,3 +323,16 @@ def _paste(
 
 def _has_note_mark(line: str) -> bool:
     return "<" in line or "←" in line or "#" in line
+
+
+def _is_dropped(line: str, drop_log: bool) -> bool:
+    """A line of step 4 or 5, or a fence or the log system's own line (cheap tests first)."""
+    if any(w in line for w in _CUT_WORDS) and _CUT_MARK.match(line):
+        return True
+    if drop_log and _SERVER_LOG.match(line):
+        return True
+    if ("`" in line or "~" in line) and _FENCE.match(line):
+        return True
+    return ("Attaching" in line or "exited" in line or "-- " in line) and bool(
+        _LOG_SYSTEM.match(line)
+    )

@@ -236,7 +236,7 @@ def _text(lines: list[str]) -> PsResult:
         named = assign(cells(line), columns)
         cut = is_cut(named, columns, _FILLED)
         try:
-            if cut and (i != last or len(named) == 1 and " " in s):
+            if cut and (i != last or (len(named) == 1 and " " in s)):
                 # (one cell with spaces in it: a sentence after the table, not a cut row)
                 raise ValueError("a row cut before its last cells")
             models.append(_row(named))
