@@ -10,7 +10,9 @@ stderr before the parser, which then sees only the command's own output. In this
    --timestamps`` (``2026-01-21T01:46:34.123456789Z ``), and journalctl's short and
    short-iso prefixes (``host unit[pid]: ``: ``Nov 30 10:00:01 host ollama[123]: ``,
    ``2024-11-30T10:00:01+0100 host ollama[123]: ``), where a long line the pager cut ends
-   in ``>`` (that marker goes too).
+   in ``>`` (that marker goes too). The log system's own lines go too (``Attaching to
+   ollama-1``, ``ollama-1 exited with code 0``, journalctl's ``-- Boot … --``), and so do
+   Markdown fences (```` ```console ````) and a UTF-8 BOM.
 2. **Commands** are found: a line where a shell prompt runs ``lms``/``ollama`` (bash, zsh,
    fish, PowerShell ``PS C:\\>``, cmd ``C:\\Users\\me>``, starship ``❯``, ``➜``, conda
    ``(base) $``; also via ``sudo``/``docker exec``/``kubectl exec``), a labelled command
@@ -18,12 +20,15 @@ stderr before the parser, which then sees only the command's own output. In this
    echo again later: a repeated run). A line that reads as a sentence or holds a version
    (``ollama version is 0.5.7``, ``lms - LM Studio CLI - v0.0.28``) is output, not an echo.
    ``output:`` labels, the first line of a two-line prompt (``user@host MSYSTEM ~/path``)
-   and bare prompts (``$``, ``user@host:~$``, ``PS C:\\>``) go too.
+   and bare prompts (``$``, ``user@host:~$``, ``PS C:\\>``, ``➜  ~``, ``~/p on  main ❯``)
+   go too. A prompt that runs another program (``$ nvidia-smi``) starts that program's run.
 3. The paste is **split into runs**, one per command line. The result is the last run of
    the command being parsed (with output); earlier runs of the same command are
-   ``attempts``; runs of other commands are not this command's output and are left out.
-4. **Author's marks** go: a line that is only ``...``, ``…`` or ``[...]`` (lines cut), and
-   a note after a row (``   <--- we load this one``, ``<==``, ``←``).
+   ``attempts``; runs of other commands, and text before the first command (the author's
+   sentence), are not this command's output and are left out.
+4. **Author's marks** go: a line that is only ``...``, ``…``, ``[...]``, ``(truncated)``,
+   ``<snip>`` or ``[... 12 lines omitted ...]`` (lines cut), and a note after a row
+   (``   <--- we load this one``, ``<==``, ``←``, ``  # this one``).
 5. **Server log noise** goes when the parser does not read server logs itself (all
    ``ollama`` text parsers but ``ollama serve``): Gin request lines (``[GIN] 2026/01/21 -
    01:46:34 | 200 | …``), slog lines (``time=… level=INFO …``), Go log lines
