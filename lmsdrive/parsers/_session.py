@@ -24,7 +24,7 @@ stderr before the parser, which then sees only the command's own output. In this
    go too. A prompt that runs another program (``$ nvidia-smi``) starts that program's run.
 3. The paste is **split into runs**, one per command line. The result is the last run of
    the command being parsed (with output); earlier runs of the same command are
-   ``attempts``; runs of other commands, and text before the first command (the author's
+   ``attempts``; runs of other commands, and text before a run of this command (the author's
    sentence), are not this command's output and are left out.
 4. **Author's marks** go: a line that is only ``...``, ``…``, ``[...]``, ``(truncated)``,
    ``<snip>`` or ``[... 12 lines omitted ...]`` (lines cut), and a note after a row
@@ -271,14 +271,19 @@ def _without_user_host(plain: Sequence[str], lines: list[int]) -> list[int]:
 
 
 def read_paste(
-    text: str, *, same: Callable[[str], str] = str, drop_server_log: bool = False
+    text: str,
+    *,
+    same: Callable[[str], str] = str,
+    drop_server_log: bool = False,
+    target: str | None = None,
 ) -> Paste:
     """The output of the first command in a capture, from its last run (see the module doc).
 
     ``same`` names a command's identity: runs whose commands it maps to the same name are
     runs of one command (``parse_transcript`` names them by parser, so ``ollama run x`` and
     ``ollama pull x`` are one command). With no command line in ``text``, the whole text
-    (wrappers removed).
+    (wrappers removed). ``target`` (a name ``same`` gives): when text without a command
+    comes first (a sentence of the author's) and a run of ``target`` follows, that run.
     """
     if not text:
         return Paste(text, ())
@@ -287,8 +292,13 @@ def read_paste(
     runs = [r for r in _runs(plain) if any(plain[i].strip() for i in r.lines)]
     if not runs:  # nothing but prompts: leave it to the parser
         return Paste(text, tuple(range(1, len(raw) + 1)))
-    # The first command typed (prose or another log before it is not its output).
-    first = next((c for r in runs if (c := _identity(same, r.command)) is not None), None)
+    first = _identity(same, runs[0].command)
+    if (
+        first is None
+        and target is not None
+        and any(_identity(same, r.command) == target for r in runs)
+    ):
+        first = target  # the text before the command is the author's, not its output
     *earlier, last = [r for r in runs if _identity(same, r.command) == first]
     attempts = tuple(_paste(raw, plain, r.lines, drop_server_log, True) for r in earlier)
     final = _paste(raw, plain, last.lines, drop_server_log, text.endswith("\n"))
