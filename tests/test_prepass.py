@@ -166,3 +166,65 @@ def test_every_error_kind_maps_and_raise_for_error() -> None:
     with pytest.raises(ServerNotRunningError, match="could not connect"):
         result.raise_for_error()
     parse("ollama list", TABLE).raise_for_error()  # no error report: nothing raised
+
+
+@pytest.mark.parametrize(
+    "paste",
+    [
+        f"```\n$ ollama list\n{TABLE}```\n",  # a Markdown fence around the paste
+        f"```console\nollama list\n{TABLE}```",  # a fenced bare echo of the command
+        f"Here is what I get:\n\n$ ollama list\n{TABLE}",  # prose before the first command
+        f"\ufeff$ ollama list\n{TABLE}",  # a saved log's UTF-8 BOM
+        f"\ufeff{TABLE}",
+        f"$ ollama list\n{TABLE}$ nvidia-smi\nNo devices were found\n$ ",  # another program
+        f"PS C:\\Users\\x> ollama list\n{TABLE}PS C:\\Users\\x> nvidia-smi\nNo devices\n",
+        f"$ ollama list\n{TABLE}➜  ~ ",  # oh-my-zsh's trailing prompt
+        f"$ ollama list\n{TABLE}~/proj on  main ❯ ",  # starship's
+        f"Attaching to ollama-1\n{prefixed('ollama-1  | ', TABLE)}ollama-1 exited with code 0\n",
+        f"-- Boot 0f3c2a --\n{prefixed('Nov 30 10:00:01 host ollama[123]: ', TABLE)}",
+    ],
+)
+def test_wrappers_people_put_around_a_paste_go_in_strict_mode(paste: str) -> None:
+    assert models(paste, strict=True) == MODELS
+
+
+@pytest.mark.parametrize(
+    "mark",
+    [
+        "(truncated)",
+        "[output truncated]",
+        "... (truncated)",
+        "<snip>",
+        "[... 12 lines omitted ...]",
+    ],
+)
+def test_more_cut_marks(mark: str) -> None:
+    lines = TABLE.splitlines()
+    assert models(f"{lines[0]}\n{mark}\n{lines[1]}\n", strict=True) == MODELS
+
+
+@pytest.mark.parametrize("note", ["  # this one", "\t# this one", "   <--- we load this one"])
+def test_a_note_after_a_row_is_not_part_of_its_last_cell(note: str) -> None:
+    lines = TABLE.splitlines()
+    got = parse("ollama list", f"{lines[0]}\n{lines[1]}{note}\n", strict=True).to_dict()
+    assert got["models"][0]["modified"] == "3 weeks ago"
+
+
+def test_a_pull_error_does_not_swallow_the_log_systems_own_lines() -> None:
+    pull = "pulling manifest\nError: pull model manifest: file does not exist\n"
+    paste = f"{prefixed('ollama-pull-1  | ', pull)}ollama-pull-1 exited with code 1\n(truncated)\n"
+    got = parse("ollama pull", paste, strict=True).to_dict()
+    assert got["error"] == "pull model manifest: file does not exist"
+
+
+def test_a_sentence_after_an_lms_ps_table_is_skipped_not_read_as_a_model() -> None:
+    table = (
+        "IDENTIFIER       MODEL            STATUS    SIZE       CONTEXT    DEVICE\n"
+        "qwen/qwen3-4b    qwen/qwen3-4b    IDLE      2.50 GB    4096       Local\n"
+    )
+    for tail in ("\nThanks for any help!\n", "as you can see, nothing else is loaded\n"):
+        got = parse("lms ps", table + tail).to_dict()
+        assert [m["identifier"] for m in got["models"]] == ["qwen/qwen3-4b"]
+        assert [s["text"] for s in got["skipped"]] == [tail.strip()]
+    cut = parse("lms ps", table + "qwen/qwe\n").to_dict()  # a real cut row is still kept
+    assert cut["truncated"] is True and cut["models"][-1]["identifier"] == "qwen/qwe"

@@ -305,7 +305,7 @@ def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool =
 
     drop_log = info.tool == "ollama" and "/" not in info.name and not info.reads_server_log
     out, err = (
-        read_paste(text, same=same, drop_server_log=drop_log)
+        read_paste(text, same=same, drop_server_log=drop_log, target=info.name)
         for text in (transcript.stdout, transcript.stderr)
     )
     stdout_lines = len(transcript.stdout.split("\n")) if transcript.stdout else 0

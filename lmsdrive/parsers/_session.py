@@ -10,7 +10,9 @@ stderr before the parser, which then sees only the command's own output. In this
    --timestamps`` (``2026-01-21T01:46:34.123456789Z ``), and journalctl's short and
    short-iso prefixes (``host unit[pid]: ``: ``Nov 30 10:00:01 host ollama[123]: ``,
    ``2024-11-30T10:00:01+0100 host ollama[123]: ``), where a long line the pager cut ends
-   in ``>`` (that marker goes too).
+   in ``>`` (that marker goes too). The log system's own lines go too (``Attaching to
+   ollama-1``, ``ollama-1 exited with code 0``, journalctl's ``-- Boot … --``), and so do
+   Markdown fences (```` ```console ````) and a UTF-8 BOM.
 2. **Commands** are found: a line where a shell prompt runs ``lms``/``ollama`` (bash, zsh,
    fish, PowerShell ``PS C:\\>``, cmd ``C:\\Users\\me>``, starship ``❯``, ``➜``, conda
    ``(base) $``; also via ``sudo``/``docker exec``/``kubectl exec``), a labelled command
@@ -18,12 +20,15 @@ stderr before the parser, which then sees only the command's own output. In this
    echo again later: a repeated run). A line that reads as a sentence or holds a version
    (``ollama version is 0.5.7``, ``lms - LM Studio CLI - v0.0.28``) is output, not an echo.
    ``output:`` labels, the first line of a two-line prompt (``user@host MSYSTEM ~/path``)
-   and bare prompts (``$``, ``user@host:~$``, ``PS C:\\>``) go too.
+   and bare prompts (``$``, ``user@host:~$``, ``PS C:\\>``, ``➜  ~``, ``~/p on  main ❯``)
+   go too. A prompt that runs another program (``$ nvidia-smi``) starts that program's run.
 3. The paste is **split into runs**, one per command line. The result is the last run of
    the command being parsed (with output); earlier runs of the same command are
-   ``attempts``; runs of other commands are not this command's output and are left out.
-4. **Author's marks** go: a line that is only ``...``, ``…`` or ``[...]`` (lines cut), and
-   a note after a row (``   <--- we load this one``, ``<==``, ``←``).
+   ``attempts``; runs of other commands, and text before a run of this command (the author's
+   sentence), are not this command's output and are left out.
+4. **Author's marks** go: a line that is only ``...``, ``…``, ``[...]``, ``(truncated)``,
+   ``<snip>`` or ``[... 12 lines omitted ...]`` (lines cut), and a note after a row
+   (``   <--- we load this one``, ``<==``, ``←``, ``  # this one``).
 5. **Server log noise** goes when the parser does not read server logs itself (all
    ``ollama`` text parsers but ``ollama serve``): Gin request lines (``[GIN] 2026/01/21 -
    01:46:34 | 200 | …``), slog lines (``time=… level=INFO …``), Go log lines
@@ -131,13 +136,38 @@ _OUTPUT_WORDS = re.compile(r"\s(?:is|-)\s|\sv?\d+\.\d+(?:\.\d+)*(?:\s|$)")
 #: A prompt with nothing typed after it.
 _BARE_PROMPT = re.compile(
     r"^\s*(?:\([^)]*\)\s*)?(?:\S+@\S+(?:\s+\S+)?|PS [^>]*|[\w~./:\\-]*)\s*[$#%>❯➜»]\s*$"
+    r"|^\s*➜\s+\S+(?:\s+git:\(\S+\))?(?:\s+✗)?\s*$"  # oh-my-zsh: `➜  ~`, `➜  app git:(main)`
+    r"|^[^\n]*\s❯\s*$"  # starship: `~/proj on  main ❯`
+)
+#: A prompt running some other program (``$ nvidia-smi``): a line of the paste that starts
+#: another command's output. Only unmistakable prompts: ``$``/``%`` (alone or after
+#: ``user@host:path`` or a conda/venv name), ``PS C:\>``, ``C:\>`` (not ``❯ x``: a
+#: selection menu draws that).
+_OTHER_PROMPT = re.compile(
+    r"^\s*(?:\([^)]*\)\s*)?(?:\S+@\S+(?:\s+\S+)?\s*)?[$%]\s+[\w./~-]"
+    r"|^\s*PS [A-Za-z]:\\[^>]*>\s*\S|^\s*[A-Za-z]:\\[^>\s]*>\s*\w"
 )
 _COMMAND_TEXT = re.compile(rf"{_TOOL}.*$")
 
 # -- 4. author's marks, 5. server log noise --------------------------------------------------
 
-_CUT_MARK = re.compile(r"^\s*(?:\.{3,}|…|\[\.{3}\]|\[…\])\s*$")
-_NOTE = re.compile(r"\s+(?:<-{2,}|<={2,}|←)(?:\s.*)?$")
+_CUT_MARK = re.compile(
+    r"^\s*(?:\.{3,}|…|\[\.{3}\]|\[…\]"
+    r"|(?:\.{3}|…)?\s*[(\[<]\s*(?:\.{3}|…)?\s*(?:\d+\s+)?(?:(?:output|more|lines?|rest)\s+)*"
+    r"(?:truncated|snipped|snip|cut|omitted)"
+    r"[^()\[\]<>]{0,40}[)\]>]\s*(?:\.{3}|…)?)\s*$",
+    re.IGNORECASE,
+)
+_CUT_WORDS = ("...", "…", "runcated", "snip", "cut", "omitted")
+_NOTE = re.compile(r"(?:\s+(?:<-{2,}|<={2,}|←)(?:\s.*)?|(?: {2,}|\t)#\s.*)$")
+#: A Markdown code fence around a paste (```` ``` ````, ```` ```console ````, ``~~~``).
+_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})\s*[\w+.-]*\s*$")
+#: The log system's own lines: docker compose's ``Attaching to a-1, b-1`` and ``a-1 exited
+#: with code 0``, journalctl's ``-- Boot 0f3c… --`` / ``-- Logs begin at … --`` markers.
+_LOG_SYSTEM = re.compile(
+    r"^\s*(?:Attaching to [\w.-]+(?:, [\w.-]+)*|[\w.-]+ exited with code \d+"
+    r"|-- (?:Boot [0-9a-f]+|Reboot|No entries|(?:Logs|Journal) begins? at .*) --)\s*$"
+)
 _SERVER_LOG = re.compile(
     r"^\s*(?:\[GIN(?:-debug)?\] "  # Gin request and debug lines
     r"|time=\S+ level=[A-Z]+ "  # slog
@@ -181,14 +211,26 @@ def is_command_line(line: str) -> bool:
     return command_of(line) is not None or _LOG_COMMAND.match(line) is not None
 
 
-def _is_command(plain: str, i: int, echo: str | None) -> bool:
+def _is_command(plain: str, first: bool, echo: str | None) -> bool:
     if "lms" not in plain and "ollama" not in plain:
         return False  # every command form names the tool (the common, fast case)
     if _PROMPT_CMD.match(plain) or _LABEL_CMD.match(plain):
         return True
     if echo is not None and plain.strip() == echo:
         return True
-    return i == 0 and bool(_ECHO.match(plain)) and not _OUTPUT_WORDS.search(plain)
+    return first and bool(_ECHO.match(plain)) and not _OUTPUT_WORDS.search(plain)
+
+
+def _other_command(plain: str) -> str | None:
+    """The command of a prompt line that runs another program (``$ nvidia-smi`` →
+    ``nvidia-smi``), or ``None``."""
+    m = _OTHER_PROMPT.match(plain)
+    return plain[m.end() - 1 :].strip() if m else None
+
+
+def _is_skippable(plain: str) -> bool:
+    """A line before the output that is neither a command nor output: blank, a fence."""
+    return not plain.strip() or _FENCE.match(plain) is not None
 
 
 def _is_wrapping(plain: str) -> bool:
@@ -202,14 +244,18 @@ class _Run:
 
 
 def _runs(plain: Sequence[str]) -> list[_Run]:
-    echo = plain[0].strip() if plain and _is_command(plain[0], 0, None) else None
-    if echo is not None and (_PROMPT_CMD.match(plain[0]) or _LABEL_CMD.match(plain[0])):
+    head = next((i for i, line in enumerate(plain) if not _is_skippable(line)), 0)
+    echo = plain[head].strip() if plain and _is_command(plain[head], True, None) else None
+    if echo is not None and (_PROMPT_CMD.match(plain[head]) or _LABEL_CMD.match(plain[head])):
         echo = None  # a prompt line: later runs have their own prompt
     runs = [_Run(None, [])]
     for i, line in enumerate(plain):
-        if _is_command(line, i, echo):
+        if _is_command(line, i == head, echo):
             runs[-1].lines = _without_user_host(plain, runs[-1].lines)
             runs.append(_Run(command_of(line) or "", []))
+        elif (other := _other_command(line)) is not None:
+            runs[-1].lines = _without_user_host(plain, runs[-1].lines)
+            runs.append(_Run(other, []))
         else:
             runs[-1].lines.append(i)
     return runs
@@ -225,23 +271,34 @@ def _without_user_host(plain: Sequence[str], lines: list[int]) -> list[int]:
 
 
 def read_paste(
-    text: str, *, same: Callable[[str], str] = str, drop_server_log: bool = False
+    text: str,
+    *,
+    same: Callable[[str], str] = str,
+    drop_server_log: bool = False,
+    target: str | None = None,
 ) -> Paste:
     """The output of the first command in a capture, from its last run (see the module doc).
 
     ``same`` names a command's identity: runs whose commands it maps to the same name are
     runs of one command (``parse_transcript`` names them by parser, so ``ollama run x`` and
     ``ollama pull x`` are one command). With no command line in ``text``, the whole text
-    (wrappers removed).
+    (wrappers removed). ``target`` (a name ``same`` gives): when text without a command
+    comes first (a sentence of the author's) and a run of ``target`` follows, that run.
     """
     if not text:
         return Paste(text, ())
-    raw = _unwrap_all(text.split("\n"))
+    raw = _unwrap_all(text.removeprefix("\ufeff").split("\n"))
     plain = [strip_ansi(line).replace("\r", "") for line in raw]
     runs = [r for r in _runs(plain) if any(plain[i].strip() for i in r.lines)]
     if not runs:  # nothing but prompts: leave it to the parser
         return Paste(text, tuple(range(1, len(raw) + 1)))
     first = _identity(same, runs[0].command)
+    if (
+        first is None
+        and target is not None
+        and any(_identity(same, r.command) == target for r in runs)
+    ):
+        first = target  # the text before the command is the author's, not its output
     *earlier, last = [r for r in runs if _identity(same, r.command) == first]
     attempts = tuple(_paste(raw, plain, r.lines, drop_server_log, True) for r in earlier)
     final = _paste(raw, plain, last.lines, drop_server_log, text.endswith("\n"))
@@ -263,9 +320,7 @@ def _paste(
     kept: list[int] = []
     for i in lines:
         line = plain[i]
-        if (("..." in line or "…" in line) and _CUT_MARK.match(line)) or (
-            drop_log and _SERVER_LOG.match(line)
-        ):
+        if _is_dropped(line, drop_log):
             continue
         kept.append(i)
     start, end = 0, len(kept)
@@ -274,8 +329,25 @@ def _paste(
     while end > start and _is_wrapping(plain[kept[end - 1]]):
         end -= 1
     kept = kept[start:end]
-    out = [_NOTE.sub("", raw[i]) if "<" in raw[i] or "←" in raw[i] else raw[i] for i in kept]
+    out = [_NOTE.sub("", raw[i]) if _has_note_mark(raw[i]) else raw[i] for i in kept]
     body = "\n".join(out)
     if out and (newline or kept[-1] < len(raw) - 1):
         body += "\n"
     return Paste(body, tuple(i + 1 for i in kept))
+
+
+def _has_note_mark(line: str) -> bool:
+    return "<" in line or "←" in line or "#" in line
+
+
+def _is_dropped(line: str, drop_log: bool) -> bool:
+    """A line of step 4 or 5, or a fence or the log system's own line (cheap tests first)."""
+    if any(w in line for w in _CUT_WORDS) and _CUT_MARK.match(line):
+        return True
+    if drop_log and _SERVER_LOG.match(line):
+        return True
+    if ("`" in line or "~" in line) and _FENCE.match(line):
+        return True
+    return ("Attaching" in line or "exited" in line or "-- " in line) and bool(
+        _LOG_SYSTEM.match(line)
+    )

@@ -234,9 +234,10 @@ def _text(lines: list[str]) -> PsResult:
             unknown.append(i)
             continue
         named = assign(cells(line), columns)
-        cut = len(named) > 1 and is_cut(named, columns, _FILLED)
+        cut = is_cut(named, columns, _FILLED)
         try:
-            if cut and i != last:
+            if cut and (i != last or (len(named) == 1 and " " in s)):
+                # (one cell with spaces in it: a sentence after the table, not a cut row)
                 raise ValueError("a row cut before its last cells")
             models.append(_row(named))
         except ValueError:
