@@ -226,5 +226,9 @@ def test_a_sentence_after_an_lms_ps_table_is_skipped_not_read_as_a_model() -> No
         got = parse("lms ps", table + tail).to_dict()
         assert [m["identifier"] for m in got["models"]] == ["qwen/qwen3-4b"]
         assert [s["text"] for s in got["skipped"]] == [tail.strip()]
-    cut = parse("lms ps", table + "qwen/qwe\n").to_dict()  # a real cut row is still kept
-    assert cut["truncated"] is True and cut["models"][-1]["identifier"] == "qwen/qwe"
+    cut = parse("lms ps", table + "qwen/qwen3-4b    qwen/q\n").to_dict()  # a real cut row is kept
+    assert cut["truncated"] is True and cut["models"][-1]["identifier"] == "qwen/qwen3-4b"
+    assert cut["models"][-1]["model"] is None  # the partial cell is null, never "qwen/q"
+    cut = parse("lms ps", table + "qwen/qwe\n").to_dict()  # cut inside the identifier: not read
+    assert [m["identifier"] for m in cut["models"]] == ["qwen/qwen3-4b"]
+    assert [s["text"] for s in cut["skipped"]] == ["qwen/qwe"]

@@ -8,10 +8,11 @@ every lms command may print (``D``/``I`` log lines, ``Waking up LM Studio servic
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import ParseError
+from ._cut import KINDS, is_partial, whole_at_end
 from ._policy import not_understood
 from .lms_error import find_error, strip_log_prefix
 
@@ -110,6 +111,37 @@ def is_cut(named: dict[str, str], columns: Sequence[Column], filled: Sequence[st
     the last row of a paste cut mid-way. Its missing cells read as null and the result
     says ``truncated``; a row cut so anywhere but last is not understood."""
     return any(c.name in filled and c.name not in named for c in columns)
+
+
+def cut_last(
+    line: str,
+    row: Sequence[Cell],
+    named: dict[str, str],
+    columns: Sequence[Column],
+    kinds: Mapping[str, str],
+    filled: Sequence[str],
+) -> bool:
+    """Whether the last line of the output, read as ``named``, is a row cut short (``_cut``).
+
+    It is when it stops before a ``filled`` column (:func:`is_cut`) or its last cell, of a
+    typed kind (``kinds``: column → ``size``, ``number``…), is a prefix of one
+    (``…   2.5``). The cell at the very end of a cut row is removed from ``named`` unless
+    it is whole (a separator after it, or a pattern that cannot go on): the partial cell is
+    null, never a value.
+    """
+    if not row:
+        return False
+    ends = [name for name, text in named.items() if text.endswith(row[-1].text)]
+    if not ends:
+        return is_cut(named, columns, filled)
+    name = ends[-1]
+    kind, text = kinds.get(name, "text"), named[name]
+    partial = KINDS[kind][0].fullmatch(text) is None and is_partial(kind, text)
+    cut = partial or is_cut(named, columns, filled)
+    spaced = line.endswith(("  ", "\t"))  # a cell separator after it: the cell is whole
+    if cut and (partial or not (spaced or whole_at_end(kind, text))):
+        del named[name]
+    return cut
 
 
 def is_noise(line: str) -> bool:

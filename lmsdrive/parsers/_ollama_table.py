@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .._text import SIZE_PATTERN
+from ._cut import is_partial, whole_at_end
 from ._policy import not_understood
 from .ollama_error import ErrorReport, read_error, warning_message
 
@@ -44,6 +45,16 @@ _GAP_RE = re.compile(r" {2,}")
 _UNKNOWN = r"\S+(?: \S+)*?"
 _FREE = r"\S(?:.*\S)?"
 _SEP = r"[ \t]+"
+
+#: The kind of each known column's cell (``_cut``); any other column is free text.
+_KIND = {
+    "ID": "id",
+    "SIZE": "size",
+    "PROCESSOR": "processor",
+    "CONTEXT": "number",
+    "MODIFIED": "time",
+    "UNTIL": "time",
+}
 
 _HEADER_RE = re.compile(r"^\s*NAME(?:[ \t]+[A-Z][A-Z_]*)+[ \t]*$")
 
@@ -149,12 +160,62 @@ def match_row(
     return best
 
 
+_CUT_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _cut_regex(columns: Sequence[str]) -> re.Pattern[str]:
+    """Every cell of ``columns`` typed, then optionally a separator and the ``rest``."""
+    cached = _CUT_CACHE.get(tuple(columns))
+    if cached is None:
+        cells = _SEP.join(
+            f"(?P<c{i}>{_cell_pattern(c, False, True)})" for i, c in enumerate(columns)
+        )
+        cached = re.compile(rf"^\s*{cells}(?:{_SEP}(?P<rest>\S.*?))?\s*$")
+        _CUT_CACHE[tuple(columns)] = cached
+    return cached
+
+
+def match_cut(line: str, columns: Sequence[str]) -> dict[str, str] | None:
+    """The whole cells of ``line`` read as a row of ``columns`` cut short (``_cut``).
+
+    The most whole cells win: cells matched in order, then either nothing (the last one
+    followed by a space, or a cell that cannot go on) or the partial next cell. At least
+    the name and one more cell, whole or partial, are needed.
+    """
+    trailing = line != line.rstrip()
+    for k in range(len(columns) - 1, 0, -1):
+        m = _cut_regex(columns[:k]).match(line)
+        if m is None:
+            continue
+        cells = {c: m.group(f"c{i}") for i, c in enumerate(columns[:k])}
+        rest = m.group("rest")
+        if rest is None:
+            end = columns[k - 1]
+            if k < 2 or not (trailing or whole_at_end(_KIND.get(end, "text"), cells[end])):
+                continue
+        elif not is_partial(_KIND.get(columns[k], "text"), rest):
+            continue
+        return cells
+    return None
+
+
+def _cut_last(line: str, columns: Sequence[str], got: tuple[dict[str, str], bool] | None) -> bool:
+    """Whether the last line is a row cut short: not read whole, or its last cell (read
+    as free text) is the prefix of a time phrase (``2 weeks a``)."""
+    if got is None or not got[1]:
+        return True
+    end = columns[-1]
+    kind = _KIND.get(end, "text")
+    return kind == "time" and is_partial(kind, got[0][end])
+
+
 def read_table(command: str, lines: Sequence[str], defaults: Sequence[Sequence[str]]) -> Table:
     """Read every table (header + rows) in ``lines``.
 
     Rows before any header are matched against each of ``defaults`` (the header eras) with
     every cell typed. A row missing its last cells is accepted only as the last non-blank
-    line (a cut paste), and needs at least two cells. Error reports, ``Warning:`` lines,
+    line (a cut paste): its whole cells are read, the partial one and those after it are
+    null (:func:`match_cut`). Error reports, ``Warning:`` lines,
     blank lines are taken out (prompts and server log lines went in the pre-pass,
     ``_session``); any other line is not understood (``_policy``).
     """
@@ -187,11 +248,14 @@ def read_table(command: str, lines: Sequence[str], defaults: Sequence[Sequence[s
         candidates = [columns] if columns is not None else list(defaults)
         for cols in candidates:
             got = match_row(line, cols, strict=columns is None)
-            if got is None:
+            if i == last and _cut_last(line, cols, got):
+                cut = match_cut(line, cols)
+                if cut is not None:
+                    table.rows.append(Row(cut, i + 1, truncated=True))
+                    break
                 continue
-            cells, complete = got
-            if complete or (i == last and len(cells) >= 2):
-                table.rows.append(Row(cells, i + 1, truncated=not complete))
+            if got is not None and got[1]:
+                table.rows.append(Row(got[0], i + 1))
                 break
         else:
             what = "a row of " + " ".join(columns) if columns else "a table row or header"

@@ -88,6 +88,7 @@ from ._lms import (
     Column,
     assign,
     cells,
+    cut_last,
     error_or_raise,
     header_columns,
     is_cut,
@@ -121,6 +122,8 @@ _LOADED_RE = re.compile(r"^✓?\s*LOADED(?:\s*\((?P<n>\d+)\))?$")
 _PARAMS_RE = re.compile(r"^\d+(?:\.\d+)?[KMBT](?:-A\d+(?:\.\d+)?[KMBT])?$", re.I)
 #: Columns every whole row fills (a row without them at the end of a paste was cut).
 _FILLED = ("SIZE", "DEVICE")
+#: The kind of a typed column's cell (``_cut``): what a cut last row may end inside.
+_KINDS = {"SIZE": "size"}
 _VARIANT_ROW_RE = re.compile(r"^(?P<mark> ?\* |   )(?P<rest>\S.*)$")
 
 
@@ -349,7 +352,13 @@ def _text(lines: list[str]) -> LsResult:
         try:
             if columns is not None:
                 named = assign(row, columns, extra="LOADED")
-                cut = len(named) > 1 and is_cut(named, columns, _FILLED)
+                cut = len(named) > 1 and (
+                    cut_last(plain, row, named, columns, _KINDS, _FILLED)
+                    if i == last
+                    and not _OPTIONS_RE.match(named.get("ARCH", "") or "")
+                    and not _OPTIONS_RE.match(named.get("ARCHITECTURE", "") or "")
+                    else is_cut(named, columns, _FILLED)
+                )
                 if cut and i != last:
                     raise ValueError("a row cut before its last cells")
                 key_cell = named.pop("KEY", None)

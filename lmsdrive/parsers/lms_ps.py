@@ -77,6 +77,7 @@ from ._lms import (
     Column,
     assign,
     cells,
+    cut_last,
     error_or_raise,
     header_columns,
     is_cut,
@@ -91,6 +92,8 @@ COMMAND = "lms ps"
 _KNOWN = ("IDENTIFIER", "MODEL", "STATUS", "SIZE", "CONTEXT", "PARALLEL", "DEVICE", "TTL")
 #: Columns every whole row fills (a row without them at the end of a paste was cut).
 _FILLED = ("STATUS", "SIZE", "CONTEXT", "DEVICE")
+#: The kind of a typed column's cell (``_cut``): what a cut last row may end inside.
+_KINDS = {"SIZE": "size", "CONTEXT": "number", "PARALLEL": "number"}
 _EMPTY_RE = re.compile(r"^No models are currently loaded\.?\s*$")
 _HINT_RE = re.compile(r"^(?:To load a model, run:|lms load\b.*)\s*$")
 _TITLE_RE = re.compile(r"^LOADED MODELS$")
@@ -233,11 +236,16 @@ def _text(lines: list[str]) -> PsResult:
         if columns is None:
             unknown.append(i)
             continue
-        named = assign(cells(line), columns)
-        cut = is_cut(named, columns, _FILLED)
+        row = cells(line)
+        named = assign(row, columns)
+        sentence = len(named) == 1 and " " in s  # a sentence after the table, not a cut row
+        cut = (
+            cut_last(line, row, named, columns, _KINDS, _FILLED)
+            if i == last
+            else is_cut(named, columns, _FILLED)
+        )
         try:
-            if cut and (i != last or (len(named) == 1 and " " in s)):
-                # (one cell with spaces in it: a sentence after the table, not a cut row)
+            if cut and (i != last or sentence):
                 raise ValueError("a row cut before its last cells")
             models.append(_row(named))
         except ValueError:
