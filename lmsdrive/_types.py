@@ -8,13 +8,14 @@ without importing one another. Every one is importable from :mod:`lmsdrive`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "PHASES",
     "ChatReply",
+    "ChatRequest",
     "DaemonState",
     "Generation",
     "LoadOptions",
@@ -142,6 +143,20 @@ class ChatReply(Generation):
                     found,
                 )
         return value
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat call's inputs, built once by the Driver and passed down as one value:
+    ``messages`` (``{"role", "content"}`` dicts), sampling, ``format`` (``"json"`` or a JSON
+    schema), runtime ``options`` and Ollama's ``think``."""
+
+    messages: Sequence[Mapping[str, Any]]
+    temperature: float = 0.1
+    max_tokens: int = 100
+    format: str | dict[str, Any] | None = None
+    options: Mapping[str, Any] | None = None
+    think: bool | str | None = None
 
 
 @dataclass(frozen=True)

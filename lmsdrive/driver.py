@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._types import (
     ChatReply,
+    ChatRequest,
     DaemonState,
     Generation,
     LoadedModel,
@@ -317,13 +318,7 @@ class Driver:
         name = self._spelled(model)
         try:
             return self.backend.chat(
-                name,
-                messages,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                format=format,
-                options=options,
-                think=think,
+                name, ChatRequest(messages, temperature, max_tokens, format, options, think)
             )
         except ServerNotRunningError as exc:
             raise self._not_running(exc) from exc
@@ -349,13 +344,7 @@ class Driver:
         name = self._spelled(model)
         with self._not_running_guard(), self._present(name):
             stream = self.backend.chat_stream(
-                name,
-                messages,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                format=format,
-                options=options,
-                think=think,
+                name, ChatRequest(messages, temperature, max_tokens, format, options, think)
             )
         return ChatStream(self._guard_stream(stream, name))
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from .._types import (
     ChatReply,
+    ChatRequest,
     DaemonState,
     Generation,
     LoadedModel,
@@ -29,6 +30,9 @@ from ..errors import (
     ServerNotRunningError,
 )
 from ..model_ref import ModelRef
+from ..parsers._base import Result
+from ..parsers._stream import Reader
+from ._pull import PullOutcome, raise_for_outcome, stream_progress
 
 if TYPE_CHECKING:
     from ..http._client import ChatStream
@@ -71,6 +75,9 @@ def check_messages(messages: Sequence[Message]) -> None:
                 f"message {n}: 'content' should be text, got {type(content).__name__}"
             )
 
+
+#: A download command's reader: progress events, then the command's parse result.
+PullReader = Reader[Progress, Result]
 
 __all__ = ["Backend", "RuntimeBackend", "close_iterator", "is_local_url"]
 
@@ -135,28 +142,8 @@ class Backend(Protocol):
     def generate_stream(
         self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Iterator[str]: ...
-    def chat(
-        self,
-        model: str,
-        messages: Sequence[Message],
-        *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
-        format: Format | None = None,
-        options: Mapping[str, Any] | None = None,
-        think: bool | str | None = None,
-    ) -> ChatReply: ...
-    def chat_stream(
-        self,
-        model: str,
-        messages: Sequence[Message],
-        *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
-        format: Format | None = None,
-        options: Mapping[str, Any] | None = None,
-        think: bool | str | None = None,
-    ) -> ChatStream: ...
+    def chat(self, model: str, request: ChatRequest) -> ChatReply: ...
+    def chat_stream(self, model: str, request: ChatRequest) -> ChatStream: ...
     def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]: ...
     def capabilities(self, model: str) -> frozenset[str] | None: ...
     def binary(self) -> Path: ...
@@ -269,6 +256,46 @@ class RuntimeBackend:
             for m in self.loaded_models()
         )
 
+    pull_idle_timeout: float = 600.0
+
+    def pull(self, model: str) -> Iterator[Progress]:
+        """Download ``model``: typed progress events while it runs, through the CLI on this
+        machine, or the server's API when :attr:`via_api`. When the iterator is exhausted:
+        :class:`ModelNotFoundError` for an unknown name, :class:`PullError` for any other
+        failure (with the runtime's own message). Closing it early stops the download."""
+        name = self.spell(model)  # refuses flag-like names before any process starts
+        if self.via_api:
+            yield from self._pull_api(name)
+            return
+        args, reader, command = self._pull_command(name)
+        outcome = PullOutcome()
+        yield from stream_progress(
+            [str(self.binary()), *args],
+            reader,
+            outcome,
+            idle_timeout=self.pull_idle_timeout,
+            command=command,
+        )
+        raise_for_outcome(
+            outcome,
+            what=name,
+            command=command,
+            succeeded=self._pulled(outcome.result),
+            result=outcome.result,
+        )
+
+    def _pull_command(self, name: str) -> tuple[list[str], PullReader, str]:
+        """(the CLI's arguments, the reader of its output, the command's name) of a pull."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _pulled(result: Result | None) -> bool:
+        """Whether the pull parser's result says the download succeeded."""
+        raise NotImplementedError
+
+    def _pull_api(self, name: str) -> Iterator[Progress]:
+        raise NotImplementedError
+
     def check_load_options(self, options: LoadOptions) -> None:
         """Refuse (:class:`ConfigError`), before any work, load options this runtime's load
         path cannot honour; every option is honoured unless a backend says otherwise."""
@@ -355,56 +382,31 @@ class RuntimeBackend:
         """The runtime's keyword arguments of ``api.chat`` for ``options`` and ``think``."""
         raise NotImplementedError
 
-    def chat(
-        self,
-        model: str,
-        messages: Sequence[Message],
-        *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
-        format: Format | None = None,
-        options: Mapping[str, Any] | None = None,
-        think: bool | str | None = None,
-    ) -> ChatReply:
-        """One answer to ``messages``; refused up front (:class:`CapabilityError`) when the
-        server says the model cannot chat, or cannot think while ``think`` is asked."""
-        name = self.spell(model)
-        check_messages(messages)
-        self._check_chat(name, think)
-        reply: ChatReply = self.api.chat(
-            name,
-            messages,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            format=format,
-            **self._chat_options(options, think),
-        )
+    def chat(self, model: str, request: ChatRequest) -> ChatReply:
+        """One answer to ``request.messages``; refused up front (:class:`CapabilityError`)
+        when the server says the model cannot chat, or cannot think while ``think`` is
+        asked; a malformed conversation is an :class:`InvalidMessageError`."""
+        name, kwargs = self._chat_call(model, request)
+        reply: ChatReply = self.api.chat(name, request.messages, **kwargs)
         return reply
 
-    def chat_stream(
-        self,
-        model: str,
-        messages: Sequence[Message],
-        *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
-        format: Format | None = None,
-        options: Mapping[str, Any] | None = None,
-        think: bool | str | None = None,
-    ) -> ChatStream:
+    def chat_stream(self, model: str, request: ChatRequest) -> ChatStream:
         """The answer's pieces as they arrive; ``.result`` is the :class:`ChatReply`."""
-        name = self.spell(model)
-        check_messages(messages)
-        self._check_chat(name, think)
-        stream: ChatStream = self.api.chat_stream(
-            name,
-            messages,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            format=format,
-            **self._chat_options(options, think),
-        )
+        name, kwargs = self._chat_call(model, request)
+        stream: ChatStream = self.api.chat_stream(name, request.messages, **kwargs)
         return stream
+
+    def _chat_call(self, model: str, request: ChatRequest) -> tuple[str, dict[str, Any]]:
+        """The checks every chat call makes, then (model name, the client's keywords)."""
+        name = self.spell(model)
+        check_messages(request.messages)
+        self._check_chat(name, request.think)
+        return name, {
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+            "format": request.format,
+            **self._chat_options(request.options, request.think),
+        }
 
     def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text, in order; refused up front when the server says the model

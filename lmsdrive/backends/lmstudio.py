@@ -64,14 +64,15 @@ from ..parsers import (
     lms_unload,
     lms_version,
 )
+from ..parsers._base import Result
 from ..parsers.lms_api_v1_download import LmsApiV1DownloadResult
 from ..parsers.lms_api_v1_models import V1Model
 from ..runner import run
 from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
 from ._locks import machine_lock
-from ._pull import PullOutcome, live, raise_for_outcome, stream_progress
-from .base import RuntimeBackend
+from ._pull import PullOutcome, live, stream_progress
+from .base import PullReader, RuntimeBackend
 
 
 def _tail(t: Transcript, n: int = 10) -> str:
@@ -347,33 +348,13 @@ class LMStudioBackend(RuntimeBackend):
             if m.key
         ]
 
-    def pull(self, model: str) -> Iterator[Progress]:
-        """``lms get MODEL -y``: typed progress events while the download runs.
+    def _pull_command(self, name: str) -> tuple[list[str], PullReader, str]:
+        """``lms get NAME -y``, its bars read by the ``lms get`` parser."""
+        return ["get", name, "-y"], lms_get.GetReader(), "lms get"
 
-        When the iterator is exhausted: :class:`ModelNotFoundError` for an unknown name,
-        :class:`PullError` for any other failure. Closing the iterator stops ``lms get``.
-        """
-        name = self.spell(model)  # refuses flag-like names before any process starts
-        if self.via_api:
-            yield from self._pull_api(name)
-            return
-        outcome = PullOutcome()
-        yield from stream_progress(
-            [str(self.binary()), "get", name, "-y"],
-            lms_get.GetReader(),
-            outcome,
-            idle_timeout=self.pull_idle_timeout,
-            command="lms get",
-        )
-        result = outcome.result
-        assert result is None or isinstance(result, lms_get.LmsGetResult)
-        raise_for_outcome(
-            outcome,
-            what=name,
-            command="lms get",
-            succeeded=result is not None and not result.error,
-            result=result,
-        )
+    @staticmethod
+    def _pulled(result: Result | None) -> bool:
+        return isinstance(result, lms_get.LmsGetResult) and not result.error
 
     @staticmethod
     def load_args(options: LoadOptions) -> list[str]:

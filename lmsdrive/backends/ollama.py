@@ -32,11 +32,12 @@ from ..errors import (
 )
 from ..http.ollama import OllamaAPI
 from ..parsers import ollama_pull, ollama_serve, ollama_version
+from ..parsers._base import Result
 from ..runner import follow, run, spawn_detached
 from ..runtimes.ollama import OLLAMA
 from ._locks import machine_lock, state_dir
-from ._pull import PullOutcome, live, raise_for_outcome, stream_progress
-from .base import RuntimeBackend, close_iterator
+from ._pull import live
+from .base import PullReader, RuntimeBackend, close_iterator
 
 
 def _tail(log: Path, n: int = 20) -> list[str]:
@@ -166,34 +167,13 @@ class OllamaBackend(RuntimeBackend):
         whether a model chats or embeds (``capabilities()`` asks ``/api/show``, per model)."""
         return [LocalModel(name=m.name, size_bytes=m.size) for m in self.api.tags().models]
 
-    def pull(self, model: str) -> Iterator[Progress]:
-        """``ollama pull MODEL``: typed progress events while the download runs.
+    def _pull_command(self, name: str) -> tuple[list[str], PullReader, str]:
+        """``ollama pull NAME``, its redrawn progress read by the ``ollama pull`` parser."""
+        return ["pull", name], ollama_pull.PullReader(), "ollama pull"
 
-        When the iterator is exhausted: :class:`ModelNotFoundError` for an unknown name,
-        :class:`PullError` for any other failure (with the runtime's own message).
-        Closing the iterator early stops ``ollama pull``.
-        """
-        name = self.spell(model)  # refuses flag-like names before any process starts
-        if self.via_api:
-            yield from self._pull_api(name)
-            return
-        outcome = PullOutcome()
-        yield from stream_progress(
-            [str(self.binary()), "pull", name],
-            ollama_pull.PullReader(),
-            outcome,
-            idle_timeout=self.pull_idle_timeout,
-            command="ollama pull",
-        )
-        result = outcome.result
-        assert result is None or isinstance(result, ollama_pull.OllamaPullResult)
-        raise_for_outcome(
-            outcome,
-            what=name,
-            command="ollama pull",
-            succeeded=result is not None and result.outcome == "success",
-            result=result,
-        )
+    @staticmethod
+    def _pulled(result: Result | None) -> bool:
+        return isinstance(result, ollama_pull.OllamaPullResult) and result.outcome == "success"
 
     def _pull_api(self, name: str) -> Iterator[Progress]:
         """``POST /api/pull`` streamed: the server downloads; the same progress events."""
