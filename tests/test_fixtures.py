@@ -3,6 +3,8 @@ syrupy JSON snapshot of the whole result (tests/__snapshots__/test_fixtures/).""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
@@ -40,7 +42,7 @@ def test_the_folder_names_the_parser(fx) -> None:
     assert folder == want, (
         f"fixtures/{folder}/{stem} is read by {fx.parser!r}, whose fixtures live in "
         f"fixtures/{want}/: git mv fixtures/{folder}/{stem}.* fixtures/{want}/ "
-        "(and its .stderr.txt), then regenerate its snapshot"
+        "(and its .stderr), then regenerate its snapshot"
     )
     assert by_folder(folder) == resolve(fx.parser)
 
@@ -53,3 +55,21 @@ def test_folder_rule_round_trips() -> None:
     assert resolve("lms server status").folder == "lms/server-status"
     assert resolve("ollama error").folder == "ollama/error"
     assert resolve("lms /error").folder == "lms/api-error"
+
+
+def test_every_capture_file_has_its_provenance_beside_it() -> None:
+    """No capture without provenance: every file of the tree is a ``.json``, or a capture
+    (``<case>.txt``, ``<case>.stderr``) whose ``<case>.json`` names its ``source`` or says
+    ``"synthetic": true`` and why (``iter_fixtures`` would otherwise pass over it silently)."""
+    orphans = []
+    for path in sorted(DEFAULT_ROOT.rglob("*")):
+        if path.is_dir() or path.suffix == ".json":
+            continue
+        meta = path.with_suffix(".json")
+        ok = meta.exists() and (
+            (m := json.loads(meta.read_text(encoding="utf-8"))).get("source")
+            or (m.get("synthetic") and m.get("reason"))
+        )
+        if not ok:
+            orphans.append(str(path.relative_to(DEFAULT_ROOT)))
+    assert orphans == []

@@ -4,7 +4,7 @@ NAME.stdout.txt + NAME.stderr.txt + NAME.pty.txt + NAME.json).
 Usage: python tools/import_transcripts.py SOURCE_DIR [DEST_DIR]
 
 A recording (its streams captured apart on pipes, and once more on a pseudo-terminal)
-becomes two cases: ``<case>.txt`` (stdout) + ``<case>.stderr.txt`` (stderr) with the pipe
+becomes two cases: ``<case>.txt`` (stdout) + ``<case>.stderr`` (stderr) with the pipe
 run's facts (``expected_pipe`` when the recording has one), and ``<case>-pty.txt`` (what
 the terminal showed, both streams merged) with ``expected``. The recording's provenance is
 kept: ``source``, ``argv``, ``exit_code``, version, OS, its ``stream_notes`` as ``notes``, and
@@ -166,7 +166,7 @@ def argv_of(command: str | None) -> list[str] | None:
 def write_case(out: Path, stdout: bytes, stderr: bytes | None, fixture: dict[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(stdout)
-    err_path = out.with_name(out.name.removesuffix(".txt") + STDERR_SUFFIX)
+    err_path = out.with_suffix(STDERR_SUFFIX)
     if stderr:
         err_path.write_bytes(stderr)
     elif err_path.exists():
@@ -213,7 +213,7 @@ def import_recording(meta_path: Path, rel_dir: str, dest: Path) -> None:
             "exit_code": meta.get(f"exit_code_{'pipe' if pipes else 'pty'}"),
             "http_status": None,
             "stream": (
-                "stdout (stderr in the .stderr.txt beside it), captured apart on pipes"
+                "stdout (stderr in the .stderr file beside it), captured apart on pipes"
                 if pipes
                 else f"terminal (pty {meta.get('terminal', {}).get('pty', '?')}, "
                 "stdout and stderr merged)"

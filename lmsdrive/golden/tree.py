@@ -1,7 +1,7 @@
 """The fixture tree: recorded transcripts on disk, beside their provenance.
 
 ``fixtures/<tool>/<command>/<case>.txt`` holds what the command printed (a terminal paste,
-or stdout alone when ``<case>.stderr.txt`` beside it holds stderr: a capture that kept the
+or stdout alone when ``<case>.stderr`` beside it holds stderr: a capture that kept the
 two streams apart); ``<case>.json`` beside it holds ``source`` (or ``synthetic: true`` and
 ``reason``), the ``parser`` that reads it, ``argv``, ``exit_code``, ``http_status``, version,
 OS and the ``expected`` facts a correct parser must read from it. The folder names the
@@ -31,7 +31,7 @@ def default_root() -> Path:
 #: lmsdrive's own fixture tree (see :func:`default_root`).
 DEFAULT_ROOT = default_root()
 #: The file beside ``<case>.txt`` that holds the case's stderr, when captured apart.
-STDERR_SUFFIX = ".stderr.txt"
+STDERR_SUFFIX = ".stderr"
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class Fixture:
 
     @property
     def stderr_path(self) -> Path:
-        """``<case>.stderr.txt``: stderr of a capture that kept the streams apart."""
-        return self.path.with_name(self.path.name.removesuffix(".txt") + STDERR_SUFFIX)
+        """``<case>.stderr``: stderr of a capture that kept the streams apart."""
+        return self.path.with_suffix(STDERR_SUFFIX)
 
     @property
     def stdout(self) -> str:
@@ -94,8 +94,6 @@ class Fixture:
 def iter_fixtures(root: Path | str = DEFAULT_ROOT) -> Iterator[Fixture]:
     """Every fixture under ``root``, in a stable order."""
     for txt in sorted(Path(root).rglob("*.txt")):
-        if txt.name.endswith(STDERR_SUFFIX):
-            continue
         meta_path = txt.with_suffix(".json")
         if meta_path.exists():
             yield Fixture(txt, json.loads(meta_path.read_text(encoding="utf-8")))
