@@ -203,21 +203,6 @@ class Driver:
             else self.config.runtime.spell(ModelRef.parse(model), self.config.model_source)
         )
 
-    def _spelled(self, model: str | None) -> str:
-        """:meth:`_model`, kept per Driver for the request paths: a name is parsed and
-        spelled once per configuration (a new ``config`` starts afresh); a refused name is
-        checked again each time."""
-        cache: dict[str | None, str] | None = self.__dict__.get("_names")
-        if cache is None or self.__dict__.get("_names_for") is not self.config:
-            cache = self.__dict__["_names"] = {}
-            self.__dict__["_names_for"] = self.config
-        name = cache.get(model)
-        if name is None:
-            name = cache[model] = self._model(model)
-            if len(cache) > 64:
-                cache.clear()
-        return name
-
     def pull(self, model: str | None = None) -> Generator[Progress, None, None]:
         """Download ``model`` (default: the configured one): typed progress events while it
         runs; closing the iterator stops the download."""
@@ -269,7 +254,7 @@ class Driver:
         self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Generation:
         """Generate an answer with the configured model (the server must be running)."""
-        name = self._spelled(None)
+        name = self._model(None)
         try:
             return self.backend.generate(
                 name, prompt, temperature=temperature, max_tokens=max_tokens
@@ -284,7 +269,7 @@ class Driver:
     ) -> Generator[str, None, None]:
         """The answer's text pieces as the server sends them (Ollama NDJSON, LM Studio SSE).
         Closing the iterator closes the HTTP response."""
-        name = self._spelled(None)
+        name = self._model(None)
         yield from self._guard(
             self.backend.generate_stream(
                 name, prompt, temperature=temperature, max_tokens=max_tokens
@@ -315,7 +300,7 @@ class Driver:
         reasoning models reason anyway. Reasoning is kept apart in ``reply.thinking``.
         A model that cannot serve the call raises :class:`~lmsdrive.errors.CapabilityError`
         before the request."""
-        name = self._spelled(model)
+        name = self._model(model)
         try:
             return self.backend.chat(
                 name, ChatRequest(messages, temperature, max_tokens, format, options, think)
@@ -341,7 +326,7 @@ class Driver:
         early). Closing it closes the HTTP response."""
         from .http._client import ChatStream
 
-        name = self._spelled(model)
+        name = self._model(model)
         with self._not_running_guard(), self._present(name):
             stream = self.backend.chat_stream(
                 name, ChatRequest(messages, temperature, max_tokens, format, options, think)
@@ -357,7 +342,7 @@ class Driver:
         """One vector per text, in order (a single string is one text), from ``model``
         (default: the configured one, which must then be an embedding model)."""
         items = [texts] if isinstance(texts, str) else list(texts)
-        name = self._spelled(model)
+        name = self._model(model)
         try:
             return self.backend.embed(name, items)
         except ServerNotRunningError as exc:

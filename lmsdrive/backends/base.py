@@ -165,6 +165,8 @@ class RuntimeBackend:
 
     spec: ClassVar[RuntimeSpec]
     lists_offline: ClassVar[bool] = False
+    #: How long a download may print nothing before it counts as hung (seconds).
+    pull_idle_timeout: float = 600.0
 
     def __init__(
         self,
@@ -255,8 +257,6 @@ class RuntimeBackend:
             self.spec.matches(ref, m.name) or self.spec.matches(ref, m.identifier)
             for m in self.loaded_models()
         )
-
-    pull_idle_timeout: float = 600.0
 
     def pull(self, model: str) -> Iterator[Progress]:
         """Download ``model``: typed progress events while it runs, through the CLI on this
