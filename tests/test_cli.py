@@ -366,8 +366,8 @@ def test_record_writes_a_fixture_that_parses_back(
         0,
     )
     assert meta["version"] == "0.12.3" and meta["os"] and meta["date"]
-    assert meta["stream"].startswith("stdout then stderr")
-    assert meta["stdout_bytes"] == len(txt.read_bytes())
+    assert meta["stream"].startswith("stdout (stderr in the .stderr file")
+    assert "stdout_bytes" not in meta and not txt.with_suffix(".stderr").exists()  # none
     [fx] = list(iter_fixtures(dest))
     result = get_module(resolve(fx.parser)).parse(fx.transcript()).to_dict()
     assert [m["name"] for m in result["models"]] == [OLLAMA_MODEL]
@@ -614,3 +614,19 @@ def test_daemon_face_up_status_down(fake_runtime) -> None:  # type: ignore[no-un
     assert stopped["outcome"] == "stopped" and stopped["daemon"]["running"] is False
     ollama = run_cli("daemon", "up", env={"BACKEND": "ollama"})
     assert ollama.returncode == 2 and "no daemon" in ollama.stderr
+
+
+def test_record_keeps_the_streams_apart(
+    fake_runtime: MakeRuntime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like the real-cli recordings: stdout in CASE.txt, stderr in CASE.stderr, and the
+    fixture reads back with both streams where they were."""
+    fake_runtime(backends=["lms"])
+    dest = tmp_path / "fixtures"
+    args = ["record", "--name", "off", "--dir", str(dest), "--", "lms", "server", "stop"]
+    main(args)
+    capsys.readouterr()
+    [fx] = list(iter_fixtures(dest))
+    t = fx.transcript()
+    assert t.stderr and t.stderr == fx.path.with_suffix(".stderr").read_text()
+    assert fx.path.read_text() == t.stdout

@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a real `ollama ...` or `lms ...` command (never through a shell) "
         "and save what it printed as DIR/<tool>/<command>/CASE.txt with its provenance in "
         "CASE.json. Progress commands (pull, get, load) run on a terminal and are saved as "
-        "shown; others are saved as stdout then stderr (stdout_bytes marks the split). "
+        "shown; others are saved with their streams apart (CASE.txt stdout, CASE.stderr). "
         "Example: lmsdrive record --name my-mac -- ollama list",
     )
     p.add_argument("--name", help="the case name (default: recorded-<date>-<time>)")

@@ -15,14 +15,14 @@ What the ``.txt`` holds
   ``lms load``) run on a pseudo-terminal (40x120, as the streaming runner runs them), as a
   person sees them: both streams merged in the order the terminal showed them, redraw
   escapes included. ``"stream": "terminal (pty 40x120, stdout and stderr merged)"``.
-* Every other command runs with pipes, its streams captured apart: the ``.txt`` is stdout
-  then stderr (what parsers read as ``Transcript.text``), and ``stdout_bytes`` in the
-  ``.json`` says where stdout ends, so the two streams can be told apart again.
-  ``"stream": "stdout then stderr (captured apart; stdout_bytes marks the split)"``.
+* Every other command runs with pipes, its streams captured apart, as the real-cli
+  recordings are kept: the ``.txt`` is stdout and ``<case>.stderr`` beside it stderr (when
+  the command wrote any). ``"stream": "stdout (stderr in the .stderr file beside it),
+  captured apart"``.
 
 The ``.json``: ``source`` ("recorded with lmsdrive record"), ``synthetic`` false,
 ``command``, ``parser`` (the registry's name for argv), ``argv`` (as given), ``exit_code``,
-``http_status`` (null), ``stream``, ``stdout_bytes``, ``version`` (the runtime's),
+``http_status`` (null), ``stream``, ``version`` (the runtime's),
 ``os``, ``date`` (UTC, ISO 8601), ``duration`` (seconds), ``lmsdrive_version``, ``expected``
 (null: the facts a correct parser must read are the user's to add) and ``parsed`` (what
 the parsers read from it when it was recorded, or the parse error).
@@ -42,13 +42,14 @@ from typing import Any, Literal
 
 from ..errors import LmsdriveError, ParseError
 from ..transcript import Transcript
+from .tree import STDERR_SUFFIX
 
 __all__ = ["RecordedFixture", "command_dir", "record_fixture", "runtime_version"]
 
 Tool = Literal["ollama", "lms"]
 _CASE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 TERMINAL = "terminal (pty 40x120, stdout and stderr merged)"
-APART = "stdout then stderr (captured apart; stdout_bytes marks the split)"
+APART = "stdout (stderr in the .stderr file beside it), captured apart"
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,6 @@ def record_fixture(
         "exit_code": transcript.exit_code,
         "http_status": None,
         "stream": kind,
-        "stdout_bytes": len(transcript.stdout.encode("utf-8")) if kind == APART else None,
         "version": runtime_version(tool, binary),
         "os": platform.platform(),
         "date": now.isoformat(timespec="seconds"),
@@ -171,7 +171,16 @@ def record_fixture(
         "parsed": parsed,
     }
     folder.mkdir(parents=True, exist_ok=True)
-    text_path.write_bytes(transcript.text.encode("utf-8"))
+    err_path = text_path.with_suffix(STDERR_SUFFIX)
+    if kind == APART:
+        text_path.write_bytes(transcript.stdout.encode("utf-8"))
+        if transcript.stderr:
+            err_path.write_bytes(transcript.stderr.encode("utf-8"))
+        else:
+            err_path.unlink(missing_ok=True)  # (an overwritten case's)
+    else:
+        text_path.write_bytes(transcript.text.encode("utf-8"))
+        err_path.unlink(missing_ok=True)
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return RecordedFixture(text_path, meta_path, meta, transcript, parse_error)
 
