@@ -320,7 +320,7 @@ def test_cli_chat_repl_keeps_the_conversation(
         f"Fake {CHAT['lmstudio']} reply to: Hello",
         f"Fake {CHAT['lmstudio']} reply to: And again",
     ]
-    assert "Ctrl-D or /exit" in captured.err
+    assert "Ctrl-D or /bye leaves" in captured.err
     assert paths(rt, "/v1/chat/completions") == 2
 
 
