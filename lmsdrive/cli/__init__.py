@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print each whole answer as JSON")
     p.set_defaults(func=c.cmd_chat)
 
-    p = command("embed", "print the embedding of each TEXT as JSON (an embedding model)")
+    p = command("embed", "print each TEXT's embedding as a JSON array, one line each")
     p.add_argument("texts", nargs="+", metavar="TEXT")
     p.set_defaults(func=c.cmd_embed)
 

@@ -444,10 +444,11 @@ def _check_model(driver: Driver) -> None:
 
 @_handled
 def cmd_embed(args: argparse.Namespace) -> int:
-    """Print ``{"model", "embeddings": [[...], ...]}``: one vector per text."""
+    """Print one JSON array per text, in order, one line each (JSON lines)."""
     with _driver(args) as driver:
         vectors = driver.embed(args.texts)
-        _dump({"model": driver.model, "embeddings": vectors})
+    for vector in vectors:
+        print(json.dumps(vector), flush=True)
     return EXIT_OK
 
 
