@@ -336,6 +336,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Stream the answer's pieces to stdout as they arrive (``--json``: the whole answer)."""
     import sys
 
+    if not args.prompt.strip():
+        raise Failure(
+            'generate: the prompt is empty: give the text to answer, e.g. lmsdrive generate "Why '
+            'is the sky blue?"',
+            EXIT_USAGE,
+        )
     with _driver(args) as driver:
         if args.json:
             gen = driver.generate(
