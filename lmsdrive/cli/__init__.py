@@ -1,7 +1,7 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
-Commands: ``status``, ``init [MODEL]``, ``pull MODEL``, ``load MODEL``, ``unload MODEL``,
-``generate PROMPT``, ``chat``, ``embed TEXT...``,
+Commands: ``status``, ``init [MODEL]``, ``pull [MODEL]``, ``load [MODEL]``, ``unload [MODEL]``
+(MODEL defaults to ``--model`` / ``MODEL_NAME``), ``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
 ``fixtures check [DIR]``. Backend, model and server URL come from the environment
 (``BACKEND``, ``MODEL_NAME``, ``MODEL_SOURCE``, ``OLLAMA_HOST``, ``LMSTUDIO_URL``); the global
