@@ -132,12 +132,22 @@ def main() -> int:
         with FakeRuntime(pull_seconds=1.0):
             run_cli(backend)
     run_real_llama()
-    print(
-        "\nOn a machine with Ollama or LM Studio installed, the same runs for real:\n"
-        "  BACKEND=ollama MODEL_NAME=llama3.2:1b lmsdrive init && lmsdrive generate 'Hello'\n"
-        "  BACKEND=lmstudio MODEL_NAME=qwen/qwen3-4b lmsdrive init && lmsdrive generate 'Hello'"
-    )
+    print(next_steps())
     return 0
+
+
+def next_steps() -> str:
+    """The closing advice: commands that work as printed, pasted into a shell (the variables
+    exported, so every command sees them)."""
+    blocks = [
+        f"  export BACKEND={backend} MODEL_NAME={model}\n"
+        "  lmsdrive init && lmsdrive generate 'Hello'"
+        for backend, model in MODELS.items()
+    ]
+    return (
+        "\nOn a machine with Ollama installed, the same runs for real:\n"
+        f"{blocks[0]}\nor with LM Studio:\n{blocks[1]}"
+    )
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ try:
     from typing_extensions import TypedDict
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError(
-        f"lmsdrive-mcp needs the MCP Python SDK v2 ({exc}): pip install 'lmsdrive[mcp]'"
+        f"lmsdrive-mcp needs the MCP Python SDK v2 ({exc}): pip install 'lmsdrive[mcp]'",
+        name="mcp",  # lmsdrive.cli.mcp_main says this in one line
     ) from exc
 
 from ._types import LoadOptions, Progress

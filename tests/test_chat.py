@@ -320,7 +320,7 @@ def test_cli_chat_repl_keeps_the_conversation(
         f"Fake {CHAT['lmstudio']} reply to: Hello",
         f"Fake {CHAT['lmstudio']} reply to: And again",
     ]
-    assert "Ctrl-D or /exit" in captured.err
+    assert "Ctrl-D or /bye leaves" in captured.err
     assert paths(rt, "/v1/chat/completions") == 2
 
 
@@ -331,8 +331,11 @@ def test_cli_embed_and_capability_error(
 
     loaded(fake_runtime, "ollama", EMBED["ollama"], CHAT["ollama"])
     assert main(["embed", "--backend", "ollama", "--model", EMBED["ollama"], "a", "b"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["model"] == "nomic-embed-text" and len(out["embeddings"]) == 2
+    lines = capsys.readouterr().out.splitlines()  # one JSON array per text, one line each
+    assert len(lines) == 2
+    vectors = [json.loads(line) for line in lines]
+    assert all(len(v) == 8 and all(isinstance(x, float) for x in v) for v in vectors)
+    assert vectors[0] != vectors[1]
     assert main(["embed", "--backend", "ollama", "--model", CHAT["ollama"], "a"]) == 1
     assert "cannot embed" in capsys.readouterr().err
 

@@ -32,6 +32,8 @@ find_wheel() {
 
 WHEEL="$(find_wheel)"
 if [[ -z "$WHEEL" ]]; then
+    log "first run on this machine: compiling llama-cpp-python==$VERSION for the real llama.cpp" \
+        "server takes about 5 to 15 minutes; it is cached in $WHEELS, later runs take seconds"
     # Another build started by hand (outside this lock) may be writing the same wheel: wait for it.
     while pgrep -f "pip wheel.*llama-cpp-python" >/dev/null 2>&1; do
         log "a llama-cpp-python build is already running; waiting for it"
@@ -40,7 +42,7 @@ if [[ -z "$WHEEL" ]]; then
     WHEEL="$(find_wheel)"
 fi
 if [[ -z "$WHEEL" ]]; then
-    log "building llama-cpp-python==$VERSION from source (CMAKE_ARGS=$CMAKE_ARGS); takes minutes"
+    log "building llama-cpp-python==$VERSION from source (CMAKE_ARGS=$CMAKE_ARGS)"
     tmp="$(mktemp -d "$WHEELS/.build.XXXXXX")"
     trap 'rm -rf "$tmp"' EXIT
     start=$SECONDS

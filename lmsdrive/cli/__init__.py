@@ -1,7 +1,7 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
-Commands: ``status``, ``init [MODEL]``, ``pull MODEL``, ``load MODEL``, ``unload MODEL``,
-``generate PROMPT``, ``chat``, ``embed TEXT...``,
+Commands: ``status``, ``init [MODEL]``, ``pull [MODEL]``, ``load [MODEL]``, ``unload [MODEL]``
+(MODEL defaults to ``--model`` / ``MODEL_NAME``), ``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
 ``fixtures check [DIR]``. Backend, model and server URL come from the environment
 (``BACKEND``, ``MODEL_NAME``, ``MODEL_SOURCE``, ``OLLAMA_HOST``, ``LMSTUDIO_URL``); the global
@@ -39,10 +39,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from .._version import __version__
 from ..errors import ParseError
 
 EXIT_OK = 0
@@ -72,11 +75,20 @@ exit statuses:
 environment: BACKEND (ollama|lmstudio), MODEL_NAME, MODEL_SOURCE (ollama|huggingface),
 OLLAMA_HOST, LMSTUDIO_URL, LM_API_TOKEN / LMSTUDIO_API_TOKEN, OLLAMA_API_KEY, NO_COLOR.
 """
+SUB_EPILOG = "exit statuses: see `lmsdrive --help`"
 
 
-def _read_input(file: str | None) -> str:
-    data = Path(file).read_bytes() if file and file != "-" else sys.stdin.buffer.read()
-    return data.decode("utf-8", errors="replace")
+def _read_input(file: str | None, command: Sequence[str]) -> str:
+    if file and file != "-":
+        return Path(file).read_bytes().decode("utf-8", errors="replace")
+    if sys.stdin.isatty():  # a person at a terminal, not a pipe: say what to do
+        end = "Ctrl-Z, Enter" if sys.platform == "win32" else "Ctrl-D"
+        print(
+            f"lmsdrive parse: paste the output of `{' '.join(command)}`, then {end}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return sys.stdin.buffer.read().decode("utf-8", errors="replace")
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -87,12 +99,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if words and words[0] == "--":
         words = words[1:]
     try:
-        info = resolve(words)
+        info = resolve(words, known_only=True)
     except ValueError as exc:
         print(f"lmsdrive parse: {exc}", file=sys.stderr)
         return 2
     try:
-        text = _read_input(args.file)
+        text = _read_input(args.file, words)
     except OSError as exc:
         print(f"lmsdrive parse: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -132,6 +144,39 @@ def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
+def _at_least(kind: type[float] | type[int], low: float, what: str) -> Any:
+    """An argparse ``type``: a number of ``kind`` that is ``>= low``."""
+
+    def convert(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value < low:
+            raise argparse.ArgumentTypeError(f"{text}: it must be {what}")
+        return value
+
+    return convert
+
+
+def _sampling_flags(parser: argparse.ArgumentParser, max_tokens: int) -> None:
+    """``--temperature --max-tokens``, with help and their ranges checked."""
+    parser.add_argument(
+        "--temperature",
+        type=_at_least(float, 0.0, "a number >= 0"),
+        default=0.1,
+        metavar="T",
+        help="sampling temperature, >= 0 (0: the most likely tokens; default 0.1)",
+    )
+    parser.add_argument(
+        "--max-tokens",
+        type=_at_least(int, 1, "a whole number >= 1"),
+        default=max_tokens,
+        metavar="N",
+        help=f"stop the answer after N tokens, >= 1 (default {max_tokens})",
+    )
+
+
 def _load_flags(parser: argparse.ArgumentParser) -> None:
     """``--context-length --gpu --ttl --identifier`` (:class:`lmsdrive.LoadOptions`)."""
     parser.add_argument("--context-length", type=int, metavar="N", help="context length, tokens")
@@ -155,18 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _global_flags(parser, suppress=False)
     common = argparse.ArgumentParser(add_help=False)
     _global_flags(common, suppress=True)
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    def command(name: str, help: str, **kw: object) -> argparse.ArgumentParser:
+    def command(
+        name: str, help: str, description: str | None = None, *, server: bool = True
+    ) -> argparse.ArgumentParser:
+        """A subcommand; ``server``: it talks to a runtime (``--backend --model --url
+        --token-file``). The exit statuses are in ``lmsdrive --help`` only."""
         return sub.add_parser(
             name,
             help=help,
-            description=str(kw.pop("description", help)),
-            parents=[common],
-            epilog=EPILOG,
+            description=description or help,
+            parents=[common] if server else [],
+            epilog=SUB_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
@@ -180,9 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="The init_llm flow: installed → server running (start it) → model "
         "downloaded (pull it, with progress) → loaded. Exit 0 only when ready.",
     )
-    p.add_argument(
-        "model_arg", nargs="?", metavar="MODEL", help="the model (default: --model / MODEL_NAME)"
-    )
+    model_help = "the model (default: --model / MODEL_NAME)"
+    p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--timeout", type=float, default=60.0, help="server start timeout (s)")
     _load_flags(p)
@@ -194,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("unload", "unload a model from memory", c.cmd_unload),
     ):
         p = command(name, help)
-        p.add_argument("model_arg", metavar="MODEL")
+        p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)
         if name == "load":
             _load_flags(p)
         p.set_defaults(func=func)
@@ -210,17 +259,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=c.cmd_daemon)
 
     p = command("generate", "generate an answer, streamed as it comes")
-    p.add_argument("prompt")
-    p.add_argument("--temperature", type=float, default=0.1)
-    p.add_argument("--max-tokens", type=int, default=100)
+    p.add_argument("prompt", help="the text to answer (not empty)")
+    _sampling_flags(p, max_tokens=100)
     p.add_argument("--json", action="store_true", help="wait for the whole answer; print JSON")
     p.set_defaults(func=c.cmd_generate)
 
     p = command("chat", "chat: a REPL on a terminal; the whole of stdin as one message if piped")
     p.add_argument("--system", help="the system prompt")
     p.add_argument("--json-schema", metavar="FILE", help="answer JSON that fits this schema")
-    p.add_argument("--temperature", type=float, default=0.1)
-    p.add_argument("--max-tokens", type=int, default=500)
+    _sampling_flags(p, max_tokens=500)
     p.add_argument(
         "--think",
         action=argparse.BooleanOptionalAction,
@@ -230,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print each whole answer as JSON")
     p.set_defaults(func=c.cmd_chat)
 
-    p = command("embed", "print the embedding of each TEXT as JSON (an embedding model)")
+    p = command("embed", "print each TEXT's embedding as a JSON array, one line each")
     p.add_argument("texts", nargs="+", metavar="TEXT")
     p.set_defaults(func=c.cmd_embed)
 
@@ -265,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         "CASE.json. Progress commands (pull, get, load) run on a terminal and are saved as "
         "shown; others are saved with their streams apart (CASE.txt stdout, CASE.stderr). "
         "Example: lmsdrive record --name my-mac -- ollama list",
+        server=False,
     )
     p.add_argument("--name", help="the case name (default: recorded-<date>-<time>)")
     p.add_argument("--dir", default="fixtures", help="the fixture tree (default: fixtures)")
@@ -273,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND...")
     p.set_defaults(func=c.cmd_record)
 
-    p = command("fixtures", "work with a fixture tree")
+    p = command("fixtures", "work with a fixture tree", server=False)
     fx = p.add_subparsers(dest="fixtures_cmd", required=True, metavar="ACTION")
     check = fx.add_parser(
         "check",
@@ -312,6 +360,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `lmsdrive status | head`
         return EXIT_FAILED
+
+
+def mcp_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``lmsdrive-mcp``: the MCP server shim, or, when the ``mcp`` extra is not
+    installed, one line saying how to install it (exit 2) instead of chained tracebacks."""
+    try:
+        from ..mcp_server import main as serve
+    except ImportError as exc:
+        if exc.name != "mcp":
+            raise
+        print(exc, file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    return serve(argv)
 
 
 if __name__ == "__main__":

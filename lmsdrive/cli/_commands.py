@@ -4,7 +4,6 @@ the outcome. Library imports are local so ``lmsdrive parse`` (and ``--help``) st
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import shlex
@@ -337,6 +336,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Stream the answer's pieces to stdout as they arrive (``--json``: the whole answer)."""
     import sys
 
+    if not args.prompt.strip():
+        raise Failure(
+            'generate: the prompt is empty: give the text to answer, e.g. lmsdrive generate "Why '
+            'is the sky blue?"',
+            EXIT_USAGE,
+        )
     with _driver(args) as driver:
         if args.json:
             gen = driver.generate(
@@ -391,8 +396,8 @@ def _chat_reply(driver: Driver, messages: list[dict[str, str]], args: argparse.N
 
 @_handled
 def cmd_chat(args: argparse.Namespace) -> int:
-    """A conversation: a REPL with history on a terminal (Ctrl-D or /exit ends it); the
-    whole of stdin as one message when piped."""
+    """A conversation: a REPL with history on a terminal (see :mod:`lmsdrive.cli._chat`);
+    the whole of stdin as one message when piped."""
     import sys
 
     args.schema = None
@@ -415,35 +420,41 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 raise Failure("chat: stdin is empty: pipe the message to send", EXIT_USAGE)
             _chat_reply(driver, [*messages, {"role": "user", "content": text}], args)
             return EXIT_OK
-        with contextlib.suppress(ImportError):
-            import readline  # noqa: F401  (line editing, and ↑ recalls earlier lines)
-        name = driver.model
-        print(
-            f"Chatting with {name} ({driver.config.runtime.display_name}). Ctrl-D or /exit ends.",
-            file=sys.stderr,
-        )
-        while True:
-            try:
-                line = input("> ")
-            except EOFError:
-                print(file=sys.stderr)
-                break
-            if line.strip() in ("/exit", "/quit"):
-                break
-            if not line.strip():
-                continue
-            messages.append({"role": "user", "content": line})
-            answer = _chat_reply(driver, messages, args)
-            messages.append({"role": "assistant", "content": answer})
+        _check_model(driver)
+        title = f"Chatting with {driver.model} ({driver.config.runtime.display_name})"
+
+    def answer(conversation: list[dict[str, str]]) -> str:
+        with _driver(args) as turn_driver:  # an error: the message every command gives
+            return _chat_reply(turn_driver, conversation, args)
+
+    from ._chat import run_repl
+
+    run_repl(title, messages, answer)
     return EXIT_OK
+
+
+def _check_model(driver: Driver) -> None:
+    """The configured model is on the server (downloaded, or loaded under that name):
+    a REPL checks it before its first prompt rather than at the first message."""
+    from ..errors import ModelNotFoundError
+    from ..model_ref import ModelRef
+
+    name, runtime = driver.model, driver.config.runtime
+    ref = ModelRef.parse(name)
+    if any(runtime.matches(ref, m.name) for m in driver.models()):
+        return
+    if any(runtime.matches(ref, m.identifier) for m in driver.loaded_models()):
+        return
+    raise ModelNotFoundError(runtime.model_missing(name), local=True)
 
 
 @_handled
 def cmd_embed(args: argparse.Namespace) -> int:
-    """Print ``{"model", "embeddings": [[...], ...]}``: one vector per text."""
+    """Print one JSON array per text, in order, one line each (JSON lines)."""
     with _driver(args) as driver:
         vectors = driver.embed(args.texts)
-        _dump({"model": driver.model, "embeddings": vectors})
+    for vector in vectors:
+        print(json.dumps(vector), flush=True)
     return EXIT_OK
 
 

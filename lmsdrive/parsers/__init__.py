@@ -211,12 +211,13 @@ def _tool_for_url(url: str) -> tuple[str, str]:
     )
 
 
-def resolve(words: Sequence[str] | str) -> ParserInfo:
+def resolve(words: Sequence[str] | str, *, known_only: bool = False) -> ParserInfo:
     """The parser for a command line's output.
 
     ``ollama run`` and ``ollama create`` read as ``ollama pull``; flags and model names after
     the subcommand are ignored; an HTTP path (``/api/tags``, ``/v1/models``) names a body
-    parser; anything else of a known tool falls back to that tool's error-report parser.
+    parser; anything else of a known tool falls back to that tool's error-report parser (with
+    ``known_only``, a command without a parser is a ``ValueError`` listing the known ones).
     What people type around a command is understood too: environment assignments, ``sudo``,
     ``docker exec …``, and ``curl``/``wget``/``GET`` with the runtime's URL.
 
@@ -269,7 +270,20 @@ def resolve(words: Sequence[str] | str) -> ParserInfo:
         info = _BY_NAME.get(" ".join([tool, *plain[:n]]))
         if info is not None and (n > 0 or not rest):
             return info
+    if known_only:
+        raise ValueError(f"unknown command {' '.join(words)!r}; {_known_commands(tool)}")
     return _BY_NAME[f"{tool} error"]
+
+
+def _known_commands(tool: str) -> str:
+    """``lmsdrive parses the output of these ollama commands: ollama list, …``."""
+    names = [i.name for i in PARSERS if i.tool == tool]
+    commands = [n for n in names if not n.split(" ", 1)[-1].startswith("/")]
+    bodies = [n for n in names if n not in commands]
+    return (
+        f"lmsdrive parses the output of these {tool} commands: {', '.join(commands)}; "
+        f"and these HTTP bodies: {', '.join(bodies)}"
+    )
 
 
 def by_folder(folder: str) -> ParserInfo:
