@@ -228,7 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Ollama: turn the model's thinking on or off (default: the model's own)",
     )
-    p.add_argument("--json", action="store_true", help="print each whole answer as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print each whole answer as JSON (with --json-schema: parsed in its 'json')",
+    )
     p.set_defaults(func=c.cmd_chat)
 
     p = command("embed", "print the embedding of each TEXT as JSON (an embedding model)")

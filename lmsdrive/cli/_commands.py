@@ -373,9 +373,11 @@ def _chat_reply(driver: Driver, messages: list[dict[str, str]], args: argparse.N
     }
     if args.json:
         reply = driver.chat(messages, **kw)
-        if args.schema is not None:
-            reply.json()  # a reply that does not fit the schema fails, showing it
-        _dump({k: v for k, v in dataclasses.asdict(reply).items() if k != "format"})
+        # the answer parsed beside its text (as the MCP shim's "json"); one that does not
+        # fit the schema fails, showing it
+        value = reply.json() if args.schema is not None else None
+        data = {k: v for k, v in dataclasses.asdict(reply).items() if k != "format"}
+        _dump({**data, "json": value})
         return reply.text
     with driver.chat_stream(messages, **kw) as stream:
         for piece in stream:
