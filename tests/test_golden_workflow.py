@@ -56,6 +56,25 @@ def test_the_readme_walkthrough_is_the_one_tested() -> None:
     assert commands == WALKTHROUGH
 
 
+def _shown_output(after: list[str]) -> list[str]:
+    """The output the README's walk-through shows (``#   `` lines) under the command
+    ``after``."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Golden-fixture regression after a runtime upgrade", 1)[1]
+    lines = section.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+    at = next(
+        i
+        for i, line in enumerate(lines[:-1])
+        if shlex.split(line, comments=True)[1:] == after and lines[i + 1].startswith("#   ")
+    )
+    shown = []
+    for line in lines[at + 1 :]:
+        if not line.startswith("#   "):
+            break
+        shown.append(line[4:])
+    return shown
+
+
 def lmsdrive(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``lmsdrive ARGS`` in ``cwd``, in the environment the fakes set (PATH, HOME, …)."""
     return subprocess.run(
@@ -107,6 +126,7 @@ def test_record_check_accept_upgrade_check_accept(
 
     p = lmsdrive(project, *next(steps))
     assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stdout.splitlines() == _shown_output(["fixtures", "check"])  # as the README shows
     assert p.stdout.splitlines()[:3] == [
         "CHANGED   ollama-version-mine (ollama --version, against its expected)",
         '          server_version: "0.12.3" → "0.13.1"',
