@@ -243,3 +243,21 @@ def test_check_says_how_to_accept_even_for_another_tree(tmp_path: Path, status: 
     else:
         assert p.returncode == 0
         assert "`lmsdrive fixtures accept 'my tree'` writes them" in p.stdout
+
+
+def test_the_same_workflow_on_lm_studio(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
+    rt = fake_runtime(server_running=["lms"])
+    assert lmsdrive(tmp_path, "record", "--name", "mine", "--", "lms", "version").returncode == 0
+    p = lmsdrive(tmp_path, "fixtures", "accept")
+    assert p.returncode == 0 and 'cli_commit: "ac18535"' in p.stdout
+    rt.set(lms_commit="b1c2d3e")  # lms is upgraded
+    p = lmsdrive(tmp_path, "record", "--force", "--name", "mine", "--", "lms", "version")
+    assert p.returncode == 0, p.stderr
+    p = lmsdrive(tmp_path, "fixtures", "check")
+    assert p.returncode == 1
+    assert p.stdout.splitlines()[:2] == [
+        "CHANGED   lms-version-mine (lms version, against its expected)",
+        '          cli_commit: "ac18535" → "b1c2d3e"',
+    ]
+    assert lmsdrive(tmp_path, "fixtures", "accept", "--case", "mine").returncode == 0
+    assert lmsdrive(tmp_path, "fixtures", "check").returncode == 0
