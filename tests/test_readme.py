@@ -9,6 +9,7 @@ import importlib
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import typing
@@ -91,6 +92,27 @@ MODELS = {
     "lms": ["qwen/qwen3-8b", "text-embedding-nomic-embed-text-v1.5"],
 }
 _EXIT_RE = re.compile(r"#.*?\bexit (\d+)")
+#: The programs a shell example may run here: lmsdrive, the fakes, and plain text tools.
+#: Anything else (pip, make, docker, kubectl, systemctl, …) fails the test until its block
+#: is marked or its line listed in NOT_RUN_LINES: it is never run by accident.
+RUNNABLE = {"lmsdrive", "lmsdrive-mcp", "ollama", "lms", "echo", "printf", "cat", "head", "jq"}
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def programs(command: str) -> list[str]:
+    """The programs a shell line runs (first word of each part of a pipeline or list)."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    words = list(lexer)
+    out: list[str] = []
+    expect = True
+    for word in words:
+        if word in ("|", "||", "&&", ";"):
+            expect = True
+        elif expect and not _ASSIGNMENT.match(word):
+            out.append(word)
+            expect = False
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,6 +235,12 @@ def test_readme_example_runs_as_written(block: Block, tmp_path: Path) -> None:
         for command, shown in shell_steps(block.text):
             if command.split("#")[0].strip() in NOT_RUN_LINES:
                 continue  # listed, with why, in NOT_RUN_LINES
+            foreign = [w for w in programs(command) if w not in RUNNABLE]
+            assert not foreign, (
+                f"README.md:{block.line}: `{command}` runs {foreign}, which the fakes cannot "
+                "stand in for: mark the block <!-- example not run: REASON --> or list the "
+                "line in NOT_RUN_LINES"
+            )
             p = run(["bash", "-c", command])
             want = _EXIT_RE.search(command)
             status = int(want.group(1)) if want else 0

@@ -578,5 +578,6 @@ def cmd_fixtures_accept(args: argparse.Namespace) -> int:
     if not accepted:
         ui.line("Nothing to accept: every case has a baseline (--case NAME re-baselines one).")
     else:
-        ui.line(f"{len(accepted) - len(failed)} baselines written, {len(failed)} not written.")
+        n = len(accepted) - len(failed)
+        ui.line(f"{n} baseline{'' if n == 1 else 's'} written, {len(failed)} not written.")
     return EXIT_FAILED if failed else EXIT_OK
