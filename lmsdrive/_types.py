@@ -92,6 +92,14 @@ class Generation:
     completion_tokens: int | None = None
 
 
+#: Why an answer asked for as JSON (or to a schema) is not: the server did not enforce it.
+_NOT_ENFORCED = (
+    "the server did not hold the answer to it (Ollama takes a schema in `format` from "
+    "v0.5.0, `format: json` before; a server without structured output answers freely): "
+    "update the server, or validate and retry"
+)
+
+
 @dataclass(frozen=True)
 class ChatReply(Generation):
     """A chat answer: the :class:`Generation` fields, the reasoning kept apart from the
@@ -123,11 +131,13 @@ class ChatReply(Generation):
         try:
             value = json.loads(self.text)
         except ValueError as e:
-            why = (
-                "the reply was cut by max_tokens; raise it"
-                if self.finish_reason == ("length")
-                else "ask for it with format= (a JSON schema) so the server enforces it"
-            )
+            if self.finish_reason == "length":
+                why = "the reply was cut by max_tokens; raise it"
+            elif self.format is None:
+                why = "ask for it with format= (a JSON schema) so the server enforces it"
+            else:
+                asked = "the schema" if isinstance(self.format, dict) else "JSON"
+                why = f"{asked} was asked for, {_NOT_ENFORCED}"
             raise StructuredOutputError(
                 f"the reply of {self.model} is not valid JSON ({e}): {why}. Reply: {shown!r}",
                 self.text,
@@ -138,7 +148,7 @@ class ChatReply(Generation):
             if found:
                 raise StructuredOutputError(
                     f"the reply of {self.model} does not match the schema asked for "
-                    f"({'; '.join(found[:5])}). Reply: {shown!r}",
+                    f"({'; '.join(found[:5])}): {_NOT_ENFORCED}. Reply: {shown!r}",
                     self.text,
                     found,
                 )

@@ -475,7 +475,7 @@ def test_fixtures_check_expected_facts_without_snapshot(
     meta["expected"][0]["name"] = "other:model"
     meta_path.write_text(json.dumps(meta))
     assert main(["fixtures", "check", str(fixture_copy)]) == 1
-    assert "expected fact models[0].name" in capsys.readouterr().out
+    assert 'models[0].name: "other:model" → ' in capsys.readouterr().out
 
 
 def test_fixtures_check_unparsable_and_missing_dir(

@@ -3,7 +3,8 @@
 Commands: ``status``, ``init [MODEL]``, ``pull [MODEL]``, ``load [MODEL]``, ``unload [MODEL]``
 (MODEL defaults to ``--model`` / ``MODEL_NAME``), ``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
-``fixtures check [DIR]``. Backend, model and server URL come from the environment
+``fixtures check [DIR]``, ``fixtures accept [DIR] [--case NAME]``. Backend, model and
+server URL come from the environment
 (``BACKEND``, ``MODEL_NAME``, ``MODEL_SOURCE``, ``OLLAMA_HOST``, ``LMSTUDIO_URL``); the global
 flags ``--backend``, ``--model`` and ``--url`` win over it (before or after the command).
 The server's API token comes from ``LM_API_TOKEN``/``LMSTUDIO_API_TOKEN`` (LM Studio) or
@@ -274,7 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Ollama: turn the model's thinking on or off (default: the model's own)",
     )
-    p.add_argument("--json", action="store_true", help="print each whole answer as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print each whole answer as JSON (with --json-schema: parsed in its 'json')",
+    )
     p.set_defaults(func=c.cmd_chat)
 
     p = command("embed", "print each TEXT's embedding as a JSON array, one line each")
@@ -336,6 +341,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="one JSON object")
     check.add_argument("--verbose", "-v", action="store_true", help="list unchanged ones too")
     check.set_defaults(func=c.cmd_fixtures_check)
+    accept = fx.add_parser(
+        "accept",
+        help="write baselines from what parses now (cases without one, or --case NAME)",
+        description="Write the baseline `fixtures check` compares with, from what the parsers "
+        "read now: of every case under DIR that has none, or of the --case ones (replacing "
+        "theirs, e.g. after a runtime upgrade whose new output is right). The baseline is the "
+        "whole result, as `expected` in the case's .json (or its snapshot file, if it has one). "
+        "Shows what it wrote. Exit 1 when a case no longer parses (it is not written).",
+    )
+    accept.add_argument("dir", nargs="?", help="the fixture tree (default: ./fixtures)")
+    accept.add_argument(
+        "--case",
+        action="append",
+        metavar="NAME",
+        help="a case to (re-)baseline: its id, --name or path (repeatable)",
+    )
+    accept.add_argument("--snapshots", help="the snapshot directory (default: found beside DIR)")
+    accept.add_argument("--show", type=int, default=12, help="facts shown per new baseline")
+    accept.add_argument("--json", action="store_true", help="one JSON object")
+    accept.set_defaults(func=c.cmd_fixtures_accept)
     return parser
 
 

@@ -378,9 +378,11 @@ def _chat_reply(driver: Driver, messages: list[dict[str, str]], args: argparse.N
     }
     if args.json:
         reply = driver.chat(messages, **kw)
-        if args.schema is not None:
-            reply.json()  # a reply that does not fit the schema fails, showing it
-        _dump({k: v for k, v in dataclasses.asdict(reply).items() if k != "format"})
+        # the answer parsed beside its text (as the MCP shim's "json"); one that does not
+        # fit the schema fails, showing it
+        value = reply.json() if args.schema is not None else None
+        data = {k: v for k, v in dataclasses.asdict(reply).items() if k != "format"}
+        _dump({**data, "json": value})
         return reply.text
     with driver.chat_stream(messages, **kw) as stream:
         for piece in stream:
@@ -485,7 +487,11 @@ def cmd_record(args: argparse.Namespace) -> int:
     if rec.parse_error is not None:
         error(f"saved, but its parser cannot read it: {rec.parse_error}")
         return EXIT_PARSE_ERROR
-    ui.line('Add the facts a correct parser must read as "expected" in the .json.')
+    tree = "" if args.dir == "fixtures" else " " + shlex.quote(args.dir)
+    if meta.get("expected"):
+        ui.line(f"It kept its baseline: `lmsdrive fixtures check{tree}` shows what changed.")
+    else:
+        ui.line(f"`lmsdrive fixtures accept{tree}` makes what it read the baseline to check.")
     return EXIT_OK
 
 
@@ -527,4 +533,62 @@ def cmd_fixtures_check(args: argparse.Namespace) -> int:
         f"{len(checks)} fixtures: {counts['same']} same, {counts['changed']} changed, "
         f"{counts['error']} no longer parse, {counts['unchecked']} without a baseline"
     )
+    for hint in _accept_hints(checks, args.dir):
+        ui.line(hint)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _accept_hints(checks: list[Any], folder: str | None) -> list[str]:
+    """What ``fixtures check`` tells a user to run next."""
+    accept = shlex.join(["lmsdrive", "fixtures", "accept", *([folder] if folder else [])])
+    hints = []
+    if any(c.status == "unchecked" for c in checks):
+        hints.append(f"Without a baseline, nothing is compared: `{accept}` writes them.")
+    changed = [c.case_id for c in checks if c.status == "changed"]
+    if changed:
+        cases = " ".join(f"--case {shlex.quote(c)}" for c in changed)
+        hints.append(f"If the new reading is right (a runtime upgrade): `{accept} {cases}`.")
+    if any(c.status == "error" for c in checks):
+        hints.append("A fixture that no longer parses needs the parser fixed, not accepted.")
+    return hints
+
+
+@_handled
+def cmd_fixtures_accept(args: argparse.Namespace) -> int:
+    """Write baselines from what parses now: the cases without one, or the named ones."""
+    from ..golden.accept import UnknownCaseError, accept_fixtures, flatten
+
+    root = Path(args.dir or "fixtures")
+    if not args.dir and not root.is_dir():
+        why = "fixtures accept: no ./fixtures here: name the fixture tree (`fixtures accept DIR`)"
+        raise Failure(why, EXIT_USAGE)
+    try:
+        accepted = accept_fixtures(root, args.case or (), args.snapshots)
+    except (FileNotFoundError, UnknownCaseError) as exc:
+        raise Failure(f"fixtures accept: {exc}", EXIT_USAGE) from exc
+    failed = [a for a in accepted if a.error]
+    if args.json:
+        _dump({"root": str(root), "accepted": [a.to_dict() for a in accepted]})
+        return EXIT_FAILED if failed else EXIT_OK
+    ui = Ui()
+    for a in accepted:
+        if a.error:
+            ui.line(f"NOT WRITTEN {a.case_id}: {a.error}")
+            continue
+        ui.line(f"ACCEPTED  {a.case_id} → {a.written_to}")
+        if a.differences is None:
+            lines = flatten(a.facts)
+            shown = lines[: args.show]
+            more = len(lines) - len(shown)
+            tail = [f"… and {more} more in {a.written_to}"] if more else []
+            for d in [*shown, *tail]:
+                ui.line(f"          {d}")
+        else:
+            for d in a.differences or ["(the same as its previous baseline)"]:
+                ui.line(f"          {d}")
+    if not accepted:
+        ui.line("Nothing to accept: every case has a baseline (--case NAME re-baselines one).")
+    else:
+        n = len(accepted) - len(failed)
+        ui.line(f"{n} baseline{'' if n == 1 else 's'} written, {len(failed)} not written.")
     return EXIT_FAILED if failed else EXIT_OK

@@ -1,6 +1,8 @@
 """Golden fixtures: the fixture tree (:mod:`.tree`), recording a runtime's output as a new
 fixture (:mod:`.record`, ``lmsdrive record``) and re-checking a tree against its snapshots
-(:mod:`.check`, ``lmsdrive fixtures check``). The CLI and :mod:`lmsdrive.testing` both use it.
+(:mod:`.check`, ``lmsdrive fixtures check``) and accepting what parses now as a case's
+baseline (:mod:`.accept`, ``lmsdrive fixtures accept``). The CLI and :mod:`lmsdrive.testing`
+both use it.
 
 >>> from lmsdrive.golden import iter_fixtures, default_root
 >>> any(True for _ in iter_fixtures(default_root()))

@@ -9,8 +9,10 @@ too when a snapshot exists. The case id is the fixture's path below the nearest 
 ``fixtures`` (else below the tree checked), ``/`` replaced by ``-``, without ``.txt``: the
 id the fixture test gives it.
 
-Statuses: ``same``, ``changed`` (differences listed as ``path: before → now``), ``error``
-(the parser raised: the fixture no longer parses), ``unchecked`` (no baseline; parsed fine).
+Statuses: ``same``, ``changed`` (differences listed as ``path: before → now``, the
+``expected`` facts compared on the keys they name), ``error`` (the parser raised: the
+fixture no longer parses), ``unchecked`` (no baseline; parsed fine). ``lmsdrive fixtures
+accept`` (:mod:`.accept`) writes a baseline from what parses now.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ParseError
-from .tree import Fixture, expected_mismatches, iter_fixtures
+from .tree import Fixture, iter_fixtures
 
 __all__ = [
     "FixtureCheck",
@@ -30,9 +32,14 @@ __all__ = [
     "default_snapshot_dir",
     "diff_values",
     "fixture_case_id",
+    "parse_now",
+    "snapshot_path",
 ]
 
 CheckStatus = Literal["same", "changed", "error", "unchecked"]
+#: The ``.json`` key ``fixtures accept`` sets: ``expected`` is a whole result, so keys that
+#: appear later are differences too (hand-written facts are compared on their own keys).
+COMPLETE = "expected_complete"
 SNAPSHOT_SUBDIR = Path("tests") / "__snapshots__" / "test_fixtures"
 _MISSING = object()
 
@@ -84,12 +91,14 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def diff_values(before: Any, now: Any, path: str = "") -> list[str]:
-    """Human-readable differences between two JSON values, one line per changed leaf."""
+def diff_values(before: Any, now: Any, path: str = "", *, new_keys: bool = True) -> list[str]:
+    """Human-readable differences between two JSON values, one line per changed leaf
+    (``path: before → now``). ``new_keys=False`` compares objects on the keys ``before``
+    names only (how ``expected`` facts are checked)."""
     where = path or "(result)"
     if isinstance(before, dict) and isinstance(now, dict):
         out: list[str] = []
-        for key in list(before) + [k for k in now if k not in before]:
+        for key in list(before) + [k for k in now if k not in before and new_keys]:
             sub = f"{path}.{key}" if path else str(key)
             b, n = before.get(key, _MISSING), now.get(key, _MISSING)
             if b is _MISSING:
@@ -97,40 +106,53 @@ def diff_values(before: Any, now: Any, path: str = "") -> list[str]:
             elif n is _MISSING:
                 out.append(f"{sub}: {_show(b)} → no longer read")
             else:
-                out.extend(diff_values(b, n, sub))
+                out.extend(diff_values(b, n, sub, new_keys=new_keys))
         return out
     if isinstance(before, list) and isinstance(now, list):
         out = []
         if len(before) != len(now):
             out.append(f"{where}: {len(before)} items → {len(now)} items")
         for i, (b, n) in enumerate(zip(before, now, strict=False)):
-            out.extend(diff_values(b, n, f"{path}[{i}]"))
+            out.extend(diff_values(b, n, f"{path}[{i}]", new_keys=new_keys))
         return out
     if before != now or type(before) is not type(now):
         return [f"{where}: {_show(before)} → {_show(now)}"]
     return []
 
 
-def _check(fx: Fixture, root: Path, snapshots: Path | None) -> FixtureCheck:
+def snapshot_path(case_id: str, snapshots: Path | None) -> Path | None:
+    """The syrupy snapshot file of a case, when ``snapshots`` holds one."""
+    snap = snapshots / f"test_fixture[{case_id}].json" if snapshots is not None else None
+    return snap if snap is not None and snap.is_file() else None
+
+
+def parse_now(fx: Fixture) -> Any:
+    """What the parser reads from a fixture today (strict), as plain JSON values; raises
+    ``ParseError`` (or ``ValueError`` for an unknown parser)."""
     from ..parsers import parse_transcript, resolve
 
+    result = parse_transcript(resolve(fx.parser), fx.transcript(), strict=True).to_dict()
+    return json.loads(json.dumps(result, ensure_ascii=False))
+
+
+def _check(fx: Fixture, root: Path, snapshots: Path | None) -> FixtureCheck:
     case_id = fixture_case_id(fx.path, root)
-    snap = snapshots / f"test_fixture[{case_id}].json" if snapshots is not None else None
+    snap = snapshot_path(case_id, snapshots)
     baseline: Literal["snapshot", "expected"] | None = None
-    if snap is not None and snap.is_file():
+    if snap is not None:
         baseline = "snapshot"
     elif fx.expected:
         baseline = "expected"
     try:
-        result = parse_transcript(resolve(fx.parser), fx.transcript(), strict=True).to_dict()
+        now = parse_now(fx)
     except (ParseError, ValueError) as exc:
         return FixtureCheck(case_id, fx.path, fx.parser, "error", baseline, [str(exc)])
-    now = json.loads(json.dumps(result, ensure_ascii=False))
     differences: list[str] = []
-    if snap is not None and baseline == "snapshot":
+    if snap is not None:
         differences += diff_values(json.loads(snap.read_text(encoding="utf-8")), now)
     if fx.expected:
-        differences += [f"expected fact {p}" for p in expected_mismatches(fx.expected, now)]
+        facts = diff_values(fx.expected, now, new_keys=bool(fx.meta.get(COMPLETE)))
+        differences += [f"expected fact {d}" for d in facts] if snap is not None else facts
     if baseline is None:
         return FixtureCheck(case_id, fx.path, fx.parser, "unchecked", None)
     status: CheckStatus = "changed" if differences else "same"

@@ -24,8 +24,10 @@ The ``.json``: ``source`` ("recorded with lmsdrive record"), ``synthetic`` false
 ``command``, ``parser`` (the registry's name for argv), ``argv`` (as given), ``exit_code``,
 ``http_status`` (null), ``stream``, ``version`` (the runtime's),
 ``os``, ``date`` (UTC, ISO 8601), ``duration`` (seconds), ``lmsdrive_version``, ``expected``
-(null: the facts a correct parser must read are the user's to add) and ``parsed`` (what
-the parsers read from it when it was recorded, or the parse error).
+(null: ``lmsdrive fixtures accept`` writes it from what parses, or a user writes the facts a
+correct parser must read) and ``parsed`` (what the parsers read from it when it was recorded,
+or the parse error). A case recorded again (``overwrite``) keeps its baseline
+(``expected``), so ``lmsdrive fixtures check`` shows what the new output reads differently.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from .tree import STDERR_SUFFIX
 __all__ = ["RecordedFixture", "command_dir", "record_fixture", "runtime_version"]
 
 Tool = Literal["ollama", "lms"]
+#: What a re-recorded case keeps of its old ``.json``: the baseline ``fixtures check`` reads.
+BASELINE_KEYS = ("expected", "expected_complete", "unreadable_expected")
 _CASE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 TERMINAL = "terminal (pty 40x120, stdout and stderr merged)"
 APART = "stdout (stderr in the .stderr file beside it), captured apart"
@@ -170,6 +174,9 @@ def record_fixture(
         "expected": None,
         "parsed": parsed,
     }
+    if meta_path.exists():  # re-recorded (--force): its baseline stays, for `fixtures check`
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta.update({k: old[k] for k in BASELINE_KEYS if k in old})
     folder.mkdir(parents=True, exist_ok=True)
     err_path = text_path.with_suffix(STDERR_SUFFIX)
     if kind == APART:
