@@ -32,6 +32,7 @@ from ..errors import (
 from ..model_ref import ModelRef
 from ..parsers._base import Result
 from ..parsers._stream import Reader
+from ._one_download import download_key, one_download
 from ._pull import PullOutcome, raise_for_outcome, stream_progress
 
 if TYPE_CHECKING:
@@ -262,8 +263,20 @@ class RuntimeBackend:
         """Download ``model``: typed progress events while it runs, through the CLI on this
         machine, or the server's API when :attr:`via_api`. When the iterator is exhausted:
         :class:`ModelNotFoundError` for an unknown name, :class:`PullError` for any other
-        failure (with the runtime's own message). Closing it early stops the download."""
+        failure (with the runtime's own message). Closing it early stops the download.
+
+        One download at a time: while another process on this machine downloads the same
+        model to the same server, this one follows that download's progress, then downloads
+        only if the model is still missing (:mod:`._one_download`)."""
         name = self.spell(model)  # refuses flag-like names before any process starts
+        yield from one_download(
+            download_key(self.name, self._url, name),
+            lambda: self._pull_now(name),
+            lambda: self.has_model(name),
+            idle_timeout=self.pull_idle_timeout,
+        )
+
+    def _pull_now(self, name: str) -> Iterator[Progress]:
         if self.via_api:
             yield from self._pull_api(name)
             return
