@@ -60,7 +60,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("backend", "argv"), CASES, ids=["ollama-pull", "ollama-init", "lmstudio-pull"])
+@pytest.mark.parametrize(
+    ("backend", "argv"), CASES, ids=["ollama-pull", "ollama-init", "lmstudio-pull"]
+)
 def test_two_processes_start_one_download(
     fake_runtime: MakeRuntime, tmp_path: Path, backend: str, argv: list[str]
 ) -> None:

@@ -15,7 +15,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -37,6 +39,7 @@ from ..runner import follow, run, spawn_detached
 from ..runtimes.ollama import OLLAMA
 from ._locks import machine_lock, state_dir
 from ._pull import live
+from ._started import StartedServer, process_identity, record_started, still_running
 from .base import PullReader, RuntimeBackend, close_iterator
 
 
@@ -128,17 +131,39 @@ class OllamaBackend(RuntimeBackend):
                     if isinstance(event, ollama_serve.ServeReady) and self._wait_answering(
                         deadline
                     ):
-                        return StartResult(self._url, False, proc.pid, event.version, str(log))
+                        return self._started(proc.pid, event.version, log)
             finally:
                 close_iterator(events)
             if probe["up"] or (time.monotonic() <= deadline and self.api.is_running(timeout=1.0)):
-                return StartResult(self._url, False, proc.pid, None, str(log))
+                return self._started(proc.pid, None, log)
             if proc.poll() is not None:
                 why = f"ollama serve exited with status {proc.returncode}"
             else:
                 proc.terminate()
                 why = f"ollama serve did not become ready within {timeout:.0f}s"
             raise ServerStartError(self._start_failure(why, _tail(log)))
+
+    def _started(self, pid: int, version: str | None, log: Path) -> StartResult:
+        """Record the server this process started (for :meth:`stop`) and say so."""
+        record_started(self.name, self._url, pid, process_identity(pid))
+        return StartResult(self._url, False, pid, version, str(log))
+
+    def _still_ours(self, rec: StartedServer) -> bool:
+        return still_running(rec)
+
+    def _stop_started(self, rec: StartedServer, timeout: float) -> None:
+        """SIGTERM to ``ollama serve``'s process group (it leads its own session), SIGKILL
+        after ``timeout``; returns once it is gone."""
+        assert rec.pid is not None
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(rec.pid, signal.SIGTERM)
+        while still_running(rec):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(rec.pid, signal.SIGKILL)
+                deadline = time.monotonic() + 5.0
+            time.sleep(0.05)
 
     @staticmethod
     def _left(deadline: float) -> float:

@@ -31,6 +31,7 @@ Exit statuses
      saved, but its parser cannot read it)
 7    a command or request timed out
 8    the server refused the request for want of a valid API token (HTTP 401/403)
+11   ``stop``: the running server was not started by lmsdrive; it is left running
 130  interrupted (Ctrl-C); the runtime's child process was stopped
 ===  ===========================================================================
 """
@@ -54,6 +55,7 @@ EXIT_MODEL_NOT_FOUND = 5
 EXIT_PARSE_ERROR = 6
 EXIT_TIMEOUT = 7
 EXIT_AUTH = 8
+EXIT_NOT_STARTED_BY_LMSDRIVE = 11
 EXIT_INTERRUPTED = 130
 
 EPILOG = """\
@@ -67,6 +69,7 @@ exit statuses:
   6    a runtime printed something lmsdrive cannot read (record: saved anyway)
   7    timed out
   8    the server wants a valid API token (set it, or --token-file)
+  11   stop: the server was not started by lmsdrive (left running)
   130  interrupted (Ctrl-C)
 
 environment: BACKEND (ollama|lmstudio), MODEL_NAME, MODEL_SOURCE (ollama|huggingface),
@@ -187,6 +190,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60.0, help="server start timeout (s)")
     _load_flags(p)
     p.set_defaults(func=c.cmd_init)
+
+    p.add_argument(
+        "--stop-after",
+        action="store_true",
+        help="stop the server init started once the model is ready (never one it found "
+        "running): for a Dockerfile RUN step",
+    )
+
+    p = command(
+        "stop",
+        "stop the server lmsdrive started (never one it did not start)",
+        description="Stop the local server that lmsdrive started (`init`, or any command "
+        "that started it), as recorded in lmsdrive's state dir. A server lmsdrive did not "
+        "start is left running: exit 11. Nothing running: exit 0.",
+    )
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds before SIGKILL")
+    p.set_defaults(func=c.cmd_stop)
 
     for name, help, func in (
         ("pull", "download a model (the server must be running on Ollama)", c.cmd_pull),

@@ -19,6 +19,7 @@ from . import (
     EXIT_MODEL_NOT_FOUND,
     EXIT_NOT_INSTALLED,
     EXIT_NOT_RUNNING,
+    EXIT_NOT_STARTED_BY_LMSDRIVE,
     EXIT_OK,
     EXIT_PARSE_ERROR,
     EXIT_TIMEOUT,
@@ -50,6 +51,7 @@ def exit_status(exc: BaseException) -> int:
         InvalidModelNameError,
         ModelNotFoundError,
         NotInstalledError,
+        NotStartedByLmsdriveError,
         ParseError,
         ServerNotRunningError,
         ServerStartError,
@@ -63,6 +65,7 @@ def exit_status(exc: BaseException) -> int:
         (ParseError, EXIT_PARSE_ERROR),
         (CommandTimeoutError, EXIT_TIMEOUT),
         (AuthenticationError, EXIT_AUTH),
+        (NotStartedByLmsdriveError, EXIT_NOT_STARTED_BY_LMSDRIVE),
     ]
     for kinds, status in table:
         if isinstance(exc, kinds):
@@ -281,6 +284,10 @@ def cmd_init(args: argparse.Namespace) -> int:
             )
         finally:
             steps.close()
+            if args.stop_after and driver.started is not None:
+                driver.stop_server()  # only the one this run started
+                if not args.json:
+                    ui.step(f"Stopped the {driver.backend.display_name} server init started")
     status = EXIT_OK if report.success else exit_status(report.error or Exception())
     if args.json:
         _dump(report.to_dict())
@@ -290,6 +297,16 @@ def cmd_init(args: argparse.Namespace) -> int:
     else:
         error(report.message)
     return status
+
+
+@_handled
+def cmd_stop(args: argparse.Namespace) -> int:
+    """Stop the server lmsdrive started; a server it did not start is refused (exit 11)."""
+    with _driver(args) as driver:
+        outcome = driver.stop_server(args.timeout)
+        where = f"{driver.backend.display_name} server at {driver.backend.url}"
+    Ui().ok(f"Stopped the {where}" if outcome == "stopped" else f"No {where} is running")
+    return EXIT_OK
 
 
 @_handled
