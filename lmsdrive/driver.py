@@ -45,6 +45,7 @@ from .runtimes import get_runtime
 
 if TYPE_CHECKING:
     from .http._client import ChatStream
+    from .keep import KeepEvent
     from .status import Status
 
 StepCallback = Callable[[str], None]
@@ -255,6 +256,35 @@ class Driver:
         its state dir): ``"stopped"``, or ``"not_running"`` when none answers. A server
         lmsdrive did not start is left alone: :class:`NotStartedByLmsdriveError`."""
         return self.backend.stop(timeout)
+
+    def keep(
+        self,
+        models: Sequence[str] | None = None,
+        *,
+        interval: float = 30.0,
+        max_failures: int = 5,
+        refresh_before: float = 60.0,
+        load_options: LoadOptions | None = None,
+        on_event: Callable[[KeepEvent], None] | None = None,
+        on_progress: ProgressCallback | None = None,
+        handle_signals: bool = False,
+    ) -> None:
+        """Hold ``models`` (default: the configured one) loaded until stopped (SIGTERM or
+        SIGINT with ``handle_signals``): see :mod:`lmsdrive.keep`. Raises the last error
+        after ``max_failures`` failed checks in a row."""
+        from .keep import Keeper
+
+        names = [self._model(m) for m in models] if models else [self.model]
+        Keeper(
+            self.backend,
+            names,
+            interval=interval,
+            max_failures=max_failures,
+            refresh_before=refresh_before,
+            load_options=load_options,
+            on_event=on_event,
+            on_progress=on_progress,
+        ).run(handle_signals=handle_signals)
 
     def status(self) -> Status:
         """Installed where, which version, server up, models (never raises for runtime

@@ -20,6 +20,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -45,6 +46,20 @@ from .base import PullReader, RuntimeBackend, close_iterator
 
 def _tail(log: Path, n: int = 20) -> list[str]:
     return log.read_text(encoding="utf-8", errors="replace").splitlines()[-n:]
+
+
+def _unix_time(rfc3339: str | None) -> float | None:
+    """``/api/ps`` ``expires_at`` as Unix time (``None``: absent or unreadable).
+
+    >>> _unix_time("2025-08-08T00:07:26.817827822+02:00")
+    1754604446.817827
+    """
+    if not rfc3339:
+        return None
+    try:
+        return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 class OllamaBackend(RuntimeBackend):
@@ -83,8 +98,14 @@ class OllamaBackend(RuntimeBackend):
             return Readiness(running=False)  # another program answers on Ollama's port
         if not any(self.matches(model, m.name) for m in tags.models):
             return Readiness(running=True, downloaded=False, loaded=False)
-        loaded = any(self.matches(model, m.name) for m in self.api.ps().models)
-        return Readiness(running=True, downloaded=True, loaded=loaded)
+        mine = [m for m in self.api.ps().models if self.matches(model, m.name)]
+        expires = [_unix_time(m.expires_at) for m in mine]
+        return Readiness(
+            running=True,
+            downloaded=True,
+            loaded=bool(mine),
+            expires_at=min((t for t in expires if t is not None), default=None),
+        )
 
     def _serve_env(self) -> dict[str, str]:
         parts = urlsplit(self._url)

@@ -208,6 +208,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds before SIGKILL")
     p.set_defaults(func=c.cmd_stop)
 
+    p = command(
+        "keep",
+        "make the models ready, then hold them loaded (a service: systemd, a sidecar)",
+        description="Make the models ready (download, load; never starts a server), then "
+        "check every --interval seconds: reload a model that was unloaded, refresh one "
+        "before the runtime's TTL unloads it. Logs each event; tells systemd READY=1 "
+        "(NOTIFY_SOCKET) and pings its watchdog. SIGTERM: exit 0. After --max-failures "
+        "failed checks in a row: exit with the last error's status.",
+    )
+    p.add_argument("models", nargs="*", metavar="MODEL", help="default: --model / MODEL_NAME")
+    p.add_argument("--interval", type=float, default=30.0, help="seconds between checks")
+    p.add_argument(
+        "--max-failures", type=int, default=5, help="give up after N failed checks in a row"
+    )
+    p.add_argument(
+        "--refresh-before",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="refresh a model S seconds before its runtime would unload it",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per event")
+    _load_flags(p)
+    p.set_defaults(func=c.cmd_keep)
+
     for name, help, func in (
         ("pull", "download a model (the server must be running on Ollama)", c.cmd_pull),
         ("load", "load a downloaded model into memory", c.cmd_load),
