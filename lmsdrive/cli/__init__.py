@@ -1,6 +1,7 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
-Commands: ``status``, ``init [MODEL]``, ``pull MODEL``, ``load MODEL``, ``unload MODEL``,
+Commands: ``status``, ``init [MODEL]``, ``stop``, ``keep [MODEL...]``, ``pull MODEL``,
+``load MODEL``, ``unload MODEL``,
 ``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
 ``fixtures check [DIR]``. Backend, model and server URL come from the environment
