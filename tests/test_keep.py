@@ -222,3 +222,16 @@ def test_keep_never_starts_a_server(fake_runtime: MakeRuntime, tmp_path: Path) -
         code, _ = keep.finish()
     assert code == 4
     assert not any(s["argv"][:2] == ["ollama", "serve"] for s in rt.spawns())
+
+
+def test_keep_holds_several_models(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
+    models = ["llama3.2:1b", "qwen2.5:0.5b"]
+    rt = fake_runtime(server_running=["ollama"], models_downloaded=models, load_seconds=0.05)
+    with Keep(rt, tmp_path / "state", "ollama", *models, "--interval", "0.2") as keep:
+        assert keep.until("ready")["message"].startswith("llama3.2:1b, qwen2.5:0.5b loaded")
+        assert sorted(_loaded(rt, "ollama")) == sorted(models)
+        body = {"model": "qwen2.5:0.5b", "keep_alive": 0}
+        httpx.post(rt.ollama_url + "/api/generate", json=body, timeout=10).raise_for_status()
+        assert keep.until("evicted")["model"] == "qwen2.5:0.5b"
+        keep.until("reloaded")
+        assert sorted(_loaded(rt, "ollama")) == sorted(models)

@@ -96,3 +96,16 @@ def test_a_killed_holder_never_blocks_the_next_run(
     assert second.returncode == 0, err
     assert "Downloaded llama3.2:1b" in out
     assert any(m.name == "llama3.2:1b" for m in rt.state().ollama.downloaded)
+
+
+def test_no_writable_state_dir_still_downloads(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
+    """A read-only home (here: the state dir is a file) costs the lock, not the download."""
+    rt = fake_runtime(server_running=True, pull_seconds=0.2)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    env = _env(rt, blocker / "state", "ollama")
+    done = _lmsdrive(["pull", "llama3.2:1b"], env)
+    _, err = done.communicate(timeout=60)
+    assert done.returncode == 0, err
+    assert "without the one-download lock" in err
+    assert _downloads(rt, "ollama") == 1

@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import time
@@ -25,6 +26,8 @@ from typing import IO
 from .._types import Progress
 from ..errors import CommandTimeoutError
 from ._locks import state_dir
+
+logger = logging.getLogger("lmsdrive")
 
 #: How often a waiting process looks at the lock and the holder's progress (seconds).
 POLL_INTERVAL = 0.1
@@ -61,10 +64,16 @@ def one_download(
     while another process holds it, that process's events, then ``downloaded()`` decides
     whether a download of our own is still needed. ``CommandTimeoutError`` when the holder
     reports nothing for ``idle_timeout`` seconds."""
-    folder = state_dir() / "downloads"
-    folder.mkdir(exist_ok=True)
-    lock_path, progress_path = folder / f"{key}.lock", folder / f"{key}.progress"
-    with open(lock_path, "a+") as fh:
+    try:
+        folder = state_dir() / "downloads"
+        folder.mkdir(exist_ok=True)
+        lock_path, progress_path = folder / f"{key}.lock", folder / f"{key}.progress"
+        fh = open(lock_path, "a+")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:  # a read-only home: download, without the lock
+        logger.warning("lmsdrive: downloading without the one-download lock: %s", exc)
+        yield from download()
+        return
+    with fh:
         try:
             if not _try_lock(fh):
                 yield from _follow_holder(fh, lock_path, progress_path, idle_timeout)
