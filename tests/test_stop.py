@@ -81,14 +81,15 @@ def test_init_stop_after_leaves_a_server_it_found_running(
     assert _answers(url)
 
 
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
 def test_stop_refuses_a_server_lmsdrive_did_not_start(
-    fake_runtime: MakeRuntime, tmp_path: Path
+    fake_runtime: MakeRuntime, tmp_path: Path, backend: str
 ) -> None:
-    rt = fake_runtime(server_running=["ollama"])
-    done = _run(rt, tmp_path, "ollama", "stop")
+    rt = fake_runtime(server_running=True)
+    done = _run(rt, tmp_path, backend, "stop")
     assert done.returncode == NOT_OURS
     assert "was not started by lmsdrive" in done.stderr
-    assert _answers(rt.ollama_url)
+    assert _answers(rt.url("lms" if backend == "lmstudio" else "ollama"))
 
 
 def test_stop_stops_what_an_earlier_init_started(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
