@@ -235,3 +235,22 @@ def test_keep_holds_several_models(fake_runtime: MakeRuntime, tmp_path: Path) ->
         assert keep.until("evicted")["model"] == "qwen2.5:0.5b"
         keep.until("reloaded")
         assert sorted(_loaded(rt, "ollama")) == sorted(models)
+
+
+def test_sigterm_during_a_download_stops_it_and_exits_0(
+    fake_runtime: MakeRuntime, tmp_path: Path
+) -> None:
+    rt = fake_runtime(server_running=["ollama"], pull_seconds=60.0, pull_frames=120)
+    with Keep(rt, tmp_path / "state", "ollama", "llama3.2:1b") as keep:
+        keep.until("downloading")
+        deadline = time.monotonic() + 30
+        while not list((tmp_path / "state" / "downloads").glob("*.progress")):
+            assert time.monotonic() < deadline, "the download never began"
+            time.sleep(0.02)
+        keep.proc.send_signal(signal.SIGTERM)
+        code, err = keep.finish()
+    assert code == 0, err
+    assert keep.seen[-1]["event"] == "stopping"
+    # the download's lock and progress file went with it: the next run is not blocked
+    assert list((tmp_path / "state" / "downloads").glob("*.progress")) == []
+    assert rt.state().ollama.downloaded == []
