@@ -200,6 +200,9 @@ class Readiness:
     running: bool
     downloaded: bool | None = None
     loaded: bool | None = None
+    #: When the runtime will unload the model if nothing uses it (Unix time; Ollama's
+    #: ``/api/ps`` ``expires_at``); ``None``: never, or the runtime does not say.
+    expires_at: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

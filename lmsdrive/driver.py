@@ -28,6 +28,7 @@ from ._types import (
     LocalModel,
     Progress,
     ProgressCallback,
+    StartResult,
 )
 from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
@@ -44,6 +45,7 @@ from .runtimes import get_runtime
 
 if TYPE_CHECKING:
     from .http._client import ChatStream
+    from .keep import KeepEvent
     from .status import Status
 
 StepCallback = Callable[[str], None]
@@ -92,6 +94,10 @@ def make_backend(config: Config) -> Backend:
 
 class Driver:
     """Makes the configured model ready on the configured backend, and talks to it."""
+
+    #: The server :meth:`ensure_ready` started in this Driver (``None``: it found one
+    #: running, or had none to start); :meth:`stop_server` stops it.
+    started: StartResult | None = None
 
     def __init__(self, config: Config | None = None, *, backend: Backend | None = None) -> None:
         self.config = config if config is not None else Config.from_env()
@@ -157,6 +163,8 @@ class Driver:
                     raise NotInstalledError(self.config.runtime.install_hint)
                 announce(f"Starting the {b.display_name} server at {b.url}")
                 started = b.start(timeout=start_timeout)
+                if not started.already_running:
+                    self.started = started
                 if started.daemon is not None:
                     pid = f" (PID {started.daemon.pid})" if started.daemon.pid else ""
                     steps.append(f"Started the {b.display_name} daemon{pid}")
@@ -242,6 +250,41 @@ class Driver:
     def daemon_down(self) -> str:
         """Stop the runtime's daemon (``lms daemon down``): ``stopped`` or ``not_running``."""
         return self.backend.daemon_down()
+
+    def stop_server(self, timeout: float = 30.0) -> str:
+        """Stop the server lmsdrive started (this process or an earlier one, as recorded in
+        its state dir): ``"stopped"``, or ``"not_running"`` when none answers. A server
+        lmsdrive did not start is left alone: :class:`NotStartedByLmsdriveError`."""
+        return self.backend.stop(timeout)
+
+    def keep(
+        self,
+        models: Sequence[str] | None = None,
+        *,
+        interval: float = 30.0,
+        max_failures: int = 5,
+        refresh_before: float = 60.0,
+        load_options: LoadOptions | None = None,
+        on_event: Callable[[KeepEvent], None] | None = None,
+        on_progress: ProgressCallback | None = None,
+        handle_signals: bool = False,
+    ) -> None:
+        """Hold ``models`` (default: the configured one) loaded until stopped (SIGTERM or
+        SIGINT with ``handle_signals``): see :mod:`lmsdrive.keep`. Raises the last error
+        after ``max_failures`` failed checks in a row."""
+        from .keep import Keeper
+
+        names = [self._model(m) for m in models] if models else [self.model]
+        Keeper(
+            self.backend,
+            names,
+            interval=interval,
+            max_failures=max_failures,
+            refresh_before=refresh_before,
+            load_options=load_options,
+            on_event=on_event,
+            on_progress=on_progress,
+        ).run(handle_signals=handle_signals)
 
     def status(self) -> Status:
         """Installed where, which version, server up, models (never raises for runtime

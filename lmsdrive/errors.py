@@ -56,6 +56,11 @@ class ServerStartError(LmsdriveError, RuntimeError):
     """The server could not be started (it exited, or its port is held by something else)."""
 
 
+class NotStartedByLmsdriveError(LmsdriveError, PermissionError):
+    """``stop``: the running server is not one lmsdrive started (or it restarted since), so
+    lmsdrive leaves it alone."""
+
+
 class ModelNotFoundError(LmsdriveError, LookupError):
     """The model does not exist locally or in the registry.
 

@@ -27,12 +27,15 @@ from ..errors import (
     ConfigError,
     InvalidMessageError,
     NotInstalledError,
+    NotStartedByLmsdriveError,
     ServerNotRunningError,
 )
 from ..model_ref import ModelRef
 from ..parsers._base import Result
 from ..parsers._stream import Reader
+from ._one_download import download_key, one_download
 from ._pull import PullOutcome, raise_for_outcome, stream_progress
+from ._started import StartedServer, forget_started, recorded
 
 if TYPE_CHECKING:
     from ..http._client import ChatStream
@@ -149,6 +152,7 @@ class Backend(Protocol):
     def binary(self) -> Path: ...
     def check_load_options(self, options: LoadOptions) -> None: ...
     def daemon_status(self) -> DaemonState | None: ...
+    def stop(self, timeout: float = 30.0) -> str: ...
     def daemon_up(self) -> DaemonState: ...
     def daemon_down(self) -> str: ...
     def version(self, *, server: bool = True) -> str | None: ...
@@ -240,6 +244,35 @@ class RuntimeBackend:
     def is_running(self) -> bool:
         return bool(self.api.is_running())
 
+    # -- stop what lmsdrive started --------------------------------------------------------
+    def stop(self, timeout: float = 30.0) -> str:
+        """Stop the server lmsdrive started at this URL (from the record its start left in
+        the state dir): ``"stopped"``, or ``"not_running"`` when none answers. A server that
+        lmsdrive did not start, or that was restarted since, is never touched:
+        :class:`NotStartedByLmsdriveError`."""
+        rec = recorded(self.name, self._url)
+        if rec is not None and not self._still_ours(rec):
+            forget_started(self.name, self._url)  # stale: that process is gone
+            rec = None
+        if rec is None:
+            if self.is_running():
+                raise NotStartedByLmsdriveError(
+                    f"The {self.display_name} server at {self._url} was not started by "
+                    "lmsdrive (or was restarted since), so lmsdrive leaves it running: stop it "
+                    "the way it was started (its service manager, or the runtime's own command)."
+                )
+            return "not_running"
+        self._stop_started(rec, timeout)
+        forget_started(self.name, self._url)
+        return "stopped"
+
+    def _still_ours(self, rec: StartedServer) -> bool:
+        """The recorded server is the one running now."""
+        raise NotImplementedError
+
+    def _stop_started(self, rec: StartedServer, timeout: float) -> None:
+        raise NotImplementedError
+
     # -- models ----------------------------------------------------------------------------
     def list_models(self) -> list[LocalModel]:
         raise NotImplementedError
@@ -262,8 +295,20 @@ class RuntimeBackend:
         """Download ``model``: typed progress events while it runs, through the CLI on this
         machine, or the server's API when :attr:`via_api`. When the iterator is exhausted:
         :class:`ModelNotFoundError` for an unknown name, :class:`PullError` for any other
-        failure (with the runtime's own message). Closing it early stops the download."""
+        failure (with the runtime's own message). Closing it early stops the download.
+
+        One download at a time: while another process on this machine downloads the same
+        model to the same server, this one follows that download's progress, then downloads
+        only if the model is still missing (:mod:`._one_download`)."""
         name = self.spell(model)  # refuses flag-like names before any process starts
+        yield from one_download(
+            download_key(self.name, self._url, name),
+            lambda: self._pull_now(name),
+            lambda: self.has_model(name),
+            idle_timeout=self.pull_idle_timeout,
+        )
+
+    def _pull_now(self, name: str) -> Iterator[Progress]:
         if self.via_api:
             yield from self._pull_api(name)
             return

@@ -61,6 +61,7 @@ from ..parsers import (
     lms_ls,
     lms_ps,
     lms_server_start,
+    lms_server_stop,
     lms_unload,
     lms_version,
 )
@@ -72,6 +73,7 @@ from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
 from ._locks import machine_lock
 from ._pull import PullOutcome, live, stream_progress
+from ._started import StartedServer, record_started
 from .base import PullReader, RuntimeBackend
 
 
@@ -175,7 +177,35 @@ class LMStudioBackend(RuntimeBackend):
                     f"`lms server start` reported success but {self._url} does not answer; "
                     f"check LMSTUDIO_URL.\nLast output:\n{_tail(t)}"
                 )
+            self._record_start(daemon_started=daemon is not None)
             return StartResult(url=self._url, already_running=False, daemon=daemon)
+
+    # -- stop what lmsdrive started (see RuntimeBackend.stop) ------------------------------
+    def _daemon_identity(self) -> str | None:
+        """The server runs inside LM Studio's daemon: it is the one lmsdrive started while
+        that daemon (its PID) runs. ``None`` when ``lms daemon status`` cannot tell."""
+        try:
+            pid = self.daemon_status().pid
+        except LmsdriveError:
+            return None
+        return None if pid is None else f"daemon-pid:{pid}"
+
+    def _record_start(self, *, daemon_started: bool) -> None:
+        ident = self._daemon_identity()
+        pid = int(ident.rsplit(":", 1)[1]) if ident else None
+        record_started(self.name, self._url, pid, ident, daemon_started=daemon_started)
+
+    def _still_ours(self, rec: StartedServer) -> bool:
+        return rec.identity is None or self._daemon_identity() == rec.identity
+
+    def _stop_started(self, rec: StartedServer, timeout: float) -> None:
+        """``lms server stop``; and ``lms daemon down`` when lmsdrive brought the daemon up."""
+        t = self._run("server", "stop", timeout=timeout)
+        result = live(lms_server_stop.parse, t, "lms server stop")
+        if result.error and result.kind != "server_not_running":
+            raise CommandError(f"`lms server stop` failed: {result.error}", t)
+        if rec.daemon_started:
+            self.daemon_down()
 
     def _server_start(
         self, args: list[str], timeout: float

@@ -15,9 +15,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import time
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -37,11 +40,26 @@ from ..runner import follow, run, spawn_detached
 from ..runtimes.ollama import OLLAMA
 from ._locks import machine_lock, state_dir
 from ._pull import live
+from ._started import StartedServer, process_identity, record_started, still_running
 from .base import PullReader, RuntimeBackend, close_iterator
 
 
 def _tail(log: Path, n: int = 20) -> list[str]:
     return log.read_text(encoding="utf-8", errors="replace").splitlines()[-n:]
+
+
+def _unix_time(rfc3339: str | None) -> float | None:
+    """``/api/ps`` ``expires_at`` as Unix time (``None``: absent or unreadable).
+
+    >>> _unix_time("2025-08-08T00:07:26.817827822+02:00")
+    1754604446.817827
+    """
+    if not rfc3339:
+        return None
+    try:
+        return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 class OllamaBackend(RuntimeBackend):
@@ -80,8 +98,14 @@ class OllamaBackend(RuntimeBackend):
             return Readiness(running=False)  # another program answers on Ollama's port
         if not any(self.matches(model, m.name) for m in tags.models):
             return Readiness(running=True, downloaded=False, loaded=False)
-        loaded = any(self.matches(model, m.name) for m in self.api.ps().models)
-        return Readiness(running=True, downloaded=True, loaded=loaded)
+        mine = [m for m in self.api.ps().models if self.matches(model, m.name)]
+        expires = [_unix_time(m.expires_at) for m in mine]
+        return Readiness(
+            running=True,
+            downloaded=True,
+            loaded=bool(mine),
+            expires_at=min((t for t in expires if t is not None), default=None),
+        )
 
     def _serve_env(self) -> dict[str, str]:
         parts = urlsplit(self._url)
@@ -128,17 +152,39 @@ class OllamaBackend(RuntimeBackend):
                     if isinstance(event, ollama_serve.ServeReady) and self._wait_answering(
                         deadline
                     ):
-                        return StartResult(self._url, False, proc.pid, event.version, str(log))
+                        return self._started(proc.pid, event.version, log)
             finally:
                 close_iterator(events)
             if probe["up"] or (time.monotonic() <= deadline and self.api.is_running(timeout=1.0)):
-                return StartResult(self._url, False, proc.pid, None, str(log))
+                return self._started(proc.pid, None, log)
             if proc.poll() is not None:
                 why = f"ollama serve exited with status {proc.returncode}"
             else:
                 proc.terminate()
                 why = f"ollama serve did not become ready within {timeout:.0f}s"
             raise ServerStartError(self._start_failure(why, _tail(log)))
+
+    def _started(self, pid: int, version: str | None, log: Path) -> StartResult:
+        """Record the server this process started (for :meth:`stop`) and say so."""
+        record_started(self.name, self._url, pid, process_identity(pid))
+        return StartResult(self._url, False, pid, version, str(log))
+
+    def _still_ours(self, rec: StartedServer) -> bool:
+        return still_running(rec)
+
+    def _stop_started(self, rec: StartedServer, timeout: float) -> None:
+        """SIGTERM to ``ollama serve``'s process group (it leads its own session), SIGKILL
+        after ``timeout``; returns once it is gone."""
+        assert rec.pid is not None
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(rec.pid, signal.SIGTERM)
+        while still_running(rec):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(rec.pid, signal.SIGKILL)
+                deadline = time.monotonic() + 5.0
+            time.sleep(0.05)
 
     @staticmethod
     def _left(deadline: float) -> float:

@@ -1,7 +1,8 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
-Commands: ``status``, ``init [MODEL]``, ``pull [MODEL]``, ``load [MODEL]``, ``unload [MODEL]``
-(MODEL defaults to ``--model`` / ``MODEL_NAME``), ``generate PROMPT``, ``chat``, ``embed TEXT...``,
+Commands: ``status``, ``init [MODEL]``, ``stop``, ``keep [MODEL...]``, ``pull [MODEL]``,
+``load [MODEL]``, ``unload [MODEL]`` (MODEL defaults to ``--model`` / ``MODEL_NAME``),
+``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
 ``fixtures check [DIR]``, ``fixtures accept [DIR] [--case NAME]``. Backend, model and
 server URL come from the environment
@@ -32,6 +33,7 @@ Exit statuses
      saved, but its parser cannot read it)
 7    a command or request timed out
 8    the server refused the request for want of a valid API token (HTTP 401/403)
+11   ``stop``: the running server was not started by lmsdrive; it is left running
 130  interrupted (Ctrl-C); the runtime's child process was stopped
 ===  ===========================================================================
 """
@@ -58,6 +60,7 @@ EXIT_MODEL_NOT_FOUND = 5
 EXIT_PARSE_ERROR = 6
 EXIT_TIMEOUT = 7
 EXIT_AUTH = 8
+EXIT_NOT_STARTED_BY_LMSDRIVE = 11
 EXIT_INTERRUPTED = 130
 
 EPILOG = """\
@@ -71,6 +74,7 @@ exit statuses:
   6    a runtime printed something lmsdrive cannot read (record: saved anyway)
   7    timed out
   8    the server wants a valid API token (set it, or --token-file)
+  11   stop: the server was not started by lmsdrive (left running)
   130  interrupted (Ctrl-C)
 
 environment: BACKEND (ollama|lmstudio), MODEL_NAME, MODEL_SOURCE (ollama|huggingface),
@@ -237,6 +241,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60.0, help="server start timeout (s)")
     _load_flags(p)
     p.set_defaults(func=c.cmd_init)
+
+    p.add_argument(
+        "--stop-after",
+        action="store_true",
+        help="stop the server init started once the model is ready (never one it found "
+        "running): for a Dockerfile RUN step",
+    )
+
+    p = command(
+        "stop",
+        "stop the server lmsdrive started (never one it did not start)",
+        description="Stop the local server that lmsdrive started (`init`, or any command "
+        "that started it), as recorded in lmsdrive's state dir. A server lmsdrive did not "
+        "start is left running: exit 11. Nothing running: exit 0.",
+    )
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds before SIGKILL")
+    p.set_defaults(func=c.cmd_stop)
+
+    p = command(
+        "keep",
+        "make the models ready, then hold them loaded (a service: systemd, a sidecar)",
+        description="Make the models ready (download, load; never starts a server), then "
+        "check every --interval seconds: reload a model that was unloaded, refresh one "
+        "before the runtime's TTL unloads it. Logs each event; tells systemd READY=1 "
+        "(NOTIFY_SOCKET) and pings its watchdog. SIGTERM: exit 0. After --max-failures "
+        "failed checks in a row: exit with the last error's status.",
+    )
+    p.add_argument("models", nargs="*", metavar="MODEL", help="default: --model / MODEL_NAME")
+    p.add_argument("--interval", type=float, default=30.0, help="seconds between checks")
+    p.add_argument(
+        "--max-failures", type=int, default=5, help="give up after N failed checks in a row"
+    )
+    p.add_argument(
+        "--refresh-before",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="refresh a model S seconds before its runtime would unload it",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per event")
+    _load_flags(p)
+    p.set_defaults(func=c.cmd_keep)
 
     for name, help, func in (
         ("pull", "download a model (the server must be running on Ollama)", c.cmd_pull),

@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import json
 import shlex
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from . import (
     EXIT_MODEL_NOT_FOUND,
     EXIT_NOT_INSTALLED,
     EXIT_NOT_RUNNING,
+    EXIT_NOT_STARTED_BY_LMSDRIVE,
     EXIT_OK,
     EXIT_PARSE_ERROR,
     EXIT_TIMEOUT,
@@ -49,6 +51,7 @@ def exit_status(exc: BaseException) -> int:
         InvalidModelNameError,
         ModelNotFoundError,
         NotInstalledError,
+        NotStartedByLmsdriveError,
         ParseError,
         ServerNotRunningError,
         ServerStartError,
@@ -62,6 +65,7 @@ def exit_status(exc: BaseException) -> int:
         (ParseError, EXIT_PARSE_ERROR),
         (CommandTimeoutError, EXIT_TIMEOUT),
         (AuthenticationError, EXIT_AUTH),
+        (NotStartedByLmsdriveError, EXIT_NOT_STARTED_BY_LMSDRIVE),
     ]
     for kinds, status in table:
         if isinstance(exc, kinds):
@@ -280,6 +284,10 @@ def cmd_init(args: argparse.Namespace) -> int:
             )
         finally:
             steps.close()
+            if args.stop_after and driver.started is not None:
+                driver.stop_server()  # only the one this run started
+                if not args.json:
+                    ui.step(f"Stopped the {driver.backend.display_name} server init started")
     status = EXIT_OK if report.success else exit_status(report.error or Exception())
     if args.json:
         _dump(report.to_dict())
@@ -289,6 +297,67 @@ def cmd_init(args: argparse.Namespace) -> int:
     else:
         error(report.message)
     return status
+
+
+@_handled
+def cmd_stop(args: argparse.Namespace) -> int:
+    """Stop the server lmsdrive started; a server it did not start is refused (exit 11)."""
+    with _driver(args) as driver:
+        outcome = driver.stop_server(args.timeout)
+        where = f"{driver.backend.display_name} server at {driver.backend.url}"
+    Ui().ok(f"Stopped the {where}" if outcome == "stopped" else f"No {where} is running")
+    return EXIT_OK
+
+
+# -- keep --------------------------------------------------------------------------------
+class _KeepLog:
+    """Where keep's events go: one line each, for a person or (``--json``) one JSON object;
+    download progress as the progress view, or (``--json``) at most one line a second."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.steps = _Steps(Ui(quiet=as_json))
+        self._last_progress = 0.0
+
+    def event(self, ev: Any) -> None:
+        self.steps.close()
+        if self.as_json:
+            print(json.dumps(ev.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            d = ev.to_dict()
+            print(f"{d['time']} {ev.event}: {ev.message}", flush=True)
+
+    def progress(self, event: Any) -> None:
+        if not self.as_json:
+            self.steps.progress(event)
+            return
+        now = time.monotonic()
+        if now - self._last_progress >= 1.0:
+            self._last_progress = now
+            print(json.dumps({"event": "progress", **event.to_dict()}), flush=True)
+
+
+@_handled
+def cmd_keep(args: argparse.Namespace) -> int:
+    """Hold the models loaded until SIGTERM (exit 0) or too many failures in a row."""
+    log = _KeepLog(args.json)
+    model = getattr(args, "model", None)
+    models = list(args.models) or ([model] if isinstance(model, str) else list(model or []))
+    with _driver(args, models[0] if models else None) as driver:
+        try:
+            driver.keep(
+                models or None,
+                interval=args.interval,
+                max_failures=args.max_failures,
+                refresh_before=args.refresh_before,
+                load_options=_load_options(args),
+                on_event=log.event,
+                on_progress=log.progress,
+                handle_signals=True,
+            )
+        finally:
+            log.steps.close()
+    return EXIT_OK
 
 
 @_handled

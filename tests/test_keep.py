@@ -1,0 +1,256 @@
+"""``lmsdrive keep`` (issue 14, item 6): real processes against the fakes, and systemd's
+notify protocol on a real Unix datagram socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lmsdrive import _sdnotify
+from lmsdrive.testing.runtime import FakeRuntime
+
+MakeRuntime = Callable[..., FakeRuntime]
+MODELS = {"ollama": "llama3.2:1b", "lmstudio": "qwen/qwen3-4b"}
+
+
+# -- sd_notify ---------------------------------------------------------------------------
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[tuple[str, socket.socket]]:
+    """A path-named Unix datagram socket, as systemd's ``$NOTIFY_SOCKET``."""
+    path = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    yield path, sock
+    sock.close()
+
+
+def test_notify_reaches_a_path_socket(notify_socket: tuple[str, socket.socket]) -> None:
+    path, sock = notify_socket
+    assert _sdnotify.notify("READY=1\nSTATUS=ok", {"NOTIFY_SOCKET": path})
+    assert sock.recv(4096) == b"READY=1\nSTATUS=ok"
+
+
+def test_notify_reaches_an_abstract_socket() -> None:
+    name = f"lmsdrive-test-{os.getpid()}-{time.monotonic_ns()}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind("\0" + name)
+        sock.settimeout(10)
+        assert _sdnotify.notify("WATCHDOG=1", {"NOTIFY_SOCKET": "@" + name})
+        assert sock.recv(4096) == b"WATCHDOG=1"
+
+
+def test_notify_without_a_socket_sends_nothing(tmp_path: Path) -> None:
+    assert not _sdnotify.notify("READY=1", {})
+    assert not _sdnotify.notify("READY=1", {"NOTIFY_SOCKET": str(tmp_path / "nobody")})
+    assert _sdnotify.watchdog_interval({}) is None
+    assert _sdnotify.watchdog_interval({"WATCHDOG_USEC": "1000000"}) == 0.5
+
+
+# -- keep as a process -------------------------------------------------------------------
+class Keep:
+    """``lmsdrive keep --json`` running; its events read as they come."""
+
+    def __init__(self, rt: FakeRuntime, state: Path, backend: str, *argv: str, **env: str):
+        full = {k: v for k, v in rt.env.items() if not k.startswith(("LMSDRIVE_STATE", "XDG_"))}
+        full.update(LMSDRIVE_STATE_DIR=str(state), BACKEND=backend, **env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lmsdrive", "keep", "--json", *argv],
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.events.put(json.loads(line))
+
+    def until(self, event: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The next event named ``event`` (the ones before it are kept in ``seen``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                got = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {event!r} event; saw {self.seen}") from None
+            self.seen.append(got)
+            if got["event"] == event:
+                return got
+
+    def finish(self, timeout: float = 30.0) -> tuple[int, str]:
+        code = self.proc.wait(timeout=timeout)
+        assert self.proc.stderr is not None
+        time.sleep(0.1)  # the reader thread drains what is left
+        while not self.events.empty():
+            self.seen.append(self.events.get())
+        return code, self.proc.stderr.read()
+
+    def __enter__(self) -> Keep:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _evict(rt: FakeRuntime, backend: str) -> None:
+    """Another user unloads the model on the server."""
+    if backend == "ollama":
+        body = {"model": MODELS["ollama"], "keep_alive": 0}
+        httpx.post(rt.ollama_url + "/api/generate", json=body, timeout=10).raise_for_status()
+    else:
+        with rt.edit() as st:
+            st.lms.loaded = []
+
+
+def _loaded(rt: FakeRuntime, backend: str) -> list[str]:
+    side = rt.state().ollama if backend == "ollama" else rt.state().lms
+    return [x.name for x in side.live_loaded()]
+
+
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+def test_keep_reloads_an_evicted_model_and_exits_0_on_sigterm(
+    fake_runtime: MakeRuntime,
+    tmp_path: Path,
+    notify_socket: tuple[str, socket.socket],
+    backend: str,
+) -> None:
+    model = MODELS[backend]
+    rt = fake_runtime(server_running=True, models_downloaded=[model], load_seconds=0.05)
+    path, sock = notify_socket
+    with Keep(
+        rt, tmp_path / "state", backend, model, "--interval", "0.2", NOTIFY_SOCKET=path
+    ) as keep:
+        assert keep.until("ready")["message"].startswith(model)
+        assert [e["event"] for e in keep.seen] == ["loading", "loaded", "ready"]
+        assert sock.recv(4096).startswith(b"READY=1\n")
+        assert _loaded(rt, backend) == [model]
+        _evict(rt, backend)
+        assert keep.until("evicted")["model"] == model
+        keep.until("reloaded")
+        assert _loaded(rt, backend) == [model]
+        keep.proc.send_signal(signal.SIGTERM)
+        code, err = keep.finish()
+    assert code == 0, err
+    assert keep.seen[-1]["event"] == "stopping"
+    assert set(keep.seen[0]) == {"event", "model", "message", "failures", "time"}
+
+
+def test_keep_pings_the_watchdog(
+    fake_runtime: MakeRuntime, tmp_path: Path, notify_socket: tuple[str, socket.socket]
+) -> None:
+    rt = fake_runtime(server_running=["ollama"], models_loaded=["llama3.2:1b"])
+    path, sock = notify_socket
+    with Keep(
+        rt,
+        tmp_path / "state",
+        "ollama",
+        "llama3.2:1b",
+        "--interval",
+        "30",
+        NOTIFY_SOCKET=path,
+        WATCHDOG_USEC="200000",
+    ):
+        got = [sock.recv(4096) for _ in range(6)]
+    assert any(g.startswith(b"READY=1") for g in got)
+    assert got.count(b"WATCHDOG=1") >= 4  # every 0.1 s while it waits 30 s between checks
+
+
+def test_keep_refreshes_before_the_runtime_unloads(
+    fake_runtime: MakeRuntime, tmp_path: Path
+) -> None:
+    rt = fake_runtime(server_running=["ollama"], models_downloaded=["llama3.2:1b"])
+    # loaded with keep_alive 2s: without a refresh Ollama unloads it 2 s later
+    with Keep(
+        rt, tmp_path / "state", "ollama", "llama3.2:1b", "--ttl", "2", "--refresh-before", "1"
+    ) as keep:
+        keep.until("ready")
+        for _ in range(3):
+            keep.until("refreshed", timeout=10)
+            assert _loaded(rt, "ollama") == ["llama3.2:1b"]
+    assert "evicted" not in [e["event"] for e in keep.seen]
+
+
+def test_keep_downloads_a_missing_model_first(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
+    rt = fake_runtime(server_running=["ollama"], pull_seconds=0.3)
+    with Keep(rt, tmp_path / "state", "ollama", "llama3.2:1b") as keep:
+        keep.until("ready")
+    events = [e["event"] for e in keep.seen]
+    assert events[0] == "downloading" and events[-3:] == ["loading", "loaded", "ready"]
+
+
+def test_keep_gives_up_when_the_server_stays_gone(
+    fake_runtime: MakeRuntime, tmp_path: Path
+) -> None:
+    rt = fake_runtime(server_running=["ollama"], models_loaded=["llama3.2:1b"])
+    with Keep(
+        rt, tmp_path / "state", "ollama", "llama3.2:1b", "--interval", "0.1", "--max-failures", "3"
+    ) as keep:
+        keep.until("ready")
+        rt.stop_server("ollama")
+        code, _ = keep.finish()
+    assert code == 4  # the server is not running
+    failed = [e for e in keep.seen if e["event"] == "failed"]
+    assert [e["failures"] for e in failed] == [1, 2, 3, 4]
+    assert keep.seen[-1]["event"] == "gave_up"
+
+
+def test_keep_never_starts_a_server(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
+    rt = fake_runtime(models_downloaded=["llama3.2:1b"])
+    with Keep(
+        rt, tmp_path / "state", "ollama", "llama3.2:1b", "--interval", "0.1", "--max-failures", "1"
+    ) as keep:
+        code, _ = keep.finish()
+    assert code == 4
+    assert not any(s["argv"][:2] == ["ollama", "serve"] for s in rt.spawns())
+
+
+def test_keep_holds_several_models(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
+    models = ["llama3.2:1b", "qwen2.5:0.5b"]
+    rt = fake_runtime(server_running=["ollama"], models_downloaded=models, load_seconds=0.05)
+    with Keep(rt, tmp_path / "state", "ollama", *models, "--interval", "0.2") as keep:
+        assert keep.until("ready")["message"].startswith("llama3.2:1b, qwen2.5:0.5b loaded")
+        assert sorted(_loaded(rt, "ollama")) == sorted(models)
+        body = {"model": "qwen2.5:0.5b", "keep_alive": 0}
+        httpx.post(rt.ollama_url + "/api/generate", json=body, timeout=10).raise_for_status()
+        assert keep.until("evicted")["model"] == "qwen2.5:0.5b"
+        keep.until("reloaded")
+        assert sorted(_loaded(rt, "ollama")) == sorted(models)
+
+
+def test_sigterm_during_a_download_stops_it_and_exits_0(
+    fake_runtime: MakeRuntime, tmp_path: Path
+) -> None:
+    rt = fake_runtime(server_running=["ollama"], pull_seconds=60.0, pull_frames=120)
+    with Keep(rt, tmp_path / "state", "ollama", "llama3.2:1b") as keep:
+        keep.until("downloading")
+        deadline = time.monotonic() + 30
+        while not list((tmp_path / "state" / "downloads").glob("*.progress")):
+            assert time.monotonic() < deadline, "the download never began"
+            time.sleep(0.02)
+        keep.proc.send_signal(signal.SIGTERM)
+        code, err = keep.finish()
+    assert code == 0, err
+    assert keep.seen[-1]["event"] == "stopping"
+    # the download's lock and progress file went with it: the next run is not blocked
+    assert list((tmp_path / "state" / "downloads").glob("*.progress")) == []
+    assert rt.state().ollama.downloaded == []
