@@ -1,6 +1,7 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
 Commands: ``status``, ``init [MODEL]``, ``pull MODEL``, ``load MODEL``, ``unload MODEL``,
+``rm MODEL``,
 ``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
 ``fixtures check [DIR]``. Backend, model and server URL come from the environment
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("pull", "download a model (the server must be running on Ollama)", c.cmd_pull),
         ("load", "load a downloaded model into memory", c.cmd_load),
         ("unload", "unload a model from memory", c.cmd_unload),
+        ("rm", "delete a downloaded model (Ollama; LM Studio has no delete)", c.cmd_rm),
     ):
         p = command(name, help)
         p.add_argument("model_arg", metavar="MODEL")
