@@ -231,6 +231,9 @@ class OllamaBackend(RuntimeBackend):
     def unload(self, model: str) -> None:
         self.api.unload(self.spell(model))
 
+    def check_delete(self, model: str) -> None:
+        """Ollama can delete (``DELETE /api/delete``): nothing to refuse."""
+
     def delete(self, model: str) -> None:
         """Unload ``model`` if it is loaded (``ollama rm`` does so since v0.3.13: the runner
         holds the file), then ``DELETE /api/delete``."""
