@@ -18,7 +18,7 @@ description:
     nothing; Ansible does the fan-out over hosts, the retries and the reporting.
   - Downloads are read to the end (the runtime's progress is not shown per task).
 author:
-  - lmsdrive contributors
+  - lmsdrive maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - lmsdrive.runtimes.connection
 options:

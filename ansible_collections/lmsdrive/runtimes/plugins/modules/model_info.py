@@ -16,7 +16,7 @@ description:
     server answers, the models downloaded and loaded, and LM Studio's daemon (llmster).
   - Read-only; a server that does not answer is reported (RV(running=false)), not a failure.
 author:
-  - lmsdrive contributors
+  - lmsdrive maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - lmsdrive.runtimes.connection
 options:
@@ -30,6 +30,7 @@ attributes:
     description: Reads only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to show.
 seealso:
   - module: lmsdrive.runtimes.model
 """
