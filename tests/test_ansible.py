@@ -313,3 +313,8 @@ def test_ansible_test_sanity(ansible: Ansible) -> None:
     assert out.returncode == 0, text[-4000:]
     for name in ("validate-modules", "pep8", "yamllint"):
         assert f'Running sanity test "{name}"' in text
+
+
+def test_readme_shows_the_example_playbook() -> None:
+    book = (COLLECTION / "examples" / "gpu_fleet.yml").read_text(encoding="utf-8")
+    assert f"```yaml\n{book}```" in (REPO / "README.md").read_text(encoding="utf-8")
