@@ -40,6 +40,7 @@ PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 #: tests' virtual environments install the same pinned wheels every run.
 PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
 LLAMA, QWEN = "llama3.2:3b", "qwen/qwen3-4b"
+TOKEN = "sk-lm-Fleet1234:Secret9876Token"
 
 
 @dataclass
@@ -137,14 +138,18 @@ class Host:
     model: str
     server: FakeServer | None  # None: nothing listens at url
     url: str
+    token: str | None = None
 
     def requests(self) -> list[tuple[str, str]]:
         assert self.server is not None
         return [(r["method"], r["path"]) for r in read_requests(self.server.state_path)]
 
 
-def _fake(tmp: Path, flavor: str, host: str, downloaded: tuple[str, ...] = ()) -> FakeServer:
+def _fake(
+    tmp: Path, flavor: str, host: str, downloaded: tuple[str, ...] = (), token: str | None = None
+) -> FakeServer:
     state = FakeState()
+    state.knobs.api_token = token
     state.knobs.pull_seconds = 0.1
     state.knobs.load_seconds = 0.0
     state.lms.service_running = True
@@ -160,12 +165,12 @@ def _fake(tmp: Path, flavor: str, host: str, downloaded: tuple[str, ...] = ()) -
 def fleet(tmp_path: Path) -> Iterator[list[Host]]:
     servers = [
         _fake(tmp_path, "ollama", "127.0.0.2"),
-        _fake(tmp_path, "lms", "127.0.0.3"),
+        _fake(tmp_path, "lms", "127.0.0.3", token=TOKEN),  # 401 without the token
         _fake(tmp_path, "ollama", "127.0.0.4", downloaded=(LLAMA,)),  # downloaded, not loaded
     ]
     hosts = [
         Host("gpu-1", "ollama", LLAMA, servers[0], servers[0].url),
-        Host("studio-1", "lmstudio", QWEN, servers[1], servers[1].url),
+        Host("studio-1", "lmstudio", QWEN, servers[1], servers[1].url, TOKEN),
         Host("gpu-2", "ollama", LLAMA, servers[2], servers[2].url),
         Host("gpu-dead", "ollama", LLAMA, None, f"http://127.0.0.5:{free_port()}"),
     ]
@@ -183,6 +188,7 @@ def _inventory(path: Path, hosts: list[Host], python: str = sys.executable) -> P
                     "lmsdrive_backend": h.backend,
                     "lmsdrive_url": h.url,
                     "lmsdrive_model": h.model,
+                    **({"lmsdrive_token": h.token} if h.token else {}),
                 }
                 for h in hosts
             },
@@ -214,6 +220,7 @@ def _playbook(ansible: Ansible, inventory: Path, *flags: str) -> subprocess.Comp
     return ansible.run("ansible-playbook", "-i", str(inventory), str(book), *flags)
 
 
+@pytest.mark.slow
 def test_fleet_check_then_apply_then_nothing_to_do(ansible: Ansible, fleet: list[Host]) -> None:
     inventory = _inventory(ansible.root / "inventory.yml", fleet)
     live, dead = fleet[:3], fleet[3]
@@ -257,6 +264,8 @@ def test_fleet_check_then_apply_then_nothing_to_do(ansible: Ansible, fleet: list
     assert all(recap[h.name]["changed"] == 0 for h in fleet), again.stdout
     assert all(recap[h.name]["failed"] == 0 and recap[h.name]["ok"] == 3 for h in live)
     assert set(_failures(again.stdout)) == {"gpu-dead"}
+    for run in (check, apply, again):
+        assert TOKEN not in run.stdout + run.stderr
 
 
 def test_missing_lmsdrive_on_the_managed_host_names_the_package(
@@ -277,6 +286,7 @@ def test_missing_lmsdrive_on_the_managed_host_names_the_package(
 
 
 # -- ansible-test --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_ansible_test_units(ansible: Ansible) -> None:
     out = ansible.run(
         "ansible-test", "units", "--local", "--python", PYTHON, cwd=ansible.collection

@@ -62,7 +62,7 @@ options:
       - With O(state=loaded), the share of the model offloaded to the GPU, a number from
         V(0) to V(1), V(max) or V(off) (Ollama takes V(off) and V(max) only).
       - Applied when the module loads the model; a model already loaded is left as it is.
-    type: str
+    type: raw
   ttl:
     description:
       - With O(state=loaded), seconds idle before the runtime unloads the model
@@ -187,7 +187,7 @@ def main():
         start_server=dict(type="bool"),
         start_timeout=dict(type="float", default=60),
         context_length=dict(type="int"),
-        gpu=dict(type="str"),
+        gpu=dict(type="raw"),
         ttl=dict(type="int"),
         identifier=dict(type="str"),
     )

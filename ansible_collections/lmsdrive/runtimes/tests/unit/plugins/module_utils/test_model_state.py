@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.lmsdrive.runtimes.plugins.module_utils.common import make_driver
 from ansible_collections.lmsdrive.runtimes.plugins.module_utils.model_state import ModelState
 from lmsdrive.errors import CapabilityError, ServerNotRunningError
-from lmsdrive.testing.runtime import free_port
+from lmsdrive.testing.runtime import FakeRuntime, free_port
 
 LLAMA = "llama3.2:3b"
 QWEN = "qwen/qwen3-4b"
@@ -93,3 +93,13 @@ def test_a_local_server_is_started_only_when_allowed():
     run = converge(url, "present", check_mode=True)  # default for a local URL: start it
     assert run.steps == ["Would start the Ollama server at %s" % url]
     assert run.changed and run.before == dict(running=False)
+
+
+def test_a_local_server_is_started_with_the_runtime_on_this_host():
+    # FakeRuntime puts a fake `ollama` first on PATH (and HOME in its own directory)
+    with FakeRuntime(backends=("ollama",)) as rt:
+        run = converge(rt.ollama_url, "present")
+        assert run.steps == ["Started the Ollama server at %s" % rt.ollama_url,
+                             "Downloaded model %s" % LLAMA]
+        assert run.status["running"] and run.status["downloaded"]
+        assert [s["argv"][:2] for s in rt.spawns()] == [["ollama", "serve"], ["ollama", "pull"]]

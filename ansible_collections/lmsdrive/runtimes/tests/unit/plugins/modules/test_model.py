@@ -51,3 +51,15 @@ def test_missing_lmsdrive_names_the_package(monkeypatch, capsys):
         result = run_module(main, dict(name=LLAMA), capsys)
         assert result["failed"] is True and result["error_kind"] == "MissingLibrary"
         assert "lmsdrive" in result["msg"] and "pip install lmsdrive" in result["msg"]
+
+
+def test_what_the_runtime_cannot_do_fails_before_any_request(fake, capsys):
+    ollama, lms = fake("ollama"), fake("lms", downloaded=["qwen/qwen3-4b"], host="127.0.0.3")
+    args = dict(name=LLAMA, url=ollama.url, state="loaded", gpu=0.5)
+    result = run_module(model.main, args, capsys)
+    assert result["error_kind"] == "ConfigError" and "gpu=0.5" in result["msg"]
+    args = dict(name="qwen/qwen3-4b", backend="lmstudio", url=lms.url, state="absent")
+    result = run_module(model.main, args, capsys)
+    assert result["error_kind"] == "CapabilityError"
+    assert result["msg"].startswith("LM Studio cannot delete a model")
+    assert ollama.requests() == [] and lms.requests() == []
