@@ -26,8 +26,8 @@ class ModelState(object):
     ``start_server``: ``None`` starts a server only when the URL is on this host.
     ``load``: the load options as a dict (context_length, gpu, ttl, identifier).
     After :meth:`run`: ``changed``, ``steps`` (what was done, or would be in check mode),
-    ``before``/``after`` (the diff's views) and ``status`` (what the server says at the end;
-    in check mode what it would say).
+    ``before``/``after`` (the diff's views; in check mode ``after`` is predicted) and
+    ``status`` (what the server says at the end; in check mode, before).
     """
 
     def __init__(self, driver, state, load=None, start_server=None, start_timeout=60.0,

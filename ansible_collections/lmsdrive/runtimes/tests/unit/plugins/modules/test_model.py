@@ -63,3 +63,10 @@ def test_what_the_runtime_cannot_do_fails_before_any_request(fake, capsys):
     assert result["error_kind"] == "CapabilityError"
     assert result["msg"].startswith("LM Studio cannot delete a model")
     assert ollama.requests() == [] and lms.requests() == []
+
+
+def test_info_on_a_server_that_does_not_answer_is_not_a_failure(capsys):
+    url = "http://127.0.0.2:%d" % free_port()
+    info = run_module(model_info.main, dict(name=LLAMA, url=url), capsys)
+    assert "failed" not in info
+    assert info["running"] is False and info["ready"] is False and info["downloaded"] is None
