@@ -232,7 +232,7 @@ def test_fleet_check_then_apply_then_nothing_to_do(ansible: Ansible, fleet: list
     for h in live:
         assert recap[h.name]["changed"] == 1 and recap[h.name]["failed"] == 0, check.stdout
         assert all(method in ("GET", "HEAD") for method, _ in h.requests()), h.requests()
-    assert "Would download model llama3.2:3b" not in check.stdout  # steps are in the result
+    assert f'"msg": "{LLAMA}: Would load model {LLAMA} through the server\'s API"' in check.stdout
     assert load_state(fleet[0].server.state_path).ollama.downloaded == []  # type: ignore[union-attr]
 
     # the real run, with --diff: each live host changed, the dead one failed with lmsdrive's words
@@ -253,6 +253,7 @@ def test_fleet_check_then_apply_then_nothing_to_do(ansible: Ansible, fleet: list
         "machine: start it on that host, or set OLLAMA_HOST to where it listens."
     )
     assert '-    "loaded": false,' in apply.stdout and '+    "loaded": true,' in apply.stdout
+    assert f"Downloaded model {QWEN} through the server's API; Loaded model {QWEN}" in apply.stdout
     assert ("DELETE", "/api/delete") not in fleet[0].requests()
     assert ("POST", "/api/pull") in fleet[0].requests()
     assert ("POST", "/api/pull") not in fleet[2].requests()  # it had the model already
@@ -262,7 +263,8 @@ def test_fleet_check_then_apply_then_nothing_to_do(ansible: Ansible, fleet: list
     again = _playbook(ansible, inventory)
     recap = _recap(again.stdout)
     assert all(recap[h.name]["changed"] == 0 for h in fleet), again.stdout
-    assert all(recap[h.name]["failed"] == 0 and recap[h.name]["ok"] == 3 for h in live)
+    assert all(recap[h.name]["failed"] == 0 and recap[h.name]["ok"] == 4 for h in live)
+    assert f'"msg": "{QWEN}: nothing to do"' in again.stdout
     assert set(_failures(again.stdout)) == {"gpu-dead"}
     for run in (check, apply, again):
         assert TOKEN not in run.stdout + run.stderr
