@@ -179,3 +179,7 @@ class AsyncDriver:
     ) -> list[list[float]]:
         """:meth:`Driver.embed` in a worker thread."""
         return await asyncio.to_thread(self.sync.embed, texts, model=model)
+
+    async def delete(self, model: str | None = None) -> None:
+        """:meth:`Driver.delete` in a worker thread."""
+        await asyncio.to_thread(self.sync.delete, model)

@@ -229,6 +229,15 @@ class Driver:
         with self._not_running_guard(), self._present(name, unload=True):
             self.backend.unload(name)
 
+    def delete(self, model: str | None = None) -> None:
+        """Delete ``model`` (default: the configured one) from the server's disk (Ollama:
+        ``DELETE /api/delete``, unloading it first). LM Studio has no delete: it raises
+        :class:`~lmsdrive.errors.CapabilityError` before any request; a model the server
+        does not have raises :class:`~lmsdrive.errors.ModelNotFoundError`."""
+        name = self._model(model)
+        with self._not_running_guard(), self._present(name):
+            self.backend.delete(name)
+
     def models(self) -> list[LocalModel]:
         """The downloaded models."""
         with self._not_running_guard():

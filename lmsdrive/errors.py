@@ -158,9 +158,10 @@ class ServerTooOldError(LmsdriveError, RuntimeError):
 
 
 class CapabilityError(LmsdriveError, ValueError):
-    """The model cannot serve the call: an embedding model asked to chat, a chat model asked
-    to embed, ``think`` on a model without thinking. The message names the model, what it
-    can do, and what to use instead."""
+    """The model or runtime cannot serve the call: an embedding model asked to chat, a chat
+    model asked to embed, ``think`` on a model without thinking, a delete on LM Studio (no
+    delete in ``lms`` or its APIs). The message names what cannot be done, and what to do
+    instead."""
 
 
 class StructuredOutputError(LmsdriveError, ValueError):

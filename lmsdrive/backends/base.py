@@ -139,6 +139,8 @@ class Backend(Protocol):
     def loaded_models(self) -> list[LoadedModel]: ...
     def is_loaded(self, model: str) -> bool: ...
     def unload(self, model: str) -> None: ...
+    def check_delete(self, model: str) -> None: ...
+    def delete(self, model: str) -> None: ...
     def generate(
         self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
     ) -> Generation: ...
@@ -340,6 +342,21 @@ class RuntimeBackend:
 
     def _pull_api(self, name: str) -> Iterator[Progress]:
         raise NotImplementedError
+
+    def check_delete(self, model: str) -> None:
+        """Refuse (:class:`CapabilityError`), before any request, a delete this runtime
+        cannot do: every runtime that does not override it (LM Studio: neither ``lms`` nor
+        its APIs have a delete)."""
+        raise CapabilityError(
+            f"{self.display_name} cannot delete a model: neither `{self.spec.tool}` nor its "
+            f"server's APIs have a delete. Remove {model} in the {self.display_name} app, or "
+            "delete its files from the models folder on that machine."
+        )
+
+    def delete(self, model: str) -> None:
+        """Delete a downloaded model (:meth:`check_delete` first)."""
+        self.check_delete(model)
+        raise NotImplementedError  # a runtime that can delete overrides both
 
     def check_load_options(self, options: LoadOptions) -> None:
         """Refuse (:class:`ConfigError`), before any work, load options this runtime's load

@@ -8,6 +8,7 @@
 | pull | ``ollama pull NAME`` through the ``ollama pull`` parser; ``POST /api/pull`` |
 |  | (streamed) when the server is remote or no ``ollama`` is installed here |
 | load / unload | ``POST /api/generate``, empty prompt, ``keep_alive`` (and ``options.num_ctx``) |
+| delete | unload if loaded (as ``ollama rm`` does), then ``DELETE /api/delete`` |
 | generate | ``POST /api/generate`` |
 | chat / embed | ``POST /api/chat`` / ``POST /api/embed`` |
 | capabilities | ``POST /api/show`` ``capabilities``, once per model |
@@ -275,6 +276,17 @@ class OllamaBackend(RuntimeBackend):
 
     def unload(self, model: str) -> None:
         self.api.unload(self.spell(model))
+
+    def check_delete(self, model: str) -> None:
+        """Ollama can delete (``DELETE /api/delete``): nothing to refuse."""
+
+    def delete(self, model: str) -> None:
+        """Unload ``model`` if it is loaded (``ollama rm`` does so since v0.3.13: the runner
+        holds the file), then ``DELETE /api/delete``."""
+        name = self.spell(model)
+        if self.is_loaded(name):
+            self.api.unload(name)
+        self.api.delete(name)
 
     def version(self, *, server: bool = True) -> str | None:
         """The server's version (``/api/version``); without a server, the CLI's own."""

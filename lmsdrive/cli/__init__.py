@@ -1,7 +1,8 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
 Commands: ``status``, ``init [MODEL]``, ``stop``, ``keep [MODEL...]``, ``pull [MODEL]``,
-``load [MODEL]``, ``unload [MODEL]`` (MODEL defaults to ``--model`` / ``MODEL_NAME``),
+``load [MODEL]``, ``unload [MODEL]``, ``rm [MODEL]`` (MODEL defaults to ``--model`` /
+``MODEL_NAME``),
 ``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
 ``fixtures check [DIR]``, ``fixtures accept [DIR] [--case NAME]``. Backend, model and
@@ -288,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("pull", "download a model (the server must be running on Ollama)", c.cmd_pull),
         ("load", "load a downloaded model into memory", c.cmd_load),
         ("unload", "unload a model from memory", c.cmd_unload),
+        ("rm", "delete a downloaded model (Ollama; LM Studio has no delete)", c.cmd_rm),
     ):
         p = command(name, help)
         p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)

@@ -401,6 +401,16 @@ def cmd_unload(args: argparse.Namespace) -> int:
 
 
 @_handled
+def cmd_rm(args: argparse.Namespace) -> int:
+    ui = Ui()
+    with _driver(args, args.model_arg) as driver:
+        name = driver.model
+        driver.delete()
+    ui.ok(f"Deleted {name}")
+    return EXIT_OK
+
+
+@_handled
 def cmd_generate(args: argparse.Namespace) -> int:
     """Stream the answer's pieces to stdout as they arrive (``--json``: the whole answer)."""
     import sys

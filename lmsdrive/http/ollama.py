@@ -2,7 +2,8 @@
 
 ``/`` (health), ``/api/version``, ``/api/tags``, ``/api/ps``, ``/api/pull`` (NDJSON progress),
 ``/api/generate`` (load = empty prompt with ``keep_alive``; unload = ``keep_alive: 0``;
-generation plain or NDJSON-streamed, ``options.temperature`` and ``options.num_predict``).
+generation plain or NDJSON-streamed, ``options.temperature`` and ``options.num_predict``),
+``DELETE /api/delete`` (200 with an empty body).
 
 Bodies are read by :mod:`lmsdrive.parsers` ``ollama_api_version``, ``ollama_api_tags``,
 ``ollama_api_ps``, ``ollama_api_pull``, ``ollama_api_generate`` and ``ollama_api_error``.
@@ -201,6 +202,15 @@ class OllamaAPI(BaseAPI):
         """Unload ``model`` now (``keep_alive: 0``; ``done_reason`` ``"unload"`` on v0.3.11+)."""
         body = {"model": model, "prompt": "", "keep_alive": 0, "stream": False}
         return self._read(self._send("POST", "/api/generate", json=body), ollama_api_generate.parse)
+
+    def delete(self, model: str) -> None:
+        """``DELETE /api/delete``: remove ``model`` from the server's disk. Success is HTTP
+        200 with an empty body (nothing to parse); a missing model is 404 ``{"error":
+        "model 'x' not found"}`` (:class:`ModelNotFoundError`). ``name`` is sent too, for
+        servers older than the ``model`` field."""
+        response = self._send("DELETE", "/api/delete", json={"model": model, "name": model})
+        if response.status_code >= 400:
+            raise self._error(response)
 
     @staticmethod
     def _generate_body(

@@ -20,8 +20,10 @@ NDJSON; ``format`` answered with JSON that fits the schema; ``thinking`` pieces 
 thinking model, 400 ``does not support thinking`` otherwise; the system prompt quoted in the
 answer), ``POST /api/embed`` (a deterministic unit vector per input), ``POST /api/show``
 (``capabilities``: ``embedding`` for embedding models, ``completion``/``tools``
-(+``thinking``) otherwise); other routes: gin's ``404 page not found``; without the token:
-401 ``{"error":"unauthorized"}`` (as a proxy in front of Ollama answers).
+(+``thinking``) otherwise), ``DELETE /api/delete`` (200, empty body; 404 ``model 'x' not
+found``; like the real server it leaves unloading to the client); other routes: gin's
+``404 page not found``; without the token: 401 ``{"error":"unauthorized"}`` (as a proxy in
+front of Ollama answers).
 """
 
 from __future__ import annotations
@@ -516,6 +518,8 @@ class OllamaRoutes(Handler):
             self._ollama_embed()
         elif path == "/api/show" and m == "POST":
             self._ollama_show()
+        elif path == "/api/delete" and m == "DELETE":
+            self._ollama_delete()
         else:
             return False
         return True
@@ -850,6 +854,15 @@ class OllamaRoutes(Handler):
                 "prompt_eval_count": sum(len(tokens_of(t)) for t in items),
             },
         )
+
+    def _ollama_delete(self) -> None:
+        found = self._ollama_model()
+        if found is None:
+            return
+        name = found[3].name
+        with edit_state(self.fake.state_path) as s:
+            s.ollama.downloaded = [x for x in s.ollama.downloaded if x.name != name]
+        self._send(200, b"", "text/plain; charset=utf-8")
 
     def _ollama_show(self) -> None:
         found = self._ollama_model()
