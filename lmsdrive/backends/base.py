@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
@@ -123,6 +124,8 @@ class Backend(Protocol):
     def is_installed(self) -> bool: ...
     def is_running(self) -> bool: ...
     def readiness(self, model: str) -> Readiness: ...
+    def probe(self, models: Sequence[str]) -> list[Readiness]: ...
+    def time_limit(self, seconds: float) -> AbstractContextManager[None]: ...
     def start(self, timeout: float = 60.0) -> StartResult: ...
     @property
     def remote(self) -> bool: ...
@@ -239,6 +242,21 @@ class RuntimeBackend:
 
     def is_running(self) -> bool:
         return bool(self.api.is_running())
+
+    def readiness(self, model: str) -> Readiness:
+        raise NotImplementedError
+
+    def time_limit(self, seconds: float) -> AbstractContextManager[None]:
+        """Requests inside the block wait at most ``seconds`` per step (a health check's
+        deadline)."""
+        limit: AbstractContextManager[None] = self.api.time_limit(seconds)
+        return limit
+
+    def probe(self, models: Sequence[str]) -> list[Readiness]:
+        """:meth:`readiness` of several models for a health check: the runtimes' backends
+        ask the server's API only (no process, two requests at most); this default asks
+        :meth:`readiness` once per model."""
+        return [self.readiness(m) for m in models]
 
     # -- models ----------------------------------------------------------------------------
     def list_models(self) -> list[LocalModel]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -82,6 +82,25 @@ class OllamaBackend(RuntimeBackend):
             return Readiness(running=True, downloaded=False, loaded=False)
         loaded = any(self.matches(model, m.name) for m in self.api.ps().models)
         return Readiness(running=True, downloaded=True, loaded=loaded)
+
+    def probe(self, models: Sequence[str]) -> list[Readiness]:
+        """:meth:`readiness` of every model in two requests at most (``/api/tags``, then
+        ``/api/ps`` when one is downloaded); never spawns a process. A server that wants a
+        token raises :class:`~lmsdrive.errors.AuthenticationError`."""
+        for model in models:
+            self.spell(model)  # a bad name is refused before any request
+        try:
+            tags = self.api.tags()
+        except ServerNotRunningError:
+            return [Readiness(running=False) for _ in models]
+        present = [any(self.matches(m, t.name) for t in tags.models) for m in models]
+        loaded = [p.name for p in self.api.ps().models] if any(present) else []
+        return [
+            Readiness(
+                running=True, downloaded=p, loaded=p and any(self.matches(m, n) for n in loaded)
+            )
+            for m, p in zip(models, present, strict=True)
+        ]
 
     def _serve_env(self) -> dict[str, str]:
         parts = urlsplit(self._url)

@@ -31,6 +31,7 @@ Exit statuses
      saved, but its parser cannot read it)
 7    a command or request timed out
 8    the server refused the request for want of a valid API token (HTTP 401/403)
+9    ``check``: the model is downloaded but not loaded
 130  interrupted (Ctrl-C); the runtime's child process was stopped
 ===  ===========================================================================
 """
@@ -54,6 +55,7 @@ EXIT_MODEL_NOT_FOUND = 5
 EXIT_PARSE_ERROR = 6
 EXIT_TIMEOUT = 7
 EXIT_AUTH = 8
+EXIT_NOT_LOADED = 9
 EXIT_INTERRUPTED = 130
 
 EPILOG = """\
@@ -67,6 +69,8 @@ exit statuses:
   6    a runtime printed something lmsdrive cannot read (record: saved anyway)
   7    timed out
   8    the server wants a valid API token (set it, or --token-file)
+  9    check: the model is downloaded but not loaded
+several models (init, check): the worst of theirs, in this order: 2 3 4 8 1 6 5 9 7
   130  interrupted (Ctrl-C)
 
 environment: BACKEND (ollama|lmstudio), MODEL_NAME, MODEL_SOURCE (ollama|huggingface),
@@ -112,6 +116,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+_JSON_LINES = "write JSON lines (one event per line) instead of text"
+
+
 def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     from ..runtimes import RUNTIMES
@@ -119,7 +126,12 @@ def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument(
         "--backend", choices=tuple(RUNTIMES), default=default, help="overrides BACKEND"
     )
-    parser.add_argument("--model", default=default, help="overrides MODEL_NAME")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=default,
+        help="overrides MODEL_NAME; repeat it for several models (init, check)",
+    )
     parser.add_argument(
         "--url", default=default, help="the server URL (overrides OLLAMA_HOST / LMSTUDIO_URL)"
     )
@@ -171,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     p = command("status", "show the backend: installed, server, models downloaded and loaded")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true", help=_JSON_LINES)
     p.set_defaults(func=c.cmd_status)
 
     p = command(
@@ -183,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "model_arg", nargs="?", metavar="MODEL", help="the model (default: --model / MODEL_NAME)"
     )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--json", action="store_true", help=_JSON_LINES)
     p.add_argument("--timeout", type=float, default=60.0, help="server start timeout (s)")
     _load_flags(p)
     p.set_defaults(func=c.cmd_init)
@@ -197,7 +209,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("model_arg", metavar="MODEL")
         if name == "load":
             _load_flags(p)
+        if name != "unload":
+            p.add_argument("--json", action="store_true", help=_JSON_LINES)
         p.set_defaults(func=func)
+
+    p = command(
+        "check",
+        "read-only health check: the server answers, the models are downloaded and loaded",
+        description="Exit 0 only when the server answers and every model (--model, "
+        "repeatable, or MODEL_NAME) is downloaded and loaded; with --answer, also when each "
+        "answers a one-token generation within --timeout. Starts, downloads, loads and "
+        "writes nothing: no process, at most two HTTP requests without --answer. For "
+        "container health checks and Kubernetes probes.",
+    )
+    p.add_argument("--answer", action="store_true", help="also generate one token")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
+    p.add_argument("--json", action="store_true", help=_JSON_LINES)
+    p.set_defaults(func=c.cmd_check)
 
     p = command(
         "daemon",
