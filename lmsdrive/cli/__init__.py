@@ -1,6 +1,6 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
-Commands: ``status``, ``init [MODEL]``, ``pull MODEL``, ``load MODEL``, ``unload MODEL``,
+Commands: ``status``, ``init [MODEL]``, ``check``, ``pull MODEL``, ``load MODEL``, ``unload MODEL``,
 ``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
 ``fixtures check [DIR]``. Backend, model and server URL come from the environment
@@ -11,8 +11,9 @@ The server's API token comes from ``LM_API_TOKEN``/``LMSTUDIO_API_TOKEN`` (LM St
 ``init`` and ``load`` take ``--context-length N --gpu X --ttl S --identifier ID``.
 
 Output: rich tables and live progress bars on a terminal; plain lines when stdout is not a
-terminal (or rich is not installed); ``NO_COLOR`` honoured. ``--json`` (status, init,
-generate, fixtures check) prints one JSON object on stdout and nothing else there.
+terminal (or rich is not installed); ``NO_COLOR`` honoured. ``--json`` on init, pull, load,
+check and status writes JSON lines (one event per line, :mod:`lmsdrive.cli._events`); on
+generate and fixtures check it prints one JSON object. Nothing else goes to stdout then.
 Errors go to stderr as the friendly per-backend message, without a traceback.
 
 Exit statuses
