@@ -51,8 +51,9 @@ class Config:
                 f"MODEL_SOURCE={self.model_source!r} is not supported; "
                 f"choose one of: {', '.join(SOURCES)}"
             )
-        for name in split_models(self.model_name):
-            ModelRef.parse(name)
+        if self.model_name is not None:
+            for name in split_models(self.model_name) or [self.model_name]:
+                ModelRef.parse(name)  # (a value naming no model at all is refused as such)
         if self.url is None:
             object.__setattr__(self, "url", spec.default_url)
 
