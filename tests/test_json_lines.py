@@ -173,14 +173,7 @@ def test_plain_progress_shows_overall_bytes_and_one_eta_format() -> None:
     view = ProgressView(Ui(out=out), clock=clock)
     big, small = 1_000_000_000, 1_000_000
     view.update(
-        Progress(
-            phase="downloading",
-            item="big",
-            completed=big,
-            total=big,
-            overall_percent=99.0,
-            eta="00:00",
-        )
+        Progress(phase="downloading", item="big", completed=big, total=big, overall_percent=99.0)
     )
     clock.now = 2.0
     view.update(
@@ -190,14 +183,39 @@ def test_plain_progress_shows_overall_bytes_and_one_eta_format() -> None:
             completed=small // 2,
             total=small,
             overall_percent=99.5,
-            eta="1m20s",
         )
     )
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
-    assert "1.0 GB / 1.0 GB" in lines[1]  # overall bytes, not the small layer's 500.0 kB / 1.0 MB
-    assert "99.5%" in lines[1] and "ETA 1m20s" not in lines[0]
-    assert "ETA" not in lines[0] or "ETA 0s" in lines[0]
+    # overall bytes beside the overall percent, not the small layer's 500.0 kB / 1.0 MB
+    assert "99.5%  1.0 GB / 1.0 GB" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("eta", "shown"), [("01:45", "ETA 1m45s"), ("1m20s", "ETA 1m20s"), ("0:00:17", "ETA 17s")]
+)
+def test_the_runtimes_etas_in_one_format(eta: str, shown: str) -> None:
+    out = io.StringIO()
+    ProgressView(Ui(out=out)).update(Progress(phase="downloading", overall_percent=50.0, eta=eta))
+    assert out.getvalue().rstrip().endswith(shown)
+
+
+def test_a_computed_eta_in_the_same_format() -> None:
+    out, clock = io.StringIO(), Clock()
+    view = ProgressView(Ui(out=out), clock=clock)
+    for second in range(3):  # 10 MB/s, 100 MB to go after 20 MB
+        clock.now = float(second)
+        done = second * 10_000_000
+        view.update(
+            Progress(
+                phase="downloading",
+                item="w",
+                completed=done,
+                total=120_000_000,
+                overall_percent=done / 1_200_000,
+            )
+        )
+    assert out.getvalue().splitlines()[-1].endswith("10.0 MB/s  ETA 10s")
 
 
 def test_plain_label_changes_are_throttled() -> None:
