@@ -4,13 +4,14 @@ PATH and the backend told its URL is remote, as in test_remote)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from lmsdrive import CheckResult, Config, Driver
+from lmsdrive import AsyncDriver, CheckResult, Config, Driver
 from lmsdrive.backends.lmstudio import LMStudioBackend
 from lmsdrive.backends.ollama import OllamaBackend
 from lmsdrive.cli import (
@@ -152,3 +153,15 @@ def test_check_json_events(fake_runtime: Factory, capsys: pytest.CaptureFixture[
     assert (second["problem"], second["exit_status"]) == ("model_missing", EXIT_MODEL_NOT_FOUND)
     assert result["exit_status"] == EXIT_MODEL_NOT_FOUND and result["ok"] is False
     assert all(e["ts"].endswith("+00:00") for e in events)
+
+
+def test_async_check(fake_runtime: Factory) -> None:
+    m = MODEL["ollama"]
+    fake_runtime(server_running=True, models_loaded=[m])
+
+    async def main() -> tuple[CheckResult, CheckResult]:
+        async with AsyncDriver(Config.from_env(model_name=m)) as d:
+            return await d.check(), await d.check([OTHER["ollama"]])
+
+    ready, missing = asyncio.run(main())
+    assert ready.ok and missing.problem == "model_missing"
