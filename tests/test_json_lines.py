@@ -83,6 +83,11 @@ def test_model_name_list_and_the_worst_exit_status(
         "no-such-model:1b",
     ]
     assert main(["check"]) == EXIT_MODEL_NOT_FOUND  # check reads the list too
+    assert main(["status", "--json"]) == EXIT_OK  # status too: ready only when all are
+    status = events_of(capsys.readouterr().out)[-1]
+    assert status["model"] == f"{A}, no-such-model:1b" and status["ready"] is False
+    assert main(["status", "--json", "--model", A]) == EXIT_OK
+    assert events_of(capsys.readouterr().out)[-1]["ready"] is True
 
 
 def test_ensure_ready_takes_several_models(fake_runtime: Factory) -> None:
@@ -247,3 +252,6 @@ def test_pull_of_a_present_model_says_so_once(
     assert out.count("already downloaded") == 1, out
     assert f"OK {LMS} was already downloaded" in out
     assert "Downloaded" not in out and "already_downloaded" not in out
+    assert main(["--backend", "lmstudio", "pull", LMS, "--json"]) == EXIT_OK
+    events = events_of(capsys.readouterr().out)
+    assert [e["already_downloaded"] for e in events if e["event"] == "model"] == [True]
