@@ -29,10 +29,8 @@ from . import (
 from ._ui import Ui, error, human_bytes
 
 if TYPE_CHECKING:
-    from ._events import JsonLines
-
-if TYPE_CHECKING:
     from ..driver import Driver
+    from ._events import JsonLines
 
 _RUN_INIT_HINT = "Run `lmsdrive init` to start it (and make the model ready)."
 
