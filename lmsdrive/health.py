@@ -35,7 +35,6 @@ PROBLEMS: tuple[Problem, ...] = (
     "not_loaded",
     "no_answer",
 )
-ANSWER_PROMPT = "Hi"
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ def _answer(backend: Backend, check: ModelCheck, timeout: float) -> ModelCheck:
     model = check.model
     t0 = time.monotonic()
     try:
-        backend.generate(model, ANSWER_PROMPT, temperature=0.0, max_tokens=1)
+        backend.probe_answer(model)
     except CommandTimeoutError:
         took = time.monotonic() - t0
         why = f"{model} did not answer within {timeout:g} s"

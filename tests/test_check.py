@@ -165,3 +165,22 @@ def test_async_check(fake_runtime: Factory) -> None:
 
     ready, missing = asyncio.run(main())
     assert ready.ok and missing.problem == "model_missing"
+
+
+def test_answer_leaves_how_long_the_model_stays_loaded(fake_runtime: Factory) -> None:
+    """Ollama resets a model's expiry to its default (5 minutes) on any request without
+    ``keep_alive``: ``check --answer`` sends what the model had left."""
+    m = MODEL["ollama"]
+    fake_runtime(server_running=True, models_downloaded=[m])
+    with Driver(Config.from_env(model_name=m)) as d:
+        api: Any = d.backend.api  # type: ignore[attr-defined]
+        api.load(m, keep_alive=-1)  # kept loaded forever
+        forever = [p.expires_at for p in api.ps().models]
+        assert d.check(answer=True).ok
+        assert [p.expires_at for p in api.ps().models] == forever
+        api.load(m, keep_alive="1h")
+        assert d.check(answer=True).ok
+        (left,) = [p.expires_at for p in api.ps().models]
+        from lmsdrive.backends.ollama import keep_alive_left
+
+        assert 3500 < (keep_alive_left(left) or 0) <= 3600

@@ -126,6 +126,7 @@ class Backend(Protocol):
     def readiness(self, model: str) -> Readiness: ...
     def probe(self, models: Sequence[str]) -> list[Readiness]: ...
     def time_limit(self, seconds: float) -> AbstractContextManager[None]: ...
+    def probe_answer(self, model: str) -> Generation: ...
     def start(self, timeout: float = 60.0) -> StartResult: ...
     @property
     def remote(self) -> bool: ...
@@ -245,6 +246,11 @@ class RuntimeBackend:
 
     def readiness(self, model: str) -> Readiness:
         raise NotImplementedError
+
+    def probe_answer(self, model: str) -> Generation:
+        """A one-token answer for a health check (``lmsdrive check --answer``), changing
+        nothing it can avoid changing."""
+        return self.generate(model, "Hi", temperature=0.0, max_tokens=1)
 
     def time_limit(self, seconds: float) -> AbstractContextManager[None]:
         """Requests inside the block wait at most ``seconds`` per step (a health check's

@@ -15,14 +15,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from .._types import LoadedModel, LoadOptions, LocalModel, Progress, Readiness, StartResult
+from .._types import (
+    Generation,
+    LoadedModel,
+    LoadOptions,
+    LocalModel,
+    Progress,
+    Readiness,
+    StartResult,
+)
 from ..errors import (
     APIError,
     ConfigError,
@@ -42,6 +52,30 @@ from .base import PullReader, RuntimeBackend, close_iterator
 
 def _tail(log: Path, n: int = 20) -> list[str]:
     return log.read_text(encoding="utf-8", errors="replace").splitlines()[-n:]
+
+
+#: An ``expires_at`` further away than this is Ollama's "keep loaded forever" (year 2318).
+_FOREVER = 100 * 365 * 86400.0
+
+
+def keep_alive_left(expires_at: str | None, now: float | None = None) -> int | None:
+    """The ``keep_alive`` that leaves a loaded model's expiry as ``/api/ps`` shows it:
+    the whole seconds left (at least 1), ``-1`` for "forever", ``None`` when unknown.
+
+    >>> keep_alive_left("2026-01-01T00:05:00.123456789Z", now=1767225600.0)
+    300
+    >>> keep_alive_left("2318-01-01T00:00:00+01:00", now=1767225600.0)
+    -1
+    """
+    if not expires_at:
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", expires_at.strip()).replace("Z", "+00:00")
+    try:
+        when = dt.datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+    left = when - (time.time() if now is None else now)
+    return -1 if left > _FOREVER else max(1, int(left))
 
 
 class OllamaBackend(RuntimeBackend):
@@ -101,6 +135,18 @@ class OllamaBackend(RuntimeBackend):
             )
             for m, p in zip(models, present, strict=True)
         ]
+
+    def probe_answer(self, model: str) -> Generation:
+        """One token, leaving how long the model stays loaded as it was: the request's
+        ``keep_alive`` is what its ``/api/ps`` entry has left (a request without one would
+        reset it to the server's default, 5 minutes, even for a model kept forever)."""
+        name = self.spell(model)
+        left = next(
+            (m.expires_at for m in self.api.ps().models if self.matches(model, m.name)), None
+        )
+        return self.api.generate(
+            name, "Hi", temperature=0.0, max_tokens=1, keep_alive=keep_alive_left(left)
+        )
 
     def _serve_env(self) -> dict[str, str]:
         parts = urlsplit(self._url)
