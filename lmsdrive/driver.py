@@ -186,6 +186,7 @@ class Driver:
         load_options: LoadOptions | None = None,
         models: Sequence[str] | None = None,
         on_model: StepCallback | None = None,
+        on_model_done: Callable[[ModelReport], None] | None = None,
     ) -> InitReport:
         """Running (ask the server first; start a local one) → downloaded (pull, with
         progress) → loaded (with ``load_options``), for each of ``models`` in turn (default:
@@ -199,7 +200,8 @@ class Driver:
         with the per-backend message (and keeps the exception in ``error``); ``models`` has
         one :class:`ModelReport` per model. A failure that is the server's (not installed,
         not running, no valid token) ends the run: the models after it report the same.
-        ``on_model`` gets each model's name as its turn begins; ``on_progress`` the
+        ``on_model`` gets each model's name as its turn begins, ``on_model_done`` its
+        :class:`ModelReport` as it ends; ``on_progress`` the
         download's typed progress events; ``on_step`` a line of text as each step begins
         ("Starting the Ollama server at ..."). A callback that raises stops the download
         (its child process too) and its exception propagates.
@@ -216,12 +218,14 @@ class Driver:
             if on_model is not None:
                 on_model(name)
             if stop is not None:
-                reports.append(ModelReport(name, False, stop.message, error=stop.error))
-                continue
-            report = self._ready_one(name, on_progress, on_step, start_timeout, load_options)
+                report = ModelReport(name, False, stop.message, error=stop.error)
+            else:
+                report = self._ready_one(name, on_progress, on_step, start_timeout, load_options)
+                if isinstance(report.error, _WHOLE_RUN):
+                    stop = report
             reports.append(report)
-            if isinstance(report.error, _WHOLE_RUN):
-                stop = report
+            if on_model_done is not None:
+                on_model_done(report)
         failed = [r for r in reports if not r.success]
         return InitReport(
             success=not failed,

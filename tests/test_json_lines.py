@@ -73,6 +73,8 @@ def test_model_name_list_and_the_worst_exit_status(
     monkeypatch.setenv("MODEL_NAME", f"{A}, no-such-model:1b")
     assert main(["init", "--json"]) == EXIT_MODEL_NOT_FOUND
     events = events_of(capsys.readouterr().out)
+    kinds = [(e["event"], e.get("model")) for e in events]
+    assert kinds.index(("model", A)) < kinds.index(("step", "no-such-model:1b"))  # as done
     models = [e for e in events if e["event"] == "model"]
     assert [(m["model"], m["ok"], m["exit_status"]) for m in models] == [
         (A, True, EXIT_OK),
@@ -93,9 +95,10 @@ def test_model_name_list_and_the_worst_exit_status(
 def test_ensure_ready_takes_several_models(fake_runtime: Factory) -> None:
     fake_runtime(server_running=True)
     begun: list[str] = []
+    done: list[ModelReport] = []
     with Driver() as d:
-        report = d.ensure_ready(models=[A, B], on_model=begun.append)
-        assert report.success and begun == [A, B]
+        report = d.ensure_ready(models=[A, B], on_model=begun.append, on_model_done=done.append)
+        assert report.success and begun == [A, B] and done == report.models
         assert [(r.model, r.success) for r in report.models] == [(A, True), (B, True)]
         assert all(isinstance(r, ModelReport) for r in report.models)
         assert report.steps_performed[-1] == f"Loaded model {B}"

@@ -29,7 +29,7 @@ from . import (
 from ._ui import Ui, error, human_bytes
 
 if TYPE_CHECKING:
-    from ..driver import Driver
+    from ..driver import Driver, ModelReport
     from ._events import JsonLines
 
 _RUN_INIT_HINT = "Run `lmsdrive init` to start it (and make the model ready)."
@@ -331,9 +331,12 @@ def cmd_init(args: argparse.Namespace) -> int:
             where = f"{driver.config.runtime.display_name} at {url}"
             ui.step(f"{where}: making {', '.join(names)} ready")
 
-        def on_model(name: str) -> None:
+        def model_done(r: ModelReport) -> None:
             if log is not None:
-                log.for_model(name)
+                status = EXIT_OK if r.success else exit_status(r.error or Exception())
+                log.model_result(
+                    r.model, r.success, status, r.message, steps_performed=r.steps_performed
+                )
 
         try:
             report = driver.ensure_ready(
@@ -342,7 +345,8 @@ def cmd_init(args: argparse.Namespace) -> int:
                 start_timeout=args.timeout,
                 load_options=_load_options(args),
                 models=names,
-                on_model=on_model,
+                on_model=None if log is None else log.for_model,
+                on_model_done=model_done,
             )
         finally:
             steps.close()
@@ -353,8 +357,6 @@ def cmd_init(args: argparse.Namespace) -> int:
         statuses = [exit_status(report.error or Exception())]
     status = worst_status(statuses)
     if log is not None:
-        for r, st in zip(report.models, statuses, strict=True):
-            log.model_result(r.model, r.success, st, r.message, steps_performed=r.steps_performed)
         log.result(status, report.message, steps_performed=report.steps_performed)
         return status
     for r in report.models:
