@@ -9,7 +9,8 @@ Prints one aligned table and writes it to ``bench/results.json``. Sections:
 4. ``generate`` round trip vs the ``ollama`` / ``openai`` clients and a bare httpx call,
    against the fake runtime's servers and the real llama.cpp server when it is built;
 5. the live driver (issue 3): ``ensure_ready`` when ready vs the original's sequence,
-   readiness detection vs a 1 s polling loop, pull-progress latency.
+   readiness detection vs a 1 s polling loop, pull-progress latency; ``check`` (the health
+   probe, issue 14) vs a bare httpx GET of the same endpoint, in process and as a process.
 
 The peers live in the bench's own venv (``.venv-bench``, see ``bench/peers.py``),
 never in lmsdrive's dependencies. A figure that cannot be measured on this machine is a
@@ -32,7 +33,15 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import driver_bench, http_bench, imports, jc_compare, parsing, remote_bench
+from bench import (
+    check_bench,
+    driver_bench,
+    http_bench,
+    imports,
+    jc_compare,
+    parsing,
+    remote_bench,
+)
 from bench.common import Row, render_table, skipped, write_json
 from bench.peers import BenchEnv, ensure_bench_venv
 
@@ -52,6 +61,7 @@ def plan(env: BenchEnv, quick: bool) -> dict[str, Callable[[], list[Row]]]:
             "driver": lambda: (
                 driver_bench.rows(ensure_reps=2, readiness_runs=1, pull_seconds=0.6)
                 + remote_bench.rows(reps=2, pull_seconds=1.2)
+                + check_bench.rows(reps=2, process_reps=1)
             ),
         }
     return {
@@ -59,7 +69,7 @@ def plan(env: BenchEnv, quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "jc": lambda: jc_compare.rows(env),
         "import": lambda: imports.rows(env),
         "http": lambda: http_bench.rows(env),
-        "driver": lambda: driver_bench.rows() + remote_bench.rows(),
+        "driver": lambda: driver_bench.rows() + remote_bench.rows() + check_bench.rows(),
     }
 
 

@@ -21,6 +21,9 @@ _EXPORTS = {
     "Driver": ".driver",
     "AsyncDriver": ".async_driver",
     "InitReport": ".driver",
+    "ModelReport": ".driver",
+    "CheckResult": ".health",
+    "ModelCheck": ".health",
     "Transcript": ".transcript",
     "parse": ".parsers",
     "resolve": ".parsers",
@@ -70,6 +73,7 @@ __all__ = [
     "ChatReply",
     "ChatRequest",
     "ChatStream",
+    "CheckResult",
     "CommandError",
     "CommandTimeoutError",
     "Config",
@@ -85,8 +89,10 @@ __all__ = [
     "LoadOptions",
     "LoadedModel",
     "LocalModel",
+    "ModelCheck",
     "ModelNotFoundError",
     "ModelRef",
+    "ModelReport",
     "NotInstalledError",
     "NotStartedByLmsdriveError",
     "ParseError",
@@ -111,7 +117,7 @@ if TYPE_CHECKING:
     from ._types import LoadOptions, Progress
     from .async_driver import AsyncDriver
     from .config import Config
-    from .driver import Driver, InitReport
+    from .driver import Driver, InitReport, ModelReport
     from .errors import (
         APIError,
         AuthenticationError,
@@ -130,6 +136,7 @@ if TYPE_CHECKING:
         ServerStartError,
         ServerTooOldError,
     )
+    from .health import CheckResult, ModelCheck
     from .model_ref import ModelRef
     from .parsers import parse, resolve
     from .transcript import Transcript

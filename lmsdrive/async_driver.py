@@ -22,12 +22,15 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._types import ChatReply, Generation, ProgressCallback
 from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
 from .driver import Driver, InitReport, StepCallback
+
+if TYPE_CHECKING:
+    from .health import CheckResult
 
 _DONE = object()
 
@@ -50,6 +53,12 @@ class AsyncDriver:
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.sync.close)
+
+    async def check(
+        self, models: Sequence[str] | None = None, *, answer: bool = False, timeout: float = 5.0
+    ) -> CheckResult:
+        """:meth:`Driver.check` (the read-only health check) in a worker thread."""
+        return await asyncio.to_thread(self.sync.check, models, answer=answer, timeout=timeout)
 
     async def ensure_ready(
         self,

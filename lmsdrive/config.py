@@ -2,7 +2,8 @@
 
 =================  ==========================================================================
 ``BACKEND``        ``ollama`` (default) or ``lmstudio``
-``MODEL_NAME``     the model to make ready (any form :mod:`lmsdrive.model_ref` accepts)
+``MODEL_NAME``     the model to make ready (any form :mod:`lmsdrive.model_ref` accepts);
+                   several, comma-separated, for ``init``, ``check`` and ``ensure_ready``
 ``MODEL_SOURCE``   ``ollama`` (default) or ``huggingface`` (Ollama only: pull ``hf.co/...``)
 ``LMSTUDIO_URL``   LM Studio's server, default ``http://localhost:1234``
 ``OLLAMA_HOST``    Ollama's server, in every form Ollama itself accepts
@@ -23,7 +24,7 @@ from .model_ref import ModelRef
 from .runtimes import RuntimeSpec, get_runtime
 from .runtimes._urls import parse_http_url, parse_ollama_host
 
-__all__ = ["SOURCES", "Config", "parse_http_url", "parse_ollama_host"]
+__all__ = ["SOURCES", "Config", "parse_http_url", "parse_ollama_host", "split_models"]
 
 SOURCES = ("ollama", "huggingface")
 
@@ -51,7 +52,8 @@ class Config:
                 f"choose one of: {', '.join(SOURCES)}"
             )
         if self.model_name is not None:
-            ModelRef.parse(self.model_name)
+            for name in split_models(self.model_name) or [self.model_name]:
+                ModelRef.parse(name)  # (a value naming no model at all is refused as such)
         if self.url is None:
             object.__setattr__(self, "url", spec.default_url)
 
@@ -87,9 +89,25 @@ class Config:
         return self.url or self.runtime.default_url
 
     def model(self) -> ModelRef | None:
-        return ModelRef.parse(self.model_name) if self.model_name else None
+        names = split_models(self.model_name)
+        return ModelRef.parse(names[0]) if names else None
 
     def model_for_backend(self) -> str | None:
-        """``MODEL_NAME`` as the selected backend spells it."""
-        ref = self.model()
-        return None if ref is None else self.runtime.spell(ref, self.model_source)
+        """``MODEL_NAME`` as the selected backend spells it (several: joined by ``, ``)."""
+        names = self.models_for_backend()
+        return ", ".join(names) if names else None
+
+    def models_for_backend(self) -> list[str]:
+        """Every model ``MODEL_NAME`` names (comma-separated), as the backend spells it."""
+        spell = self.runtime.spell
+        return [spell(ModelRef.parse(n), self.model_source) for n in split_models(self.model_name)]
+
+
+def split_models(value: str | None) -> list[str]:
+    """The model names of a comma-separated list, in order, each once.
+
+    >>> split_models(" llama3.2:1b, qwen3:0.6b,llama3.2:1b,")
+    ['llama3.2:1b', 'qwen3:0.6b']
+    """
+    names = [n.strip() for n in (value or "").split(",")]
+    return list(dict.fromkeys(n for n in names if n))

@@ -33,17 +33,20 @@ from ._types import (
 from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
 from .errors import (
+    AuthenticationError,
     CommandError,
     ConfigError,
     LmsdriveError,
     ModelNotFoundError,
     NotInstalledError,
     ServerNotRunningError,
+    ServerStartError,
 )
 from .model_ref import ModelRef
 from .runtimes import get_runtime
 
 if TYPE_CHECKING:
+    from .health import CheckResult
     from .http._client import ChatStream
     from .keep import KeepEvent
     from .status import Status
@@ -66,13 +69,34 @@ def friendly_message(backend: str, model: str | None, exc: BaseException) -> str
 
 
 @dataclass
+class ModelReport:
+    """What ``ensure_ready`` did for one model."""
+
+    model: str
+    success: bool
+    message: str
+    steps_performed: list[str] = field(default_factory=list)
+    error: LmsdriveError | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "success": self.success,
+            "message": self.message,
+            "steps_performed": list(self.steps_performed),
+        }
+
+
+@dataclass
 class InitReport:
-    """What ``ensure_ready`` did: as the original ``init_llm`` returned it."""
+    """What ``ensure_ready`` did: as the original ``init_llm`` returned it; ``models`` has
+    one :class:`ModelReport` per model, in order (``error``: the first failure's)."""
 
     success: bool
     message: str
     steps_performed: list[str] = field(default_factory=list)
     error: LmsdriveError | None = field(default=None, repr=False, compare=False)
+    models: list[ModelReport] = field(default_factory=list, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +109,11 @@ class InitReport:
         if self.error is not None:
             raise self.error
         return self
+
+
+#: Errors after which no other model of the run is tried: they are the server's or the
+#: machine's, not one model's.
+_WHOLE_RUN = (NotInstalledError, ServerNotRunningError, ServerStartError, AuthenticationError)
 
 
 def make_backend(config: Config) -> Backend:
@@ -114,13 +143,45 @@ class Driver:
 
     @property
     def model(self) -> str:
-        name = self.config.model_for_backend()
-        if not name:
+        names = self.model_names
+        if len(names) > 1:
+            raise ConfigError(
+                f"MODEL_NAME names several models ({', '.join(names)}); this call uses one: "
+                "name it (--model, or model=)"
+            )
+        return names[0]
+
+    @property
+    def model_names(self) -> list[str]:
+        """Every configured model (``MODEL_NAME`` may list several, comma-separated)."""
+        names = self.config.models_for_backend()
+        if not names:
             raise ConfigError(
                 "MODEL_NAME is not set: name the model to use, e.g. MODEL_NAME=llama3.2:3b "
                 "(Ollama) or MODEL_NAME=qwen/qwen3-8b (LM Studio)"
             )
-        return name
+        return names
+
+    def _names(self, models: Sequence[str] | None) -> list[str]:
+        """``models`` as the backend spells them (default: the configured ones)."""
+        if models is None:
+            return self.model_names
+        if isinstance(models, str):
+            models = [models]
+        if not models:
+            raise ConfigError("no model named: pass at least one")
+        return list(dict.fromkeys(self._model(m) for m in models))
+
+    def check(
+        self, models: Sequence[str] | None = None, *, answer: bool = False, timeout: float = 5.0
+    ) -> CheckResult:
+        """The read-only health check (:mod:`lmsdrive.health`): does the server answer, is
+        each model (default: the configured ones) downloaded and loaded, and with
+        ``answer`` does it answer one token within ``timeout`` seconds. Never starts,
+        downloads, loads or writes anything; at most two requests without ``answer``."""
+        from .health import run_check
+
+        return run_check(self.backend, self._names(models), answer=answer, timeout=timeout)
 
     def ensure_ready(
         self,
@@ -129,20 +190,65 @@ class Driver:
         on_step: StepCallback | None = None,
         start_timeout: float = 60.0,
         load_options: LoadOptions | None = None,
+        models: Sequence[str] | None = None,
+        on_model: StepCallback | None = None,
+        on_model_done: Callable[[ModelReport], None] | None = None,
     ) -> InitReport:
         """Running (ask the server first; start a local one) → downloaded (pull, with
-        progress) → loaded (with ``load_options``).
+        progress) → loaded (with ``load_options``), for each of ``models`` in turn (default:
+        the configured ones; ``MODEL_NAME`` may list several, comma-separated).
 
-        Idempotent. When everything is ready it spawns no process, needs no CLI installed
-        and makes at most two HTTP requests. The CLI is needed only to start a server on this
-        machine and, where it is installed and the server is local, for downloads and loads;
-        otherwise (a remote server, or no CLI here) they go through the server's API. Never
-        raises for runtime problems: the report says what went wrong with the per-backend
-        message (and keeps the exception in ``error``).
-        ``on_progress`` gets the download's typed progress events; ``on_step`` a line of text
-        as each step begins ("Starting the Ollama server at ..."). A callback that raises
-        stops the download (its child process too) and its exception propagates.
+        Idempotent, per model. When everything is ready it spawns no process, needs no CLI
+        installed and makes at most two HTTP requests per model. The CLI is needed only to
+        start a server on this machine and, where it is installed and the server is local,
+        for downloads and loads; otherwise (a remote server, or no CLI here) they go through
+        the server's API. Never raises for runtime problems: the report says what went wrong
+        with the per-backend message (and keeps the exception in ``error``); ``models`` has
+        one :class:`ModelReport` per model. A failure that is the server's (not installed,
+        not running, no valid token) ends the run: the models after it report the same.
+        ``on_model`` gets each model's name as its turn begins, ``on_model_done`` its
+        :class:`ModelReport` as it ends; ``on_progress`` the
+        download's typed progress events; ``on_step`` a line of text as each step begins
+        ("Starting the Ollama server at ..."). A callback that raises stops the download
+        (its child process too) and its exception propagates.
         """
+        try:
+            names = self._names(models)
+            if load_options is not None:
+                self.backend.check_load_options(load_options)  # refused before any work
+        except LmsdriveError as exc:
+            return InitReport(False, friendly_message(self.config.backend, None, exc), error=exc)
+        reports: list[ModelReport] = []
+        stop: ModelReport | None = None
+        for name in names:
+            if on_model is not None:
+                on_model(name)
+            if stop is not None:
+                report = ModelReport(name, False, stop.message, error=stop.error)
+            else:
+                report = self._ready_one(name, on_progress, on_step, start_timeout, load_options)
+                if isinstance(report.error, _WHOLE_RUN):
+                    stop = report
+            reports.append(report)
+            if on_model_done is not None:
+                on_model_done(report)
+        failed = [r for r in reports if not r.success]
+        return InitReport(
+            success=not failed,
+            message=" ".join(r.message for r in (failed or reports)),
+            steps_performed=[step for r in reports for step in r.steps_performed],
+            error=failed[0].error if failed else None,
+            models=reports,
+        )
+
+    def _ready_one(
+        self,
+        model: str,
+        on_progress: ProgressCallback | None,
+        on_step: StepCallback | None,
+        start_timeout: float,
+        load_options: LoadOptions | None,
+    ) -> ModelReport:
         b = self.backend
         steps: list[str] = []
 
@@ -150,11 +256,7 @@ class Driver:
             if on_step is not None:
                 on_step(text)
 
-        model: str | None = None
         try:
-            model = self.model
-            if load_options is not None:
-                b.check_load_options(load_options)  # refused before any work is done
             state = b.readiness(model)
             if not state.running:
                 if b.remote:
@@ -188,17 +290,13 @@ class Driver:
                 steps.append(f"Loaded model {model}{self._how()}")
         except (LmsdriveError, OSError) as exc:
             err = exc if isinstance(exc, LmsdriveError) else CommandError(str(exc))
-            return InitReport(
-                success=False,
-                message=friendly_message(self.config.backend, model, exc),
-                steps_performed=steps,
-                error=err,
-            )
+            message = friendly_message(self.config.backend, model, exc)
+            return ModelReport(model, False, message, steps, err)
         if steps:
             message = f"{b.display_name} is ready: model {model} is loaded."
         else:
             message = f"{b.display_name} was already ready: model {model} is loaded."
-        return InitReport(success=True, message=message, steps_performed=steps)
+        return ModelReport(model, True, message, steps)
 
     def _how(self) -> str:
         """How a download or load went, for the report: empty for the CLI on this machine."""
@@ -446,4 +544,11 @@ class Driver:
         return ServerNotRunningError(f"{self.config.runtime.not_running} ({exc})")
 
 
-__all__ = ["Driver", "InitReport", "StepCallback", "friendly_message", "make_backend"]
+__all__ = [
+    "Driver",
+    "InitReport",
+    "ModelReport",
+    "StepCallback",
+    "friendly_message",
+    "make_backend",
+]

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._types import DaemonState, LoadedModel, LocalModel
+from .config import split_models
 from .errors import LmsdriveError
 from .model_ref import ModelRef
 from .runtimes import get_runtime
@@ -68,22 +69,23 @@ class Status:
     problems: list[str] = field(default_factory=list)
     daemon: DaemonState | None = None
 
-    def _matches(self, name: str) -> bool:
-        if self.model is None:
-            return False
-        return get_runtime(self.backend).matches(ModelRef.parse(self.model), name)
+    def _every(self, listed: list[str]) -> bool:
+        """Whether every configured model (``model`` may list several) is in ``listed``."""
+        spec = get_runtime(self.backend)
+        refs = [ModelRef.parse(n) for n in split_models(self.model)]
+        return all(any(spec.matches(ref, name) for name in listed) for ref in refs)
 
     @property
     def model_downloaded(self) -> bool | None:
         if self.model is None or self.downloaded is None:
             return None
-        return any(self._matches(m.name) for m in self.downloaded)
+        return self._every([m.name for m in self.downloaded])
 
     @property
     def model_loaded(self) -> bool | None:
         if self.model is None or self.loaded is None:
             return None
-        return any(self._matches(m.name) or self._matches(m.identifier) for m in self.loaded)
+        return self._every([n for m in self.loaded for n in (m.name, m.identifier)])
 
     @property
     def ready(self) -> bool:

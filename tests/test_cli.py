@@ -64,6 +64,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
     )
 
 
+def result_event(out: str) -> dict[str, Any]:
+    """The last JSON line of a ``--json`` run: its ``result`` event."""
+    event: dict[str, Any] = json.loads(out.splitlines()[-1])
+    assert event["event"] == "result", event
+    return event
+
+
 # -- status ------------------------------------------------------------------------------
 def test_status_table_plain(fake_runtime: MakeRuntime, capsys: pytest.CaptureFixture[str]) -> None:
     fake_runtime(models_loaded=[OLLAMA_MODEL], server_running=True)
@@ -128,8 +135,10 @@ def test_init_shows_steps_and_progress_lines(
 def test_init_json_lmstudio(fake_runtime: MakeRuntime, capsys: pytest.CaptureFixture[str]) -> None:
     fake_runtime(backends=["lms"])
     assert main(["init", "--json", "--backend", "lmstudio", LMS_MODEL]) == 0
-    report = json.loads(capsys.readouterr().out)  # nothing but the JSON on stdout
-    assert report["success"] is True
+    out = capsys.readouterr().out
+    assert all(json.loads(line) for line in out.splitlines())  # nothing but JSON lines
+    report = result_event(out)
+    assert report["ok"] is True and report["exit_status"] == 0
     assert report["steps_performed"][-2:] == [
         f"Downloaded model {LMS_MODEL}",
         f"Loaded model {LMS_MODEL}",
@@ -143,10 +152,10 @@ def test_global_model_flag_reaches_init(
     with nothing, and the answer was "MODEL_NAME is not set")."""
     fake_runtime()
     assert main(["--model", OLLAMA_MODEL, "init", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["success"] is True and OLLAMA_MODEL in report["message"]
+    report = result_event(capsys.readouterr().out)
+    assert report["ok"] is True and OLLAMA_MODEL in report["message"]
     assert main(["init", "--json", "--model", OLLAMA_MODEL]) == 0  # after the command too
-    assert json.loads(capsys.readouterr().out)["success"] is True
+    assert result_event(capsys.readouterr().out)["ok"] is True
 
 
 def test_init_without_a_model_is_a_usage_error(
@@ -157,8 +166,9 @@ def test_init_without_a_model_is_a_usage_error(
     captured = capsys.readouterr()
     assert "MODEL_NAME is not set" in captured.err and captured.out == ""
     assert main(["init", "--json"]) == 2
-    report = json.loads(capsys.readouterr().out)
-    assert report["success"] is False and "MODEL_NAME is not set" in report["message"]
+    report = result_event(capsys.readouterr().out)
+    assert report["ok"] is False and "MODEL_NAME is not set" in report["message"]
+    assert report["exit_status"] == 2
 
 
 def test_init_not_installed_subprocess(fake_runtime: MakeRuntime) -> None:
@@ -169,11 +179,10 @@ def test_init_not_installed_subprocess(fake_runtime: MakeRuntime) -> None:
     assert "Traceback" not in p.stderr + p.stdout
     p = run_cli("init", OLLAMA_MODEL, "--json")
     assert p.returncode == 3
-    assert json.loads(p.stdout) == {
-        "success": False,
-        "message": RUNTIMES["ollama"].install_hint,
-        "steps_performed": [],
-    }
+    report = result_event(p.stdout)
+    assert (report["ok"], report["exit_status"]) == (False, 3)
+    assert report["message"] == RUNTIMES["ollama"].install_hint
+    assert report["steps_performed"] == []
 
 
 def test_init_start_failure_is_exit_4(fake_runtime: MakeRuntime) -> None:

@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "lmsdrive.backends": 5,
     "lmsdrive.driver": 6,
     "lmsdrive.status": 6,
+    "lmsdrive.health": 6,
     "lmsdrive.async_driver": 7,
     "lmsdrive.cli": 8,
     "lmsdrive.mcp_server": 8,

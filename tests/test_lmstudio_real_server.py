@@ -252,3 +252,31 @@ def test_embeddings_against_real_server(embedding_server: LlamaServer) -> None:
     assert max(abs(a - b) for a, b in zip(vectors[0], vectors[2], strict=True)) < 1e-4
     assert max(abs(a - b) for a, b in zip(vectors[0], again[0], strict=True)) < 1e-4
     assert max(abs(a - b) for a, b in zip(vectors[0], vectors[1], strict=True)) > 1e-3
+
+
+# -- the health check (issue 14) -----------------------------------------------------------
+
+
+def test_check_against_real_server(llama_server: LlamaServer) -> None:
+    """A server without LM Studio's REST API serves what its ``/v1/models`` lists: the
+    check passes for that model, answers one token, and fails for another."""
+    import subprocess
+    import sys
+
+    from lmsdrive.cli import EXIT_MODEL_NOT_FOUND, EXIT_OK
+    from lmsdrive.config import Config
+    from lmsdrive.driver import Driver
+
+    config = Config(backend="lmstudio", model_name=MODEL, url=llama_server.base_url)
+    with Driver(config) as driver:
+        result = driver.check(answer=True, timeout=30)
+        assert result.ok, result.message
+        assert result.models[0].loaded and result.models[0].answered
+        assert driver.check(["other-model"]).problem == "model_missing"
+    base = [sys.executable, "-m", "lmsdrive", "--backend", "lmstudio"]
+    base += ["--url", llama_server.base_url, "check"]
+    env = {k: v for k, v in os.environ.items() if k not in ("MODEL_NAME", "BACKEND")}
+    ok = subprocess.run([*base, "--model", MODEL, "--answer", "--timeout", "30"], env=env)
+    assert ok.returncode == EXIT_OK
+    missing = subprocess.run([*base, "--model", "other-model"], env=env, capture_output=True)
+    assert missing.returncode == EXIT_MODEL_NOT_FOUND

@@ -621,6 +621,7 @@ def test_hostile_model_names_never_reach_a_command_or_a_request(
             b.has_model,
             b.is_loaded,
             b.readiness,
+            lambda n: b.probe([n]),
             lambda n: b.generate(n, "hi"),
             lambda n: list(b.generate_stream(n, "hi")),
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
@@ -126,6 +127,9 @@ class Backend(Protocol):
     def is_installed(self) -> bool: ...
     def is_running(self) -> bool: ...
     def readiness(self, model: str) -> Readiness: ...
+    def probe(self, models: Sequence[str]) -> list[Readiness]: ...
+    def time_limit(self, seconds: float) -> AbstractContextManager[None]: ...
+    def probe_answer(self, model: str) -> Generation: ...
     def start(self, timeout: float = 60.0) -> StartResult: ...
     @property
     def remote(self) -> bool: ...
@@ -274,6 +278,26 @@ class RuntimeBackend:
 
     def _stop_started(self, rec: StartedServer, timeout: float) -> None:
         raise NotImplementedError
+
+    def readiness(self, model: str) -> Readiness:
+        raise NotImplementedError
+
+    def probe_answer(self, model: str) -> Generation:
+        """A one-token answer for a health check (``lmsdrive check --answer``), changing
+        nothing it can avoid changing."""
+        return self.generate(model, "Hi", temperature=0.0, max_tokens=1)
+
+    def time_limit(self, seconds: float) -> AbstractContextManager[None]:
+        """Requests inside the block wait at most ``seconds`` per step (a health check's
+        deadline)."""
+        limit: AbstractContextManager[None] = self.api.time_limit(seconds)
+        return limit
+
+    def probe(self, models: Sequence[str]) -> list[Readiness]:
+        """:meth:`readiness` of several models for a health check: the runtimes' backends
+        ask the server's API only (no process, two requests at most); this default asks
+        :meth:`readiness` once per model."""
+        return [self.readiness(m) for m in models]
 
     # -- models ----------------------------------------------------------------------------
     def list_models(self) -> list[LocalModel]:

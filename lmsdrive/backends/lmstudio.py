@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,6 +49,7 @@ from ..errors import (
     PullError,
     ServerNotRunningError,
     ServerStartError,
+    ServerTooOldError,
     pull_failed_hint,
 )
 from ..http.lmstudio import LMStudioAPI
@@ -142,6 +143,42 @@ class LMStudioBackend(RuntimeBackend):
         # /api/v0/models lists only loaded models when JIT loading is off: ask lms.
         downloaded = self.has_model(model)
         return Readiness(True, downloaded=downloaded, loaded=downloaded and self.is_loaded(model))
+
+    def probe(self, models: Sequence[str]) -> list[Readiness]:
+        """:meth:`readiness` of every model through the server's API only, never ``lms``:
+        ``/api/v0/models`` (the state of each model it lists), then ``/api/v1/models`` for
+        those it does not list: two requests at most. A server without LM Studio's REST API
+        (another OpenAI-compatible server) serves what its ``/v1/models`` lists; an LM Studio
+        without REST v1 leaves "downloaded" unknown for a model v0 does not list. A server
+        that wants a token raises :class:`~lmsdrive.errors.AuthenticationError`."""
+        for model in models:
+            self.spell(model)  # a bad name is refused before any request
+        try:
+            v0 = self.api.models_v0().models
+        except ServerNotRunningError:
+            return [Readiness(running=False) for _ in models]
+        except APIError:
+            ids = self.api.model_ids()
+            served = [any(self.matches(m, i) for i in ids) for m in models]
+            return [Readiness(True, downloaded=s, loaded=s) for s in served]
+        found = {
+            m: Readiness(True, downloaded=True, loaded=e.state == "loaded")
+            for m in models
+            for e in v0
+            if self.matches(m, e.id)
+        }
+        if len(found) < len(models):
+            try:
+                v1 = self.api.models_v1().models
+            except (APIError, ServerTooOldError):
+                v1 = None
+            for m in models:
+                if m in found:
+                    continue
+                e = next((x for x in v1 or [] if self._v1_names(m, x)), None)
+                known = None if v1 is None else e is not None
+                found[m] = Readiness(True, downloaded=known, loaded=bool(e and e.loaded_instances))
+        return [found[m] for m in models]
 
     def start(
         self, timeout: float = 60.0, *, bind: str | None = None, cors: bool = False
@@ -266,12 +303,13 @@ class LMStudioBackend(RuntimeBackend):
             raise
 
     def _v1_entry(self, model: str) -> V1Model | None:
-        for m in self._v1_models():
-            if self.matches(model, m.key) or any(
-                self.matches(model, i.id) for i in m.loaded_instances
-            ):
-                return m
-        return None
+        return next((m for m in self._v1_models() if self._v1_names(model, m)), None)
+
+    def _v1_names(self, model: str, entry: V1Model) -> bool:
+        """Whether ``model`` names REST v1's ``entry`` (its key or a loaded instance's id)."""
+        return self.matches(model, entry.key) or any(
+            self.matches(model, i.id) for i in entry.loaded_instances
+        )
 
     def _pull_api(self, name: str) -> Iterator[Progress]:
         """``POST /api/v1/models/download``, then its job's status polled every

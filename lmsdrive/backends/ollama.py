@@ -18,15 +18,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from .._types import LoadedModel, LoadOptions, LocalModel, Progress, Readiness, StartResult
+from .._types import (
+    Generation,
+    LoadedModel,
+    LoadOptions,
+    LocalModel,
+    Progress,
+    Readiness,
+    StartResult,
+)
 from ..errors import (
     APIError,
     ConfigError,
@@ -50,17 +59,39 @@ def _tail(log: Path, n: int = 20) -> list[str]:
 
 
 def _unix_time(rfc3339: str | None) -> float | None:
-    """``/api/ps`` ``expires_at`` as Unix time (``None``: absent or unreadable).
+    """``/api/ps`` ``expires_at`` as Unix time (``None``: absent or unreadable); Ollama's
+    nanoseconds are cut to the microseconds ``datetime`` reads.
 
     >>> _unix_time("2025-08-08T00:07:26.817827822+02:00")
     1754604446.817827
     """
     if not rfc3339:
         return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", rfc3339.strip()).replace("Z", "+00:00")
     try:
-        return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+        return datetime.fromisoformat(text).timestamp()
     except ValueError:
         return None
+
+
+#: An ``expires_at`` further away than this is Ollama's "keep loaded forever" (year 2318).
+_FOREVER = 100 * 365 * 86400.0
+
+
+def keep_alive_left(expires_at: str | None, now: float | None = None) -> int | None:
+    """The ``keep_alive`` that leaves a loaded model's expiry as ``/api/ps`` shows it:
+    the whole seconds left (at least 1), ``-1`` for "forever", ``None`` when unknown.
+
+    >>> keep_alive_left("2026-01-01T00:05:00.123456789Z", now=1767225600.0)
+    300
+    >>> keep_alive_left("2318-01-01T00:00:00+01:00", now=1767225600.0)
+    -1
+    """
+    when = _unix_time(expires_at)
+    if when is None:
+        return None
+    left = when - (time.time() if now is None else now)
+    return -1 if left > _FOREVER else max(1, int(left))
 
 
 class OllamaBackend(RuntimeBackend):
@@ -106,6 +137,37 @@ class OllamaBackend(RuntimeBackend):
             downloaded=True,
             loaded=bool(mine),
             expires_at=min((t for t in expires if t is not None), default=None),
+        )
+
+    def probe(self, models: Sequence[str]) -> list[Readiness]:
+        """:meth:`readiness` of every model in two requests at most (``/api/tags``, then
+        ``/api/ps`` when one is downloaded); never spawns a process. A server that wants a
+        token raises :class:`~lmsdrive.errors.AuthenticationError`."""
+        for model in models:
+            self.spell(model)  # a bad name is refused before any request
+        try:
+            tags = self.api.tags()
+        except ServerNotRunningError:
+            return [Readiness(running=False) for _ in models]
+        present = [any(self.matches(m, t.name) for t in tags.models) for m in models]
+        loaded = [p.name for p in self.api.ps().models] if any(present) else []
+        return [
+            Readiness(
+                running=True, downloaded=p, loaded=p and any(self.matches(m, n) for n in loaded)
+            )
+            for m, p in zip(models, present, strict=True)
+        ]
+
+    def probe_answer(self, model: str) -> Generation:
+        """One token, leaving how long the model stays loaded as it was: the request's
+        ``keep_alive`` is what its ``/api/ps`` entry has left (a request without one would
+        reset it to the server's default, 5 minutes, even for a model kept forever)."""
+        name = self.spell(model)
+        left = next(
+            (m.expires_at for m in self.api.ps().models if self.matches(model, m.name)), None
+        )
+        return self.api.generate(
+            name, "Hi", temperature=0.0, max_tokens=1, keep_alive=keep_alive_left(left)
         )
 
     def _serve_env(self) -> dict[str, str]:

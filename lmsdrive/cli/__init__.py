@@ -1,8 +1,8 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
-Commands: ``status``, ``init [MODEL]``, ``stop``, ``keep [MODEL...]``, ``pull [MODEL]``,
-``load [MODEL]``, ``unload [MODEL]``, ``rm [MODEL]`` (MODEL defaults to ``--model`` /
-``MODEL_NAME``),
+Commands: ``status``, ``init [MODEL]``, ``check``, ``stop``, ``keep [MODEL...]``,
+``pull [MODEL]``, ``load [MODEL]``, ``unload [MODEL]``, ``rm [MODEL]`` (MODEL defaults to
+``--model`` / ``MODEL_NAME``),
 ``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
 ``fixtures check [DIR]``, ``fixtures accept [DIR] [--case NAME]``. Backend, model and
@@ -14,8 +14,9 @@ The server's API token comes from ``LM_API_TOKEN``/``LMSTUDIO_API_TOKEN`` (LM St
 ``init`` and ``load`` take ``--context-length N --gpu X --ttl S --identifier ID``.
 
 Output: rich tables and live progress bars on a terminal; plain lines when stdout is not a
-terminal (or rich is not installed); ``NO_COLOR`` honoured. ``--json`` (status, init,
-generate, fixtures check) prints one JSON object on stdout and nothing else there.
+terminal (or rich is not installed); ``NO_COLOR`` honoured. ``--json`` on init, pull, load,
+check and status writes JSON lines (one event per line, :mod:`lmsdrive.cli._events`); on
+generate and fixtures check it prints one JSON object. Nothing else goes to stdout then.
 Errors go to stderr as the friendly per-backend message, without a traceback.
 
 Exit statuses
@@ -34,6 +35,7 @@ Exit statuses
      saved, but its parser cannot read it)
 7    a command or request timed out
 8    the server refused the request for want of a valid API token (HTTP 401/403)
+9    ``check``: the model is downloaded but not loaded
 11   ``stop``: the running server was not started by lmsdrive; it is left running
 130  interrupted (Ctrl-C); the runtime's child process was stopped
 ===  ===========================================================================
@@ -61,6 +63,7 @@ EXIT_MODEL_NOT_FOUND = 5
 EXIT_PARSE_ERROR = 6
 EXIT_TIMEOUT = 7
 EXIT_AUTH = 8
+EXIT_NOT_LOADED = 9
 EXIT_NOT_STARTED_BY_LMSDRIVE = 11
 EXIT_INTERRUPTED = 130
 
@@ -75,8 +78,10 @@ exit statuses:
   6    a runtime printed something lmsdrive cannot read (record: saved anyway)
   7    timed out
   8    the server wants a valid API token (set it, or --token-file)
+  9    check: the model is downloaded but not loaded
   11   stop: the server was not started by lmsdrive (left running)
   130  interrupted (Ctrl-C)
+several models (init, check): the worst of theirs, in this order: 2 3 4 8 1 6 5 9 7
 
 environment: BACKEND (ollama|lmstudio), MODEL_NAME, MODEL_SOURCE (ollama|huggingface),
 OLLAMA_HOST, LMSTUDIO_URL, LM_API_TOKEN / LMSTUDIO_API_TOKEN, OLLAMA_API_KEY, NO_COLOR.
@@ -130,6 +135,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+_JSON_LINES = "write JSON lines (one event per line) instead of text"
+
+
 def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     from ..runtimes import RUNTIMES
@@ -137,7 +145,12 @@ def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument(
         "--backend", choices=tuple(RUNTIMES), default=default, help="overrides BACKEND"
     )
-    parser.add_argument("--model", default=default, help="overrides MODEL_NAME")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=default,
+        help="overrides MODEL_NAME; repeat it for several models (init, check)",
+    )
     parser.add_argument(
         "--url", default=default, help="the server URL (overrides OLLAMA_HOST / LMSTUDIO_URL)"
     )
@@ -227,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     p = command("status", "show the backend: installed, server, models downloaded and loaded")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true", help=_JSON_LINES)
     p.set_defaults(func=c.cmd_status)
 
     p = command(
@@ -238,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model_help = "the model (default: --model / MODEL_NAME)"
     p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--json", action="store_true", help=_JSON_LINES)
     p.add_argument("--timeout", type=float, default=60.0, help="server start timeout (s)")
     _load_flags(p)
     p.set_defaults(func=c.cmd_init)
@@ -295,7 +308,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)
         if name == "load":
             _load_flags(p)
+        if name != "unload":
+            p.add_argument("--json", action="store_true", help=_JSON_LINES)
         p.set_defaults(func=func)
+
+    p = command(
+        "check",
+        "read-only health check: the server answers, the models are downloaded and loaded",
+        description="Exit 0 only when the server answers and every model (--model, "
+        "repeatable, or MODEL_NAME) is downloaded and loaded; with --answer, also when each "
+        "answers a one-token generation within --timeout. Starts, downloads, loads and "
+        "writes nothing: no process, at most two HTTP requests without --answer. For "
+        "container health checks and Kubernetes probes.",
+    )
+    p.add_argument("--answer", action="store_true", help="also generate one token")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
+    p.add_argument("--json", action="store_true", help=_JSON_LINES)
+    p.set_defaults(func=c.cmd_check)
 
     p = command(
         "daemon",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shlex
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from . import (
     EXIT_FAILED,
     EXIT_MODEL_NOT_FOUND,
     EXIT_NOT_INSTALLED,
+    EXIT_NOT_LOADED,
     EXIT_NOT_RUNNING,
     EXIT_NOT_STARTED_BY_LMSDRIVE,
     EXIT_OK,
@@ -28,7 +30,8 @@ from . import (
 from ._ui import Ui, error, human_bytes
 
 if TYPE_CHECKING:
-    from ..driver import Driver
+    from ..driver import Driver, ModelReport
+    from ._events import JsonLines
 
 _RUN_INIT_HINT = "Run `lmsdrive init` to start it (and make the model ready)."
 
@@ -73,12 +76,57 @@ def exit_status(exc: BaseException) -> int:
     return EXIT_FAILED
 
 
+#: The exit status of a run over several models is the worst of theirs, in this order.
+WORST_FIRST = (
+    EXIT_USAGE,
+    EXIT_NOT_INSTALLED,
+    EXIT_NOT_RUNNING,
+    EXIT_AUTH,
+    EXIT_FAILED,
+    EXIT_PARSE_ERROR,
+    EXIT_MODEL_NOT_FOUND,
+    EXIT_NOT_LOADED,
+    EXIT_TIMEOUT,
+)
+
+
+def worst_status(statuses: list[int]) -> int:
+    """The exit status of a whole run: 0 when every part is 0, else the worst.
+
+    >>> worst_status([0, 9, 5]), worst_status([0, 0]), worst_status([130, 5])
+    (5, 0, 130)
+    """
+    bad = [s for s in statuses if s != EXIT_OK]
+    rank = {s: i for i, s in enumerate(WORST_FIRST)}
+    return min(bad, key=lambda s: rank.get(s, -1)) if bad else EXIT_OK
+
+
+def _models_arg(args: argparse.Namespace, model: str | None) -> str | None:
+    """The models the command line names (``--model`` may repeat), comma-joined."""
+    given = model or getattr(args, "model", None)
+    if isinstance(given, list):
+        return ",".join(given) or None
+    return given
+
+
+def _json_log(args: argparse.Namespace, command: str) -> JsonLines | None:
+    """With ``--json``, the command's JSON-lines event stream (kept on ``args`` so a
+    failure still ends it with a ``result`` event)."""
+    if not getattr(args, "json", False):
+        return None
+    from ._events import JsonLines
+
+    backend = getattr(args, "backend", None) or os.environ.get("BACKEND") or "ollama"
+    log = args.json_log = JsonLines(command, backend.strip().lower())
+    return log
+
+
 def _config(args: argparse.Namespace, model: str | None = None) -> Any:
     from ..config import Config
 
     return Config.from_env(
         backend=getattr(args, "backend", None),
-        model_name=model or getattr(args, "model", None),
+        model_name=_models_arg(args, model),
         url=getattr(args, "url", None),
         api_token=_token_file(getattr(args, "token_file", None)),
     )
@@ -142,6 +190,9 @@ def _handled(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
             return func(args)
         except Failure as exc:
             error(str(exc))
+            log = getattr(args, "json_log", None)
+            if log is not None:
+                log.result(exc.status, str(exc))
             return exc.status
 
     run.__doc__ = func.__doc__
@@ -160,10 +211,11 @@ def _yes(flag: bool | None, yes: str = "yes", no: str = "no") -> str:
 @_handled
 def cmd_status(args: argparse.Namespace) -> int:
     """Installed, version, server, models: a table (or ``--json``)."""
+    log = _json_log(args, "status")
     with _driver(args) as driver:
         st = driver.status()
-    if args.json:
-        _dump(st.to_dict())
+    if log is not None:  # one line: the status is the result
+        log.emit("status", **st.to_dict(), exit_status=EXIT_OK)
         return EXIT_OK
     ui = Ui()
     rows = [
@@ -268,35 +320,81 @@ class _Steps:
 
 @_handled
 def cmd_init(args: argparse.Namespace) -> int:
-    """The ensure_ready flow, each step shown, a progress bar during the download."""
+    """The ensure_ready flow for each model, each step shown, progress during downloads;
+    the exit status is the worst of the models' (:data:`WORST_FIRST`)."""
+    log = _json_log(args, "init")
     ui = Ui(quiet=args.json)
     steps = _Steps(ui)
     with _driver(args, args.model_arg) as driver:
-        where = f"{driver.config.runtime.display_name} at {driver.config.backend_url()}"
-        if not args.json:  # (with --json a missing model is reported in the JSON)
-            ui.step(f"{where}: making {driver.model} ready")
+        names = driver.model_names
+        url = driver.config.backend_url()
+        if log is not None:
+            log.begin(url, names)
+        else:
+            where = f"{driver.config.runtime.display_name} at {url}"
+            ui.step(f"{where}: making {', '.join(names)} ready")
+
+        def model_done(r: ModelReport) -> None:
+            if log is not None:
+                status = EXIT_OK if r.success else exit_status(r.error or Exception())
+                log.model_result(
+                    r.model, r.success, status, r.message, steps_performed=r.steps_performed
+                )
+
         try:
             report = driver.ensure_ready(
-                on_progress=steps.progress,
-                on_step=steps.step,
+                on_progress=steps.progress if log is None else log.progress,
+                on_step=steps.step if log is None else log.step,
                 start_timeout=args.timeout,
                 load_options=_load_options(args),
+                models=names,
+                on_model=None if log is None else log.for_model,
+                on_model_done=model_done,
             )
         finally:
             steps.close()
             if args.stop_after and driver.started is not None:
                 driver.stop_server()  # only the one this run started
-                if not args.json:
-                    ui.step(f"Stopped the {driver.backend.display_name} server init started")
-    status = EXIT_OK if report.success else exit_status(report.error or Exception())
-    if args.json:
-        _dump(report.to_dict())
+                stopped = f"Stopped the {driver.backend.display_name} server init started"
+                if log is not None:
+                    log.step(stopped)
+                else:
+                    ui.step(stopped)
+    statuses = [
+        EXIT_OK if r.success else exit_status(r.error or Exception()) for r in report.models
+    ]
+    if not report.models and not report.success:
+        statuses = [exit_status(report.error or Exception())]
+    status = worst_status(statuses)
+    if log is not None:
+        log.result(status, report.message, steps_performed=report.steps_performed)
         return status
-    if report.success:
-        ui.ok(report.message)
-    else:
+    for r in report.models:
+        (ui.ok if r.success else error)(r.message)
+    if not report.models:
         error(report.message)
     return status
+
+
+def _begin_one(log: JsonLines | None, ui: Ui, driver: Driver, doing: str) -> str:
+    """The configured model, and "``doing`` it" said (an event with ``--json``)."""
+    name = driver.model
+    if log is None:
+        ui.step(f"{doing} {name} with {driver.config.runtime.display_name}")
+        return name
+    log.begin(driver.config.backend_url(), [name])
+    log.for_model(name)
+    log.step(f"{doing} model {name}")
+    return name
+
+
+def _done_one(log: JsonLines | None, ui: Ui, name: str, message: str, **extra: Any) -> int:
+    if log is None:
+        ui.ok(message)
+    else:
+        log.model_result(name, True, EXIT_OK, message, **extra)
+        log.result(EXIT_OK, message)
+    return EXIT_OK
 
 
 @_handled
@@ -362,32 +460,86 @@ def cmd_keep(args: argparse.Namespace) -> int:
 
 @_handled
 def cmd_pull(args: argparse.Namespace) -> int:
-    """Download a model with a progress bar."""
-    ui = Ui()
+    """Download a model with a progress bar (``--json``: events); a model already there is
+    said so once."""
+    log = _json_log(args, "pull")
+    ui = Ui(quiet=args.json)
     with _driver(args, args.model_arg) as driver:
-        name = driver.model
-        ui.step(f"Downloading {name} with {driver.config.runtime.display_name}")
+        name = _begin_one(log, ui, driver, "Downloading")
         events = driver.pull()
         try:
             with ui.progress() as view:
                 for event in events:
                     view.update(event)
+                    if log is not None:
+                        log.progress(event)
         finally:
             events.close()
-    ui.ok(f"Downloaded {name}")
-    return EXIT_OK
+    message = f"{name} was already downloaded" if view.already else f"Downloaded {name}"
+    return _done_one(log, ui, name, message, already_downloaded=view.already)
 
 
 @_handled
 def cmd_load(args: argparse.Namespace) -> int:
-    ui = Ui()
+    log = _json_log(args, "load")
+    ui = Ui(quiet=args.json)
     with _driver(args, args.model_arg) as driver:
-        name = driver.model
-        ui.step(f"Loading {name} with {driver.config.runtime.display_name}")
+        name = _begin_one(log, ui, driver, "Loading")
         loaded = driver.load(options=_load_options(args))
     shown = f" as {loaded.identifier}" if loaded.identifier != name else ""
-    ui.ok(f"Loaded {name}{shown}")
-    return EXIT_OK
+    return _done_one(log, ui, name, f"Loaded {name}{shown}", identifier=loaded.identifier)
+
+
+#: The exit status of each problem a health check finds.
+CHECK_STATUS = {
+    None: EXIT_OK,
+    "server_down": EXIT_NOT_RUNNING,
+    "auth": EXIT_AUTH,
+    "failed": EXIT_FAILED,
+    "model_missing": EXIT_MODEL_NOT_FOUND,
+    "not_loaded": EXIT_NOT_LOADED,
+    "no_answer": EXIT_TIMEOUT,
+}
+
+
+@_handled
+def cmd_check(args: argparse.Namespace) -> int:
+    """The read-only health check: exit 0 only when the server answers and every model is
+    downloaded and loaded (``--answer``: and answers one token within ``--timeout``)."""
+    log = _json_log(args, "check")
+    with _driver(args) as driver:
+        names = driver.model_names
+        result = driver.check(names, answer=args.answer, timeout=args.timeout)
+    status = CHECK_STATUS[result.problem]
+    if log is not None:
+        log.begin(result.url, names)
+        for m in result.models:
+            log.model_result(
+                m.model,
+                m.ok,
+                CHECK_STATUS[m.problem],
+                m.message,
+                problem=m.problem,
+                downloaded=m.downloaded,
+                loaded=m.loaded,
+                answered=m.answered,
+                answer_seconds=m.answer_seconds,
+            )
+        log.result(
+            status,
+            result.message,
+            url=result.url,
+            problem=result.problem,
+            server_up=result.server_up,
+            auth_ok=result.auth_ok,
+            seconds=round(result.seconds, 4),
+        )
+        return status
+    if result.ok:
+        Ui().ok(f"{result.message} ({result.seconds * 1000:.0f} ms)")
+    else:
+        error(result.message)
+    return status
 
 
 @_handled

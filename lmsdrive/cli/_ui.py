@@ -9,11 +9,10 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
-if TYPE_CHECKING:
-    from .._types import Progress
+from .._types import Progress
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
 
@@ -35,13 +34,49 @@ def human_bytes(n: float | None) -> str:
 
 
 def human_seconds(seconds: float) -> str:
-    """``0:00:42`` (hours:minutes:seconds).
+    """The one ETA format, whatever the runtime printed: ``42s``, ``1m20s``, ``1h02m05s``.
 
-    >>> human_seconds(3725.2)
-    '1:02:05'
+    >>> human_seconds(42.4), human_seconds(80), human_seconds(3725.2)
+    ('42s', '1m20s', '1h02m05s')
     """
     s = int(seconds + 0.5)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s"
+
+
+_ETA_UNITS = {"h": 3600, "m": 60, "s": 1}
+
+
+def parse_eta(text: str | None) -> float | None:
+    """Seconds from an ETA as a runtime prints it (``01:45``, ``1:02:05``, ``1m20s``,
+    ``1h2m``, ``45s``); ``None`` when it tells none (``Infinity:NaN:NaN``, empty).
+
+    >>> parse_eta("01:45"), parse_eta("1m20s"), parse_eta("1h2m"), parse_eta("Infinity:NaN:NaN")
+    (105.0, 80.0, 3720.0, None)
+    """
+    text = (text or "").strip().lower()
+    if not text or not any(c.isdigit() for c in text) or "nan" in text or "inf" in text:
+        return None
+    try:
+        if ":" in text:
+            total = 0.0
+            for part in text.split(":"):
+                total = total * 60 + float(part)
+            return total
+        total, number = 0.0, ""
+        for c in text:
+            if c.isdigit() or c == ".":
+                number += c
+            elif c in _ETA_UNITS and number:
+                total, number = total + float(number) * _ETA_UNITS[c], ""
+            elif c != " ":
+                return None
+        return total + (float(number) if number else 0.0)
+    except ValueError:
+        return None
 
 
 def _rich_available() -> bool:
@@ -141,38 +176,75 @@ def error(text: str) -> None:
     print(f"lmsdrive: {text}", file=sys.stderr, flush=True)
 
 
-class _Speed:
-    """Bytes per second over the last few seconds of one item's download."""
+class Overall:
+    """What a download's events add up to: overall percent (never backwards), bytes over
+    every item seen (Ollama's layers, LM Studio's files), speed and ETA in seconds."""
 
     def __init__(self, window: float = 5.0) -> None:
         self.window = window
+        self.items: dict[str | None, tuple[int, int | None]] = {}
         self.samples: deque[tuple[float, int]] = deque()
-        self.item: str | None = None
+        self.percent: float | None = None
+        self.event = Progress(phase="manifest")
 
-    def update(self, item: str | None, completed: int, now: float) -> float | None:
-        if item != self.item or (self.samples and completed < self.samples[-1][1]):
-            self.samples.clear()
-            self.item = item
-        self.samples.append((now, completed))
-        while len(self.samples) > 2 and now - self.samples[0][0] > self.window:
-            self.samples.popleft()
+    def update(self, event: Progress, now: float) -> None:
+        if event.completed is not None:
+            self.items[event.item] = (event.completed, event.total)
+            done = self.completed
+            if self.samples and done < self.samples[-1][1]:
+                self.samples.clear()
+            self.samples.append((now, done))
+            while len(self.samples) > 2 and now - self.samples[0][0] > self.window:
+                self.samples.popleft()
+        percent = event.overall_percent if event.overall_percent is not None else event.percent
+        if percent is not None:
+            self.percent = max(percent, self.percent or 0.0)
+        self.event = event
+
+    @property
+    def completed(self) -> int:
+        return sum(done for done, _ in self.items.values())
+
+    @property
+    def total(self) -> int | None:
+        totals = [total for _, total in self.items.values()]
+        return sum(t for t in totals if t) if any(totals) else None
+
+    @property
+    def speed(self) -> float | None:
+        """Bytes per second: the runtime's figure, else over the last few seconds."""
+        if self.event.speed_bytes_per_s:
+            return float(self.event.speed_bytes_per_s)
+        if len(self.samples) < 2:
+            return None
         (t0, c0), (t1, c1) = self.samples[0], self.samples[-1]
-        return (c1 - c0) / (t1 - t0) if t1 > t0 and c1 >= c0 else None
+        return (c1 - c0) / (t1 - t0) if t1 > t0 and c1 > c0 else None
+
+    @property
+    def eta_seconds(self) -> float | None:
+        total, rate = self.total, self.speed
+        if total and rate and self.completed < total:
+            return (total - self.completed) / rate
+        return parse_eta(self.event.eta)
+
+    def detail(self) -> str:
+        """``330.0 MB / 1.3 GB  45.2 MB/s  ETA 20s`` (overall bytes)."""
+        parts: list[str] = []
+        if self.total:
+            parts.append(f"{human_bytes(self.completed)} / {human_bytes(self.total)}")
+        if self.speed:
+            parts.append(f"{human_bytes(self.speed)}/s")
+        eta = self.eta_seconds
+        if eta is not None and (self.percent or 0.0) < 100.0:
+            parts.append(f"ETA {human_seconds(eta)}")
+        return "  ".join(parts)
 
 
-def _detail(event: Progress, speed: float | None) -> str:
-    """``330.0 MB / 1.3 GB  45.2 MB/s  ETA 0:00:20`` from what the event and the clock tell."""
-    parts: list[str] = []
-    if event.total:
-        parts.append(f"{human_bytes(event.completed or 0)} / {human_bytes(event.total)}")
-    rate = float(event.speed_bytes_per_s) if event.speed_bytes_per_s else speed
-    if rate:
-        parts.append(f"{human_bytes(rate)}/s")
-    if rate and event.total and event.completed is not None and event.completed < event.total:
-        parts.append(f"ETA {human_seconds((event.total - event.completed) / rate)}")
-    elif event.eta and any(c.isdigit() for c in event.eta) and "NaN" not in event.eta:
-        parts.append(f"ETA {event.eta}")
-    return "  ".join(parts)
+def already_downloaded(event: Progress) -> bool:
+    """Whether a download's last event says the model was there before (``lms get``'s
+    "Model already downloaded", REST v1's ``already_downloaded``)."""
+    text = (event.message or "").lower().replace("_", " ")
+    return event.phase == "done" and "already downloaded" in text
 
 
 def _label(event: Progress) -> str:
@@ -184,18 +256,23 @@ def _label(event: Progress) -> str:
 class ProgressView:
     """A live bar (rich) or throttled progress lines (plain) fed with Progress events.
 
-    Plain mode prints a line when the label changes, at every 10% of the overall progress,
-    and at 100%; the bar's percent is ``overall_percent`` (never backwards), else the item's.
+    Plain mode prints a line at every 10% of the overall progress, when the label changes
+    (at most one such line a second), and at 100%: the overall percent (never backwards)
+    beside the overall bytes. A download that finds the model already there prints nothing
+    (the command says so once).
     """
 
-    def __init__(self, ui: Ui) -> None:
+    def __init__(self, ui: Ui, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.ui = ui
-        self._speed = _Speed()
+        self.clock = clock
+        self.overall = Overall()
         self._bar: Any = None
         self._task: Any = None
         self._last_label: str | None = None
         self._last_decile = -1
+        self._last_line = -1e9
         self.events = 0
+        self.already = False
 
     def __enter__(self) -> ProgressView:
         return self
@@ -205,27 +282,27 @@ class ProgressView:
 
     def update(self, event: Progress) -> None:
         self.events += 1
+        if already_downloaded(event):
+            self.already = True
+            return
+        now = self.clock()
+        self.overall.update(event, now)
         if self.ui.quiet:
             return
-        now = time.monotonic()
-        speed = (
-            self._speed.update(event.item, event.completed, now)
-            if event.completed is not None
-            else None
-        )
-        percent = event.overall_percent if event.overall_percent is not None else event.percent
-        label, detail = _label(event), _detail(event, speed)
+        percent = self.overall.percent
+        label, detail = _label(event), self.overall.detail()
         if self.ui.fancy:
             self._update_bar(label, percent, detail)
             return
         decile = int(percent // 10) if percent is not None else None
         advanced = decile is not None and decile > self._last_decile
-        if label == self._last_label and not advanced:
+        relabel = label != self._last_label and now - self._last_line >= 1.0
+        if not (advanced or relabel):
             return
         shown = f"{percent:5.1f}%" if percent is not None else ""
         text = "  ".join(p for p in (label, shown, detail) if p)
         print(f"   {text}", file=self.ui.out, flush=True)
-        self._last_label = label
+        self._last_label, self._last_line = label, now
         if decile is not None:
             self._last_decile = max(self._last_decile, decile)
 

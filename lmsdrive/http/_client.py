@@ -207,6 +207,18 @@ class BaseAPI:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_url!r})"
 
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float) -> Iterator[None]:
+        """Inside the block every request waits at most ``seconds`` for each of its steps
+        (connect, send, read): a health check's deadline."""
+        saved = self._client.timeout, self._probe, self.read_timeout
+        limit = httpx.Timeout(seconds, connect=min(seconds, self.connect_timeout))
+        self._client.timeout, self._probe, self.read_timeout = limit, limit, seconds
+        try:
+            yield
+        finally:
+            self._client.timeout, self._probe, self.read_timeout = saved
+
     # -- requests --------------------------------------------------------------------
 
     def url(self, path: str) -> str:
