@@ -190,12 +190,31 @@ def test_keep_refreshes_before_the_runtime_unloads(
     assert "evicted" not in [e["event"] for e in keep.seen]
 
 
-def test_keep_downloads_a_missing_model_first(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
-    rt = fake_runtime(server_running=["ollama"], pull_seconds=0.3)
-    with Keep(rt, tmp_path / "state", "ollama", "llama3.2:1b") as keep:
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+def test_keep_downloads_a_missing_model_first(
+    fake_runtime: MakeRuntime, tmp_path: Path, backend: str
+) -> None:
+    rt = fake_runtime(server_running=True, pull_seconds=0.3)
+    with Keep(rt, tmp_path / "state", backend, MODELS[backend]) as keep:
         keep.until("ready")
     events = [e["event"] for e in keep.seen]
     assert events[0] == "downloading" and events[-3:] == ["loading", "loaded", "ready"]
+    assert _loaded(rt, backend) == [MODELS[backend]]
+
+
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+def test_keep_ends_at_once_on_a_name_the_catalog_lacks(
+    fake_runtime: MakeRuntime, tmp_path: Path, backend: str
+) -> None:
+    """No retry can find a model the catalog does not have: exit 5 after the first try,
+    not after --max-failures intervals."""
+    rt = fake_runtime(server_running=True)
+    model = "no-such-model:1b" if backend == "ollama" else "nobody/no-such-model"
+    with Keep(rt, tmp_path / "state", backend, model, "--interval", "60") as keep:
+        code, _ = keep.finish(timeout=30)
+    assert code == 5
+    assert [e["event"] for e in keep.seen][-2:] == ["failed", "gave_up"]
+    assert keep.seen[-1]["failures"] == 1
 
 
 def test_keep_gives_up_when_the_server_stays_gone(
