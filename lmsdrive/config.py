@@ -32,8 +32,9 @@ SOURCES = ("ollama", "huggingface")
 class Config:
     """Which backend, which model, where its server is, and the token it wants.
 
-    An argument given wins; one not given (or ``None``) comes from ``env`` (default
-    ``os.environ``: the variables in the table above), then the default. So
+    An argument given wins; one not given (``None``; an empty ``url`` or ``api_token`` too)
+    comes from ``env`` (default ``os.environ``: the variables in the table above), then the
+    default. So
     ``Config(backend="ollama", model_name="llama3.2:3b")`` goes to the server ``OLLAMA_HOST``
     names, with ``OLLAMA_API_KEY``; ``Config(..., env={})`` ignores the environment.
 
@@ -59,15 +60,17 @@ class Config:
         env: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if env is None else env
-        spec = get_runtime(backend or env.get("BACKEND") or "ollama")
-        model = model_name or env.get("MODEL_NAME") or None
-        source = (model_source or env.get("MODEL_SOURCE") or "ollama").strip().lower()
+        spec = get_runtime(backend if backend is not None else env.get("BACKEND") or "ollama")
+        model = model_name if model_name is not None else env.get("MODEL_NAME") or None
+        if model_source is None:
+            model_source = env.get("MODEL_SOURCE") or "ollama"
+        source = model_source.strip().lower()
         if source not in SOURCES:
             raise ConfigError(
                 f"MODEL_SOURCE={source!r} is not supported; choose one of: {', '.join(SOURCES)}"
             )
         if model is not None:
-            model = model.strip()
+            model = model.strip() if model_name is None else model
             ModelRef.parse(model)
         token = api_token or next(
             (env[v] for v in spec.token_variables if env.get(v, "").strip()), None
@@ -89,10 +92,13 @@ class Config:
         ``model_name=``, ``model_source=``, ``url=``, ``api_token=``) win over ``env``
         (default ``os.environ``); ``from_env({}, ...)`` reads no environment. A bad ``url``
         override is named ``--url`` in the error (the CLI's flag)."""
+        overrides = {k: v for k, v in overrides.items() if v}  # an empty flag is not given
         url = overrides.pop("url", None)
         if url:
             spec = get_runtime(
-                overrides.get("backend") or (env or os.environ).get("BACKEND") or "ollama"
+                overrides.get("backend")
+                or (os.environ if env is None else env).get("BACKEND")
+                or "ollama"
             )
             url = spec.read_url(url, "--url")
         return cls(env=env, url=url, **overrides)

@@ -37,6 +37,7 @@ from .errors import (
     LmsdriveError,
     ModelNotFoundError,
     NotInstalledError,
+    PullError,
     ServerNotRunningError,
 )
 from .model_ref import ModelRef
@@ -57,7 +58,7 @@ def friendly_message(backend: str, model: str | None, exc: BaseException) -> str
     if isinstance(exc, NotInstalledError):
         return spec.install_hint
     if isinstance(exc, ServerNotRunningError):
-        return spec.not_running
+        return str(exc) if exc.url else f"{spec.not_running} ({exc})"
     if isinstance(exc, ModelNotFoundError) and not exc.local:
         return spec.model_not_found(model or "?", str(exc))
     return str(exc)
@@ -165,7 +166,7 @@ class Driver:
                 state = b.readiness(model)
             if not state.downloaded:
                 announce(f"Downloading model {model}")
-                events = b.pull(model)
+                events = self._download(model)
                 try:
                     for event in events:
                         if on_progress is not None:
@@ -180,9 +181,11 @@ class Driver:
                 steps.append(f"Loaded model {model}{self._how()}")
         except (LmsdriveError, OSError) as exc:
             err = exc if isinstance(exc, LmsdriveError) else CommandError(str(exc))
+            if isinstance(err, ServerNotRunningError):
+                err = self._not_running(err)
             return InitReport(
                 success=False,
-                message=friendly_message(self.config.backend, model, exc),
+                message=friendly_message(self.config.backend, model, err),
                 steps_performed=steps,
                 error=err,
             )
@@ -206,7 +209,40 @@ class Driver:
     def pull(self, model: str | None = None) -> Generator[Progress, None, None]:
         """Download ``model`` (default: the configured one): typed progress events while it
         runs; closing the iterator stops the download."""
-        yield from self._guard(self.backend.pull(self._model(model)))
+        yield from self._guard(self._download(self._model(model)))
+
+    def _download(self, name: str) -> Generator[Progress, None, None]:
+        """The backend's download of ``name``. When it breaks off after progress because
+        the server stopped answering, the error says at which percent it stopped."""
+        percent: float | None = None
+        said: str | None = None  # the download's own error message, if it printed one
+        events = self.backend.pull(name)
+        try:
+            for event in events:
+                now = event.overall_percent if event.overall_percent is not None else event.percent
+                percent = now if now is not None else percent
+                said = event.message if event.phase == "error" else said
+                yield event
+        except (ServerNotRunningError, PullError) as exc:
+            if percent is None or (isinstance(exc, PullError) and self._answers()):
+                raise
+            cause = exc if isinstance(exc, ServerNotRunningError) else None
+            down = self._not_running(cause or ServerNotRunningError(reason=said))
+            raise ServerNotRunningError(
+                f"The download of {name} stopped at {int(percent)}%: {down}",
+                reason=down.reason,
+                url=down.url,
+                startable=down.startable,
+            ) from exc
+        finally:
+            close_iterator(events)
+
+    def _answers(self) -> bool:
+        """Whether the server answers now (after a failure: to tell whether it went away)."""
+        try:
+            return self.backend.is_running()
+        except LmsdriveError:
+            return False
 
     def load(self, model: str | None = None, options: LoadOptions | None = None) -> LoadedModel:
         """Load ``model`` (default: the configured one) into memory, with ``options``
@@ -388,10 +424,14 @@ class Driver:
         message = self.config.runtime.model_missing(model, str(exc), unload=unload)
         return ModelNotFoundError(message, local=True)
 
-    def _not_running(self, exc: ServerNotRunningError) -> ServerNotRunningError:
-        """A server that does not answer, in the runtime's words (the request paths raise it
-        without a context manager: it costs on every call)."""
-        return ServerNotRunningError(f"{self.config.runtime.not_running} ({exc})")
+    def _not_running(self, exc: ServerNotRunningError | None) -> ServerNotRunningError:
+        """A server that does not answer, as every face shows it: where it is and what to
+        do (:meth:`Backend.not_answering`), with ``exc``'s reason (the request paths raise
+        it without a context manager: it costs on every call)."""
+        if exc is not None and exc.url is not None:
+            return exc  # already said so
+        reason = None if exc is None else exc.reason or str(exc) or None
+        return self.backend.not_answering(reason)
 
 
 __all__ = ["Driver", "InitReport", "StepCallback", "friendly_message", "make_backend"]

@@ -49,7 +49,26 @@ class NotInstalledError(LmsdriveError, FileNotFoundError):
 
 
 class ServerNotRunningError(LmsdriveError, ConnectionError):
-    """The runtime's server does not answer."""
+    """The runtime's server does not answer.
+
+    ``reason``: why, in a few words (``[Errno 111] Connection refused``, ``the connection
+    dropped: …``), where known. ``url``: the server's base URL, set on the message every face
+    shows (the driver's: where the server is and what to do). ``startable``: lmsdrive can
+    start this server (it is on this machine and the runtime's CLI is installed), so a face
+    may suggest its ``init``."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        reason: str | None = None,
+        url: str | None = None,
+        startable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.url = url
+        self.startable = startable
 
 
 class ServerStartError(LmsdriveError, RuntimeError):

@@ -38,8 +38,8 @@ Tools (every decision stays in the library; this module only translates):
     context_length}]}``.
 
 Failures are tool errors carrying the library's friendly message ("Ollama is not installed.
-Please install from https://ollama.com", "Ollama server is not running. Run init_llm to start
-it.", ...). Logs go to stderr; stdout is the protocol's.
+Please install from https://ollama.com", "Ollama server at URL does not answer: start it with
+… Run init_llm to start it.", ...). Logs go to stderr; stdout is the protocol's.
 """
 
 from __future__ import annotations
@@ -186,9 +186,11 @@ RUN_INIT_LLM = "Run init_llm to start it."
 
 
 def message_for(backend: str, model: str | None, exc: BaseException) -> str:
-    """The library's friendly message; a server that does not answer adds "Run init_llm"."""
+    """The library's friendly message; a server init_llm can start (``startable``: on this
+    machine, its CLI installed) adds "Run init_llm"."""
     message = friendly_message(backend, model, exc)
-    return f"{message} {RUN_INIT_LLM}" if isinstance(exc, ServerNotRunningError) else message
+    startable = isinstance(exc, ServerNotRunningError) and exc.startable
+    return f"{message} {RUN_INIT_LLM}" if startable else message
 
 
 def _state(ctx: Context[ServerState, Any]) -> ServerState:

@@ -30,7 +30,8 @@ JSON (``Status.to_dict()``)::
       "loaded":           [{"name", "identifier", "size_bytes", "context_length"}] | null,
       "daemon":           {"running", "pid", "version", "is_daemon"} | null,
                                           # LM Studio's llmster; null: no daemon (Ollama)
-      "problems":         [string]        # what could not be found out, and why
+      "problems":         [string]        # what could not be found out, and why (a server
+                                          # that does not answer: where, and what to do)
     }
 """
 
@@ -145,6 +146,9 @@ def get_status(driver: Driver) -> Status:
     except LmsdriveError as exc:
         running = False
         problems.append(f"server check failed: {exc}")
+    else:
+        if not running:  # where the server is, and what to do: as every face says it
+            problems.append(str(b.not_answering()))
     version = b.version(server=running)
     daemon = None
     if binary is not None:

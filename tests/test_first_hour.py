@@ -4,14 +4,23 @@ Driver's twin, and the messages about models say the next step."""
 
 from __future__ import annotations
 
+import re
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
 
 from lmsdrive import Config, Driver
+from lmsdrive.cli import EXIT_NOT_INSTALLED, EXIT_NOT_RUNNING, main
+from lmsdrive.errors import ServerNotRunningError
+from lmsdrive.runtimes import RUNTIMES
 from lmsdrive.testing import FakeRuntime
 
 FakeRuntimeFactory = Callable[..., FakeRuntime]
+#: The fake CLI of each backend.
+FAKE = {"ollama": "ollama", "lmstudio": "lms"}
 
 
 # -- 1. Config(...) honours the environment ------------------------------------------------
@@ -60,3 +69,102 @@ def test_readme_chat_example_goes_to_the_server_ollama_host_names(
         assert driver.backend.url == rt.ollama_url
         reply = driver.chat([{"role": "user", "content": "Why is the sky blue?"}])
     assert reply.text
+
+
+# -- 2. An unreachable server: where it is, and a next step that works ---------------------
+def dead_port() -> int:
+    """A port nothing listens on: bound, then closed."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def cli(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lmsdrive", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+REMOTE_ADVICE = "lmsdrive starts servers only on this machine"
+
+
+@pytest.mark.parametrize(
+    ("command", "status"),
+    [(["chat"], 4), (["generate", "hi"], 4), (["init"], 4), (["status"], 0)],
+)
+def test_cli_remote_dead_server_names_the_url_and_no_circular_advice(
+    command: list[str], status: int
+) -> None:
+    url = f"http://127.0.0.2:{dead_port()}"  # another loopback address: a remote server
+    p = cli(["--url", url, "--model", "llama3.2:1b", *command], stdin="hi\n")
+    assert p.returncode == status, p.stderr
+    assert f"Ollama server at {url} does not answer" in p.stderr
+    assert REMOTE_ADVICE in p.stderr and "OLLAMA_HOST" in p.stderr
+    assert "lmsdrive init" not in p.stderr and "not installed" not in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_cli_local_dead_server_without_the_runtime_does_not_send_the_user_to_init(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"http://127.0.0.1:{dead_port()}"
+    assert main(["--url", url, "--model", "llama3.2:1b", "generate", "hi"]) == EXIT_NOT_RUNNING
+    err = capsys.readouterr().err
+    assert f"Ollama server at {url} does not answer" in err
+    assert "lmsdrive cannot start one" in err and RUNTIMES["ollama"].install_hint in err
+    assert "lmsdrive init" not in err
+    assert main(["--url", url, "--model", "llama3.2:1b", "init"]) == EXIT_NOT_INSTALLED
+    assert RUNTIMES["ollama"].install_hint in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+def test_local_dead_server_with_the_runtime_installed_suggests_init(
+    fake_runtime: FakeRuntimeFactory, capsys: pytest.CaptureFixture[str], backend: str
+) -> None:
+    rt = fake_runtime()
+    model = {"ollama": "llama3.2:3b", "lmstudio": "qwen/qwen3-4b"}[backend]
+    assert main(["--backend", backend, "--model", model, "generate", "hi"]) == EXIT_NOT_RUNNING
+    err = capsys.readouterr().err
+    name = RUNTIMES[backend].display_name
+    assert f"{name} server at {rt.url(FAKE[backend])} does not answer" in err
+    assert "lmsdrive init" in err
+
+
+def test_library_report_and_mcp_shim_show_the_same_message() -> None:
+    url = f"http://127.0.0.2:{dead_port()}"
+    with Driver(Config(backend="lmstudio", model_name="qwen/qwen3-4b", url=url)) as d:
+        report = d.ensure_ready()
+        with pytest.raises(ServerNotRunningError) as info:
+            d.models()
+    assert isinstance(report.error, ServerNotRunningError)
+    for message in (report.message, str(info.value)):
+        assert message.startswith(f"LM Studio server at {url} does not answer")
+        assert REMOTE_ADVICE in message
+    assert info.value.url == url and not info.value.startable
+    mcp_server = pytest.importorskip("lmsdrive.mcp_server", reason="the MCP shim needs `mcp`")
+    shown = mcp_server.message_for("lmstudio", "qwen/qwen3-4b", info.value)
+    assert shown == str(info.value) and "init_llm" not in shown
+
+
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+def test_server_killed_mid_download_says_where_the_download_stopped(
+    fake_runtime: FakeRuntimeFactory, backend: str
+) -> None:
+    fake_runtime(server_running=True, pull_dies_at_percent=40, pull_seconds=0.5)
+    model = {"ollama": "llama3.2:3b", "lmstudio": "qwen/qwen3-4b"}[backend]
+    seen: list[float] = []
+    with Driver(Config(backend=backend, model_name=model)) as d:
+        report = d.ensure_ready(
+            on_progress=lambda e: seen.append(e.overall_percent or e.percent or 0.0)
+        )
+    assert isinstance(report.error, ServerNotRunningError)
+    stopped = re.search(r"The download of \S+ stopped at (\d+)%: ", report.message)
+    assert stopped, report.message
+    assert int(stopped.group(1)) == int(max(seen)) and 0 < int(stopped.group(1)) <= 40
+    assert "does not answer" in report.message

@@ -126,7 +126,7 @@ def _driver(args: argparse.Namespace, model: str | None = None) -> Iterator[Driv
         yield driver
     except (LmsdriveError, OSError) as exc:
         message = friendly_message(config.backend, config.model_for_backend(), exc)
-        if isinstance(exc, ServerNotRunningError):
+        if isinstance(exc, ServerNotRunningError) and exc.startable:
             message = f"{message}\n{_RUN_INIT_HINT}"
         raise Failure(message, exit_status(exc)) from exc
     finally:
