@@ -60,7 +60,7 @@ def friendly_message(backend: str, model: str | None, exc: BaseException) -> str
     if isinstance(exc, ServerNotRunningError):
         return str(exc) if exc.url else f"{spec.not_running} ({exc})"
     if isinstance(exc, ModelNotFoundError) and not exc.local:
-        return spec.model_not_found(model or "?", str(exc))
+        return spec.model_not_found(model or "?", exc.detail or str(exc))
     return str(exc)
 
 
@@ -248,7 +248,7 @@ class Driver:
         """Load ``model`` (default: the configured one) into memory, with ``options``
         (context length, GPU offload, TTL, identifier)."""
         name = self._model(model)
-        with self._not_running_guard(), self._present(name):
+        with self._not_running_guard(), self._present(name, load=True):
             return self.backend.load(name, options)
 
     def unload(self, model: str | None = None) -> None:
@@ -408,21 +408,33 @@ class Driver:
             raise self._not_running(exc) from exc
 
     @contextmanager
-    def _present(self, model: str, *, unload: bool = False) -> Iterator[None]:
+    def _present(self, model: str, *, unload: bool = False, load: bool = False) -> Iterator[None]:
         """Around a call that needs ``model`` on the server (load, unload, chat, embed):
         a missing model is missing there (not downloaded, not loaded), not a catalog miss."""
         try:
             yield
         except ModelNotFoundError as exc:
-            raise self._missing(model, exc, unload=unload) from exc
+            raise self._missing(model, exc, unload=unload, load=load) from exc
 
     def _missing(
-        self, model: str, exc: ModelNotFoundError, *, unload: bool = False
+        self, model: str, exc: ModelNotFoundError, *, unload: bool = False, load: bool = False
     ) -> ModelNotFoundError:
+        """A model the server does not have, said so: not loaded (``unload``), not
+        downloaded (``load``, which fails only then), else whichever the server's list says."""
         if exc.local:
             return exc
-        message = self.config.runtime.model_missing(model, str(exc), unload=unload)
-        return ModelNotFoundError(message, local=True)
+        downloaded = None if unload else False if load else self._downloaded(model)
+        message = self.config.runtime.model_missing(
+            model, str(exc), unload=unload, downloaded=downloaded
+        )
+        return ModelNotFoundError(message, local=True, model=model, downloaded=downloaded)
+
+    def _downloaded(self, model: str) -> bool | None:
+        """Whether the server has ``model`` downloaded (``None``: it cannot tell now)."""
+        try:
+            return self.backend.has_model(model)
+        except (LmsdriveError, OSError):
+            return None
 
     def _not_running(self, exc: ServerNotRunningError | None) -> ServerNotRunningError:
         """A server that does not answer, as every face shows it: where it is and what to

@@ -80,11 +80,25 @@ class ModelNotFoundError(LmsdriveError, LookupError):
 
     ``local``: the model is missing on the server (not downloaded, not loaded) rather than in
     the runtime's catalog; the message then already says so, and no face rewords it as a
-    catalog miss."""
+    catalog miss. ``model``: the name (as the backend spells it), where known;
+    ``downloaded``: for a local miss, whether the server has it downloaded (``True``: it is
+    only not loaded; ``None``: could not tell). ``detail``: the runtime's own words, without
+    advice, where the message adds some."""
 
-    def __init__(self, message: str = "", *, local: bool = False) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        local: bool = False,
+        model: str | None = None,
+        downloaded: bool | None = None,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.local = local
+        self.model = model
+        self.downloaded = downloaded
+        self.detail = detail
 
 
 class PullError(LmsdriveError, RuntimeError):

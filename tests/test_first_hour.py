@@ -13,8 +13,8 @@ from collections.abc import Callable
 import pytest
 
 from lmsdrive import Config, Driver
-from lmsdrive.cli import EXIT_NOT_INSTALLED, EXIT_NOT_RUNNING, main
-from lmsdrive.errors import ServerNotRunningError
+from lmsdrive.cli import EXIT_MODEL_NOT_FOUND, EXIT_NOT_INSTALLED, EXIT_NOT_RUNNING, main
+from lmsdrive.errors import ModelNotFoundError, ServerNotRunningError
 from lmsdrive.runtimes import RUNTIMES
 from lmsdrive.testing import FakeRuntime
 
@@ -168,3 +168,57 @@ def test_server_killed_mid_download_says_where_the_download_stopped(
     assert stopped, report.message
     assert int(stopped.group(1)) == int(max(seen)) and 0 < int(stopped.group(1)) <= 40
     assert "does not answer" in report.message
+
+
+# -- 9. Messages about models --------------------------------------------------------------
+def test_pull_of_a_missing_model_through_the_api_gives_its_advice_once(
+    fake_runtime: FakeRuntimeFactory,
+) -> None:
+    fake_runtime(backends=["ollama"], server_running=True, remote=True)  # no CLI: the API
+    with Driver(Config(backend="ollama", model_name="nosuch:1b")) as d:
+        report = d.ensure_ready()
+    assert isinstance(report.error, ModelNotFoundError)
+    assert report.message.count("Check the name and tag") == 1, report.message
+    assert "file does not exist" in report.message
+
+
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+def test_a_catalog_miss_never_suggests_the_name_that_failed(backend: str) -> None:
+    spec = RUNTIMES[backend]
+    assert len(spec.model_examples) >= 2
+    for name in spec.model_examples:
+        message = spec.model_not_found(name, "not found")
+        hint = message.partition(". ")[2]
+        assert name not in hint and "{example}" not in hint, message
+        assert any(other in hint for other in spec.model_examples if other != name)
+
+
+@pytest.mark.parametrize(("backend", "model"), [("ollama", "nosuch:1b"), ("lmstudio", "no/such")])
+def test_load_of_a_model_not_downloaded_says_pull_it(
+    fake_runtime: FakeRuntimeFactory,
+    capsys: pytest.CaptureFixture[str],
+    backend: str,
+    model: str,
+) -> None:
+    fake_runtime(server_running=True)
+    assert main(["--backend", backend, "load", model]) == EXIT_MODEL_NOT_FOUND
+    err = capsys.readouterr().err
+    assert f"Model '{model}' is not downloaded in {RUNTIMES[backend].display_name}" in err
+    assert f"Run `lmsdrive pull {model}` to download it." in err
+
+
+@pytest.mark.parametrize("other_loaded", [False, True], ids=["nothing-loaded", "another-loaded"])
+def test_lmstudio_generate_of_a_downloaded_model_not_loaded_says_load_it(
+    fake_runtime: FakeRuntimeFactory, capsys: pytest.CaptureFixture[str], other_loaded: bool
+) -> None:
+    fake_runtime(
+        server_running=True,
+        models_downloaded=["qwen/qwen3-4b", "google/gemma-3-1b"],
+        models_loaded=["google/gemma-3-1b"] if other_loaded else [],
+    )
+    argv = ["--backend", "lmstudio", "--model", "qwen/qwen3-4b", "generate", "hi"]
+    assert main(argv) == EXIT_MODEL_NOT_FOUND
+    err = capsys.readouterr().err
+    assert "Model 'qwen/qwen3-4b' is downloaded but not loaded in LM Studio" in err
+    assert "Run `lmsdrive load qwen/qwen3-4b` to load it." in err
+    assert "HTTP 4" not in err.splitlines()[-1]

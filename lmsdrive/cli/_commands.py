@@ -128,9 +128,23 @@ def _driver(args: argparse.Namespace, model: str | None = None) -> Iterator[Driv
         message = friendly_message(config.backend, config.model_for_backend(), exc)
         if isinstance(exc, ServerNotRunningError) and exc.startable:
             message = f"{message}\n{_RUN_INIT_HINT}"
+        message += _model_hint(exc)
         raise Failure(message, exit_status(exc)) from exc
     finally:
         driver.close()
+
+
+def _model_hint(exc: BaseException) -> str:
+    """The command that fixes a model the server does not have: pull it, or load it."""
+    from ..errors import ModelNotFoundError
+
+    if not isinstance(exc, ModelNotFoundError) or not exc.local or not exc.model:
+        return ""
+    if exc.downloaded is False:
+        return f"\nRun `lmsdrive pull {exc.model}` to download it."
+    if exc.downloaded:
+        return f"\nRun `lmsdrive load {exc.model}` to load it."
+    return ""
 
 
 def _handled(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

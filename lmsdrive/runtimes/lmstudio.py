@@ -53,9 +53,10 @@ LMSTUDIO = RuntimeSpec(
         "to where it listens"
     ),
     catalog="LM Studio's catalog or Hugging Face",
-    model_hint="Use a model key such as qwen/qwen3-8b, or user/repo@quant for a variant.",
+    model_hint="Use a model key such as {example}, or user/repo@quant for a variant.",
     backend="lmsdrive.backends.lmstudio:LMStudioBackend",
     read_url=_read_url,
     spell=_spell,
     matches=ModelRef.matches_lmstudio,
+    model_examples=("qwen/qwen3-8b", "google/gemma-3-4b"),
 )
