@@ -71,7 +71,7 @@ class Config:
             )
         if model is not None:
             model = model.strip() if model_name is None else model
-            ModelRef.parse(model)
+            spec.spell(ModelRef.parse(model), source)  # a name the backend cannot take
         token = api_token or next(
             (env[v] for v in spec.token_variables if env.get(v, "").strip()), None
         )

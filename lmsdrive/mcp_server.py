@@ -152,6 +152,7 @@ class StatusResult(TypedDict):
     downloaded: list[ModelInfo] | None
     loaded: list[LoadedInfo] | None
     problems: list[str]
+    notes: list[str]
 
 
 # --- server state ---------------------------------------------------------------------------------

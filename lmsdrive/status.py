@@ -32,6 +32,8 @@ JSON (``Status.to_dict()``)::
                                           # LM Studio's llmster; null: no daemon (Ollama)
       "problems":         [string]        # what could not be found out, and why (a server
                                           # that does not answer: where, and what to do)
+      "notes":            [string]        # facts found on the way, not problems (an lms
+                                          # older than 0.4: no `daemon` command)
     }
 """
 
@@ -68,6 +70,7 @@ class Status:
     loaded: list[LoadedModel] | None = None
     problems: list[str] = field(default_factory=list)
     daemon: DaemonState | None = None
+    notes: list[str] = field(default_factory=list)
 
     def _matches(self, name: str) -> bool:
         if self.model is None:
@@ -122,6 +125,7 @@ class Status:
             ],
             "daemon": None if self.daemon is None else dataclasses.asdict(self.daemon),
             "problems": list(self.problems),
+            "notes": list(self.notes),
         }
 
 
@@ -180,4 +184,5 @@ def get_status(driver: Driver) -> Status:
         loaded=loaded,
         problems=problems,
         daemon=daemon,
+        notes=list(b.notes),
     )

@@ -4,6 +4,7 @@ Driver's twin, and the messages about models say the next step."""
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import subprocess
@@ -13,8 +14,14 @@ from collections.abc import Callable
 import pytest
 
 from lmsdrive import Config, Driver
-from lmsdrive.cli import EXIT_MODEL_NOT_FOUND, EXIT_NOT_INSTALLED, EXIT_NOT_RUNNING, main
-from lmsdrive.errors import ModelNotFoundError, ServerNotRunningError
+from lmsdrive.cli import (
+    EXIT_MODEL_NOT_FOUND,
+    EXIT_NOT_INSTALLED,
+    EXIT_NOT_RUNNING,
+    EXIT_USAGE,
+    main,
+)
+from lmsdrive.errors import InvalidModelNameError, ModelNotFoundError, ServerNotRunningError
 from lmsdrive.runtimes import RUNTIMES
 from lmsdrive.testing import FakeRuntime
 
@@ -222,3 +229,50 @@ def test_lmstudio_generate_of_a_downloaded_model_not_loaded_says_load_it(
     assert "Model 'qwen/qwen3-4b' is downloaded but not loaded in LM Studio" in err
     assert "Run `lmsdrive load qwen/qwen3-4b` to load it." in err
     assert "HTTP 4" not in err.splitlines()[-1]
+
+
+# -- 10. No silent conversions, no noise ---------------------------------------------------
+@pytest.mark.parametrize("name", ["llama3.2:1b", "qwen3:latest", "registry.example.com/ns/m:1"])
+def test_lmstudio_refuses_an_ollama_name_instead_of_inventing_a_quantization(
+    capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    with pytest.raises(InvalidModelNameError, match="LM Studio names a model by its key"):
+        Config(backend="lmstudio", model_name=name, env={})
+    assert Config(backend="ollama", model_name=name, env={}).model_for_backend() == name
+    assert main(["--backend", "lmstudio", "--model", name, "status"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "as a quantization" in err and "Traceback" not in err
+
+
+def test_lmstudio_says_once_that_user_repo_tag_becomes_user_repo_at_quant(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="lmsdrive"):
+        for _ in range(3):
+            cfg = Config(backend="lmstudio", model_name="someone/Some-GGUF:Q5_K_M", env={})
+            assert cfg.model_for_backend() == "someone/Some-GGUF@Q5_K_M"
+        hf = Config(backend="lmstudio", model_name="hf.co/someone/Other-GGUF:Q4_K_M", env={})
+        assert hf.model_for_backend() == "someone/Other-GGUF@Q4_K_M"
+    said = [r.getMessage() for r in caplog.records if r.name == "lmsdrive"]
+    assert said == [
+        "LM Studio takes 'someone/Some-GGUF:Q5_K_M' as 'someone/Some-GGUF@Q5_K_M' "
+        "(the tag 'Q5_K_M' as its quantization)"
+    ]
+
+
+def test_an_lms_without_the_daemon_command_is_a_fact_said_once(
+    fake_runtime: FakeRuntimeFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rt = fake_runtime(server_running=True, lms_daemon_command=False)
+    with Driver(Config(backend="lmstudio", model_name="qwen/qwen3-4b")) as d:
+        first, second = d.status(), d.status()
+        assert d.daemon_status() is None
+    for st in (first, second):
+        assert st.daemon is None and st.problems == []
+        assert [n for n in st.notes if "no `daemon` command" in n] == [st.notes[0]]
+    asked = [s["argv"] for s in rt.spawns() if s["argv"][1:2] == ["daemon"]]
+    assert len(asked) == 1, asked
+    assert main(["--backend", "lmstudio", "--model", "qwen/qwen3-4b", "status"]) == 0
+    out, err = capsys.readouterr()
+    assert "no `daemon` command" in out and "older than 0.4" in out
+    assert "daemon" not in err and "failed" not in err

@@ -156,6 +156,8 @@ class Backend(Protocol):
 
     #: The CLI lists downloaded and loaded models without a server.
     lists_offline: bool
+    #: Facts about the runtime found on the way (an older CLI), each said once; not problems.
+    notes: list[str]
 
 
 class RuntimeBackend:
@@ -178,6 +180,7 @@ class RuntimeBackend:
         remote: bool | None = None,
     ) -> None:
         self._url = (url or self.spec.default_url).rstrip("/")
+        self.notes: list[str] = []
         self._binary_arg = binary
         self._remote = remote
         self.api = api if api is not None else self._make_api(self._url, api_token)

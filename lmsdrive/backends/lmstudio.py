@@ -74,6 +74,12 @@ from ._locks import machine_lock
 from ._pull import PullOutcome, live, stream_progress
 from .base import PullReader, RuntimeBackend
 
+#: The fact an lms without the ``daemon`` command is reported as.
+NO_DAEMON_COMMAND = (
+    "this lms has no `daemon` command (an LM Studio older than 0.4): it has no headless "
+    "daemon (llmster) to report"
+)
+
 
 def _tail(t: Transcript, n: int = 10) -> str:
     lines = t.text.strip().splitlines()[-n:]
@@ -191,10 +197,17 @@ class LMStudioBackend(RuntimeBackend):
         return t, live(lms_server_start.parse, t, "lms server start")
 
     # -- the headless daemon (llmster) -----------------------------------------------------
-    def daemon_status(self) -> DaemonState:
-        """``lms daemon status``: whether llmster (or the app as a service) runs."""
+    def daemon_status(self) -> DaemonState | None:
+        """``lms daemon status``: whether llmster (or the app as a service) runs; ``None``
+        for an lms without the ``daemon`` command (older than 0.4), which goes to
+        :attr:`notes` once and is not asked again."""
+        if NO_DAEMON_COMMAND in self.notes:
+            return None
         t = self._run("daemon", "status")
         r = live(lms_daemon_status.parse, t, "lms daemon status")
+        if r.error and r.kind == "usage" and "unknown command" in r.error:
+            self.notes.append(NO_DAEMON_COMMAND)
+            return None
         if r.error:
             raise CommandError(f"`lms daemon status` failed: {r.error}", t)
         return DaemonState(r.running, r.pid, r.version, r.is_daemon)

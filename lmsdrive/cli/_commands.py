@@ -215,6 +215,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             ui.table("Models", ["NAME", "SIZE", "LOADED"], table)
         else:
             ui.line("Models: none downloaded")
+    for note in st.notes:
+        ui.line(f"Note: {note}")
     for problem in st.problems:
         error(problem)
     return EXIT_OK
