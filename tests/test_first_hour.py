@@ -49,11 +49,13 @@ def test_config_arguments_win_and_the_rest_comes_from_the_environment(
         "ollama",
     )
     monkeypatch.setenv("BACKEND", "lmstudio")
+    monkeypatch.setenv("MODEL_NAME", "qwen/qwen3-8b")
     monkeypatch.setenv("LMSTUDIO_URL", "http://lm-box:1234")
     monkeypatch.setenv("LMSTUDIO_API_TOKEN", "lm-token")
     lm = Config()
-    assert (lm.backend, lm.backend_url(), lm.api_token) == (
+    assert (lm.backend, lm.model_name, lm.backend_url(), lm.api_token) == (
         "lmstudio",
+        "qwen/qwen3-8b",
         "http://lm-box:1234",
         "lm-token",
     )
@@ -276,3 +278,5 @@ def test_an_lms_without_the_daemon_command_is_a_fact_said_once(
     out, err = capsys.readouterr()
     assert "no `daemon` command" in out and "older than 0.4" in out
     assert "daemon" not in err and "failed" not in err
+    assert main(["--backend", "lmstudio", "daemon", "status"]) == 0
+    assert "no `daemon` command" in capsys.readouterr().out

@@ -238,7 +238,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         return EXIT_OK
     ui = Ui()
     if state is None:
-        ui.line(f"{driver.config.runtime.display_name} has no daemon.")
+        notes = driver.backend.notes  # an lms too old to have one says so
+        ui.line(
+            f"Note: {notes[0]}" if notes else f"{driver.config.runtime.display_name} has no daemon."
+        )
     elif state.running:
         ui.ok(f"The daemon is running{_daemon_detail(state)}.")
     else:
