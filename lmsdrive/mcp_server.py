@@ -72,7 +72,7 @@ from ._types import LoadOptions, Progress
 from ._version import __version__
 from .config import Config
 from .driver import Driver, friendly_message
-from .errors import ConfigError, LmsdriveError, ServerNotRunningError
+from .errors import ConfigError, InvalidModelNameError, LmsdriveError, ServerNotRunningError
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class ServerState:
 
     backend: str
     driver_: Driver | None = None
-    config_error: ConfigError | None = None
+    config_error: ConfigError | InvalidModelNameError | None = None
 
     def driver(self) -> Driver:
         if self.driver_ is None:
@@ -260,7 +260,7 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
     async def lifespan(_: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
         try:
             cfg = config if config is not None else Config.from_env()
-        except ConfigError as exc:
+        except (ConfigError, InvalidModelNameError) as exc:
             logger.error("configuration error: %s", exc)
             yield ServerState(backend="ollama", config_error=exc)
             return

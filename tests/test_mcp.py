@@ -247,6 +247,18 @@ async def test_bad_environment_answers_every_tool(
             assert "BACKEND='vllm' is not supported" in text_of(result)
 
 
+async def test_a_model_name_the_backend_cannot_take_answers_every_tool(
+    fake_runtime: MakeRuntime, monkeypatch: Any
+) -> None:
+    fake_runtime()
+    configure(monkeypatch, "lmstudio", "llama3.2:1b")  # an Ollama name: no LM Studio key
+    async with Client(create_server(), raise_exceptions=True) as client:
+        for name, args in [("init_llm", {}), ("status", {}), ("generate", {"prompt": "x"})]:
+            result = await client.call_tool(name, args)
+            assert result.is_error, name
+            assert "LM Studio names a model by its key" in text_of(result)
+
+
 async def test_generate_refuses_bad_arguments(fake_runtime: MakeRuntime, monkeypatch: Any) -> None:
     rt = fake_runtime(server_running=True, models_loaded=[MODELS["ollama"]])
     configure(monkeypatch, "ollama")
