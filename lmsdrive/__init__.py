@@ -20,6 +20,7 @@ _EXPORTS = {
     "ModelRef": ".model_ref",
     "Driver": ".driver",
     "AsyncDriver": ".async_driver",
+    "AsyncChatStream": ".async_driver",
     "InitReport": ".driver",
     "ModelReport": ".driver",
     "CheckResult": ".health",
@@ -67,6 +68,7 @@ _EXPORTS = {
 __all__ = [
     "RUNTIMES",
     "APIError",
+    "AsyncChatStream",
     "AsyncDriver",
     "AuthenticationError",
     "CapabilityError",
@@ -115,7 +117,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from ._types import LoadOptions, Progress
-    from .async_driver import AsyncDriver
+    from .async_driver import AsyncChatStream, AsyncDriver
     from .config import Config
     from .driver import Driver, InitReport, ModelReport
     from .errors import (

@@ -1,4 +1,4 @@
-"""Configuration from the environment.
+"""Configuration: arguments, then the environment, then the defaults.
 
 =================  ==========================================================================
 ``BACKEND``        ``ollama`` (default) or ``lmstudio``
@@ -29,55 +29,81 @@ __all__ = ["SOURCES", "Config", "parse_http_url", "parse_ollama_host", "split_mo
 SOURCES = ("ollama", "huggingface")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Config:
     """Which backend, which model, where its server is, and the token it wants.
 
-    ``url`` is the selected backend's server (``None``: the runtime's default);
-    ``api_token`` is sent as ``Authorization: Bearer …`` and never shown (not in ``repr``).
+    An argument given wins; one not given (``None``; an empty ``url`` or ``api_token`` too)
+    comes from ``env`` (default ``os.environ``: the variables in the table above), then the
+    default. So
+    ``Config(backend="ollama", model_name="llama3.2:3b")`` goes to the server ``OLLAMA_HOST``
+    names, with ``OLLAMA_API_KEY``; ``Config(..., env={})`` ignores the environment.
+
+    ``url`` is the selected backend's server (the runtime's default when neither given nor
+    set); ``api_token`` is sent as ``Authorization: Bearer …`` and never shown (not in
+    ``repr``).
     """
 
-    backend: str = "ollama"
-    model_name: str | None = None
-    model_source: Literal["ollama", "huggingface"] = "ollama"
-    url: str | None = None
-    api_token: str | None = field(default=None, repr=False)
+    backend: str
+    model_name: str | None
+    model_source: Literal["ollama", "huggingface"]
+    url: str | None
+    api_token: str | None = field(repr=False)
 
-    def __post_init__(self) -> None:
-        spec = get_runtime(self.backend)
-        object.__setattr__(self, "backend", spec.id)
-        if self.model_source not in SOURCES:
+    def __init__(
+        self,
+        backend: str | None = None,
+        model_name: str | None = None,
+        model_source: str | None = None,
+        url: str | None = None,
+        api_token: str | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if env is None else env
+        spec = get_runtime(backend if backend is not None else env.get("BACKEND") or "ollama")
+        model = model_name if model_name is not None else env.get("MODEL_NAME") or None
+        if model_source is None:
+            model_source = env.get("MODEL_SOURCE") or "ollama"
+        source = model_source.strip().lower()
+        if source not in SOURCES:
             raise ConfigError(
-                f"MODEL_SOURCE={self.model_source!r} is not supported; "
-                f"choose one of: {', '.join(SOURCES)}"
+                f"MODEL_SOURCE={source!r} is not supported; choose one of: {', '.join(SOURCES)}"
             )
-        if self.model_name is not None:
-            for name in split_models(self.model_name) or [self.model_name]:
-                ModelRef.parse(name)  # (a value naming no model at all is refused as such)
-        if self.url is None:
-            object.__setattr__(self, "url", spec.default_url)
+        if model is not None:
+            model = model.strip() if model_name is None else model
+            for name in split_models(model) or [model]:  # (a value naming no model is refused)
+                spec.spell(ModelRef.parse(name), source)  # a name the backend cannot take
+        token = api_token or next(
+            (env[v] for v in spec.token_variables if env.get(v, "").strip()), None
+        )
+        value, variable = (url, "url") if url else (env.get(spec.url_variable), spec.url_variable)
+        fields = {
+            "backend": spec.id,
+            "model_name": model or None,
+            "model_source": cast(Literal["ollama", "huggingface"], source),
+            "url": spec.read_url(value, variable),
+            "api_token": token.strip() if token else None,
+        }
+        for name, v in fields.items():
+            object.__setattr__(self, name, v)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str | None) -> Config:
-        """Read the configuration from ``env`` (default ``os.environ``); keyword overrides
-        (``backend=``, ``model_name=``, ``url=``, ``api_token=``) win over the environment."""
-        env = os.environ if env is None else env
-        spec = get_runtime(overrides.get("backend") or env.get("BACKEND") or "ollama")
-        model = overrides.get("model_name") or env.get("MODEL_NAME") or None
-        source = (env.get("MODEL_SOURCE") or "ollama").strip().lower()
-        url = overrides.get("url")
-        token = overrides.get("api_token") or next(
-            (env[v] for v in spec.token_variables if env.get(v, "").strip()), None
-        )
-        return cls(
-            backend=spec.id,
-            model_name=model.strip() if model else None,
-            model_source=cast(Literal["ollama", "huggingface"], source),
-            url=spec.read_url(url, "--url")
-            if url
-            else spec.read_url(env.get(spec.url_variable), spec.url_variable),
-            api_token=token.strip() if token else None,
-        )
+        """``Config(**overrides, env=env)``: keyword overrides (``backend=``,
+        ``model_name=``, ``model_source=``, ``url=``, ``api_token=``) win over ``env``
+        (default ``os.environ``); ``from_env({}, ...)`` reads no environment. A bad ``url``
+        override is named ``--url`` in the error (the CLI's flag)."""
+        overrides = {k: v for k, v in overrides.items() if v}  # an empty flag is not given
+        url = overrides.pop("url", None)
+        if url:
+            spec = get_runtime(
+                overrides.get("backend")
+                or (os.environ if env is None else env).get("BACKEND")
+                or "ollama"
+            )
+            url = spec.read_url(url, "--url")
+        return cls(env=env, url=url, **overrides)
 
     @property
     def runtime(self) -> RuntimeSpec:

@@ -39,6 +39,7 @@ from .errors import (
     LmsdriveError,
     ModelNotFoundError,
     NotInstalledError,
+    PullError,
     ServerNotRunningError,
     ServerStartError,
 )
@@ -48,7 +49,7 @@ from .runtimes import get_runtime
 if TYPE_CHECKING:
     from .health import CheckResult
     from .http._client import ChatStream
-    from .keep import KeepEvent
+    from .keep import Keeper, KeepEvent
     from .status import Status
 
 StepCallback = Callable[[str], None]
@@ -62,9 +63,9 @@ def friendly_message(backend: str, model: str | None, exc: BaseException) -> str
     if isinstance(exc, NotInstalledError):
         return spec.install_hint
     if isinstance(exc, ServerNotRunningError):
-        return spec.not_running
+        return str(exc) if exc.url else f"{spec.not_running} ({exc})"
     if isinstance(exc, ModelNotFoundError) and not exc.local:
-        return spec.model_not_found(model or "?", str(exc))
+        return spec.model_not_found(model or "?", exc.detail or str(exc))
     return str(exc)
 
 
@@ -275,7 +276,7 @@ class Driver:
                 state = b.readiness(model)
             if not state.downloaded:
                 announce(f"Downloading model {model}")
-                events = b.pull(model)
+                events = self._download(model)
                 try:
                     for event in events:
                         if on_progress is not None:
@@ -290,7 +291,9 @@ class Driver:
                 steps.append(f"Loaded model {model}{self._how()}")
         except (LmsdriveError, OSError) as exc:
             err = exc if isinstance(exc, LmsdriveError) else CommandError(str(exc))
-            message = friendly_message(self.config.backend, model, exc)
+            if isinstance(err, ServerNotRunningError):
+                err = self._not_running(err)
+            message = friendly_message(self.config.backend, model, err)
             return ModelReport(model, False, message, steps, err)
         if steps:
             message = f"{b.display_name} is ready: model {model} is loaded."
@@ -312,13 +315,46 @@ class Driver:
     def pull(self, model: str | None = None) -> Generator[Progress, None, None]:
         """Download ``model`` (default: the configured one): typed progress events while it
         runs; closing the iterator stops the download."""
-        yield from self._guard(self.backend.pull(self._model(model)))
+        yield from self._guard(self._download(self._model(model)))
+
+    def _download(self, name: str) -> Generator[Progress, None, None]:
+        """The backend's download of ``name``. When it breaks off after progress because
+        the server stopped answering, the error says at which percent it stopped."""
+        percent: float | None = None
+        said: str | None = None  # the download's own error message, if it printed one
+        events = self.backend.pull(name)
+        try:
+            for event in events:
+                now = event.overall_percent if event.overall_percent is not None else event.percent
+                percent = now if now is not None else percent
+                said = event.message if event.phase == "error" else said
+                yield event
+        except (ServerNotRunningError, PullError) as exc:
+            if percent is None or (isinstance(exc, PullError) and self._answers()):
+                raise
+            cause = exc if isinstance(exc, ServerNotRunningError) else None
+            down = self._not_running(cause or ServerNotRunningError(reason=said))
+            raise ServerNotRunningError(
+                f"The download of {name} stopped at {int(percent)}%: {down}",
+                reason=down.reason,
+                url=down.url,
+                startable=down.startable,
+            ) from exc
+        finally:
+            close_iterator(events)
+
+    def _answers(self) -> bool:
+        """Whether the server answers now (after a failure: to tell whether it went away)."""
+        try:
+            return self.backend.is_running()
+        except LmsdriveError:
+            return False
 
     def load(self, model: str | None = None, options: LoadOptions | None = None) -> LoadedModel:
         """Load ``model`` (default: the configured one) into memory, with ``options``
         (context length, GPU offload, TTL, identifier)."""
         name = self._model(model)
-        with self._not_running_guard(), self._present(name):
+        with self._not_running_guard(), self._present(name, load=True):
             return self.backend.load(name, options)
 
     def unload(self, model: str | None = None) -> None:
@@ -379,10 +415,33 @@ class Driver:
         """Hold ``models`` (default: the configured one) loaded until stopped (SIGTERM or
         SIGINT with ``handle_signals``): see :mod:`lmsdrive.keep`. Raises the last error
         after ``max_failures`` failed checks in a row."""
+        self._keeper(
+            models,
+            interval=interval,
+            max_failures=max_failures,
+            refresh_before=refresh_before,
+            load_options=load_options,
+            on_event=on_event,
+            on_progress=on_progress,
+        ).run(handle_signals=handle_signals)
+
+    def _keeper(
+        self,
+        models: Sequence[str] | None = None,
+        *,
+        interval: float = 30.0,
+        max_failures: int = 5,
+        refresh_before: float = 60.0,
+        load_options: LoadOptions | None = None,
+        on_event: Callable[[KeepEvent], None] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Keeper:
+        """The :class:`~lmsdrive.keep.Keeper` :meth:`keep` runs, for a caller that runs it
+        in a thread of its own and ends it with ``stop()``."""
         from .keep import Keeper
 
         names = [self._model(m) for m in models] if models else [self.model]
-        Keeper(
+        return Keeper(
             self.backend,
             names,
             interval=interval,
@@ -391,7 +450,7 @@ class Driver:
             load_options=load_options,
             on_event=on_event,
             on_progress=on_progress,
-        ).run(handle_signals=handle_signals)
+        )
 
     def status(self) -> Status:
         """Installed where, which version, server up, models (never raises for runtime
@@ -522,26 +581,42 @@ class Driver:
             raise self._not_running(exc) from exc
 
     @contextmanager
-    def _present(self, model: str, *, unload: bool = False) -> Iterator[None]:
+    def _present(self, model: str, *, unload: bool = False, load: bool = False) -> Iterator[None]:
         """Around a call that needs ``model`` on the server (load, unload, chat, embed):
         a missing model is missing there (not downloaded, not loaded), not a catalog miss."""
         try:
             yield
         except ModelNotFoundError as exc:
-            raise self._missing(model, exc, unload=unload) from exc
+            raise self._missing(model, exc, unload=unload, load=load) from exc
 
     def _missing(
-        self, model: str, exc: ModelNotFoundError, *, unload: bool = False
+        self, model: str, exc: ModelNotFoundError, *, unload: bool = False, load: bool = False
     ) -> ModelNotFoundError:
+        """A model the server does not have, said so: not loaded (``unload``), not
+        downloaded (``load``, which fails only then), else whichever the server's list says."""
         if exc.local:
             return exc
-        message = self.config.runtime.model_missing(model, str(exc), unload=unload)
-        return ModelNotFoundError(message, local=True)
+        downloaded = None if unload else False if load else self._downloaded(model)
+        message = self.config.runtime.model_missing(
+            model, str(exc), unload=unload, downloaded=downloaded
+        )
+        return ModelNotFoundError(message, local=True, model=model, downloaded=downloaded)
 
-    def _not_running(self, exc: ServerNotRunningError) -> ServerNotRunningError:
-        """A server that does not answer, in the runtime's words (the request paths raise it
-        without a context manager: it costs on every call)."""
-        return ServerNotRunningError(f"{self.config.runtime.not_running} ({exc})")
+    def _downloaded(self, model: str) -> bool | None:
+        """Whether the server has ``model`` downloaded (``None``: it cannot tell now)."""
+        try:
+            return self.backend.has_model(model)
+        except (LmsdriveError, OSError):
+            return None
+
+    def _not_running(self, exc: ServerNotRunningError | None) -> ServerNotRunningError:
+        """A server that does not answer, as every face shows it: where it is and what to
+        do (:meth:`Backend.not_answering`), with ``exc``'s reason (the request paths raise
+        it without a context manager: it costs on every call)."""
+        if exc is not None and exc.url is not None:
+            return exc  # already said so
+        reason = None if exc is None else exc.reason or str(exc) or None
+        return self.backend.not_answering(reason)
 
 
 __all__ = [

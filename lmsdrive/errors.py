@@ -49,7 +49,26 @@ class NotInstalledError(LmsdriveError, FileNotFoundError):
 
 
 class ServerNotRunningError(LmsdriveError, ConnectionError):
-    """The runtime's server does not answer."""
+    """The runtime's server does not answer.
+
+    ``reason``: why, in a few words (``[Errno 111] Connection refused``, ``the connection
+    dropped: …``), where known. ``url``: the server's base URL, set on the message every face
+    shows (the driver's: where the server is and what to do). ``startable``: lmsdrive can
+    start this server (it is on this machine and the runtime's CLI is installed), so a face
+    may suggest its ``init``."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        reason: str | None = None,
+        url: str | None = None,
+        startable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.url = url
+        self.startable = startable
 
 
 class ServerStartError(LmsdriveError, RuntimeError):
@@ -66,11 +85,25 @@ class ModelNotFoundError(LmsdriveError, LookupError):
 
     ``local``: the model is missing on the server (not downloaded, not loaded) rather than in
     the runtime's catalog; the message then already says so, and no face rewords it as a
-    catalog miss."""
+    catalog miss. ``model``: the name (as the backend spells it), where known;
+    ``downloaded``: for a local miss, whether the server has it downloaded (``True``: it is
+    only not loaded; ``None``: could not tell). ``detail``: the runtime's own words, without
+    advice, where the message adds some."""
 
-    def __init__(self, message: str = "", *, local: bool = False) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        local: bool = False,
+        model: str | None = None,
+        downloaded: bool | None = None,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.local = local
+        self.model = model
+        self.downloaded = downloaded
+        self.detail = detail
 
 
 class PullError(LmsdriveError, RuntimeError):

@@ -38,8 +38,8 @@ Tools (every decision stays in the library; this module only translates):
     context_length}]}``.
 
 Failures are tool errors carrying the library's friendly message ("Ollama is not installed.
-Please install from https://ollama.com", "Ollama server is not running. Run init_llm to start
-it.", ...). Logs go to stderr; stdout is the protocol's.
+Please install from https://ollama.com", "Ollama server at URL does not answer: start it with
+… Run init_llm to start it.", ...). Logs go to stderr; stdout is the protocol's.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ from ._types import LoadOptions, Progress
 from ._version import __version__
 from .config import Config
 from .driver import Driver, friendly_message
-from .errors import ConfigError, LmsdriveError, ServerNotRunningError
+from .errors import ConfigError, InvalidModelNameError, LmsdriveError, ServerNotRunningError
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +153,7 @@ class StatusResult(TypedDict):
     downloaded: list[ModelInfo] | None
     loaded: list[LoadedInfo] | None
     problems: list[str]
+    notes: list[str]
 
 
 # --- server state ---------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ class ServerState:
 
     backend: str
     driver_: Driver | None = None
-    config_error: ConfigError | None = None
+    config_error: ConfigError | InvalidModelNameError | None = None
 
     def driver(self) -> Driver:
         if self.driver_ is None:
@@ -187,9 +188,11 @@ RUN_INIT_LLM = "Run init_llm to start it."
 
 
 def message_for(backend: str, model: str | None, exc: BaseException) -> str:
-    """The library's friendly message; a server that does not answer adds "Run init_llm"."""
+    """The library's friendly message; a server init_llm can start (``startable``: on this
+    machine, its CLI installed) adds "Run init_llm"."""
     message = friendly_message(backend, model, exc)
-    return f"{message} {RUN_INIT_LLM}" if isinstance(exc, ServerNotRunningError) else message
+    startable = isinstance(exc, ServerNotRunningError) and exc.startable
+    return f"{message} {RUN_INIT_LLM}" if startable else message
 
 
 def _state(ctx: Context[ServerState, Any]) -> ServerState:
@@ -258,7 +261,7 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
     async def lifespan(_: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
         try:
             cfg = config if config is not None else Config.from_env()
-        except ConfigError as exc:
+        except (ConfigError, InvalidModelNameError) as exc:
             logger.error("configuration error: %s", exc)
             yield ServerState(backend="ollama", config_error=exc)
             return

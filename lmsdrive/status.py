@@ -30,7 +30,10 @@ JSON (``Status.to_dict()``)::
       "loaded":           [{"name", "identifier", "size_bytes", "context_length"}] | null,
       "daemon":           {"running", "pid", "version", "is_daemon"} | null,
                                           # LM Studio's llmster; null: no daemon (Ollama)
-      "problems":         [string]        # what could not be found out, and why
+      "problems":         [string]        # what could not be found out, and why (a server
+                                          # that does not answer: where, and what to do)
+      "notes":            [string]        # facts found on the way, not problems (an lms
+                                          # older than 0.4: no `daemon` command)
     }
 """
 
@@ -68,6 +71,7 @@ class Status:
     loaded: list[LoadedModel] | None = None
     problems: list[str] = field(default_factory=list)
     daemon: DaemonState | None = None
+    notes: list[str] = field(default_factory=list)
 
     def _every(self, listed: list[str]) -> bool:
         """Whether every configured model (``model`` may list several) is in ``listed``."""
@@ -123,6 +127,7 @@ class Status:
             ],
             "daemon": None if self.daemon is None else dataclasses.asdict(self.daemon),
             "problems": list(self.problems),
+            "notes": list(self.notes),
         }
 
 
@@ -147,6 +152,9 @@ def get_status(driver: Driver) -> Status:
     except LmsdriveError as exc:
         running = False
         problems.append(f"server check failed: {exc}")
+    else:
+        if not running:  # where the server is, and what to do: as every face says it
+            problems.append(str(b.not_answering()))
     version = b.version(server=running)
     daemon = None
     if binary is not None:
@@ -178,4 +186,5 @@ def get_status(driver: Driver) -> Status:
         loaded=loaded,
         problems=problems,
         daemon=daemon,
+        notes=list(b.notes),
     )

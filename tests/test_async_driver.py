@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import re
 from collections.abc import Callable
 
 import pytest
 
-from lmsdrive import Config
+from lmsdrive import Config, Driver
 from lmsdrive._types import Progress
 from lmsdrive.async_driver import AsyncDriver
 from lmsdrive.errors import ServerNotRunningError
@@ -61,10 +63,79 @@ def test_errors_arrive_in_the_coroutine(fake_runtime: Factory) -> None:
     async def main() -> None:
         cfg = Config.from_env(backend="ollama", model_name="llama3.2:3b")
         async with AsyncDriver(cfg) as driver:
-            with pytest.raises(ServerNotRunningError, match="server is not running"):
+            with pytest.raises(ServerNotRunningError, match=r"server at \S+ does not answer"):
                 await driver.generate("hi")
             with pytest.raises(ServerNotRunningError):
                 async for _ in driver.generate_stream("hi"):
                     pass
+
+    asyncio.run(main())
+
+
+# -- the Driver's twin: every public method, the same signature ----------------------------
+#: Driver names whose async twin has another name.
+_RENAMED = {"close": "aclose"}
+#: AsyncDriver's own public names (the sync driver it runs).
+_ASYNC_ONLY = {"sync"}
+
+
+def _public(cls: type) -> dict[str, object]:
+    return {n: inspect.getattr_static(cls, n) for n in dir(cls) if not n.startswith("_")}
+
+
+def _async_returns(sync: str) -> set[str]:
+    """What the twin of a method returning ``sync`` may return: an async iterator of a
+    generator's items, else the same (awaited) or its ``Async`` twin (ChatStream)."""
+    m = re.fullmatch(r"(?:Generator\[(.+), None, None\]|Iterator\[(.+)\])", sync)
+    if m:
+        return {f"AsyncIterator[{m.group(1) or m.group(2)}]"}
+    return {sync, f"Async{sync}"}
+
+
+def test_async_driver_has_every_driver_method_with_the_same_signature() -> None:
+    sync_api, async_api = _public(Driver), _public(AsyncDriver)
+    attributes = {n for n in vars(Driver(Config(env={}))) if not n.startswith("_")}
+    wanted = {_RENAMED.get(n, n) for n in [*sync_api, *attributes]}
+    assert sorted(wanted - set(async_api)) == []
+    assert sorted(set(async_api) - wanted - _ASYNC_ONLY) == []
+    for name, member in sync_api.items():
+        twin = async_api[_RENAMED.get(name, name)]
+        if isinstance(member, property):
+            assert isinstance(twin, property), name
+            continue
+        assert callable(member) and callable(twin), name
+        sig, twin_sig = inspect.signature(member), inspect.signature(twin)
+        assert [
+            (p.name, p.kind, p.default, p.annotation) for p in twin_sig.parameters.values()
+        ] == [(p.name, p.kind, p.default, p.annotation) for p in sig.parameters.values()], name
+        returns = str(twin_sig.return_annotation)
+        assert returns in _async_returns(str(sig.return_annotation)), name
+        if returns.startswith("AsyncIterator["):
+            assert inspect.isasyncgenfunction(twin), name
+        elif returns == sig.return_annotation:
+            assert inspect.iscoroutinefunction(twin), name
+
+
+def test_async_pull_models_status_and_chat_stream_result(fake_runtime: Factory) -> None:
+    fake_runtime(pull_seconds=0.2, server_running=True)
+
+    async def main() -> None:
+        cfg = Config(backend="ollama", model_name="llama3.2:3b")
+        async with AsyncDriver(cfg) as driver:
+            events = [e async for e in driver.pull()]
+            assert events and events[-1].phase == "done"
+            assert "llama3.2:3b" in [m.name for m in await driver.models()]
+            await driver.load()
+            assert [m.name for m in await driver.loaded_models()] == ["llama3.2:3b"]
+            assert (await driver.status()).ready
+            assert await driver.daemon_status() is None
+            stream = driver.chat_stream([{"role": "user", "content": "hi"}])
+            assert stream.result is None
+            pieces = [p async for p in stream]
+            assert stream.result is not None and stream.result.text == "".join(pieces)
+            async with driver.chat_stream([{"role": "user", "content": "hi"}]) as again:
+                assert await again.text() == stream.result.text
+            await driver.unload()
+            assert await driver.loaded_models() == []
 
     asyncio.run(main())

@@ -32,9 +32,10 @@ INSTALL = {
         "LM Studio CLI not found. Install from https://lmstudio.ai and enable CLI in settings."
     ),
 }
+#: How a server init_llm can start (here, its CLI installed) that does not answer ends.
 NOT_RUNNING = {
-    "ollama": "Ollama server is not running. Run init_llm to start it.",
-    "lmstudio": "LM Studio server is not running. Run init_llm to start it.",
+    "ollama": "or set OLLAMA_HOST to where it listens. Run init_llm to start it.",
+    "lmstudio": "or set LMSTUDIO_URL to where it listens. Run init_llm to start it.",
 }
 
 pytestmark = pytest.mark.anyio
@@ -210,6 +211,8 @@ async def test_not_running(fake_runtime: MakeRuntime, monkeypatch: Any, backend:
         result = await client.call_tool("generate", {"prompt": "hello"})
         assert result.is_error
         assert text_of(result).endswith(NOT_RUNNING[backend])
+        url = rt.ollama_url if backend == "ollama" else rt.lms_url
+        assert f"server at {url} does not answer" in text_of(result)
         assert result.structured_content is None
         if backend == "ollama":  # `lms ls` answers without the server; Ollama's list needs it
             listed = await client.call_tool("list_models")
@@ -242,6 +245,18 @@ async def test_bad_environment_answers_every_tool(
             result = await client.call_tool(name, args)
             assert result.is_error, name
             assert "BACKEND='vllm' is not supported" in text_of(result)
+
+
+async def test_a_model_name_the_backend_cannot_take_answers_every_tool(
+    fake_runtime: MakeRuntime, monkeypatch: Any
+) -> None:
+    fake_runtime()
+    configure(monkeypatch, "lmstudio", "llama3.2:1b")  # an Ollama name: no LM Studio key
+    async with Client(create_server(), raise_exceptions=True) as client:
+        for name, args in [("init_llm", {}), ("status", {}), ("generate", {"prompt": "x"})]:
+            result = await client.call_tool(name, args)
+            assert result.is_error, name
+            assert "LM Studio names a model by its key" in text_of(result)
 
 
 async def test_generate_refuses_bad_arguments(fake_runtime: MakeRuntime, monkeypatch: Any) -> None:
@@ -329,8 +344,9 @@ async def test_stdio_server_errors(
     configure(monkeypatch, "ollama")
     async with stdio_server(tmp_path / "server.log") as client:
         gen = await client.call_tool("generate", {"prompt": "hi"})
-        assert gen.is_error
-        assert text_of(gen).endswith(NOT_RUNNING["ollama"])
+        assert gen.is_error  # no circle: init_llm cannot start it, so it is not suggested
+        assert "and lmsdrive cannot start one: " in text_of(gen)
+        assert INSTALL["ollama"] in text_of(gen) and "init_llm" not in text_of(gen)
         init = await client.call_tool("init_llm", {})
         assert init.is_error
         assert text_of(init) == INSTALL["ollama"]

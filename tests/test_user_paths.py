@@ -25,12 +25,12 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("argv", "said"),
     [
-        (["load", "nosuch:1b"], "Model 'nosuch:1b' is not available in Ollama"),
+        (["load", "nosuch:1b"], "Model 'nosuch:1b' is not downloaded in Ollama"),
         (["unload", "nosuch:1b"], "Model 'nosuch:1b' is not loaded in Ollama"),
-        (["chat", "--model", "nosuch:1b", "hi"], "Model 'nosuch:1b' is not available in Ollama"),
+        (["chat", "--model", "nosuch:1b", "hi"], "Model 'nosuch:1b' is not downloaded in Ollama"),
         (
             ["--backend", "lmstudio", "chat", "--model", "nosuch/model", "hi"],
-            "Model 'nosuch/model' is not available in LM Studio",
+            "Model 'nosuch/model' is not downloaded in LM Studio",
         ),
         (
             ["--backend", "lmstudio", "unload", "qwen/qwen3-4b"],
@@ -52,6 +52,8 @@ def test_missing_on_the_server_says_so(
     assert main(argv) == 5
     err = capsys.readouterr().err
     assert said in err
+    if "not downloaded" in said:  # the command that fixes it
+        assert f"Run `lmsdrive pull {said.split(chr(39))[1]}` to download it." in err
     assert "catalog" not in err and "library" not in err  # not a registry miss
     assert "Traceback" not in err
 
@@ -74,11 +76,11 @@ def test_embed_and_stream_of_a_missing_model(
     fake_runtime(server_running=True)
     monkeypatch.setenv("MODEL_NAME", "nosuch:1b")
     with Driver(Config.from_env()) as driver:
-        with pytest.raises(ModelNotFoundError, match="not available in Ollama"):
+        with pytest.raises(ModelNotFoundError, match="not downloaded in Ollama"):
             driver.embed("x")
-        with pytest.raises(ModelNotFoundError, match="not available in Ollama"):
+        with pytest.raises(ModelNotFoundError, match="not downloaded in Ollama"):
             list(driver.generate_stream("x"))
-        with pytest.raises(ModelNotFoundError, match="not available in Ollama"):
+        with pytest.raises(ModelNotFoundError, match="not downloaded in Ollama"):
             list(driver.chat_stream([{"role": "user", "content": "x"}]))
 
 

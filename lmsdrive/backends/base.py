@@ -135,7 +135,7 @@ class Backend(Protocol):
     def remote(self) -> bool: ...
     @property
     def via_api(self) -> bool: ...
-    def not_answering(self) -> ServerNotRunningError: ...
+    def not_answering(self, reason: str | None = None) -> ServerNotRunningError: ...
     def list_models(self) -> list[LocalModel]: ...
     def has_model(self, model: str) -> bool: ...
     def pull(self, model: str) -> Iterator[Progress]: ...
@@ -166,6 +166,8 @@ class Backend(Protocol):
 
     #: The CLI lists downloaded and loaded models without a server.
     lists_offline: bool
+    #: Facts about the runtime found on the way (an older CLI), each said once; not problems.
+    notes: list[str]
 
 
 class RuntimeBackend:
@@ -188,6 +190,7 @@ class RuntimeBackend:
         remote: bool | None = None,
     ) -> None:
         self._url = (url or self.spec.default_url).rstrip("/")
+        self.notes: list[str] = []
         self._binary_arg = binary
         self._remote = remote
         self.api = api if api is not None else self._make_api(self._url, api_token)
@@ -221,12 +224,30 @@ class RuntimeBackend:
         is installed here. Otherwise they run the CLI on this machine."""
         return self.remote or not self.is_installed()
 
-    def not_answering(self) -> ServerNotRunningError:
-        """The error for a remote server that does not answer (none is started there)."""
+    def not_answering(self, reason: str | None = None) -> ServerNotRunningError:
+        """The error every face shows for a server that does not answer: where it is (the
+        URL), ``reason`` if known, and what to do: start it on its host (a remote server:
+        lmsdrive starts none there), start it here (``startable``: the CLI is installed, so
+        ``ensure_ready`` can), or install the runtime or point the URL variable elsewhere."""
+        why = f" ({reason})" if reason else ""
+        where = f"{self.display_name} server at {self._url} does not answer{why}"
+        variable = self.spec.url_variable
+        if self.remote:
+            return ServerNotRunningError(
+                f"{where}, and lmsdrive starts servers only on this machine: start it on that "
+                f"host, or set {variable} to where it listens.",
+                reason=reason,
+                url=self._url,
+            )
+        if self.is_installed():
+            return ServerNotRunningError(
+                f"{where}: {self.spec.start_hint}.", reason=reason, url=self._url, startable=True
+            )
         return ServerNotRunningError(
-            f"{self.display_name} server at {self._url} does not answer, and lmsdrive starts "
-            f"servers only on this machine: start it on that host, or set "
-            f"{self.spec.url_variable} to where it listens."
+            f"{where}, and lmsdrive cannot start one: {self.spec.install_hint.rstrip('.')}. "
+            f"Or set {variable} to where a server listens.",
+            reason=reason,
+            url=self._url,
         )
 
     def spell(self, model: str) -> str:

@@ -77,6 +77,12 @@ from ._pull import PullOutcome, live, stream_progress
 from ._started import StartedServer, record_started
 from .base import PullReader, RuntimeBackend
 
+#: The fact an lms without the ``daemon`` command is reported as.
+NO_DAEMON_COMMAND = (
+    "this lms has no `daemon` command (an LM Studio older than 0.4): it has no headless "
+    "daemon (llmster) to report"
+)
+
 
 def _tail(t: Transcript, n: int = 10) -> str:
     lines = t.text.strip().splitlines()[-n:]
@@ -222,9 +228,10 @@ class LMStudioBackend(RuntimeBackend):
         """The server runs inside LM Studio's daemon: it is the one lmsdrive started while
         that daemon (its PID) runs. ``None`` when ``lms daemon status`` cannot tell."""
         try:
-            pid = self.daemon_status().pid
+            daemon = self.daemon_status()  # None: an lms without a daemon
         except LmsdriveError:
             return None
+        pid = None if daemon is None else daemon.pid
         return None if pid is None else f"daemon-pid:{pid}"
 
     def _record_start(self, *, daemon_started: bool) -> None:
@@ -258,10 +265,17 @@ class LMStudioBackend(RuntimeBackend):
         return t, live(lms_server_start.parse, t, "lms server start")
 
     # -- the headless daemon (llmster) -----------------------------------------------------
-    def daemon_status(self) -> DaemonState:
-        """``lms daemon status``: whether llmster (or the app as a service) runs."""
+    def daemon_status(self) -> DaemonState | None:
+        """``lms daemon status``: whether llmster (or the app as a service) runs; ``None``
+        for an lms without the ``daemon`` command (older than 0.4), which goes to
+        :attr:`notes` once and is not asked again."""
+        if NO_DAEMON_COMMAND in self.notes:
+            return None
         t = self._run("daemon", "status")
         r = live(lms_daemon_status.parse, t, "lms daemon status")
+        if r.error and r.kind == "usage" and "unknown command" in r.error:
+            self.notes.append(NO_DAEMON_COMMAND)
+            return None
         if r.error:
             raise CommandError(f"`lms daemon status` failed: {r.error}", t)
         return DaemonState(r.running, r.pid, r.version, r.is_daemon)

@@ -177,11 +177,25 @@ def _driver(args: argparse.Namespace, model: str | None = None) -> Iterator[Driv
         yield driver
     except (LmsdriveError, OSError) as exc:
         message = friendly_message(config.backend, config.model_for_backend(), exc)
-        if isinstance(exc, ServerNotRunningError):
+        if isinstance(exc, ServerNotRunningError) and exc.startable:
             message = f"{message}\n{_RUN_INIT_HINT}"
+        message += _model_hint(exc)
         raise Failure(message, exit_status(exc)) from exc
     finally:
         driver.close()
+
+
+def _model_hint(exc: BaseException) -> str:
+    """The command that fixes a model the server does not have: pull it, or load it."""
+    from ..errors import ModelNotFoundError
+
+    if not isinstance(exc, ModelNotFoundError) or not exc.local or not exc.model:
+        return ""
+    if exc.downloaded is False:
+        return f"\nRun `lmsdrive pull {exc.model}` to download it."
+    if exc.downloaded:
+        return f"\nRun `lmsdrive load {exc.model}` to load it."
+    return ""
 
 
 def _handled(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -256,6 +270,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             ui.table("Models", ["NAME", "SIZE", "LOADED"], table)
         else:
             ui.line("Models: none downloaded")
+    for note in st.notes:
+        ui.line(f"Note: {note}")
     for problem in st.problems:
         error(problem)
     return EXIT_OK
@@ -277,7 +293,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         return EXIT_OK
     ui = Ui()
     if state is None:
-        ui.line(f"{driver.config.runtime.display_name} has no daemon.")
+        notes = driver.backend.notes  # an lms too old to have one says so
+        ui.line(
+            f"Note: {notes[0]}" if notes else f"{driver.config.runtime.display_name} has no daemon."
+        )
     elif state.running:
         ui.ok(f"The daemon is running{_daemon_detail(state)}.")
     else:

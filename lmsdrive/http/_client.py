@@ -247,13 +247,15 @@ class BaseAPI:
             )
         if isinstance(e, httpx.ConnectError):
             return ServerNotRunningError(
-                f"{self.backend} is not running at {url} ({e}): {self.start_hint}"
+                f"{self.backend} is not running at {url} ({e}): {self.start_hint}",
+                reason=str(e) or type(e).__name__,
             )
         if isinstance(e, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
             return ConfigError(f"{self.backend} URL {url!r} is not usable: {e}")
         return ServerNotRunningError(
             f"the connection to {self.backend} at {url} dropped ({type(e).__name__}: {e}): "
-            f"check that the server is still running ({self.start_hint})"
+            f"check that the server is still running ({self.start_hint})",
+            reason=f"the connection dropped: {type(e).__name__}: {e}",
         )
 
     def _send(

@@ -174,7 +174,9 @@ class OllamaAPI(BaseAPI):
         if isinstance(error, ModelNotFoundError):
             return ModelNotFoundError(
                 f"{name} is not in the registry: {error}. Check the name and tag "
-                "(https://ollama.com/library)"
+                "(https://ollama.com/library)",
+                model=name,
+                detail=str(error),
             )
         return PullError(f"pulling {name} failed: {error}. {pull_failed_hint(str(error))}")
 

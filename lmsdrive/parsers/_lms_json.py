@@ -47,6 +47,7 @@ class LmsErrorBody:
 
 _MODEL_RE = re.compile(
     r"no models? (?:is |are )?loaded|model[^.]*not found|not found[^.]*model|"
+    r"model\b[^.]* is not loaded|"
     r"no model (?:found|matches)|model does not exist|unknown model|invalid model",
     re.IGNORECASE,
 )

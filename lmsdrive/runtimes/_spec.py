@@ -43,6 +43,8 @@ class RuntimeSpec:
     read_url: Callable[[str | None, str], str]
     spell: Callable[[ModelRef, str], str]
     matches: Callable[[ModelRef, str], bool]
+    #: Names ``model_hint``'s ``{example}`` shows (the first one that is not the failed name).
+    model_examples: tuple[str, ...] = ()
 
     @property
     def default_url(self) -> str:
@@ -54,17 +56,32 @@ class RuntimeSpec:
         return f"{self.display_name} server is not running."
 
     def model_not_found(self, model: str, detail: str = "") -> str:
+        """The message for a name the catalog does not have; ``model_hint``'s ``{example}``
+        is one of ``model_examples`` other than ``model`` (never the name that failed)."""
         tail = f" ({detail})" if detail else ""
-        return f"Model '{model}' was not found in {self.catalog}{tail}. {self.model_hint}"
+        example = next((e for e in self.model_examples if e.lower() != model.lower()), "")
+        hint = self.model_hint.replace("{example}", example)
+        return f"Model '{model}' was not found in {self.catalog}{tail}. {hint}"
 
-    def model_missing(self, model: str, detail: str = "", *, unload: bool = False) -> str:
-        """The message for a model the server does not have (not downloaded, or for
-        ``unload`` not loaded): unlike :meth:`model_not_found`, not a catalog miss."""
+    def model_missing(
+        self, model: str, detail: str = "", *, unload: bool = False, downloaded: bool | None = None
+    ) -> str:
+        """The message for a model the server does not have (for ``unload``: not loaded;
+        else not ``downloaded``, downloaded but not loaded, or ``None``: either): unlike
+        :meth:`model_not_found`, not a catalog miss."""
         tail = f" ({detail})" if detail else ""
+        name = self.display_name
         if unload:
-            return f"Model '{model}' is not loaded in {self.display_name}{tail}: nothing to unload."
+            return f"Model '{model}' is not loaded in {name}{tail}: nothing to unload."
+        if downloaded:
+            return f"Model '{model}' is downloaded but not loaded in {name}{tail}: load it first."
+        if downloaded is False:
+            return (
+                f"Model '{model}' is not downloaded in {name}{tail}: download it first, or "
+                "check the name against the downloaded models."
+            )
         return (
-            f"Model '{model}' is not available in {self.display_name}{tail}: download and "
+            f"Model '{model}' is not available in {name}{tail}: download and "
             "load it first, or check the name against the downloaded models."
         )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from .._platform import exe_name
+from ..errors import InvalidModelNameError
 from ..model_ref import ModelRef
 from ._spec import RuntimeSpec
 from ._urls import DEFAULT_LMSTUDIO_URL, parse_http_url
@@ -33,8 +35,31 @@ def _install_places(home: Path) -> list[Path]:
     return [h / "bin" / exe_name("lms") for h in _homes(home)]
 
 
+#: Names already said to be respelled (each is said once per process).
+_RESPELLED: set[str] = set()
+
+
 def _spell(ref: ModelRef, source: str) -> str:
-    return ref.for_lmstudio()
+    """``user/repo[@quant]``. LM Studio's keys never hold ``:``, and ``@`` selects a
+    quantization: an Ollama library name (``llama3.2:1b``) or registry name has no LM Studio
+    spelling (``llama3.2@1b`` would ask for a quantization ``1b``) and is refused;
+    ``user/repo:TAG`` becomes ``user/repo@TAG``, said once (a warning on the ``lmsdrive``
+    logger); ``hf.co/user/repo:QUANT`` is the same model and quantization, said nothing."""
+    name = ref.for_lmstudio()
+    if not ref.tag or ref.separator != ":" or ref.is_huggingface:
+        return name
+    if ref.namespace is None or ref.host is not None:
+        raise InvalidModelNameError(
+            f"{str(ref)!r} is an Ollama model name (model:tag); LM Studio names a model by its "
+            f"key and reads @{ref.tag} as a quantization. Use an LM Studio key such as "
+            "qwen/qwen3-8b (`lms ls` lists the downloaded ones), or user/repo@quant."
+        )
+    if str(ref) not in _RESPELLED:
+        _RESPELLED.add(str(ref))
+        logging.getLogger("lmsdrive").warning(
+            "LM Studio takes %r as %r (the tag %r as its quantization)", str(ref), name, ref.tag
+        )
+    return name
 
 
 LMSTUDIO = RuntimeSpec(
@@ -53,9 +78,10 @@ LMSTUDIO = RuntimeSpec(
         "to where it listens"
     ),
     catalog="LM Studio's catalog or Hugging Face",
-    model_hint="Use a model key such as qwen/qwen3-8b, or user/repo@quant for a variant.",
+    model_hint="Use a model key such as {example}, or user/repo@quant for a variant.",
     backend="lmsdrive.backends.lmstudio:LMStudioBackend",
     read_url=_read_url,
     spell=_spell,
     matches=ModelRef.matches_lmstudio,
+    model_examples=("qwen/qwen3-8b", "google/gemma-3-4b"),
 )

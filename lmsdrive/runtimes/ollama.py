@@ -54,11 +54,12 @@ OLLAMA = RuntimeSpec(
     ),
     catalog="the Ollama library",
     model_hint=(
-        "Check the name and tag (for example llama3.2:3b), or set MODEL_SOURCE=huggingface "
+        "Check the name and tag (for example {example}), or set MODEL_SOURCE=huggingface "
         "for a Hugging Face repo (hf.co/user/repo:QUANT)."
     ),
     backend="lmsdrive.backends.ollama:OllamaBackend",
     read_url=_read_url,
     spell=_spell,
     matches=ModelRef.matches_ollama,
+    model_examples=("llama3.2:3b", "qwen3:8b"),
 )

@@ -129,6 +129,8 @@ class Lms:
             "daemon": self.daemon,
         }
         handler = handlers.get(cmd)
+        if cmd == "daemon" and not self.state.knobs.lms_daemon_command:
+            handler = None
         if handler is None:
             if cmd.startswith("-"):
                 err(f"error: unknown option '{cmd}'\n")

@@ -93,6 +93,9 @@ class Knobs:
     #: The fake LM Studio serves REST API v1 (0.4+). False: an older LM Studio, whose v1
     #: routes get HTTP 200 ``{"error":"Unexpected endpoint or method. (GET /api/v1/models)"}``.
     lms_rest_v1: bool = True
+    #: The fake lms has the ``daemon`` command (0.4+). False: an older lms, which answers it as
+    #: Commander.js answers any unknown command (``error: unknown command 'daemon'``, exit 1).
+    lms_daemon_command: bool = True
 
 
 @dataclass
