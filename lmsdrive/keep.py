@@ -26,7 +26,15 @@ from typing import Any
 from . import _sdnotify
 from ._types import LoadOptions, Progress
 from .backends.base import Backend, close_iterator
-from .errors import CommandError, LmsdriveError, ServerNotRunningError
+from .errors import (
+    AuthenticationError,
+    CapabilityError,
+    CommandError,
+    ConfigError,
+    LmsdriveError,
+    ModelNotFoundError,
+    ServerNotRunningError,
+)
 
 #: What a :class:`KeepEvent` says happened.
 EVENTS = (
@@ -185,7 +193,7 @@ class Keeper:
                     ready = False
                     self._emit("failed", None, str(exc), failures)
                     self._notify(f"STATUS=check failed ({failures} in a row): {exc}")
-                    if failures > self.max_failures:
+                    if failures > self.max_failures or _no_retry_helps(exc):
                         self._emit("gave_up", None, f"{failures} failed checks in a row", failures)
                         if isinstance(exc, LmsdriveError):
                             raise
@@ -267,3 +275,12 @@ class Keeper:
 
 
 __all__ = ["EVENTS", "EventCallback", "KeepEvent", "Keeper"]
+
+
+def _no_retry_helps(exc: BaseException) -> bool:
+    """A failure that trying again cannot mend: a name the catalog does not have, a refused
+    token, a bad configuration, an option the runtime cannot honour. keep ends at once with
+    it (a service manager restarting keep would fail the same way) instead of retrying."""
+    if isinstance(exc, ModelNotFoundError):
+        return not exc.local  # not in the catalog; a model missing on the server is pulled
+    return isinstance(exc, AuthenticationError | ConfigError | CapabilityError)
