@@ -43,6 +43,7 @@ from .config import Config
 from .driver import Driver, InitReport, ModelReport, StepCallback
 
 if TYPE_CHECKING:
+    from ._types import StartResult
     from .health import CheckResult
     from .keep import KeepEvent
     from .status import Status
@@ -163,6 +164,11 @@ class AsyncDriver:
     @property
     def model_names(self) -> list[str]:
         return self.sync.model_names
+
+    @property
+    def started(self) -> StartResult | None:
+        """:attr:`Driver.started`: the server :meth:`ensure_ready` started, if any."""
+        return self.sync.started
 
     async def __aenter__(self) -> AsyncDriver:
         return self

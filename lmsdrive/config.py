@@ -73,7 +73,7 @@ class Config:
         if model is not None:
             model = model.strip() if model_name is None else model
             for name in split_models(model) or [model]:  # (a value naming no model is refused)
-                spec.spell(ModelRef.parse(name), source)  # a name the backend cannot take
+                ModelRef.parse(name)  # the backend's own spelling is checked where it is used
         token = api_token or next(
             (env[v] for v in spec.token_variables if env.get(v, "").strip()), None
         )

@@ -125,9 +125,13 @@ def make_backend(config: Config) -> Backend:
 class Driver:
     """Makes the configured model ready on the configured backend, and talks to it."""
 
-    #: The server :meth:`ensure_ready` started in this Driver (``None``: it found one
-    #: running, or had none to start); :meth:`stop_server` stops it.
-    started: StartResult | None = None
+    _started: StartResult | None = None
+
+    @property
+    def started(self) -> StartResult | None:
+        """The server :meth:`ensure_ready` started in this Driver (``None``: it found one
+        running, or had none to start); :meth:`stop_server` stops it."""
+        return self._started
 
     def __init__(self, config: Config | None = None, *, backend: Backend | None = None) -> None:
         self.config = config if config is not None else Config.from_env()
@@ -267,7 +271,7 @@ class Driver:
                 announce(f"Starting the {b.display_name} server at {b.url}")
                 started = b.start(timeout=start_timeout)
                 if not started.already_running:
-                    self.started = started
+                    self._started = started
                 if started.daemon is not None:
                     pid = f" (PID {started.daemon.pid})" if started.daemon.pid else ""
                     steps.append(f"Started the {b.display_name} daemon{pid}")

@@ -238,8 +238,9 @@ def test_lmstudio_generate_of_a_downloaded_model_not_loaded_says_load_it(
 def test_lmstudio_refuses_an_ollama_name_instead_of_inventing_a_quantization(
     capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
+    cfg = Config(backend="lmstudio", model_name=name, env={})  # refused where it is used:
     with pytest.raises(InvalidModelNameError, match="LM Studio names a model by its key"):
-        Config(backend="lmstudio", model_name=name, env={})
+        cfg.model_for_backend()
     assert Config(backend="ollama", model_name=name, env={}).model_for_backend() == name
     assert main(["--backend", "lmstudio", "--model", name, "status"]) == EXIT_USAGE
     err = capsys.readouterr().err

@@ -70,6 +70,9 @@ NOT_RUN_MARK = re.compile(r"^<!-- example not run: (?P<reason>.+?) -->$")
 #: Lines of a shell example that cannot run here, with why.
 NOT_RUN_LINES = {
     'lmsdrive chat --system "Be brief."': "an interactive REPL: needs a terminal and a person",
+    "lmsdrive keep llama3.2:1b": (
+        "a service: it runs until SIGTERM; tests/test_keep.py runs it as a process"
+    ),
     "curl -s localhost:11434/api/tags | lmsdrive parse ollama /api/tags": (
         "asks Ollama's default port; the fake server listens on a free one"
     ),

@@ -176,7 +176,11 @@ def _driver(args: argparse.Namespace, model: str | None = None) -> Iterator[Driv
     try:
         yield driver
     except (LmsdriveError, OSError) as exc:
-        message = friendly_message(config.backend, config.model_for_backend(), exc)
+        try:
+            model_name = config.model_for_backend()
+        except LmsdriveError:  # the name is what failed: the message says so already
+            model_name = None
+        message = friendly_message(config.backend, model_name, exc)
         if isinstance(exc, ServerNotRunningError) and exc.startable:
             message = f"{message}\n{_RUN_INIT_HINT}"
         message += _model_hint(exc)
