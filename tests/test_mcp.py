@@ -23,7 +23,19 @@ from lmsdrive.mcp_server import DownloadProgress, create_server, main
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
-TOOLS = {"init_llm", "generate", "chat", "embed", "status", "list_models"}
+TOOLS = {
+    "init_llm",
+    "ensure_ready",
+    "pull",
+    "load",
+    "unload",
+    "delete",
+    "generate",
+    "chat",
+    "embed",
+    "status",
+    "list_models",
+}
 MODELS = {"ollama": "qwen2.5:0.5b", "lmstudio": "google/gemma-3-1b"}
 FAKE_BIN = {"ollama": "ollama", "lmstudio": "lms"}
 INSTALL = {
@@ -106,7 +118,7 @@ async def test_tool_list_and_schemas(fake_runtime: MakeRuntime, monkeypatch: Any
     assert init_in.get("required", []) == []
     init_out = tools["init_llm"].output_schema
     assert init_out is not None
-    assert set(init_out["properties"]) == {"success", "message", "steps_performed"}
+    assert set(init_out["properties"]) == {"success", "message", "steps_performed", "kind"}
     gen = tools["generate"].input_schema
     assert gen["required"] == ["prompt"]
     assert gen["properties"]["temperature"]["default"] == 0.1
@@ -114,8 +126,15 @@ async def test_tool_list_and_schemas(fake_runtime: MakeRuntime, monkeypatch: Any
     assert "ctx" not in gen["properties"]
     for name in TOOLS:
         assert tools[name].description, name
-    assert tools["status"].annotations is not None
-    assert tools["status"].annotations.read_only_hint is True
+        assert tools[name].output_schema is not None, name
+        annotations = tools[name].annotations
+        assert annotations is not None, name
+        assert annotations.destructive_hint is (name == "delete") or annotations.read_only_hint
+    for name in ("status", "list_models", "generate", "chat", "embed"):
+        assert tools[name].annotations.read_only_hint is True  # type: ignore[union-attr]
+    for name in ("pull", "load", "unload", "delete", "ensure_ready"):
+        props = tools[name].input_schema.get("properties", {})
+        assert "model" in props and "model" not in tools[name].input_schema.get("required", [])
 
 
 @pytest.mark.parametrize(
@@ -132,7 +151,8 @@ async def test_init_llm_reports_progress_then_generate(
         assert not result.is_error, text_of(result)
         data = result.structured_content
         assert data is not None
-        assert set(data) == {"success", "message", "steps_performed"}
+        assert set(data) == {"success", "message", "steps_performed", "kind"}
+        assert data["kind"] is None
         assert data["success"] is True
         model = MODELS[backend]
         assert data["steps_performed"][1:] == [f"Downloaded model {model}", f"Loaded model {model}"]
@@ -186,6 +206,7 @@ async def test_not_installed(fake_runtime: MakeRuntime, monkeypatch: Any, backen
             "success": False,
             "message": INSTALL[backend],
             "steps_performed": [],
+            "kind": "not_installed",
         }
         assert rec.events == []
 
@@ -200,6 +221,10 @@ async def test_not_installed(fake_runtime: MakeRuntime, monkeypatch: Any, backen
             listed = await client.call_tool("list_models")
             assert listed.is_error
             assert text_of(listed).endswith(INSTALL[backend])
+            assert listed.structured_content == {
+                "kind": "not_installed",
+                "message": text_of(listed),
+            }
 
 
 @pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
@@ -210,7 +235,10 @@ async def test_not_running(fake_runtime: MakeRuntime, monkeypatch: Any, backend:
         result = await client.call_tool("generate", {"prompt": "hello"})
         assert result.is_error
         assert text_of(result).endswith(NOT_RUNNING[backend])
-        assert result.structured_content is None
+        assert result.structured_content == {
+            "kind": "server_not_running",
+            "message": text_of(result),
+        }
         if backend == "ollama":  # `lms ls` answers without the server; Ollama's list needs it
             listed = await client.call_tool("list_models")
             assert listed.is_error
@@ -228,6 +256,7 @@ async def test_model_not_found_is_a_tool_error(fake_runtime: MakeRuntime, monkey
     assert text_of(result).startswith("Model 'nosuchmodel:1b' was not found in the Ollama library")
     assert result.structured_content is not None
     assert result.structured_content["success"] is False
+    assert result.structured_content["kind"] == "model_not_found"
 
 
 async def test_bad_environment_answers_every_tool(
@@ -242,6 +271,8 @@ async def test_bad_environment_answers_every_tool(
             result = await client.call_tool(name, args)
             assert result.is_error, name
             assert "BACKEND='vllm' is not supported" in text_of(result)
+            assert result.structured_content is not None
+            assert result.structured_content["kind"] == "config"
 
 
 async def test_generate_refuses_bad_arguments(fake_runtime: MakeRuntime, monkeypatch: Any) -> None:
