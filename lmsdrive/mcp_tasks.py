@@ -77,7 +77,7 @@ CANCEL_WAIT = 30.0
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 
-class TaskCancelled(Exception):  # noqa: N818 (a signal, not an error)
+class TaskCancelled(Exception):
     """Raised in a task's worker when the host cancelled the task: stops the work there."""
 
 
