@@ -296,7 +296,7 @@ class DownloadProgress:
         self._send(float(value), f"Downloading model: {value}%")
 
 
-Report = Callable[[float, float | None, str | None], Coroutine[Any, Any, None]]
+Report = Callable[[float, float | None, str], Coroutine[Any, Any, None]]
 
 
 def _send_from_thread(report: Report, progress: float, message: str) -> None:

@@ -326,7 +326,7 @@ class Tasks:
             await record.stopped.wait()
         return _wire(record.task())
 
-    async def list(
+    async def list_tasks(
         self, _: ServerRequestContext[Any, Any], params: PaginatedRequestParams
     ) -> dict[str, Any]:
         if params.cursor is not None:
@@ -369,7 +369,7 @@ class _TasksMethods(Extension):
             MethodBinding("tasks/get", GetTaskRequestParams, t.get, versions),
             MethodBinding("tasks/result", GetTaskPayloadRequestParams, t.result, versions),
             MethodBinding("tasks/cancel", CancelTaskRequestParams, t.cancel, versions),
-            MethodBinding("tasks/list", PaginatedRequestParams, t.list, versions),
+            MethodBinding("tasks/list", PaginatedRequestParams, t.list_tasks, versions),
         ]
 
 

@@ -93,7 +93,7 @@ class Host:
         request = CancelTaskRequest(params=CancelTaskRequestParams(task_id=task_id))
         return await self.session.send_request(request, CancelTaskResult)
 
-    async def list(self) -> ListTasksResult:
+    async def list_tasks(self) -> ListTasksResult:
         return await self.session.send_request(ListTasksRequest(), ListTasksResult)
 
     async def poll(
@@ -174,7 +174,7 @@ async def test_init_llm_as_a_task(
         ]
         assert result.meta is not None
         assert result.meta[RELATED_TASK] == {"taskId": task.task_id}
-        assert [t.task_id for t in (await h.list()).tasks] == [task.task_id]
+        assert [t.task_id for t in (await h.list_tasks()).tasks] == [task.task_id]
 
         # the same call without a task: today's behaviour, the model is ready now
         plain = await h.session.call_tool("init_llm", {})
@@ -183,8 +183,7 @@ async def test_init_llm_as_a_task(
         generated = await h.session.call_tool("generate", {"prompt": "ping"})
         assert not generated.is_error
 
-        if transport == "stdio":
-            check_task_progress(h.progress, task.task_id)
+        check_task_progress(h.progress, task.task_id)
     assert len(downloads(rt)) == 1
 
 
