@@ -368,6 +368,34 @@ def _loaded_info(name: str, identifier: str, size: int | None, ctx: int | None) 
     return {"name": name, "identifier": identifier, "size_bytes": size, "context_length": ctx}
 
 
+def _acts(title: str, *, destructive: bool = False, open_world: bool = False) -> ToolAnnotations:
+    """The annotations of a tool that changes the runtime's state (safe to repeat)."""
+    return ToolAnnotations(
+        title=title,
+        read_only_hint=False,
+        destructive_hint=destructive,
+        idempotent_hint=True,
+        open_world_hint=open_world,
+    )
+
+
+async def _act(
+    ctx: Context[ServerState, Any],
+    model: str | None,
+    done: str,
+    act: Callable[[Driver, str | None], None],
+) -> CallToolResult:
+    """``act(driver, model)`` in a worker thread: ``{model, message}`` ("Unloaded model X")."""
+    state = _state(ctx)
+
+    def work(driver: Driver) -> CallToolResult:
+        name = model or driver.model
+        act(driver, model)
+        return _data_result(ModelDone(model=name, message=f"{done} model {name}"))
+
+    return await anyio.to_thread.run_sync(lambda: state.run(work, model))
+
+
 # --- tool arguments -------------------------------------------------------------------------------
 ModelArg = Annotated[
     str | None, Field(description="The model (default: the configured MODEL_NAME).")
@@ -443,15 +471,7 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
 
         return await _long(ctx, work)
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            title="Make the local LLM ready",
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=True,
-        )
-    )
+    @server.tool(annotations=_acts("Make the local LLM ready", open_world=True))
     async def init_llm(
         ctx: Context[ServerState, Any],
         context_length: ContextLengthArg = None,
@@ -466,15 +486,7 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
         options = {"context_length": context_length, "gpu": gpu, "ttl": ttl}
         return await make_ready(ctx, None, {**options, "identifier": identifier})
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            title="Make a model ready",
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=True,
-        )
-    )
+    @server.tool(annotations=_acts("Make a model ready", open_world=True))
     async def ensure_ready(
         ctx: Context[ServerState, Any],
         model: ModelArg = None,
@@ -489,15 +501,7 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
         options = {"context_length": context_length, "gpu": gpu, "ttl": ttl}
         return await make_ready(ctx, model, {**options, "identifier": identifier})
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            title="Download a model",
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=True,
-        )
-    )
+    @server.tool(annotations=_acts("Download a model", open_world=True))
     async def pull(
         ctx: Context[ServerState, Any], model: ModelArg = None
     ) -> Annotated[CallToolResult, ModelDone]:
@@ -521,15 +525,7 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
 
         return await _long(ctx, work)
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            title="Load a model",
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=False,
-        )
-    )
+    @server.tool(annotations=_acts("Load a model"))
     async def load(
         ctx: Context[ServerState, Any],
         model: ModelArg = None,
@@ -551,50 +547,20 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
 
         return await anyio.to_thread.run_sync(lambda: state.run(work, model))
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            title="Unload a model",
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=False,
-        )
-    )
+    @server.tool(annotations=_acts("Unload a model"))
     async def unload(
         ctx: Context[ServerState, Any], model: ModelArg = None
     ) -> Annotated[CallToolResult, ModelDone]:
         """Unload a model from memory (it stays downloaded)."""
-        state = _state(ctx)
+        return await _act(ctx, model, "Unloaded", Driver.unload)
 
-        def work(driver: Driver) -> CallToolResult:
-            name = model or driver.model
-            driver.unload(model)
-            return _data_result(ModelDone(model=name, message=f"Unloaded model {name}"))
-
-        return await anyio.to_thread.run_sync(lambda: state.run(work, model))
-
-    @server.tool(
-        annotations=ToolAnnotations(
-            title="Delete a model",
-            read_only_hint=False,
-            destructive_hint=True,
-            idempotent_hint=True,
-            open_world_hint=False,
-        )
-    )
+    @server.tool(annotations=_acts("Delete a model", destructive=True))
     async def delete(
         ctx: Context[ServerState, Any], model: ModelArg = None
     ) -> Annotated[CallToolResult, ModelDone]:
         """Delete a model from the server's disk (Ollama; LM Studio has no delete). A later
         use downloads it again."""
-        state = _state(ctx)
-
-        def work(driver: Driver) -> CallToolResult:
-            name = model or driver.model
-            driver.delete(model)
-            return _data_result(ModelDone(model=name, message=f"Deleted model {name}"))
-
-        return await anyio.to_thread.run_sync(lambda: state.run(work, model))
+        return await _act(ctx, model, "Deleted", Driver.delete)
 
     @server.tool(
         annotations=ToolAnnotations(

@@ -365,3 +365,66 @@ async def test_stdio_server_errors(
         init = await client.call_tool("init_llm", {})
         assert init.is_error
         assert text_of(init) == INSTALL["ollama"]
+
+
+# --- the model's life ---------------------------------------------------------------------------
+
+
+async def test_lifecycle_tools_act_on_any_model(
+    fake_runtime: MakeRuntime, monkeypatch: Any
+) -> None:
+    fake_runtime(server_running=True, pull_seconds=0.4, pull_frames=20)
+    configure(monkeypatch, "ollama")
+    other = "smollm2:135m"
+    async with Client(create_server(), raise_exceptions=True) as client:
+
+        async def call(tool: str, **args: Any) -> dict[str, Any]:
+            result = await client.call_tool(tool, args)
+            assert not result.is_error, text_of(result)
+            assert result.structured_content is not None
+            return dict(result.structured_content)
+
+        async def loaded() -> list[str]:
+            return [m["name"] for m in (await call("list_models"))["loaded"]]
+
+        ready = await call("ensure_ready", model=other)
+        assert ready["steps_performed"] == [f"Downloaded model {other}", f"Loaded model {other}"]
+        assert await loaded() == [other]
+        assert await call("unload", model=other) == {
+            "model": other,
+            "message": f"Unloaded model {other}",
+        }
+        assert await loaded() == []
+        instance = await call("load", model=other, context_length=4096)
+        assert instance["name"] == other and instance["identifier"]
+        assert await loaded() == [other]
+
+        rec = Recorder()
+        pulled = await client.call_tool("pull", {}, progress_callback=rec)
+        assert pulled.structured_content == {
+            "model": MODELS["ollama"],
+            "message": f"Downloaded model {MODELS['ollama']}",
+        }
+        check_download_progress(rec)
+
+        assert (await call("delete", model=other))["message"] == f"Deleted model {other}"
+        names = [m["name"] for m in (await call("list_models"))["models"]]
+        assert names == [MODELS["ollama"]]
+        for tool, model in [("delete", other), ("pull", "nosuchmodel:1b")]:
+            failed = await client.call_tool(tool, {"model": model})
+            assert failed.is_error, tool
+            assert failed.structured_content is not None
+            assert failed.structured_content["kind"] == "model_not_found", text_of(failed)
+            assert failed.structured_content["message"] == text_of(failed)
+
+
+async def test_delete_on_lmstudio_is_a_capability_error(
+    fake_runtime: MakeRuntime, monkeypatch: Any
+) -> None:
+    fake_runtime(server_running=True, models_downloaded=[MODELS["lmstudio"]])
+    configure(monkeypatch, "lmstudio")
+    async with Client(create_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("delete", {})
+    assert result.is_error
+    assert result.structured_content is not None
+    assert result.structured_content["kind"] == "capability"

@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 from mcp import Client
+from mcp_helpers import SERVER, http_server, http_transport
 from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
 from lmsdrive.cli import mcp_main
 from lmsdrive.mcp_http import TOKEN_VARIABLE, Guard, read_token
 from lmsdrive.testing.runtime import FakeRuntime
-from mcp_helpers import SERVER, http_server, http_transport
 
 MakeRuntime = Callable[..., FakeRuntime]
 TOKEN = "lmsdrive-test-token-5d1c"
