@@ -324,13 +324,12 @@ class Reporter:
             _send_from_thread(self._report, value, message)
             return
         self.task.check_cancelled()
-        self.task.say(message)
-        _send_from_thread(self.task.notify_progress, value, message)
+        _send_from_thread(self.task.report, value, message)
 
     def step(self, text: str) -> None:
         if self.task is not None:
             self.task.check_cancelled()
-            self.task.say(text)
+            anyio.from_thread.run(self.task.report, None, None, text)
 
     def downloads(self) -> DownloadProgress:
         return DownloadProgress(self.progress)

@@ -34,7 +34,7 @@ import contextlib
 import logging
 import secrets
 import threading
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -126,23 +126,21 @@ class TaskRecord:
     def expired(self, now: datetime) -> bool:
         return self.terminal and (now - self.created_at).total_seconds() * 1000 > self.ttl_ms
 
-    # -- from the worker thread ---------------------------------------------------------------
     def check_cancelled(self) -> None:
-        """Raise :class:`TaskCancelled` once the host cancelled the task."""
+        """Raise :class:`TaskCancelled` once the host cancelled the task (in the worker)."""
         if self._cancel.is_set():
             raise TaskCancelled(f"task {self.task_id} was cancelled")
 
-    def say(self, message: str) -> None:
-        """The status message ``tasks/get`` shows while the task works."""
-        if not self.terminal:
-            self.status_message = message
-            self.updated_at = _now()
-
     # -- on the event loop --------------------------------------------------------------------
-    async def notify_progress(self, progress: float, total: float | None, message: str) -> None:
-        """A progress notification on the call's token, tied to this task; nothing once the
-        task is terminal or when the call asked for no progress."""
-        if self.progress_token is None or self.terminal:
+    async def report(self, progress: float | None, total: float | None, message: str) -> None:
+        """The task's news: the status message ``tasks/get`` shows and, with ``progress``, a
+        progress notification on the call's token tied to this task. Nothing once the task
+        is terminal (run on the loop, so a cancel cannot slip in between)."""
+        if self.terminal:
+            return
+        self.status_message = message
+        self.updated_at = _now()
+        if progress is None or self.progress_token is None:
             return
         params = ProgressNotificationParams(
             progress_token=self.progress_token,
@@ -242,7 +240,10 @@ class Tasks:
             )
         if self._group is None:  # pragma: no cover - the lifespan holds it while serving
             raise MCPError(code=METHOD_NOT_FOUND, message="Tasks are not available")
-        ttl = ctx.params["task"].get("ttl") if isinstance(ctx.params["task"], dict) else None
+        task = ctx.params["task"]
+        if not isinstance(task, Mapping):
+            raise _params_error("'task' must be an object, e.g. {} or {\"ttl\": 60000}")
+        ttl = task.get("ttl")
         ttl_ms = min(ttl, MAX_TTL_MS) if isinstance(ttl, int) and ttl > 0 else DEFAULT_TTL_MS
         self._expire()
         record = TaskRecord(
