@@ -47,6 +47,7 @@ from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
 from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
 from mcp_types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     METHOD_NOT_FOUND,
     CancelTaskRequestParams,
@@ -67,6 +68,8 @@ logger = logging.getLogger(__name__)
 TASKS_VERSION = "2025-11-25"
 #: The ``_meta`` key that ties a message to its task.
 RELATED_TASK = "io.modelcontextprotocol/related-task"
+#: The ``_meta`` key of what a host may tell its model at once while the task runs.
+IMMEDIATE_RESPONSE = "io.modelcontextprotocol/model-immediate-response"
 #: How long a task is kept when the request names no ``ttl`` (ms), and the most it may ask.
 DEFAULT_TTL_MS = 60 * 60 * 1000
 MAX_TTL_MS = 24 * 60 * 60 * 1000
@@ -257,29 +260,36 @@ class Tasks:
         self._tasks[record.task_id] = record
         self._group.start_soon(self._run, record, call_next)
         logger.info("task %s: %s", record.task_id, name)
-        return {"task": _wire(record.task())}
+        return {
+            "task": _wire(record.task()),
+            "_meta": {IMMEDIATE_RESPONSE: f"{name} runs on as task {record.task_id}."},
+        }
 
     async def _run(self, record: TaskRecord, call_next: CallNext) -> None:
-        """Run the call as a plain call runs; its result is the task's."""
+        """Run the call as a plain call runs; its result (or JSON-RPC error) is the task's,
+        unless the task was cancelled meanwhile (it stays cancelled, without a result)."""
         token = _current.set(record)
+        result: HandlerResult = None
+        error: ErrorData | None = None
         try:
             result = await call_next(record.ctx)
         except MCPError as exc:
-            record.error = exc.error
-            record.finish("failed", exc.error.message)
-            return
+            error = exc.error
         except Exception as exc:  # the SDK turns tool failures into results: this is a bug
             logger.exception("task %s crashed", record.task_id)
-            record.error = ErrorData(code=-32603, message=f"Internal error: {exc}")
-            record.finish("failed", record.error.message)
-            return
+            error = ErrorData(code=INTERNAL_ERROR, message=f"Internal error: {exc}")
         finally:
             _current.reset(token)
             record.stopped.set()
+        if record.terminal:
+            return
+        if error is not None:
+            record.error = error
+            record.finish("failed", error.message)
+            return
         record.result = dict(result) if isinstance(result, dict) else {}
-        text = _first_text(record.result)
         if record.result.get("isError"):
-            record.finish("failed", text)
+            record.finish("failed", _first_text(record.result))
         else:
             record.finish("completed", "Done.")
 

@@ -40,12 +40,13 @@ from mcp_types import (
     Task,
 )
 
-from lmsdrive.mcp_tasks import RELATED_TASK
+from lmsdrive.mcp_tasks import IMMEDIATE_RESPONSE, RELATED_TASK
 from lmsdrive.testing.fake_cli import pid_alive
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
 MODEL = "qwen2.5:0.5b"
+TOKEN = "task-test-token-81f0"
 PERCENT = re.compile(r"Downloading model: (\d+)%")
 
 pytestmark = pytest.mark.anyio
@@ -79,6 +80,7 @@ class Host:
             "_meta": {"progressToken": token},
         }
         raw = await self.dispatcher.send_raw_request("tools/call", params, {"timeout": 30})
+        assert f"runs on as task {raw['task']['taskId']}" in raw["_meta"][IMMEDIATE_RESPONSE]
         return CreateTaskResult.model_validate(raw, by_name=False).task
 
     async def get(self, task_id: str) -> GetTaskResult:
@@ -189,12 +191,15 @@ async def test_init_llm_as_a_task(
 
 @asynccontextmanager
 async def connect(transport: str, log: Path) -> AsyncIterator[Host]:
-    """A host connected to a fresh server over ``transport``."""
+    """A host connected to a fresh server over ``transport`` (over HTTP with a token, as an
+    agent on another machine would)."""
     if transport == "stdio":
         async with host(stdio_transport(log)) as h:
             yield h
-    else:
-        async with http_server(log) as url, host(http_transport(url)) as h:
+        return
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LMSDRIVE_MCP_TOKEN", TOKEN)
+        async with http_server(log) as url, host(http_transport(url, TOKEN)) as h:
             yield h
 
 
