@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx2
-from mcp.client._transport import Transport, TransportStreams
+from mcp.client._transport import TransportStreams
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -31,11 +31,16 @@ async def stdio_transport(log: Path) -> AsyncIterator[Streams]:
             yield streams
 
 
-def http_transport(url: str, token: str | None = None) -> Transport:
+@asynccontextmanager
+async def http_transport(url: str, token: str | None = None) -> AsyncIterator[Streams]:
     """The SDK's Streamable HTTP client transport, with the bearer token when given."""
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    client = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300))
-    return streamable_http_client(url, http_client=client)
+    timeout = httpx2.Timeout(30, read=300)
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=timeout) as client,
+        streamable_http_client(url, http_client=client) as streams,
+    ):
+        yield streams
 
 
 @contextmanager
