@@ -428,3 +428,16 @@ async def test_delete_on_lmstudio_is_a_capability_error(
     assert result.is_error
     assert result.structured_content is not None
     assert result.structured_content["kind"] == "capability"
+
+
+def test_every_error_class_names_its_own_kind() -> None:
+    from lmsdrive import errors
+
+    classes = [
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.LmsdriveError)
+    ]
+    assert all("kind" in vars(c) for c in classes), [c for c in classes if "kind" not in vars(c)]
+    assert len({c.kind for c in classes}) == len(classes)
+    assert errors.ModelNotFoundError("x").kind == "model_not_found"
