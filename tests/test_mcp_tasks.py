@@ -248,7 +248,7 @@ async def test_cancel_stops_the_download_and_its_child(
 async def test_two_pulls_of_one_model_share_one_download(
     fake_runtime: MakeRuntime, tmp_path: Path
 ) -> None:
-    rt = fake_runtime(server_running=True, pull_seconds=2.0, pull_frames=40)
+    rt = fake_runtime(server_running=True, pull_seconds=4.0, pull_frames=40)
     async with host(stdio_transport(tmp_path / "server.log")) as h:
         first = await h.call_as_task("pull", {"model": MODEL}, token="a")
         second = await h.call_as_task("pull", {}, token="b")
