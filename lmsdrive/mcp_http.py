@@ -24,7 +24,7 @@ import ipaddress
 import os
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -162,8 +162,9 @@ def _url(sock: socket.socket) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}{ENDPOINT}"
 
 
-def serve_http(server: MCPServer[Any], args: argparse.Namespace) -> int:
-    """Serve ``server`` over Streamable HTTP until interrupted; 2 when refused."""
+def serve_http(make_server: Callable[[], MCPServer[Any]], args: argparse.Namespace) -> int:
+    """Serve ``make_server()`` over Streamable HTTP until interrupted; 2 when refused (before
+    the server is made)."""
     import uvicorn
 
     def refuse(message: str) -> int:
@@ -180,7 +181,7 @@ def serve_http(server: MCPServer[Any], args: argparse.Namespace) -> int:
             f"download, load and delete models. Set {TOKEN_VARIABLE} (or --token-file PATH); "
             "clients then send 'Authorization: Bearer <token>'. Or listen on 127.0.0.1."
         )
-    app = server.streamable_http_app(
+    app = make_server().streamable_http_app(
         streamable_http_path=ENDPOINT,
         transport_security=_security(args.host, list(args.allow_origin)),
         host=args.host,

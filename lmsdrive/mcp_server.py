@@ -703,7 +703,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("httpx", "httpcore"):  # one INFO line per request would flood the host's log
         logging.getLogger(name).setLevel(logging.WARNING)
     if args.transport == "streamable-http":
-        return serve_http(create_server(), args)
+        return serve_http(create_server, args)
     create_server().run("stdio")
     return 0
 
