@@ -2,27 +2,39 @@
 
 Every error derives from :class:`LmsdriveError`. Each subclass also inherits the builtin
 that fits, so callers can ``except FileNotFoundError`` or ``except TimeoutError`` without
-importing lmsdrive. Messages always say what to do next.
+importing lmsdrive. Messages always say what to do next. Each class names its ``kind``, a stable
+short word (``"not_installed"``, ``"model_not_found"``, ...) a program can branch on (the MCP
+server's tool errors carry it beside the message).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class LmsdriveError(Exception):
     """Root of every error raised by lmsdrive."""
 
+    kind: ClassVar[str] = "error"
+
 
 class ConfigError(LmsdriveError, ValueError):
     """An environment variable or argument has a value lmsdrive cannot use."""
+
+    kind: ClassVar[str] = "config"
 
 
 class InvalidModelNameError(LmsdriveError, ValueError):
     """A model name is empty, looks like a flag, or holds whitespace/control characters."""
 
+    kind: ClassVar[str] = "invalid_model_name"
+
 
 class InvalidMessageError(LmsdriveError, ValueError):
     """A chat message is not ``{"role": "system" | "user" | "assistant" | "tool", "content":
     text}``; refused before any request, naming the message and what is wrong."""
+
+    kind: ClassVar[str] = "invalid_message"
 
 
 class ParseError(LmsdriveError, ValueError):
@@ -31,6 +43,8 @@ class ParseError(LmsdriveError, ValueError):
     ``command`` names the parser (``"ollama list"``), ``line_number`` is 1-based within
     the text the parser read, ``line`` is that line as read (ANSI removed).
     """
+
+    kind: ClassVar[str] = "parse_error"
 
     def __init__(
         self, command: str, message: str, line_number: int | None = None, line: str | None = None
@@ -46,6 +60,8 @@ class ParseError(LmsdriveError, ValueError):
 
 class NotInstalledError(LmsdriveError, FileNotFoundError):
     """The runtime's command-line tool was not found."""
+
+    kind: ClassVar[str] = "not_installed"
 
 
 class ServerNotRunningError(LmsdriveError, ConnectionError):
@@ -70,14 +86,20 @@ class ServerNotRunningError(LmsdriveError, ConnectionError):
         self.url = url
         self.startable = startable
 
+    kind: ClassVar[str] = "server_not_running"
+
 
 class ServerStartError(LmsdriveError, RuntimeError):
     """The server could not be started (it exited, or its port is held by something else)."""
+
+    kind: ClassVar[str] = "server_start_failed"
 
 
 class NotStartedByLmsdriveError(LmsdriveError, PermissionError):
     """``stop``: the running server is not one lmsdrive started (or it restarted since), so
     lmsdrive leaves it alone."""
+
+    kind: ClassVar[str] = "not_started_by_lmsdrive"
 
 
 class ModelNotFoundError(LmsdriveError, LookupError):
@@ -89,6 +111,8 @@ class ModelNotFoundError(LmsdriveError, LookupError):
     ``downloaded``: for a local miss, whether the server has it downloaded (``True``: it is
     only not loaded; ``None``: could not tell). ``detail``: the runtime's own words, without
     advice, where the message adds some."""
+
+    kind: ClassVar[str] = "model_not_found"
 
     def __init__(
         self,
@@ -109,6 +133,8 @@ class ModelNotFoundError(LmsdriveError, LookupError):
 class PullError(LmsdriveError, RuntimeError):
     """A download failed; the message is the runtime's own."""
 
+    kind: ClassVar[str] = "pull_failed"
+
 
 def pull_failed_hint(message: str) -> str:
     """What to do after a failed download whose error (or last output) is ``message``, as a
@@ -126,6 +152,8 @@ def pull_failed_hint(message: str) -> str:
 class CommandError(LmsdriveError, RuntimeError):
     """A runtime command failed; carries its transcript for diagnosis."""
 
+    kind: ClassVar[str] = "command_failed"
+
     def __init__(self, message: str, transcript: object | None = None) -> None:
         super().__init__(message)
         self.transcript = transcript
@@ -137,6 +165,8 @@ class CommandTimeoutError(LmsdriveError, TimeoutError):
     ``transcript`` holds what a timed-out command printed before it was stopped (or None).
     """
 
+    kind: ClassVar[str] = "timeout"
+
     def __init__(self, message: str, transcript: object | None = None) -> None:
         super().__init__(message)
         self.transcript = transcript
@@ -144,6 +174,8 @@ class CommandTimeoutError(LmsdriveError, TimeoutError):
 
 class APIError(LmsdriveError, RuntimeError):
     """An HTTP API answered with an error (status code and the server's message)."""
+
+    kind: ClassVar[str] = "api_error"
 
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message if status_code is None else f"{message} (HTTP {status_code})")
@@ -180,6 +212,8 @@ class AuthenticationError(LmsdriveError, PermissionError):
     Studio's ``invalid_api_key`` body). The message names the variable(s) to set; it never
     holds the token."""
 
+    kind: ClassVar[str] = "authentication"
+
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -189,6 +223,8 @@ class ServerTooOldError(LmsdriveError, RuntimeError):
     """The server answers but lacks the API lmsdrive needs for this (e.g. an LM Studio older
     than 0.4 has no REST API v1 for downloads on a remote host)."""
 
+    kind: ClassVar[str] = "server_too_old"
+
 
 class CapabilityError(LmsdriveError, ValueError):
     """The model or runtime cannot serve the call: an embedding model asked to chat, a chat
@@ -196,11 +232,15 @@ class CapabilityError(LmsdriveError, ValueError):
     delete in ``lms`` or its APIs). The message names what cannot be done, and what to do
     instead."""
 
+    kind: ClassVar[str] = "capability"
+
 
 class StructuredOutputError(LmsdriveError, ValueError):
     """A reply asked for as JSON (a ``format`` / JSON schema) is not valid JSON, or does not
     match the schema. ``text`` is the reply as the model wrote it; ``problems`` what is
     wrong with it."""
+
+    kind: ClassVar[str] = "structured_output"
 
     def __init__(self, message: str, text: str, problems: list[str] | None = None) -> None:
         super().__init__(message)

@@ -1,8 +1,9 @@
-"""``lmsdrive-mcp``: the MCP server shim (stdio), on the official ``mcp`` SDK v2 (``MCPServer``).
+"""``lmsdrive-mcp``: the MCP server shim, on the official ``mcp`` SDK v2 (``MCPServer``).
 
 Install with ``pip install 'lmsdrive[mcp]'`` (pins ``mcp>=2.3,<3``). An MCP host starts it as a
-subprocess and talks JSON-RPC over its stdin/stdout. Configuration comes from the environment,
-read once when the server starts:
+subprocess and talks JSON-RPC over its stdin/stdout (the default), or reaches it over
+Streamable HTTP at ``/mcp`` (``--transport streamable-http``, see :mod:`lmsdrive.mcp_http`).
+Configuration comes from the environment, read once when the server starts:
 
 =================  ==========================================================================
 ``BACKEND``        ``ollama`` (default) or ``lmstudio``
@@ -20,8 +21,18 @@ Tools (every decision stays in the library; this module only translates):
     progress notifications on the request's progress token (when the client gave one):
     ``progress`` is the overall percent in whole numbers, strictly increasing, ``total`` 100,
     ``message`` ``"Downloading model: 45%"``, and 100 when the download completes. Returns
-    ``{success, message, steps_performed}``; a failure is a tool error (``isError``) whose
-    text is the friendly per-backend message, with the same object as structured content.
+    ``{success, message, steps_performed, kind}``; a failure is a tool error (``isError``)
+    whose text is the friendly per-backend message, with the same object as structured
+    content.
+``ensure_ready(model=None, ...)``
+    ``init_llm`` for any model (default: the configured one).
+``pull(model=None)``
+    Download a model, with the same progress notifications: ``{model, message}``.
+``load(model=None, context_length, gpu, ttl, identifier)`` / ``unload(model=None)``
+    Load a downloaded model into memory (``{name, identifier, size_bytes,
+    context_length}``) / unload it (``{model, message}``).
+``delete(model=None)``
+    Delete a model from the server's disk (Ollama; LM Studio has no delete): destructive.
 ``generate(prompt, temperature=0.1, max_tokens=100)``
     The answer's text (structured: ``text``, ``model``, ``finish_reason``, token counts).
 ``chat(messages, temperature=0.1, max_tokens=500, json_schema=None)``
@@ -37,18 +48,27 @@ Tools (every decision stays in the library; this module only translates):
     ``{backend, models: [{name, size_bytes, type}], loaded: [{name, identifier, size_bytes,
     context_length}]}``.
 
-Failures are tool errors carrying the library's friendly message ("Ollama is not installed.
-Please install from https://ollama.com", "Ollama server at URL does not answer: start it with
-… Run init_llm to start it.", ...). Logs go to stderr; stdout is the protocol's.
+``init_llm``, ``ensure_ready`` and ``pull`` may run as tasks (MCP 2025-11-25): a host that asks
+gets a task at once and polls it (:mod:`lmsdrive.mcp_tasks`), so a long download neither
+blocks nor times out the host.
+
+Every tool has an output schema. A failure is a tool error (``isError``): its text is the
+library's friendly message ("Ollama is not installed. Please install from
+https://ollama.com", "Ollama server at URL does not answer: start it with … Run init_llm to
+start it.", ...), its structured content ``{kind, message}`` where ``kind`` is the error's stable
+:attr:`lmsdrive.errors.LmsdriveError.kind` (``not_installed``, ``server_not_running``,
+``model_not_found``, ...; ``cancelled`` for a cancelled task). Logs go to stderr; stdout is
+the protocol's on stdio.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
@@ -59,10 +79,11 @@ import anyio.to_thread
 
 try:
     from mcp.server.mcpserver import Context, MCPServer
-    from mcp.server.mcpserver.exceptions import ToolError
     from mcp.types import CallToolResult, TextContent, ToolAnnotations
     from pydantic import Field
     from typing_extensions import TypedDict
+
+    from .mcp_tasks import TaskCancelled, Tasks, current_task
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError(
         f"lmsdrive-mcp needs the MCP Python SDK v2 ({exc}): pip install 'lmsdrive[mcp]'",
@@ -71,9 +92,16 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
 from ._types import LoadOptions, Progress
 from ._version import __version__
+from .backends.base import close_iterator
 from .config import Config
 from .driver import Driver, friendly_message
-from .errors import ConfigError, InvalidModelNameError, LmsdriveError, ServerNotRunningError
+from .errors import (
+    CommandError,
+    ConfigError,
+    InvalidModelNameError,
+    LmsdriveError,
+    ServerNotRunningError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,17 +109,23 @@ INSTRUCTIONS = (
     "Drives a local LLM runtime (Ollama or LM Studio, chosen by the server's environment). "
     "Call init_llm first: it starts the runtime's server, downloads the configured model if "
     "needed (with progress) and loads it. Then call generate. status and list_models report "
-    "what is installed, running, downloaded and loaded."
+    "what is installed, running, downloaded and loaded; pull, load, unload, ensure_ready and "
+    "delete act on any model (default: the configured one)."
 )
+
+#: The tools that may run as tasks (they may download for minutes).
+TASK_TOOLS = ("init_llm", "ensure_ready", "pull")
 
 
 # --- tool results (their JSON Schemas are the tools' output schemas) ----------------------------
 class InitResult(TypedDict):
-    """What ``init_llm`` did, as the original ``init_llm`` returned it."""
+    """What ``init_llm`` did, as the original ``init_llm`` returned it, and the error's kind
+    (``None`` on success)."""
 
     success: bool
     message: str
     steps_performed: list[str]
+    kind: str | None
 
 
 class GenerateResult(TypedDict):
@@ -136,6 +170,13 @@ class ModelList(TypedDict):
     loaded: list[LoadedInfo]
 
 
+class ModelDone(TypedDict):
+    """What ``pull``, ``unload`` and ``delete`` did to which model."""
+
+    model: str
+    message: str
+
+
 class StatusResult(TypedDict):
     """:meth:`lmsdrive.status.Status.to_dict`."""
 
@@ -156,6 +197,28 @@ class StatusResult(TypedDict):
     notes: list[str]
 
 
+# --- results --------------------------------------------------------------------------------------
+def _text_result(text: str, structured: Any, *, is_error: bool = False) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=structured,
+        is_error=is_error,
+    )
+
+
+def _data_result(data: Mapping[str, Any]) -> CallToolResult:
+    """A success whose text is its structured content as JSON."""
+    return _text_result(json.dumps(data, indent=2), dict(data))
+
+
+def error_result(message: str, kind: str) -> CallToolResult:
+    """A tool error: the friendly message as text, ``{kind, message}`` as structured content."""
+    return _text_result(message, {"kind": kind, "message": message}, is_error=True)
+
+
+CANCELLED = "Cancelled: the task was stopped before it finished (a download stops where it was)."
+
+
 # --- server state ---------------------------------------------------------------------------------
 @dataclass
 class ServerState:
@@ -165,11 +228,6 @@ class ServerState:
     driver_: Driver | None = None
     config_error: ConfigError | InvalidModelNameError | None = None
 
-    def driver(self) -> Driver:
-        if self.driver_ is None:
-            raise ToolError(str(self.config_error))
-        return self.driver_
-
     def model(self) -> str | None:
         if self.driver_ is None:
             return None
@@ -178,9 +236,23 @@ class ServerState:
         except LmsdriveError:
             return None
 
-    def error(self, exc: BaseException) -> ToolError:
-        """A tool error with the friendly per-backend message and this face's next step."""
-        return ToolError(message_for(self.backend, self.model(), exc))
+    def failure(self, exc: BaseException, model: str | None = None) -> CallToolResult:
+        """A tool error with the friendly per-backend message and the error's kind."""
+        err = exc if isinstance(exc, LmsdriveError) else CommandError(str(exc))
+        return error_result(message_for(self.backend, model or self.model(), exc), err.kind)
+
+    def run(
+        self, work: Callable[[Driver], CallToolResult], model: str | None = None
+    ) -> CallToolResult:
+        """``work(driver)``, or the tool error for what it raised (or for the environment's
+        configuration error)."""
+        if self.driver_ is None:
+            assert self.config_error is not None
+            return self.failure(self.config_error)
+        try:
+            return work(self.driver_)
+        except (LmsdriveError, OSError) as exc:
+            return self.failure(exc, model)
 
 
 #: What an MCP host can do next when the server does not answer.
@@ -199,6 +271,13 @@ def _state(ctx: Context[ServerState, Any]) -> ServerState:
     state = ctx.request_context.lifespan_context
     assert isinstance(state, ServerState)
     return state
+
+
+def _for_model(driver: Driver, model: str | None) -> Driver:
+    """``driver``, or one for ``model`` on the same backend (never closed: it shares it)."""
+    if model is None:
+        return driver
+    return Driver(dataclasses.replace(driver.config, model_name=model), backend=driver.backend)
 
 
 # --- progress -------------------------------------------------------------------------------------
@@ -226,50 +305,144 @@ class DownloadProgress:
         self._send(float(value), f"Downloading model: {value}%")
 
 
-def _thread_sender(
-    report: Callable[[float, float | None, str | None], Coroutine[Any, Any, None]],
-) -> Callable[[float, str], None]:
-    """A ``send`` for :class:`DownloadProgress` that runs in a worker thread and awaits
-    ``report`` on the event loop. Cancellation of the request propagates (it stops the
-    download); a notification that cannot be sent is logged, not fatal."""
-
-    def send(progress: float, message: str) -> None:
-        try:
-            anyio.from_thread.run(report, progress, 100.0, message)
-        except anyio.get_cancelled_exc_class():
-            raise
-        except Exception:  # the client went away: let the download finish anyway
-            logger.debug("could not send a progress notification", exc_info=True)
-
-    return send
+Report = Callable[[float, float | None, str], Coroutine[Any, Any, None]]
 
 
-# --- the server -----------------------------------------------------------------------------------
-def _text_result(text: str, structured: Any, *, is_error: bool = False) -> CallToolResult:
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)],
-        structured_content=structured,
-        is_error=is_error,
+def _send_from_thread(report: Report, progress: float, message: str) -> None:
+    """Await ``report`` on the event loop from a worker thread. Cancellation of the request
+    propagates (it stops the download); a notification that cannot be sent is logged."""
+    try:
+        anyio.from_thread.run(report, progress, 100.0, message)
+    except anyio.get_cancelled_exc_class():
+        raise
+    except Exception:  # the client went away: let the download finish anyway
+        logger.debug("could not send a progress notification", exc_info=True)
+
+
+class Reporter:
+    """Where a long tool's news goes, from its worker thread: the request's progress token
+    (a plain call), or its task (the status message ``tasks/get`` shows, and progress
+    notifications tied to the task). A cancelled task stops the work at its next news."""
+
+    def __init__(self, ctx: Context[ServerState, Any]) -> None:
+        self.task = current_task()
+        self._report: Report = ctx.report_progress
+
+    def progress(self, value: float, message: str) -> None:
+        if self.task is None:
+            _send_from_thread(self._report, value, message)
+            return
+        self.task.check_cancelled()
+        _send_from_thread(self.task.report, value, message)
+
+    def step(self, text: str) -> None:
+        if self.task is not None:
+            self.task.check_cancelled()
+            anyio.from_thread.run(self.task.report, None, None, text)
+
+    def downloads(self) -> DownloadProgress:
+        return DownloadProgress(self.progress)
+
+
+async def _long(
+    ctx: Context[ServerState, Any], work: Callable[[Reporter], CallToolResult]
+) -> CallToolResult:
+    """Run ``work`` (a download, a load) in a worker thread; a cancelled task ends there."""
+    reporter = Reporter(ctx)
+    try:
+        return await anyio.to_thread.run_sync(lambda: work(reporter))
+    except TaskCancelled:
+        return error_result(CANCELLED, "cancelled")
+
+
+def _init_result(
+    success: bool, message: str, steps: Sequence[str], kind: str | None
+) -> CallToolResult:
+    data: InitResult = {
+        "success": success,
+        "message": message,
+        "steps_performed": list(steps),
+        "kind": kind,
+    }
+    if success:
+        return _text_result(json.dumps(data, indent=2), data)
+    text = message
+    if steps:
+        text += "\nSteps performed before the failure: " + "; ".join(steps)
+    return _text_result(text, data, is_error=True)
+
+
+def _loaded_info(name: str, identifier: str, size: int | None, ctx: int | None) -> LoadedInfo:
+    return {"name": name, "identifier": identifier, "size_bytes": size, "context_length": ctx}
+
+
+def _acts(title: str, *, destructive: bool = False, open_world: bool = False) -> ToolAnnotations:
+    """The annotations of a tool that changes the runtime's state (safe to repeat)."""
+    return ToolAnnotations(
+        title=title,
+        read_only_hint=False,
+        destructive_hint=destructive,
+        idempotent_hint=True,
+        open_world_hint=open_world,
     )
 
 
+async def _act(
+    ctx: Context[ServerState, Any],
+    model: str | None,
+    done: str,
+    act: Callable[[Driver, str | None], None],
+) -> CallToolResult:
+    """``act(driver, model)`` in a worker thread: ``{model, message}`` ("Unloaded model X")."""
+    state = _state(ctx)
+
+    def work(driver: Driver) -> CallToolResult:
+        name = model or driver.model
+        act(driver, model)
+        return _data_result(ModelDone(model=name, message=f"{done} model {name}"))
+
+    return await anyio.to_thread.run_sync(lambda: state.run(work, model))
+
+
+# --- tool arguments -------------------------------------------------------------------------------
+ModelArg = Annotated[
+    str | None, Field(description="The model (default: the configured MODEL_NAME).")
+]
+ContextLengthArg = Annotated[
+    int | None, Field(ge=1, description="Context length to load the model with (tokens).")
+]
+GpuArg = Annotated[
+    str | None,
+    Field(description="GPU offload: a ratio 0-1, 'max' or 'off' (Ollama: 'max'/'off')."),
+]
+TtlArg = Annotated[
+    int | None, Field(ge=1, description="Unload the model after this many idle seconds.")
+]
+IdentifierArg = Annotated[
+    str | None, Field(description="API name of the loaded instance (LM Studio only).")
+]
+
+
+# --- the server -----------------------------------------------------------------------------------
 def create_server(config: Config | None = None) -> MCPServer[ServerState]:
     """The MCP server. ``config`` defaults to :meth:`Config.from_env` at server start; an
     invalid environment does not stop the server: every tool then answers with the reason."""
+    tasks = Tasks(TASK_TOOLS)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
-        try:
-            cfg = config if config is not None else Config.from_env()
-        except (ConfigError, InvalidModelNameError) as exc:
-            logger.error("configuration error: %s", exc)
-            yield ServerState(backend="ollama", config_error=exc)
-            return
-        driver = Driver(cfg)
-        try:
-            yield ServerState(backend=cfg.backend, driver_=driver)
-        finally:
-            driver.close()
+        async with tasks.running():
+            try:
+                cfg = config if config is not None else Config.from_env()
+            except (ConfigError, InvalidModelNameError) as exc:
+                logger.error("configuration error: %s", exc)
+                yield ServerState(backend="ollama", config_error=exc)
+                return
+            driver = Driver(cfg)
+            try:
+                yield ServerState(backend=cfg.backend, driver_=driver)
+            finally:
+                driver.close()
 
     server: MCPServer[ServerState] = MCPServer(
         "lmsdrive",
@@ -277,60 +450,125 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
+        extensions=[tasks.extension()],
+        middleware=[tasks.middleware],
     )
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            title="Make the local LLM ready",
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=True,
-        )
-    )
+    async def make_ready(
+        ctx: Context[ServerState, Any],
+        model: str | None,
+        options: dict[str, Any],
+    ) -> CallToolResult:
+        state = _state(ctx)
+        if state.driver_ is None:
+            error = state.config_error or ConfigError("no configuration")
+            return _init_result(False, str(error), [], error.kind)
+        driver = state.driver_
+
+        def work(reporter: Reporter) -> CallToolResult:
+            try:
+                load_options = LoadOptions(**options)
+                target = _for_model(driver, model)
+            except LmsdriveError as exc:
+                return _init_result(False, str(exc), [], exc.kind)
+            report = target.ensure_ready(
+                reporter.downloads(), on_step=reporter.step, load_options=load_options
+            )
+            kind = report.error.kind if report.error is not None else None
+            return _init_result(report.success, report.message, report.steps_performed, kind)
+
+        return await _long(ctx, work)
+
+    @server.tool(annotations=_acts("Make the local LLM ready", open_world=True))
     async def init_llm(
         ctx: Context[ServerState, Any],
-        context_length: Annotated[
-            int | None, Field(ge=1, description="Context length to load the model with (tokens).")
-        ] = None,
-        gpu: Annotated[
-            str | None,
-            Field(description="GPU offload: a ratio 0-1, 'max' or 'off' (Ollama: 'max'/'off')."),
-        ] = None,
-        ttl: Annotated[
-            int | None, Field(ge=1, description="Unload the model after this many idle seconds.")
-        ] = None,
-        identifier: Annotated[
-            str | None, Field(description="API name of the loaded instance (LM Studio only).")
-        ] = None,
+        context_length: ContextLengthArg = None,
+        gpu: GpuArg = None,
+        ttl: TtlArg = None,
+        identifier: IdentifierArg = None,
     ) -> Annotated[CallToolResult, InitResult]:
         """Make the configured model ready: start the runtime's server if needed, download the
         model if needed (reporting progress), load it (with the optional load options). Safe
         to call again: it does only what is missing. Returns success, a message and the steps
-        performed."""
+        performed. May run as a task."""
+        options = {"context_length": context_length, "gpu": gpu, "ttl": ttl}
+        return await make_ready(ctx, None, {**options, "identifier": identifier})
+
+    @server.tool(annotations=_acts("Make a model ready", open_world=True))
+    async def ensure_ready(
+        ctx: Context[ServerState, Any],
+        model: ModelArg = None,
+        context_length: ContextLengthArg = None,
+        gpu: GpuArg = None,
+        ttl: TtlArg = None,
+        identifier: IdentifierArg = None,
+    ) -> Annotated[CallToolResult, InitResult]:
+        """init_llm for any model: start the server if needed, download the model if needed
+        (reporting progress), load it. Returns success, a message and the steps performed.
+        May run as a task."""
+        options = {"context_length": context_length, "gpu": gpu, "ttl": ttl}
+        return await make_ready(ctx, model, {**options, "identifier": identifier})
+
+    @server.tool(annotations=_acts("Download a model", open_world=True))
+    async def pull(
+        ctx: Context[ServerState, Any], model: ModelArg = None
+    ) -> Annotated[CallToolResult, ModelDone]:
+        """Download a model (the server must be running: run init_llm first), reporting
+        progress. Two calls for the same model share one download. May run as a task."""
         state = _state(ctx)
-        driver = state.driver()
-        try:
+
+        def work(reporter: Reporter) -> CallToolResult:
+            def download(driver: Driver) -> CallToolResult:
+                name = model or driver.model
+                on_progress = reporter.downloads()
+                events = driver.pull(model)
+                try:
+                    for event in events:
+                        on_progress(event)
+                finally:  # closing stops the download's child process
+                    close_iterator(events)
+                return _data_result(ModelDone(model=name, message=f"Downloaded model {name}"))
+
+            return state.run(download, model)
+
+        return await _long(ctx, work)
+
+    @server.tool(annotations=_acts("Load a model"))
+    async def load(
+        ctx: Context[ServerState, Any],
+        model: ModelArg = None,
+        context_length: ContextLengthArg = None,
+        gpu: GpuArg = None,
+        ttl: TtlArg = None,
+        identifier: IdentifierArg = None,
+    ) -> Annotated[CallToolResult, LoadedInfo]:
+        """Load a downloaded model into memory with the optional load options; returns the
+        loaded instance (its identifier is what requests name)."""
+        state = _state(ctx)
+
+        def work(driver: Driver) -> CallToolResult:
             options = LoadOptions(
                 context_length=context_length, gpu=gpu, ttl=ttl, identifier=identifier
             )
-        except LmsdriveError as exc:
-            raise state.error(exc) from exc
-        on_progress = DownloadProgress(_thread_sender(ctx.report_progress))
-        report = await anyio.to_thread.run_sync(
-            lambda: driver.ensure_ready(on_progress, load_options=options)
-        )
-        data: InitResult = {
-            "success": report.success,
-            "message": report.message,
-            "steps_performed": list(report.steps_performed),
-        }
-        if report.success:
-            return _text_result(json.dumps(data, indent=2), data)
-        text = report.message
-        if report.steps_performed:
-            text += "\nSteps performed before the failure: " + "; ".join(report.steps_performed)
-        return _text_result(text, data, is_error=True)
+            m = driver.load(model, options)
+            return _data_result(_loaded_info(m.name, m.identifier, m.size_bytes, m.context_length))
+
+        return await anyio.to_thread.run_sync(lambda: state.run(work, model))
+
+    @server.tool(annotations=_acts("Unload a model"))
+    async def unload(
+        ctx: Context[ServerState, Any], model: ModelArg = None
+    ) -> Annotated[CallToolResult, ModelDone]:
+        """Unload a model from memory (it stays downloaded)."""
+        return await _act(ctx, model, "Unloaded", Driver.unload)
+
+    @server.tool(annotations=_acts("Delete a model", destructive=True))
+    async def delete(
+        ctx: Context[ServerState, Any], model: ModelArg = None
+    ) -> Annotated[CallToolResult, ModelDone]:
+        """Delete a model from the server's disk (Ollama; LM Studio has no delete). A later
+        use downloads it again."""
+        return await _act(ctx, model, "Deleted", Driver.delete)
 
     @server.tool(
         annotations=ToolAnnotations(
@@ -347,20 +585,19 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
     ) -> Annotated[CallToolResult, GenerateResult]:
         """Generate an answer to the prompt with the configured local model (run init_llm
         first)."""
-        state = _state(ctx)
-        driver = state.driver()
-        try:
+
+        def work(driver: Driver) -> CallToolResult:
             gen = driver.generate(prompt, temperature=temperature, max_tokens=max_tokens)
-        except LmsdriveError as exc:
-            raise state.error(exc) from exc
-        data: GenerateResult = {
-            "text": gen.text,
-            "model": gen.model,
-            "finish_reason": gen.finish_reason,
-            "prompt_tokens": gen.prompt_tokens,
-            "completion_tokens": gen.completion_tokens,
-        }
-        return _text_result(gen.text, data)
+            data: GenerateResult = {
+                "text": gen.text,
+                "model": gen.model,
+                "finish_reason": gen.finish_reason,
+                "prompt_tokens": gen.prompt_tokens,
+                "completion_tokens": gen.completion_tokens,
+            }
+            return _text_result(gen.text, data)
+
+        return _state(ctx).run(work)
 
     @server.tool(
         annotations=ToolAnnotations(title="Chat", read_only_hint=True, open_world_hint=False)
@@ -386,25 +623,23 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
     ) -> Annotated[CallToolResult, ChatResult]:
         """Answer a conversation with the configured local model (run init_llm first); with
         json_schema, the answer is JSON that fits it (parsed in the result's json)."""
-        state = _state(ctx)
-        driver = state.driver()
-        try:
+
+        def work(driver: Driver) -> CallToolResult:
             reply = driver.chat(
                 messages, temperature=temperature, max_tokens=max_tokens, format=json_schema
             )
-            value = reply.json() if json_schema is not None else None
-        except LmsdriveError as exc:
-            raise state.error(exc) from exc
-        data: ChatResult = {
-            "text": reply.text,
-            "model": reply.model,
-            "finish_reason": reply.finish_reason,
-            "thinking": reply.thinking,
-            "json": value,
-            "prompt_tokens": reply.prompt_tokens,
-            "completion_tokens": reply.completion_tokens,
-        }
-        return _text_result(reply.text, data)
+            data: ChatResult = {
+                "text": reply.text,
+                "model": reply.model,
+                "finish_reason": reply.finish_reason,
+                "thinking": reply.thinking,
+                "json": reply.json() if json_schema is not None else None,
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+            }
+            return _text_result(reply.text, data)
+
+        return _state(ctx).run(work)
 
     @server.tool(annotations=ToolAnnotations(title="Embed texts", read_only_hint=True))
     def embed(
@@ -414,70 +649,71 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
             str | None,
             Field(description="An embedding model (default: the configured MODEL_NAME)."),
         ] = None,
-    ) -> EmbedResult:
+    ) -> Annotated[CallToolResult, EmbedResult]:
         """One embedding vector per text, from an embedding model."""
-        state = _state(ctx)
-        driver = state.driver()
-        try:
+
+        def work(driver: Driver) -> CallToolResult:
             vectors = driver.embed(texts, model=model)
-        except LmsdriveError as exc:
-            raise state.error(exc) from exc
-        return {"model": model or driver.model, "embeddings": vectors}
+            return _data_result(EmbedResult(model=model or driver.model, embeddings=vectors))
+
+        return _state(ctx).run(work, model)
 
     @server.tool(annotations=ToolAnnotations(title="Runtime status", read_only_hint=True))
-    def status(ctx: Context[ServerState, Any]) -> StatusResult:
+    def status(ctx: Context[ServerState, Any]) -> Annotated[CallToolResult, StatusResult]:
         """Which backend, whether it is installed and its server running, its version, the
         configured model and whether it is downloaded and loaded, the models present, and
         what could not be found out (problems)."""
-        return cast(StatusResult, _state(ctx).driver().status().to_dict())
+        return _state(ctx).run(
+            lambda driver: _data_result(cast(StatusResult, driver.status().to_dict()))
+        )
 
     @server.tool(annotations=ToolAnnotations(title="List models", read_only_hint=True))
-    def list_models(ctx: Context[ServerState, Any]) -> ModelList:
+    def list_models(ctx: Context[ServerState, Any]) -> Annotated[CallToolResult, ModelList]:
         """The models downloaded on the backend, and those loaded in memory."""
-        state = _state(ctx)
-        driver = state.driver()
-        try:
+
+        def work(driver: Driver) -> CallToolResult:
             models = driver.models()
             loaded = driver.loaded_models()
-        except (LmsdriveError, OSError) as exc:
-            raise state.error(exc) from exc
-        return {
-            "backend": driver.config.backend,
-            "models": [
-                {"name": m.name, "size_bytes": m.size_bytes, "type": m.type} for m in models
-            ],
-            "loaded": [
-                {
-                    "name": m.name,
-                    "identifier": m.identifier,
-                    "size_bytes": m.size_bytes,
-                    "context_length": m.context_length,
-                }
-                for m in loaded
-            ],
-        }
+            data: ModelList = {
+                "backend": driver.config.backend,
+                "models": [
+                    {"name": m.name, "size_bytes": m.size_bytes, "type": m.type} for m in models
+                ],
+                "loaded": [
+                    _loaded_info(m.name, m.identifier, m.size_bytes, m.context_length)
+                    for m in loaded
+                ],
+            }
+            return _data_result(data)
+
+        return _state(ctx).run(work)
 
     return server
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``lmsdrive-mcp``: serve MCP over stdio until stdin closes."""
+    """Entry point of ``lmsdrive-mcp``: serve MCP over stdio until stdin closes, or over
+    Streamable HTTP (``--transport streamable-http``)."""
+    from .mcp_http import add_http_arguments, serve_http
+
     parser = argparse.ArgumentParser(
         prog="lmsdrive-mcp",
         description=(
-            "MCP server (stdio) with the tools init_llm, generate, chat, embed, status and "
-            "list_models. "
+            "MCP server with the tools init_llm, ensure_ready, pull, load, unload, delete, "
+            "generate, chat, embed, status and list_models. "
             "Configured by the environment: BACKEND (ollama|lmstudio), MODEL_NAME, "
-            "MODEL_SOURCE (ollama|huggingface), LMSTUDIO_URL, OLLAMA_HOST. Started by an MCP "
-            "host, not by hand."
+            "MODEL_SOURCE (ollama|huggingface), LMSTUDIO_URL, OLLAMA_HOST. Over stdio it is "
+            "started by an MCP host; over Streamable HTTP it serves /mcp."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.parse_args(argv)
-    server = create_server()
+    add_http_arguments(parser)
+    args = parser.parse_args(argv)
     for name in ("httpx", "httpcore"):  # one INFO line per request would flood the host's log
         logging.getLogger(name).setLevel(logging.WARNING)
-    server.run("stdio")
+    if args.transport == "streamable-http":
+        return serve_http(create_server, args)
+    create_server().run("stdio")
     return 0
 
 

@@ -37,6 +37,8 @@ LAYERS: dict[str, int] = {
     "lmsdrive.async_driver": 7,
     "lmsdrive.cli": 8,
     "lmsdrive.mcp_server": 8,
+    "lmsdrive.mcp_http": 8,
+    "lmsdrive.mcp_tasks": 7,
     "lmsdrive.testing": 9,
     "lmsdrive.demo": 10,
     "lmsdrive.__main__": 10,

@@ -23,7 +23,19 @@ from lmsdrive.mcp_server import DownloadProgress, create_server, main
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
-TOOLS = {"init_llm", "generate", "chat", "embed", "status", "list_models"}
+TOOLS = {
+    "init_llm",
+    "ensure_ready",
+    "pull",
+    "load",
+    "unload",
+    "delete",
+    "generate",
+    "chat",
+    "embed",
+    "status",
+    "list_models",
+}
 MODELS = {"ollama": "qwen2.5:0.5b", "lmstudio": "google/gemma-3-1b"}
 FAKE_BIN = {"ollama": "ollama", "lmstudio": "lms"}
 INSTALL = {
@@ -107,7 +119,7 @@ async def test_tool_list_and_schemas(fake_runtime: MakeRuntime, monkeypatch: Any
     assert init_in.get("required", []) == []
     init_out = tools["init_llm"].output_schema
     assert init_out is not None
-    assert set(init_out["properties"]) == {"success", "message", "steps_performed"}
+    assert set(init_out["properties"]) == {"success", "message", "steps_performed", "kind"}
     gen = tools["generate"].input_schema
     assert gen["required"] == ["prompt"]
     assert gen["properties"]["temperature"]["default"] == 0.1
@@ -115,8 +127,15 @@ async def test_tool_list_and_schemas(fake_runtime: MakeRuntime, monkeypatch: Any
     assert "ctx" not in gen["properties"]
     for name in TOOLS:
         assert tools[name].description, name
-    assert tools["status"].annotations is not None
-    assert tools["status"].annotations.read_only_hint is True
+        assert tools[name].output_schema is not None, name
+        annotations = tools[name].annotations
+        assert annotations is not None, name
+        assert annotations.destructive_hint is (name == "delete") or annotations.read_only_hint
+    for name in ("status", "list_models", "generate", "chat", "embed"):
+        assert tools[name].annotations.read_only_hint is True  # type: ignore[union-attr]
+    for name in ("pull", "load", "unload", "delete", "ensure_ready"):
+        props = tools[name].input_schema.get("properties", {})
+        assert "model" in props and "model" not in tools[name].input_schema.get("required", [])
 
 
 @pytest.mark.parametrize(
@@ -133,7 +152,8 @@ async def test_init_llm_reports_progress_then_generate(
         assert not result.is_error, text_of(result)
         data = result.structured_content
         assert data is not None
-        assert set(data) == {"success", "message", "steps_performed"}
+        assert set(data) == {"success", "message", "steps_performed", "kind"}
+        assert data["kind"] is None
         assert data["success"] is True
         model = MODELS[backend]
         assert data["steps_performed"][1:] == [f"Downloaded model {model}", f"Loaded model {model}"]
@@ -187,6 +207,7 @@ async def test_not_installed(fake_runtime: MakeRuntime, monkeypatch: Any, backen
             "success": False,
             "message": INSTALL[backend],
             "steps_performed": [],
+            "kind": "not_installed",
         }
         assert rec.events == []
 
@@ -201,6 +222,10 @@ async def test_not_installed(fake_runtime: MakeRuntime, monkeypatch: Any, backen
             listed = await client.call_tool("list_models")
             assert listed.is_error
             assert text_of(listed).endswith(INSTALL[backend])
+            assert listed.structured_content == {
+                "kind": "not_installed",
+                "message": text_of(listed),
+            }
 
 
 @pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
@@ -213,7 +238,10 @@ async def test_not_running(fake_runtime: MakeRuntime, monkeypatch: Any, backend:
         assert text_of(result).endswith(NOT_RUNNING[backend])
         url = rt.ollama_url if backend == "ollama" else rt.lms_url
         assert f"server at {url} does not answer" in text_of(result)
-        assert result.structured_content is None
+        assert result.structured_content == {
+            "kind": "server_not_running",
+            "message": text_of(result),
+        }
         if backend == "ollama":  # `lms ls` answers without the server; Ollama's list needs it
             listed = await client.call_tool("list_models")
             assert listed.is_error
@@ -231,6 +259,7 @@ async def test_model_not_found_is_a_tool_error(fake_runtime: MakeRuntime, monkey
     assert text_of(result).startswith("Model 'nosuchmodel:1b' was not found in the Ollama library")
     assert result.structured_content is not None
     assert result.structured_content["success"] is False
+    assert result.structured_content["kind"] == "model_not_found"
 
 
 async def test_bad_environment_answers_every_tool(
@@ -245,6 +274,8 @@ async def test_bad_environment_answers_every_tool(
             result = await client.call_tool(name, args)
             assert result.is_error, name
             assert "BACKEND='vllm' is not supported" in text_of(result)
+            assert result.structured_content is not None
+            assert result.structured_content["kind"] == "config"
 
 
 async def test_a_model_name_the_backend_cannot_take_answers_every_tool(
@@ -350,3 +381,79 @@ async def test_stdio_server_errors(
         init = await client.call_tool("init_llm", {})
         assert init.is_error
         assert text_of(init) == INSTALL["ollama"]
+
+
+# --- the model's life ---------------------------------------------------------------------------
+
+
+async def test_lifecycle_tools_act_on_any_model(
+    fake_runtime: MakeRuntime, monkeypatch: Any
+) -> None:
+    fake_runtime(server_running=True, pull_seconds=0.4, pull_frames=20)
+    configure(monkeypatch, "ollama")
+    other = "smollm2:135m"
+    async with Client(create_server(), raise_exceptions=True) as client:
+
+        async def call(tool: str, **args: Any) -> dict[str, Any]:
+            result = await client.call_tool(tool, args)
+            assert not result.is_error, text_of(result)
+            assert result.structured_content is not None
+            return dict(result.structured_content)
+
+        async def loaded() -> list[str]:
+            return [m["name"] for m in (await call("list_models"))["loaded"]]
+
+        ready = await call("ensure_ready", model=other)
+        assert ready["steps_performed"] == [f"Downloaded model {other}", f"Loaded model {other}"]
+        assert await loaded() == [other]
+        assert await call("unload", model=other) == {
+            "model": other,
+            "message": f"Unloaded model {other}",
+        }
+        assert await loaded() == []
+        instance = await call("load", model=other, context_length=4096)
+        assert instance["name"] == other and instance["identifier"]
+        assert await loaded() == [other]
+
+        rec = Recorder()
+        pulled = await client.call_tool("pull", {}, progress_callback=rec)
+        assert pulled.structured_content == {
+            "model": MODELS["ollama"],
+            "message": f"Downloaded model {MODELS['ollama']}",
+        }
+        check_download_progress(rec)
+
+        assert (await call("delete", model=other))["message"] == f"Deleted model {other}"
+        names = [m["name"] for m in (await call("list_models"))["models"]]
+        assert names == [MODELS["ollama"]]
+        for tool, model in [("delete", other), ("pull", "nosuchmodel:1b")]:
+            failed = await client.call_tool(tool, {"model": model})
+            assert failed.is_error, tool
+            assert failed.structured_content is not None
+            assert failed.structured_content["kind"] == "model_not_found", text_of(failed)
+            assert failed.structured_content["message"] == text_of(failed)
+
+
+async def test_delete_on_lmstudio_is_a_capability_error(
+    fake_runtime: MakeRuntime, monkeypatch: Any
+) -> None:
+    fake_runtime(server_running=True, models_downloaded=[MODELS["lmstudio"]])
+    configure(monkeypatch, "lmstudio")
+    async with Client(create_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("delete", {})
+    assert result.is_error
+    assert result.structured_content is not None
+    assert result.structured_content["kind"] == "capability"
+
+
+def test_every_error_class_names_its_own_kind() -> None:
+    from lmsdrive import errors
+
+    classes = [
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.LmsdriveError)
+    ]
+    assert all("kind" in vars(c) for c in classes), [c for c in classes if "kind" not in vars(c)]
+    assert len({c.kind for c in classes}) == len(classes)
+    assert errors.ModelNotFoundError("x").kind == "model_not_found"
