@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "lmsdrive._text": 0,
     "lmsdrive._platform": 0,
     "lmsdrive._version": 0,
+    "lmsdrive._sdnotify": 0,
     "lmsdrive.model_ref": 1,
     "lmsdrive.runtimes": 2,
     "lmsdrive.parsers": 2,
@@ -31,6 +32,7 @@ LAYERS: dict[str, int] = {
     "lmsdrive.http": 3,
     "lmsdrive.golden": 4,
     "lmsdrive.backends": 5,
+    "lmsdrive.keep": 5,  # the resident-model loop: backends below, the Driver above
     "lmsdrive.driver": 6,
     "lmsdrive.status": 6,
     "lmsdrive.health": 6,
