@@ -373,7 +373,7 @@ class Driver:
         :class:`~lmsdrive.errors.CapabilityError` before any request; a model the server
         does not have raises :class:`~lmsdrive.errors.ModelNotFoundError`."""
         name = self._model(model)
-        with self._not_running_guard(), self._present(name):
+        with self._not_running_guard(), self._present(name, delete=True):
             self.backend.delete(name)
 
     def models(self) -> list[LocalModel]:
@@ -585,24 +585,34 @@ class Driver:
             raise self._not_running(exc) from exc
 
     @contextmanager
-    def _present(self, model: str, *, unload: bool = False, load: bool = False) -> Iterator[None]:
-        """Around a call that needs ``model`` on the server (load, unload, chat, embed):
-        a missing model is missing there (not downloaded, not loaded), not a catalog miss."""
+    def _present(
+        self, model: str, *, unload: bool = False, load: bool = False, delete: bool = False
+    ) -> Iterator[None]:
+        """Around a call that needs ``model`` on the server (load, unload, delete, chat,
+        embed): a missing model is missing there (not downloaded, not loaded), not a catalog
+        miss."""
         try:
             yield
         except ModelNotFoundError as exc:
-            raise self._missing(model, exc, unload=unload, load=load) from exc
+            raise self._missing(model, exc, unload=unload, load=load, delete=delete) from exc
 
     def _missing(
-        self, model: str, exc: ModelNotFoundError, *, unload: bool = False, load: bool = False
+        self,
+        model: str,
+        exc: ModelNotFoundError,
+        *,
+        unload: bool = False,
+        load: bool = False,
+        delete: bool = False,
     ) -> ModelNotFoundError:
         """A model the server does not have, said so: not loaded (``unload``), not
-        downloaded (``load``, which fails only then), else whichever the server's list says."""
+        downloaded (``load``, which fails only then; ``delete``: nothing to do, no hint to
+        download it), else whichever the server's list says."""
         if exc.local:
             return exc
-        downloaded = None if unload else False if load else self._downloaded(model)
+        downloaded = None if unload or delete else False if load else self._downloaded(model)
         message = self.config.runtime.model_missing(
-            model, str(exc), unload=unload, downloaded=downloaded
+            model, str(exc), unload=unload, delete=delete, downloaded=downloaded
         )
         return ModelNotFoundError(message, local=True, model=model, downloaded=downloaded)
 

@@ -61,7 +61,9 @@ def test_ollama_delete_of_a_missing_model_says_it_is_not_there(
     fake_runtime(server_running=True)
     with (
         Driver(Config.from_env(backend="ollama")) as d,
-        pytest.raises(ModelNotFoundError, match="Model 'nosuch:1b' is not available in Ollama"),
+        pytest.raises(
+            ModelNotFoundError, match=r"Model 'nosuch:1b' is not downloaded in Ollama .*: nothing"
+        ),
     ):
         d.delete("nosuch:1b")
 

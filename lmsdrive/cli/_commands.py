@@ -565,24 +565,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     return status
 
 
-@_handled
-def cmd_unload(args: argparse.Namespace) -> int:
-    ui = Ui()
+def _on_model(args: argparse.Namespace, act: Callable[[Driver], None], done: str) -> int:
+    """One action on one model (``unload``, ``rm``), then ``OK <done> MODEL``."""
     with _driver(args, args.model_arg) as driver:
         name = driver.model
-        driver.unload()
-    ui.ok(f"Unloaded {name}")
+        act(driver)
+    Ui().ok(f"{done} {name}")
     return EXIT_OK
+
+
+@_handled
+def cmd_unload(args: argparse.Namespace) -> int:
+    return _on_model(args, lambda d: d.unload(), "Unloaded")
 
 
 @_handled
 def cmd_rm(args: argparse.Namespace) -> int:
-    ui = Ui()
-    with _driver(args, args.model_arg) as driver:
-        name = driver.model
-        driver.delete()
-    ui.ok(f"Deleted {name}")
-    return EXIT_OK
+    return _on_model(args, lambda d: d.delete(), "Deleted")
 
 
 @_handled

@@ -64,15 +64,24 @@ class RuntimeSpec:
         return f"Model '{model}' was not found in {self.catalog}{tail}. {hint}"
 
     def model_missing(
-        self, model: str, detail: str = "", *, unload: bool = False, downloaded: bool | None = None
+        self,
+        model: str,
+        detail: str = "",
+        *,
+        unload: bool = False,
+        delete: bool = False,
+        downloaded: bool | None = None,
     ) -> str:
         """The message for a model the server does not have (for ``unload``: not loaded;
-        else not ``downloaded``, downloaded but not loaded, or ``None``: either): unlike
-        :meth:`model_not_found`, not a catalog miss."""
+        for ``delete``: not downloaded, nothing to do; else not ``downloaded``, downloaded
+        but not loaded, or ``None``: either): unlike :meth:`model_not_found`, not a catalog
+        miss."""
         tail = f" ({detail})" if detail else ""
         name = self.display_name
         if unload:
             return f"Model '{model}' is not loaded in {name}{tail}: nothing to unload."
+        if delete:
+            return f"Model '{model}' is not downloaded in {name}{tail}: nothing to delete."
         if downloaded:
             return f"Model '{model}' is downloaded but not loaded in {name}{tail}: load it first."
         if downloaded is False:
