@@ -151,9 +151,9 @@ def test_reasoning_kept_apart(fake_runtime: Factory, backend: str) -> None:
     loaded(fake_runtime, backend, THINKER[backend])
     question = [{"role": "user", "content": "Capital of France?"}]
     with driver(backend, THINKER[backend]) as d:
-        think = {"think": True} if backend == "ollama" else {}
-        reply = d.chat(question, max_tokens=50, **think)
-        stream = d.chat_stream(question, max_tokens=50, **think)
+        think = True if backend == "ollama" else None
+        reply = d.chat(question, max_tokens=50, think=think)
+        stream = d.chat_stream(question, max_tokens=50, think=think)
         pieces = list(stream)
     assert reply.thinking == "The user asks: Capital of France?"
     assert "The user asks" not in reply.text

@@ -595,7 +595,7 @@ def test_diff_values() -> None:
     assert diff_values(1, 1.0) == ["(result): 1 → 1.0"]
 
 
-def test_daemon_face_up_status_down(fake_runtime) -> None:  # type: ignore[no-untyped-def]
+def test_daemon_face_up_status_down(fake_runtime: MakeRuntime) -> None:
     """`lmsdrive daemon` on the fake lms whose llmster is down (built from the recordings)."""
     rt = fake_runtime(backends=("lms",), lms_daemon_down=True)
     env = {"BACKEND": "lmstudio"}

@@ -8,14 +8,14 @@ import json
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from lmsdrive.golden import DEFAULT_ROOT, expected_mismatches, iter_fixtures
-from lmsdrive.parsers import PARSERS, by_folder, parse_transcript, resolve
+from lmsdrive.golden import DEFAULT_ROOT, Fixture, expected_mismatches, iter_fixtures
+from lmsdrive.parsers import PARSERS, ParserInfo, by_folder, parse_transcript, resolve
 
 FIXTURES = list(iter_fixtures())
 
 
 @pytest.mark.parametrize("fx", FIXTURES, ids=[f.case_id for f in FIXTURES])
-def test_fixture(fx, snapshot_json: SnapshotAssertion) -> None:
+def test_fixture(fx: Fixture, snapshot_json: SnapshotAssertion) -> None:
     assert fx.meta.get("source") or (fx.meta.get("synthetic") and fx.meta.get("reason")), (
         "a fixture needs provenance: 'source', or 'synthetic': true with a 'reason'"
     )
@@ -28,12 +28,12 @@ def test_fixture(fx, snapshot_json: SnapshotAssertion) -> None:
 
 
 @pytest.mark.parametrize("info", PARSERS, ids=[p.name for p in PARSERS])
-def test_every_parser_has_a_fixture(info) -> None:
+def test_every_parser_has_a_fixture(info: ParserInfo) -> None:
     assert any(resolve(f.parser) == info for f in FIXTURES), f"no fixture reads {info.name}"
 
 
 @pytest.mark.parametrize("fx", FIXTURES, ids=[f.case_id for f in FIXTURES])
-def test_the_folder_names_the_parser(fx) -> None:
+def test_the_folder_names_the_parser(fx: Fixture) -> None:
     """``fixtures/<tool>/<command>/`` is the key (ntc-templates): the folder names the
     parser module that reads the case, by the one rule of ``ParserInfo.folder``."""
     folder = fx.path.parent.relative_to(DEFAULT_ROOT).as_posix()

@@ -19,6 +19,7 @@ from lmsdrive.errors import (
 )
 from lmsdrive.parsers import ERROR_KINDS, log_skipped, parse
 from lmsdrive.parsers._session import read_paste
+from lmsdrive.parsers.ollama_list import OllamaListResult
 
 TABLE = (
     "NAME               ID              SIZE      MODIFIED\n"
@@ -88,7 +89,8 @@ def test_repeated_runs_the_last_is_the_result_earlier_are_attempts() -> None:
         f"$ ollama ls\n{TABLE}$ ollama ps\nNAME    ID    SIZE    PROCESSOR    UNTIL\n"
     )
     result = parse("ollama list", paste, strict=True)
-    assert [m.name for m in result.models] == ["llama3.2:latest"]  # type: ignore[attr-defined]
+    assert isinstance(result, OllamaListResult)
+    assert [m.name for m in result.models] == ["llama3.2:latest"]
     assert [a.kind for a in result.attempts] == ["server_not_running"]
 
 

@@ -392,7 +392,7 @@ def test_endless_stream_is_ended_by_the_caller(backend: str) -> None:
     ):
         pieces = d.generate_stream("hi")
         assert len(list(itertools.islice(pieces, 2000))) == 2000
-        pieces.close()  # type: ignore[attr-defined]
+        pieces.close()
         assert srv.wait_idle(), "closing the stream must close its connection"
     assert peak[0] < 4 << 20
 
@@ -629,7 +629,7 @@ def test_hostile_model_names_never_reach_a_command_or_a_request(
                 with pytest.raises(InvalidModelNameError, match="Accepted forms"):
                     Config.from_env(backend=backend, model_name=name)
             with pytest.raises(InvalidModelNameError, match="Accepted forms"):
-                Config(backend=backend, model_name=name)  # type: ignore[arg-type]
+                Config(backend=backend, model_name=name)
             for call in calls:
                 with pytest.raises(InvalidModelNameError):
                     call(name)

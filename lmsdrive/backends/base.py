@@ -153,9 +153,11 @@ class Backend(Protocol):
     def daemon_down(self) -> str: ...
     def version(self, *, server: bool = True) -> str | None: ...
     def close(self) -> None: ...
-
-    #: The CLI lists downloaded and loaded models without a server.
-    lists_offline: bool
+    @property
+    def lists_offline(self) -> bool:
+        """The CLI lists downloaded and loaded models without a server (read-only, so a
+        class constant, an attribute or a property all satisfy it)."""
+        ...
 
 
 class RuntimeBackend:
