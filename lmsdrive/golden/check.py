@@ -130,7 +130,9 @@ def _check(fx: Fixture, root: Path, snapshots: Path | None) -> FixtureCheck:
     if snap is not None and baseline == "snapshot":
         differences += diff_values(json.loads(snap.read_text(encoding="utf-8")), now)
     if fx.expected:
-        differences += [f"expected fact {p}" for p in expected_mismatches(fx.expected, now)]
+        differences += [
+            f"expected fact {p}" for p in expected_mismatches(fx.expected, now, fx.expected_read_as)
+        ]
     if baseline is None:
         return FixtureCheck(case_id, fx.path, fx.parser, "unchecked", None)
     status: CheckStatus = "changed" if differences else "same"
