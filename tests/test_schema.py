@@ -74,9 +74,10 @@ def test_a_wrong_type_is_the_only_problem_reported() -> None:
 
 
 def test_a_long_value_is_shortened_in_the_problem() -> None:
-    long = "y" * 60
-    shown = repr(long)[:37] + "..."
-    assert rejected(long, {"type": "integer"}) == [f"$: expected integer, got string ({shown})"]
+    """Up to 40 characters of its repr are shown whole; longer, 37 and '...'."""
+    for long in ("y" * 39, "y" * 60):  # reprs of 41 and 62 characters
+        shown = repr(long)[:37] + "..."
+        assert rejected(long, {"type": "integer"}) == [f"$: expected integer, got string ({shown})"]
     assert rejected("y" * 38, {"type": "integer"}) == [
         f"$: expected integer, got string ({'y' * 38!r})"
     ]
