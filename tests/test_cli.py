@@ -577,7 +577,7 @@ def test_rich_on_a_terminal_and_no_color(monkeypatch: pytest.MonkeyPatch) -> Non
     assert ui.fancy
     ui.table("Models", ["NAME"], [["llama3.2:1b"]])
     ui.ok("done")
-    assert "┃" in out.getvalue() or "│" in out.getvalue()
+    assert "┃" in out.getvalue() and "│ llama3.2:1b │\n" in out.getvalue()  # a boxed table
     assert not COLOUR.search(out.getvalue())  # styles (bold) stay, colours go
     monkeypatch.delenv("NO_COLOR")
     out2 = _Tty()
