@@ -118,6 +118,7 @@ def test_the_pattern_builders() -> None:
     where a mutation tool cannot reach them): ``_lit`` matches every non-empty prefix of a
     literal; ``_seq``/``_alt`` give (whole, prefix) of parts in a row / of alternatives;
     ``_atom`` is a regex that is its own prefix unless one is given."""
+    assert _lit("a.b") == r"a(?:\.(?:b)?)?"
     for text in ("a", "a.", "a.b"):
         assert re.fullmatch(_lit("a.b"), text), text
     for text in ("", "b", "ax", "a.bc"):
