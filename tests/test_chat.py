@@ -19,7 +19,9 @@ from lmsdrive import (
     InvalidMessageError,
     StructuredOutputError,
 )
-from lmsdrive.http import LMStudioAPI
+from lmsdrive.backends.lmstudio import LMStudioBackend
+from lmsdrive.backends.ollama import OllamaBackend
+from lmsdrive.http import LMStudioAPI, OllamaAPI
 from lmsdrive.testing.runtime import FakeRuntime
 
 Factory = Callable[..., FakeRuntime]
@@ -421,3 +423,39 @@ def test_chat_refuses_a_malformed_conversation_before_any_request(
     with driver(backend) as d, pytest.raises(ValueError, match=why):  # a ValueError too
         d.chat_stream(messages)
     assert len(rt.requests()) == before
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_generate_sends_its_sampling_and_the_defaults(backend: str) -> None:
+    """Driver.generate's temperature and max_tokens (defaults 0.1 and 100) reach the request."""
+    sent: list[dict[str, Any]] = []
+    answer: dict[str, Any] = (
+        {"model": "m", "response": "hi", "done": True, "done_reason": "stop"}
+        if backend == "ollama"
+        else {
+            "object": "chat.completion",
+            "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"content": "hi"}}],
+        }
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(200, json=answer)
+
+    url = "http://127.0.0.1:9"
+    transport = httpx.MockTransport(handler)
+    cfg = Config(backend=backend, model_name=CHAT[backend], url=url)
+    be: OllamaBackend | LMStudioBackend = (
+        OllamaBackend(url, api=OllamaAPI(url, transport=transport))
+        if backend == "ollama"
+        else LMStudioBackend(url, api=LMStudioAPI(url, transport=transport))
+    )
+    with Driver(cfg, backend=be) as d:
+        assert d.generate("p").text == "hi"
+        assert d.generate("p", temperature=0.7, max_tokens=5).text == "hi"
+    if backend == "ollama":
+        got = [(b["options"]["temperature"], b["options"]["num_predict"]) for b in sent]
+    else:
+        got = [(b["temperature"], b["max_tokens"]) for b in sent]
+    assert got == [(0.1, 100), (0.7, 5)]
