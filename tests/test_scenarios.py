@@ -108,8 +108,11 @@ def test_running_model_missing_pulls_with_progress(fake_runtime: Factory, backen
 def test_model_not_loaded_only_loads(fake_runtime: Factory, backend: str) -> None:
     rt = fake_runtime(server_running=True, models_downloaded=[MODEL[backend]])
     report = driver(backend).ensure_ready()
-    assert report.success, report.message
-    assert report.steps_performed == [f"Loaded model {MODEL[backend]}"]
+    assert report.to_dict() == {
+        "success": True,
+        "message": report.message,
+        "steps_performed": [f"Loaded model {MODEL[backend]}"],
+    }, report.message
     assert not [s for s in rt.spawns() if s["argv"][1:2] in (["pull"], ["get"])]
 
 
