@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo bench llama-server snapshots clean
+.PHONY: install test lint demo bench llama-server snapshots mutate clean
 
 install: $(STAMP)
 
@@ -40,5 +40,13 @@ llama-server:
 snapshots: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_fixtures.py --snapshot-update
 
+# Mutation testing (mutmut 3, [tool.mutmut] in pyproject.toml): the modules where a wrong answer
+# reaches a user, against the fast tests, niced on one child; mutants live in mutants/.
+# MUTANTS='lmsdrive._schema*' narrows it; `$(BIN)/mutmut show NAME` shows one survivor.
+MUTANTS ?=
+mutate: $(STAMP)
+	nice -n 10 $(BIN)/mutmut run --max-children 1 $(MUTANTS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants

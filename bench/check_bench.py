@@ -10,6 +10,7 @@ seconds? Against the fake runtimes' servers, model loaded:
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from typing import Any
@@ -52,8 +53,8 @@ def rows(reps: int = 20, process_reps: int = 5) -> list[Row]:
             url = rt.url(fake)
             if not _check(backend, url):
                 raise RuntimeError(f"check is not ok on the fake {backend} server")
-            ours, _ = time_call(lambda b=backend, u=url: _check(b, u), reps)
-            floor, _ = time_call(lambda u=url + FIRST[backend]: _bare(u), reps)
+            ours, _ = time_call(functools.partial(_check, backend, url), reps)
+            floor, _ = time_call(functools.partial(_bare, url + FIRST[backend]), reps)
             out.append(
                 Row(
                     SECTION,

@@ -89,9 +89,9 @@ def servers(with_llama: bool = True) -> Iterator[tuple[list[dict[str, Any]], lis
                     from lmsdrive.testing.tiny_model import write_tiny_llama
 
                     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-                    model = write_tiny_llama(tmp / "tiny-llama.gguf")
+                    gguf = write_tiny_llama(tmp / "tiny-llama.gguf")
                     server = stack.enter_context(
-                        LlamaServer(model, python=python, alias=LLAMA_MODEL, n_ctx=256)
+                        LlamaServer(gguf, python=python, alias=LLAMA_MODEL, n_ctx=256)
                     )
                     targets.append(
                         {

@@ -270,12 +270,12 @@ def mode_rows(n: int) -> list[Row]:
         reps = _reps(n) + 2
         # Interleaved, each mode first in turn, so a busy machine and warm-up slow both alike
         # (the code path is the same; only the mode of not_understood differs).
-        took = {False: 0.0, True: 0.0}
+        by_mode = {False: 0.0, True: 0.0}
         for k in range(4):
             for strict in (k % 2 == 1, k % 2 == 0):
                 run = partial(parse_transcript, info, transcript, strict=strict)
-                took[strict] += time_call(run, reps)[0]
-        lenient, strict_took = took[False], took[True]
+                by_mode[strict] += time_call(run, reps)[0]
+        lenient, strict_took = by_mode[False], by_mode[True]
         out.append(
             Row(
                 SECTION,

@@ -273,8 +273,8 @@ def _error(e: BaseException) -> str:
 def http_job(job: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for target in job["targets"]:
-        make = _ollama_contenders if target["shape"] == "ollama" else _openai_contenders
-        make = CONTENDERS.get((target["shape"], target.get("kind", "generate")), make)
+        default = _ollama_contenders if target["shape"] == "ollama" else _openai_contenders
+        make = CONTENDERS.get((target["shape"], target.get("kind", "generate")), default)
         factories = make(target["url"], target["model"], int(job["max_tokens"]))
         calls: dict[str, Call] = {}
         res: dict[str, Any] = {}

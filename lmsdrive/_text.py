@@ -103,10 +103,6 @@ def parse_size(text: str | None) -> int | None:
     return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
 
-def is_blank(line: str) -> bool:
-    return not line.strip()
-
-
 def tail(text: str, n: int) -> list[str]:
     """The last ``n`` non-blank display lines of ``text`` (ANSI removed, redraws resolved)."""
     return [line for line in clean_lines(text) if line.strip()][-n:] if n > 0 else []

@@ -20,7 +20,6 @@ from .driver import Driver
 from .testing.runtime import FakeRuntime
 
 MODELS = {"ollama": "llama3.2:1b", "lmstudio": "qwen/qwen3-4b"}
-FAKE_NAME = {"ollama": "ollama", "lmstudio": "lms"}
 
 
 class Bar:

@@ -1,15 +1,50 @@
 from __future__ import annotations
 
 import os
+import random
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from lmsdrive.runtimes import RUNTIMES
 
 pytest_plugins = ["lmsdrive.testing.pytest_plugin"]
+
+#: Fuzzing (hypothesis): an example slower than the deadline fails (a parser gone quadratic);
+#: a failure prints the blob that replays it (@reproduce_failure) and, between local runs, is
+#: kept in the git-ignored .hypothesis/examples of the checkout and tried first next time.
+settings.register_profile(
+    "lmsdrive",
+    deadline=timedelta(seconds=1),
+    print_blob=True,
+    database=DirectoryBasedExampleDatabase(
+        Path(__file__).resolve().parent.parent / ".hypothesis" / "examples"
+    ),
+)
+settings.load_profile("lmsdrive")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI (no example database survives a run) every run has one seed, chosen here unless
+    ``--hypothesis-seed`` gives it, and printed: ``--hypothesis-seed=N`` replays the run."""
+    if os.environ.get("CI") and config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = random.randrange(1 << 32)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The seed, last (shown under -q too)."""
+    seed = terminalreporter.config.getoption("hypothesis_seed", None)
+    if seed is not None:
+        terminalreporter.write_line(f"hypothesis seed {seed}: --hypothesis-seed={seed} replays")
+    else:
+        terminalreporter.write_line("hypothesis seeds: random per test (failures: .hypothesis/)")
+
 
 #: What configures lmsdrive or a runtime: none of it may leak from the machine into a test.
 RUNTIME_VARIABLES = sorted(

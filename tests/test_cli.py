@@ -587,7 +587,7 @@ def test_rich_on_a_terminal_and_no_color(monkeypatch: pytest.MonkeyPatch) -> Non
     assert ui.fancy
     ui.table("Models", ["NAME"], [["llama3.2:1b"]])
     ui.ok("done")
-    assert "┃" in out.getvalue() or "│" in out.getvalue()
+    assert "┃" in out.getvalue() and "│ llama3.2:1b │\n" in out.getvalue()  # a boxed table
     assert not COLOUR.search(out.getvalue())  # styles (bold) stay, colours go
     monkeypatch.delenv("NO_COLOR")
     out2 = _Tty()
@@ -605,7 +605,7 @@ def test_diff_values() -> None:
     assert diff_values(1, 1.0) == ["(result): 1 → 1.0"]
 
 
-def test_daemon_face_up_status_down(fake_runtime) -> None:  # type: ignore[no-untyped-def]
+def test_daemon_face_up_status_down(fake_runtime: MakeRuntime) -> None:
     """`lmsdrive daemon` on the fake lms whose llmster is down (built from the recordings)."""
     rt = fake_runtime(backends=("lms",), lms_daemon_down=True)
     env = {"BACKEND": "lmstudio"}

@@ -132,7 +132,7 @@ def test_matching_listed_names() -> None:
     assert ModelRef.parse("qwen/qwen3-8b@q4_k_m").matches_lmstudio("qwen/qwen3-8b@q4_k_m")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.text(max_size=60))
 def test_model_ref_never_raises_anything_else(name: str) -> None:
     try:

@@ -163,4 +163,4 @@ def test_windows_places(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unknown_tool_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown tool"):
-        find_binary("vllm")  # type: ignore[arg-type]
+        find_binary("vllm")

@@ -18,12 +18,15 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from lmsdrive.errors import InvalidModelNameError, ParseError
 from lmsdrive.golden import Fixture, iter_fixtures
@@ -32,12 +35,7 @@ from lmsdrive.parsers import PARSERS, ParserInfo, get_module, parse_transcript
 from lmsdrive.parsers._base import Result
 from lmsdrive.transcript import Transcript
 
-FAST = settings(
-    max_examples=200,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FAST = settings(max_examples=200)
 
 #: Pieces real outputs are made of, so random text reaches deep into the parsers.
 TOKENS = [
@@ -315,6 +313,24 @@ def test_mutated_real_transcripts_under_every_parser(fixture: Fixture) -> None:
             parse_or_parse_error(mod, t)
 
 
+def test_fuzzing_has_a_deadline_keeps_failures_and_suppresses_no_health_check() -> None:
+    """The profile of tests/conftest.py holds for every @given test: a slow example fails,
+    a failure prints its replay blob and is saved in the checkout's .hypothesis/ (so the
+    next run tries it first); no test turns those off."""
+    repo = Path(__file__).resolve().parent.parent
+    for s in (FAST, settings()):
+        assert s.deadline == timedelta(seconds=1)
+        assert s.print_blob is True
+        assert s.suppress_health_check == ()
+        assert s.database == DirectoryBasedExampleDatabase(repo / ".hypothesis" / "examples")
+    turned_off = re.compile(r"deadline=None|suppress_health_check|database=None")
+    assert [
+        str(f.relative_to(repo))
+        for f in sorted((repo / "tests").rglob("*.py"))
+        if turned_off.search(f.read_text(encoding="utf-8")) and f.name != "test_fuzz.py"
+    ] == []
+
+
 def test_corpus_is_big_enough() -> None:
     """The figures the README quotes: fixtures x mutations x parsers."""
     assert len(FIXTURES) >= 150
@@ -347,7 +363,7 @@ NAME_PIECES = st.sampled_from(
 NAMES = st.one_of(st.text(max_size=60), st.lists(NAME_PIECES, max_size=20).map("".join))
 
 
-@settings(max_examples=2000, deadline=None, database=None)
+@settings(max_examples=2000)
 @given(NAMES)
 def test_model_ref_on_any_name(name: str) -> None:
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lmsdrive.errors import (
@@ -716,7 +716,7 @@ def test_lmstudio_chat_stream_garbage() -> None:
 # --------------------------------------------------------------------------- properties
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150)
 @given(
     status=st.sampled_from([200, 400, 404, 500]),
     body=st.one_of(

@@ -18,7 +18,9 @@ from lmsdrive.errors import (
     error_for,
 )
 from lmsdrive.parsers import ERROR_KINDS, log_skipped, parse
+from lmsdrive.parsers._policy import not_understood, reading
 from lmsdrive.parsers._session import read_paste
+from lmsdrive.parsers.ollama_list import OllamaListResult
 
 TABLE = (
     "NAME               ID              SIZE      MODIFIED\n"
@@ -88,7 +90,8 @@ def test_repeated_runs_the_last_is_the_result_earlier_are_attempts() -> None:
         f"$ ollama ls\n{TABLE}$ ollama ps\nNAME    ID    SIZE    PROCESSOR    UNTIL\n"
     )
     result = parse("ollama list", paste, strict=True)
-    assert [m.name for m in result.models] == ["llama3.2:latest"]  # type: ignore[attr-defined]
+    assert isinstance(result, OllamaListResult)
+    assert [m.name for m in result.models] == ["llama3.2:latest"]
     assert [a.kind for a in result.attempts] == ["server_not_running"]
 
 
@@ -232,3 +235,23 @@ def test_a_sentence_after_an_lms_ps_table_is_skipped_not_read_as_a_model() -> No
     cut = parse("lms ps", table + "qwen/qwe\n").to_dict()  # cut inside the identifier: not read
     assert [m["identifier"] for m in cut["models"]] == ["qwen/qwen3-4b"]
     assert [s["text"] for s in cut["skipped"]] == ["qwen/qwe"]
+
+
+def test_not_understood_raises_naming_the_command_or_records_the_line() -> None:
+    """Strict (or outside any read): a ParseError naming the command, line and reason.
+    Lenient: the line is recorded ("" when none is given), and counted as a whole line
+    unless only a part of it was not understood."""
+    with pytest.raises(ParseError) as e:
+        not_understood("lms ls", "unrecognised line", 3, "x y")
+    assert (e.value.command, e.value.reason, e.value.line_number, e.value.line) == (
+        "lms ls",
+        "unrecognised line",
+        3,
+        "x y",
+    )
+    with reading(strict=False) as state:
+        not_understood("lms ls", "unrecognised line", 2, "a b")
+        not_understood("lms ls", "unrecognised line", 4)
+        not_understood("lms ls", "size is not a number", 5, '"size": "x"', part=True)
+    assert [(s.line, s.text) for s in state.skipped] == [(2, "a b"), (4, ""), (5, '"size": "x"')]
+    assert state.whole_lines == 2

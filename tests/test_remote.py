@@ -173,7 +173,7 @@ def test_token_required(
     with make_driver(backend, token=TOKEN) as d:
         report = d.ensure_ready()
         assert report.success, report.message
-        assert d.generate("hi").text
+        assert d.generate("hi").text == f"Fake {MODEL[backend]} reply to: hi"
         shown = [
             report.message,
             repr(report),

@@ -17,6 +17,7 @@ import gc
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -191,8 +192,12 @@ def test_server_dies_mid_pull_leaves_nothing_behind(fake_runtime: Factory, backe
     with no_fd_leak(), driver(backend) as d:
         report = d.ensure_ready(on_progress=events.append)
     assert not report.success
-    assert isinstance(report.error, ServerNotRunningError)
-    assert "stopped at" in report.message and "does not answer" in report.message, report.message
+    assert type(report.error) is ServerNotRunningError
+    stopped = re.match(
+        r"The download of \S+ stopped at (\d+)%: \S+(?: \S+)? server at ", report.message
+    )
+    assert stopped is not None and 0 < int(stopped[1]) <= 40, report.message  # it died at 40 %
+    assert "does not answer" in report.message, report.message
     assert any(e.phase == "downloading" for e in events), "progress before the death"
     assert rt.state().backend(FAKE[backend]).downloaded == [], "a dead pull recorded as done"
     assert gone(lambda: [p for p in pull_children(rt) if alive(p)])
@@ -204,13 +209,13 @@ def test_server_dies_mid_http_pull(fake_runtime: Factory) -> None:
     with (
         no_fd_leak(),
         OllamaAPI(rt.ollama_url) as api,
-        pytest.raises((ServerNotRunningError, PullError)) as info,
+        pytest.raises(ServerNotRunningError) as info,
     ):
         for event in api.pull(MODEL["ollama"]):
             events.append(event)
     assert [e for e in events if e.phase == "downloading"], "progress arrived before the cut"
     message = str(info.value)
-    assert rt.ollama_url in message and ("still running" in message or "Retry" in message)
+    assert rt.ollama_url in message and "check that the server is still running" in message
     assert rt.state().ollama.downloaded == []
 
 
@@ -254,17 +259,16 @@ def test_stream_ends_without_its_last_message(backend: str, cut: bool) -> None:
     with no_fd_leak(), H.HostileServer({GENERATE[backend]: behave}) as srv:
         with (
             hostile_driver(backend, srv) as d,
-            pytest.raises((ServerNotRunningError, APIError)) as info,
+            pytest.raises(ServerNotRunningError if cut else APIError) as info,
         ):
             got.extend(d.generate_stream("hi"))
         assert srv.wait_idle()
     assert got == ["Hel", "lo"]
     message = str(info.value)
+    assert type(info.value) is (ServerNotRunningError if cut else APIError)
     if cut:
-        assert isinstance(info.value, ServerNotRunningError)
         assert "does not answer" in message and "dropped" in message
     else:
-        assert isinstance(info.value, APIError)
         assert "ended the stream before" in message and "check its log" in message.lower()
 
 
@@ -392,7 +396,7 @@ def test_endless_stream_is_ended_by_the_caller(backend: str) -> None:
     ):
         pieces = d.generate_stream("hi")
         assert len(list(itertools.islice(pieces, 2000))) == 2000
-        pieces.close()  # type: ignore[attr-defined]
+        pieces.close()
         assert srv.wait_idle(), "closing the stream must close its connection"
     assert peak[0] < 4 << 20
 
@@ -630,7 +634,7 @@ def test_hostile_model_names_never_reach_a_command_or_a_request(
                 with pytest.raises(InvalidModelNameError, match="Accepted forms"):
                     Config.from_env(backend=backend, model_name=name)
             with pytest.raises(InvalidModelNameError, match="Accepted forms"):
-                Config(backend=backend, model_name=name)  # type: ignore[arg-type]
+                Config(backend=backend, model_name=name)
             for call in calls:
                 with pytest.raises(InvalidModelNameError):
                     call(name)

@@ -475,7 +475,7 @@ def _read_until(proc: subprocess.Popen[bytes], pattern: re.Pattern[str], timeout
     fd = proc.stdout.fileno()
     seen = ""
     deadline = time.monotonic() + timeout
-    while not pattern.search(seen) or "\n" not in seen[pattern.search(seen).end() :]:  # type: ignore[union-attr]
+    while not ((m := pattern.search(seen)) and "\n" in seen[m.end() :]):
         left = deadline - time.monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
             raise AssertionError(f"timed out; read {seen!r}")

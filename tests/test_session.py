@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lmsdrive.golden import iter_fixtures
+from lmsdrive.golden import Fixture, iter_fixtures
 from lmsdrive.parsers import parse, parse_transcript, resolve
 from lmsdrive.parsers._session import read_paste
 from lmsdrive.transcript import Transcript
@@ -26,7 +26,7 @@ PROMPTS = ["$ ", "jolly@pop-os:~$ ", "PS C:\\Users\\me> ", "❯ ", "ezra@mbp ~ %
 
 
 @pytest.mark.parametrize("fx", CLI_FIXTURES, ids=[f.case_id for f in CLI_FIXTURES])
-def test_prompt_and_command_around_a_fixture_change_nothing(fx) -> None:
+def test_prompt_and_command_around_a_fixture_change_nothing(fx: Fixture) -> None:
     info = resolve(fx.parser)
     bare = parse_transcript(info, fx.transcript()).to_dict()
     command = " ".join(fx.meta.get("argv") or [fx.parser])

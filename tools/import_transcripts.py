@@ -9,8 +9,9 @@ run's facts (``expected_pipe`` when the recording has one), and ``<case>-pty.txt
 the terminal showed, both streams merged) with ``expected``. The recording's provenance is
 kept: ``source``, ``argv``, ``exit_code``, version, OS, its ``stream_notes`` as ``notes``, and
 how it was made under ``recorded_with``. Facts a recording leaves unchecked (null facts of a
-recording with a ``review`` note) and facts in another vocabulary than lmsdrive's schema
-(``RECORDING_UNREAD``) go to ``unreadable_expected`` with the reason.
+recording with a ``review`` note) and facts lmsdrive does not read (``RECORDING_UNREAD``)
+go to ``unreadable_expected`` with the reason; facts lmsdrive reads in its own words (another
+field, word or case, a rounding) to ``expected_read_as`` with how to compare them.
 
 Each pasted transcript becomes ``DEST/<folder>/<case>.txt`` (``<folder>``: its parser's,
 ``ParserInfo.folder``: ``ollama/api-tags``, ``lms/server-status``) with its shell-prompt lines
@@ -61,14 +62,13 @@ UNREADABLE = {
         "'hung' is the reporter's reading, not output"
     },
 }
-# Facts of the real-CLI recordings that lmsdrive's schema spells differently, or does not
-# read, by recording (directory/name) and fact: what lmsdrive reads instead, or the gap.
+# Facts of the real-CLI recordings that lmsdrive does not read, by recording
+# (directory/name) and fact: the gap. Only a fact's own field is dropped, never a record list.
 _GET_PLAN = (
     "lmsdrive lists every plan node as printed: the root 'model <key>' too, and the file "
     "node with its [GGUF] format tag"
 )
 _GET_SUCCESS = {
-    "outcome": "lmsdrive's word for it is 'downloaded'",
     "new_models": "not in lms get's output (a following lms ls shows it)",
     "to_download": _GET_PLAN,
 }
@@ -76,23 +76,11 @@ _LOAD = {
     "context_length": "comes from the command line (--context-length), lms load does not print it",
     "ttl_ms": "comes from the command line (--ttl), lms load does not print it",
     "last_percent": "lms load's result has no last_percent (its progress is streamed as events)",
-    "size_bytes": "a 2-decimal GiB figure: lmsdrive rounds to the nearest byte, the facts floor",
-}
-_LS_VARIANTS = {
-    "models": "PARSER GAP (not read yet): the --variants grouping of lms ls (a '<key> (N "
-    "variants)' row, '* ' marking the selected variant) and variant_of/selected_variant",
 }
 RECORDING_UNREAD: dict[str, dict[str, str]] = {
-    "lms/daemon-down/real-cli-not-running": {
-        "outcome": "lmsdrive's outcome is 'not_running' (error and kind agree)"
-    },
     "lms/daemon-up/real-cli-already-running": {
         "already_running": "no such field: outcome 'already_running' says it",
         "daemon": "no such field: is_daemon true says llmster",
-    },
-    "lms/daemon-up/real-cli-json-already-running": {
-        "outcome": "lmsdrive's outcome is started|already_running: the JSON form reads as "
-        "already_running when no wake-up notice precedes it",
     },
     "lms/get/real-cli-already-downloaded": {
         "download_size_bytes": "nothing to download and no size printed: lmsdrive reads null"
@@ -105,33 +93,74 @@ RECORDING_UNREAD: dict[str, dict[str, str]] = {
     "lms/load/real-cli-fuzzy-key-no-yes": _LOAD,
     "lms/load/real-cli-key-yes-progress": _LOAD,
     "lms/load/real-cli-second-instance": _LOAD,
-    "lms/load/real-cli-estimate-only-context-gpu": {
-        "gpu_memory_bytes": _LOAD["size_bytes"],
-        "total_memory_bytes": _LOAD["size_bytes"],
-    },
-    "lms/ls/real-cli-after-get-second-quant": _LS_VARIANTS,
-    "lms/ls/real-cli-variants-flag": _LS_VARIANTS,
-    "lms/ls/real-cli-json": {
-        "models": "PARSER GAP (not read yet): lms ls --json's variants and selectedVariant"
-    },
-    "lms/ps/real-cli-json-one-loaded": {
-        "models": "lmsdrive keeps the status as lms ps's table prints it ('IDLE')"
-    },
     "lms/server-start/real-cli-already-running": {
         "bind": "not printed by lms server start (the --bind default)"
     },
     "lms/server-start/real-cli-cors": {"bind": "not printed by lms server start"},
     "lms/server-start/real-cli-port": {"bind": "not printed by lms server start"},
+}
+# Facts of the real-CLI recordings that lmsdrive reads in its own words: how to compare
+# each (lmsdrive.golden.expected_mismatches: field, words, casefold, within, contains).
+_ROUNDED = {
+    "within": 1,
+    "why": "a 2-decimal GiB figure: lmsdrive rounds to the nearest byte, the facts floor",
+}
+_DOWNLOADED = {"words": {"success": "downloaded"}, "why": "lmsdrive's word is 'downloaded'"}
+_LOAD_READ_AS = {"size_bytes": _ROUNDED}
+RECORDING_READ_AS: dict[str, dict[str, dict[str, Any]]] = {
+    "lms/daemon-down/real-cli-not-running": {
+        "outcome": {
+            "words": {"error": "not_running"},
+            "why": "lmsdrive's outcome is 'not_running' (error and kind agree)",
+        }
+    },
+    "lms/daemon-up/real-cli-json-already-running": {
+        "outcome": {
+            "words": {"running": "already_running"},
+            "why": "lmsdrive's outcome is started|already_running: the JSON form reads as "
+            "already_running when no wake-up notice precedes it",
+        }
+    },
+    "lms/get/real-cli-no-yes-confirmation": {"outcome": _DOWNLOADED},
+    "lms/get/real-cli-quant-suffix": {"outcome": _DOWNLOADED},
+    "lms/get/real-cli-search-several-staff-picks": {"outcome": _DOWNLOADED},
+    "lms/load/real-cli-context-length-ttl": _LOAD_READ_AS,
+    "lms/load/real-cli-fuzzy-key-no-yes": _LOAD_READ_AS,
+    "lms/load/real-cli-key-yes-progress": _LOAD_READ_AS,
+    "lms/load/real-cli-second-instance": _LOAD_READ_AS,
+    "lms/load/real-cli-estimate-only-context-gpu": {
+        "gpu_memory_bytes": _ROUNDED,
+        "total_memory_bytes": _ROUNDED,
+    },
+    "lms/ps/real-cli-json-one-loaded": {
+        "models[].status": {
+            "casefold": True,
+            "why": "lmsdrive keeps the status as lms ps's table prints it ('IDLE')",
+        }
+    },
     "lms/server-stop/real-cli-not-running": {
-        "running": "lms server stop's result says stopped: false, it has no running field"
+        "running": {"field": "stopped", "why": "lms server stop's result says stopped: false"}
     },
-    "lms/unload/real-cli-all-none-loaded": {"outcome": "lmsdrive's word is 'nothing_loaded'"},
+    "lms/unload/real-cli-all-none-loaded": {
+        "outcome": {
+            "words": {"nothing_to_unload": "nothing_loaded"},
+            "why": "lmsdrive's word is 'nothing_loaded'",
+        }
+    },
     "lms/unload/real-cli-missing": {
-        "outcome": "lmsdrive's outcome is 'not_found' (kind model_not_found agrees)",
-        "error": "lmsdrive's message keeps the titled error whole: 'Model Not Found: Cannot "
-        "find a model … To see a list of loaded models, run: lms ps'",
+        "outcome": {
+            "words": {"error": "not_found"},
+            "why": "lmsdrive's outcome is 'not_found' (kind model_not_found agrees)",
+        },
+        "error": {
+            "contains": True,
+            "why": "lmsdrive's message keeps the titled error whole: 'Model Not Found: Cannot "
+            "find a model … To see a list of loaded models, run: lms ps'",
+        },
     },
-    "lms/version/real-cli-json": {"version": "lmsdrive reads the commit as cli_commit"},
+    "lms/version/real-cli-json": {
+        "version": {"field": "cli_commit", "why": "lmsdrive reads the commit as cli_commit"}
+    },
 }
 API_BY_WORD = {
     "/api/generate": "ollama /api/generate",
@@ -226,6 +255,8 @@ def import_recording(meta_path: Path, rel_dir: str, dest: Path) -> None:
         }
         if skip := unread_facts(f"{rel_dir}/{base.name}", meta, expected):
             fixture["unreadable_expected"] = skip
+        if read_as := RECORDING_READ_AS.get(f"{rel_dir}/{base.name}"):
+            fixture["expected_read_as"] = read_as
         if pipes:
             stdout = base.with_suffix(".stdout.txt").read_bytes()
             stderr = base.with_suffix(".stderr.txt").read_bytes()

@@ -163,9 +163,12 @@ class Backend(Protocol):
     def daemon_down(self) -> str: ...
     def version(self, *, server: bool = True) -> str | None: ...
     def close(self) -> None: ...
+    @property
+    def lists_offline(self) -> bool:
+        """The CLI lists downloaded and loaded models without a server (read-only, so a
+        class constant, an attribute or a property all satisfy it)."""
+        ...
 
-    #: The CLI lists downloaded and loaded models without a server.
-    lists_offline: bool
     #: Facts about the runtime found on the way (an older CLI), each said once; not problems.
     notes: list[str]
 

@@ -12,7 +12,7 @@ parser module that reads the case (``ParserInfo.folder``: ``ollama/api-tags``,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,12 @@ class Fixture:
             return {k: v for k, v in exp.items() if k not in skip}
         return exp
 
+    @property
+    def expected_read_as(self) -> dict[str, dict[str, Any]]:
+        """How lmsdrive reads some `expected` facts, by path (:func:`expected_mismatches`)."""
+        rules = self.meta.get("expected_read_as")
+        return rules if isinstance(rules, dict) else {}
+
 
 def iter_fixtures(root: Path | str = DEFAULT_ROOT) -> Iterator[Fixture]:
     """Every fixture under ``root``, in a stable order."""
@@ -99,29 +105,56 @@ def iter_fixtures(root: Path | str = DEFAULT_ROOT) -> Iterator[Fixture]:
             yield Fixture(txt, json.loads(meta_path.read_text(encoding="utf-8")))
 
 
-def expected_mismatches(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+def expected_mismatches(
+    expected: dict[str, Any],
+    actual: dict[str, Any],
+    read_as: Mapping[str, Mapping[str, Any]] | None = None,
+    _at: str = "",
+) -> list[str]:
     """What ``actual`` reads differently from the ``expected`` facts (empty when it agrees).
 
     Every expected key must be present with an equal value; a list of objects
     (``models``) must have the same length, and each object (like any nested object) must
-    agree on the keys the expected one names.
+    agree on the keys the expected one names. ``read_as`` (a fixture's ``expected_read_as``)
+    says how lmsdrive reads one fact, by path (``outcome``, ``models[].status``): under
+    another ``field``; its ``words`` for the fact's; ``casefold``-ed; ``within`` N of it;
+    as a text that ``contains`` it.
     """
+    rules = read_as or {}
     problems: list[str] = []
     for key, want in expected.items():
-        if key not in actual:
+        rule = rules.get(_at + key, {})
+        field = rule.get("field", key)
+        if field not in actual:
             problems.append(f"{key}: missing (expected {want!r})")
             continue
-        got = actual[key]
+        got = actual[field]
         if isinstance(want, list) and want and all(isinstance(w, dict) for w in want):
             if not isinstance(got, list) or len(got) != len(want):
                 n = len(got) if isinstance(got, list) else got
                 problems.append(f"{key}: {n} items, expected {len(want)}")
                 continue
             for i, (w, g) in enumerate(zip(want, got, strict=True)):
-                for sub in expected_mismatches(w, g if isinstance(g, dict) else {}):
+                g = g if isinstance(g, dict) else {}
+                for sub in expected_mismatches(w, g, rules, f"{_at}{key}[]."):
                     problems.append(f"{key}[{i}].{sub}")
         elif isinstance(want, dict) and isinstance(got, dict):
-            problems.extend(f"{key}.{sub}" for sub in expected_mismatches(want, got))
-        elif got != want:
+            subs = expected_mismatches(want, got, rules, f"{_at}{key}.")
+            problems.extend(f"{key}.{sub}" for sub in subs)
+        elif not _agrees(want, got, rule):
             problems.append(f"{key}: got {got!r}, expected {want!r}")
     return problems
+
+
+def _agrees(want: Any, got: Any, rule: Mapping[str, Any]) -> bool:
+    if isinstance(want, str) and isinstance(rule.get("words"), Mapping):
+        want = rule["words"].get(want, want)
+    if rule.get("casefold") and isinstance(want, str) and isinstance(got, str):
+        return want.casefold() == got.casefold()
+    if rule.get("contains") and isinstance(want, str) and isinstance(got, str):
+        return want in got
+    within = rule.get("within")
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (want, got))
+    if isinstance(within, int | float) and numbers:
+        return bool(abs(got - want) <= within)
+    return bool(got == want)

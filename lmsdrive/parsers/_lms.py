@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..errors import ParseError
 from ._cut import KINDS, is_partial, whole_at_end
 from ._policy import not_understood
 from .lms_error import find_error, strip_log_prefix
@@ -155,11 +154,6 @@ def is_noise(line: str) -> bool:
     if level == "debug":
         return True
     return bool(_WAKING_RE.match(text.strip()))
-
-
-def unknown_line(command: str, lines: Sequence[str], index: int, reason: str) -> ParseError:
-    """The ParseError for an unexpected line (1-based line number)."""
-    return ParseError(command, reason, index + 1, lines[index])
 
 
 def error_or_raise(

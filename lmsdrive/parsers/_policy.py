@@ -57,12 +57,6 @@ def reading(*, strict: bool) -> Iterator[Reading]:
         _CURRENT.reset(token)
 
 
-def is_strict() -> bool:
-    """Whether the current read is strict (no :func:`reading` block means strict)."""
-    state = _CURRENT.get()
-    return state is None or state.strict
-
-
 def not_understood(
     command: str,
     reason: str,

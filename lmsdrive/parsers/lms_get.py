@@ -227,11 +227,9 @@ class GetReader(FrameReader[LmsGetResult]):
         self.hint: str | None = None
         self._state: str | None = None  # final states: downloaded, already_downloaded, …
         self._after_error = False
-        self._saw_bar = False
         self._finalizing = False
         self._in_progress = False
         self._resolving = False
-        self._expect_hint = False
 
     # -- one frame -----------------------------------------------------------------------
     def _own(self, text: str, msg: str) -> list[Progress] | None:
@@ -246,7 +244,6 @@ class GetReader(FrameReader[LmsGetResult]):
         return any(n.state in ("pending", "resolving") for n in self.plan.values())
 
     def _bar(self, bar: Bar) -> Progress:
-        self._saw_bar = True
         self._in_progress = True
         self._prompt = None
         self._picker = False
@@ -385,7 +382,6 @@ class GetReader(FrameReader[LmsGetResult]):
         if m := _COMPLETED_RE.match(msg):
             self._state = "downloaded"
             self._prompt = None
-            self._expect_hint = "load" in m.group("rest")
             self.overall = 100.0
             return Progress(
                 phase="done", item=self.file or self.root, overall_percent=100.0, message=msg
@@ -395,14 +391,12 @@ class GetReader(FrameReader[LmsGetResult]):
             self._prompt = None
             if m.group("id"):
                 self.hint = m.group("id")
-            self._expect_hint = bool(m.group("rest"))
             return Progress(phase="done", item=self.file or self.root, message=msg)
         if msg.startswith("This download is already in progress"):
             self._state = self._state or "already_in_progress"
             return None
         if m := _HINT_RE.match(msg):
             self.hint = m.group("id")
-            self._expect_hint = False
             return None
         if m := PROMPT_RE.match(msg):
             self._picker = True

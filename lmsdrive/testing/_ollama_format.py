@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .fake_cli import SPINNER
-from .fake_state import Loaded, Model
+from .fake_state import Model
 
 # ----- Go formats ---------------------------------------------------------------------------
 
@@ -179,21 +179,6 @@ def processor(size: int, vram: int) -> str:
         return "Unknown"
     cpu = round(100 * (size - vram) / size)
     return f"{cpu}%/{100 - cpu}% CPU/GPU"
-
-
-def ollama_ps_text(loaded: Sequence[Loaded], digests: dict[str, str], now: float) -> str:
-    rows = [
-        [
-            x.name,
-            digests.get(x.name, "")[:12],
-            human_bytes(x.size),
-            processor(x.size, 0),
-            str(x.context_length),
-            human_time(x.expires_at, now),
-        ]
-        for x in sorted(loaded, key=lambda x: -(x.expires_at or math.inf))
-    ]
-    return ollama_table(["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"], rows)
 
 
 # ----- Ollama progress block (v0.5.12+) -----------------------------------------------------

@@ -81,8 +81,9 @@ def schema_sample(schema: object) -> Any:
 def chat_answer(state: FakeState, model: str, messages: list[Any], fmt: object) -> str:
     """The answer of a fake chat: JSON for a ``format`` / ``response_format``; otherwise
     :func:`answer_text` of the last user message, naming the system prompt it got (so a
-    test sees that the system message reached the model)."""
-    if isinstance(fmt, dict):
+    test sees that the system message reached the model). A set ``generate_text`` is the
+    answer even under a schema: a server that does not enforce it sends what the model wrote."""
+    if isinstance(fmt, dict) and state.knobs.generate_text is None:
         return json.dumps(schema_sample(fmt), separators=(", ", ": "))
 
     def text_of(role: str) -> list[str]:

@@ -60,7 +60,8 @@ class Knobs:
     #: Informational: :class:`~lmsdrive.testing.runtime.FakeRuntime` holds both ports with
     #: a foreign HTTP responder, so binds fail for real.
     port_taken: bool = False
-    #: What generation answers; ``None``: a deterministic sentence quoting the prompt.
+    #: What generation answers; ``None``: a deterministic sentence quoting the prompt (and,
+    #: for a JSON schema, a value that fits it). Set, it is the answer to every format.
     generate_text: str | None = None
     #: The model runner crashes on generation (Ollama 500, LM Studio 400 error object).
     generate_dies: bool = False

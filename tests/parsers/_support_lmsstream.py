@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
 E = "\x1b"
+EventT = TypeVar("EventT")
+ResultT = TypeVar("ResultT")
 
 
 def _frame(pct: str, text: str) -> str:
     return f"{E}[?25l{E}[s\r⠙ [█████▍                ] {pct}% | {text}          {E}[u"
 
 
-def _drain(gen):  # type: ignore[no-untyped-def]
-    events = []
+def _drain(gen: Generator[EventT, None, ResultT]) -> tuple[list[EventT], ResultT]:
+    events: list[EventT] = []
     while True:
         try:
             events.append(next(gen))
@@ -22,7 +26,7 @@ def _drain(gen):  # type: ignore[no-untyped-def]
             return events, stop.value
 
 
-def _chunk(delta: dict, finish: str | None = None) -> str:
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
     d = {
         "id": "c1",
         "object": "chat.completion.chunk",

@@ -3,6 +3,7 @@ null and ``truncated``; never a wrong value, nothing else in the result changes.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from lmsdrive.errors import ParseError
 from lmsdrive.parsers import parse
-from lmsdrive.parsers._cut import is_partial, whole_at_end
+from lmsdrive.parsers._cut import _alt, _atom, _l, _lit, _seq, is_partial, whole_at_end
 
 _FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -110,3 +111,24 @@ def test_only_the_last_line_is_read_cut() -> None:
 )
 def test_cell_kinds(kind: str, text: str, partial: bool, whole: bool) -> None:
     assert (is_partial(kind, text), whole_at_end(kind, text)) == (partial, whole)
+
+
+def test_the_pattern_builders() -> None:
+    """The builders of the cell patterns, called here (the module calls them once, at import,
+    where a mutation tool cannot reach them): ``_lit`` matches every non-empty prefix of a
+    literal; ``_seq``/``_alt`` give (whole, prefix) of parts in a row / of alternatives;
+    ``_atom`` is a regex that is its own prefix unless one is given."""
+    assert _lit("a.b") == r"a(?:\.(?:b)?)?"
+    for text in ("a", "a.", "a.b"):
+        assert re.fullmatch(_lit("a.b"), text), text
+    for text in ("", "b", "ax", "a.bc"):
+        assert not re.fullmatch(_lit("a.b"), text), text
+    assert _atom(r"\d+") == (r"\d+", r"\d+") and _atom("n?", "n") == ("n?", "n")
+    assert _l("a.") == (r"a\.", _lit("a."))
+    whole, prefix = _seq(_l("About a"), _atom("n?", "n"), _l(" "), _alt(_l("min"), _l("hour")))
+    for text in ("About a min", "About an hour"):
+        assert re.fullmatch(whole, text) and re.fullmatch(prefix, text)
+    for text in ("A", "About", "About a", "About an", "About an ", "About a h", "About a mi"):
+        assert re.fullmatch(prefix, text) and not re.fullmatch(whole, text), text
+    for text in ("", "b", "About x", "About a minute", "About anhour", "min"):
+        assert not re.fullmatch(prefix, text), text

@@ -26,7 +26,7 @@ from lmsdrive.transcript import Transcript
 
 
 @pytest.mark.parametrize("module", [lms_api_models, lms_api_v0_models, lms_api_error, lms_api_chat])
-def test_bodies_refuse_deep_nesting(module) -> None:  # type: ignore[no-untyped-def]
+def test_bodies_refuse_deep_nesting(module: ModuleType) -> None:
     with pytest.raises(ParseError, match="deeper"):
         module.parse(Transcript.of('{"data": ' + "[" * 100_000 + "]" * 100_000 + "}"))
 

@@ -12,7 +12,7 @@ from lmsdrive.transcript import Transcript
 
 
 @pytest.mark.parametrize("command", MODULES)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(text=LMS_TEXT)
 def test_any_text_gives_result_or_parse_error(command: str, text: str) -> None:
     module = get_module(command)

@@ -53,7 +53,7 @@ def test_splitter_refuses_endless_line() -> None:
         list(sp.feed("x" * 200))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(_ALPHABET, max_size=60).map("".join))
 def test_any_text_gives_result_or_parse_error(text: str) -> None:
     for module in (

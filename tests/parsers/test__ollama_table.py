@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from _support import parse
 from _support_ollama import _ALPHABET
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lmsdrive.errors import ParseError
@@ -14,7 +14,7 @@ from lmsdrive.parsers import (
 from lmsdrive.parsers._base import Result
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200)
 @given(st.lists(_ALPHABET, max_size=40).map("".join))
 def test_any_text_is_result_or_parse_error(text: str) -> None:
     for command in ("ollama list", "ollama ps", "ollama --version", "ollama serve", "ollama rm x"):

@@ -7,6 +7,7 @@ from _support import parse
 
 from lmsdrive.errors import ParseError
 from lmsdrive.parsers import parse as parse_any
+from lmsdrive.parsers.lms_ls import LsResult
 
 
 def test_ls_tab_expanded_and_unknown_column() -> None:
@@ -87,6 +88,7 @@ def test_prose_inside_the_table_is_not_a_model() -> None:
         "Tip: try the new model catalog at lmstudio.ai/models\n"
     )
     result = parse_any("lms ls", text)
+    assert isinstance(result, LsResult)
     assert [m.key for m in result.models] == ["qwen/qwen3-8b"]
     assert [s.text for s in result.skipped] == [
         "Tip: try the new model catalog at lmstudio.ai/models"

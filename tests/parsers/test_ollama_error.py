@@ -134,7 +134,7 @@ def test_error_without_report_raises(text: str) -> None:
         ollama_error.parse(T(text))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     TEXT,
     st.sampled_from(

@@ -183,14 +183,14 @@ def test_pull_long_stream_monotonic_and_bounded() -> None:
     assert n_bytes > 2_000_000 and elapsed < 30
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(TEXT)
 def test_property_pull_only_result_or_parse_error(text: str) -> None:
     with contextlib.suppress(ParseError):
         assert isinstance(ollama_pull.parse(Transcript.of(text)), Result)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(st.lists(st.integers(0, 100), min_size=1, max_size=30))
 def test_property_pull_overall_never_goes_back(pcts: list[int]) -> None:
     lines = "".join(
