@@ -191,14 +191,14 @@ def test_bad_model_names_never_reach_a_command_line(
 
 def test_unreachable_lmstudio_url(fake_runtime: Factory) -> None:
     fake_runtime()
-    cfg = Config.from_env(
-        backend="lmstudio", model_name=MODEL["lmstudio"], url="http://127.0.0.2:9"
-    )
+    # 127.1 is 127.0.0.1 spelled so that lmsdrive counts it remote (127.0.0.2 is not
+    # routable on macOS without an alias); nothing listens on port 9 (discard)
+    cfg = Config.from_env(backend="lmstudio", model_name=MODEL["lmstudio"], url="http://127.1:9")
     report = Driver(cfg).ensure_ready()
     assert not report.success
     assert isinstance(report.error, ServerNotRunningError)
     assert report.message == RUNTIMES["lmstudio"].not_running
-    assert "127.0.0.2:9" in str(report.error)
+    assert "127.1:9" in str(report.error)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -1113,9 +1113,8 @@ def _seed(side: BackendState, port: int, up: bool) -> None:
 def _start_server(
     state_path: Path, bin_dir: Path, env: dict[str, str], port: int
 ) -> tuple[subprocess.Popen[bytes], str]:
-    proc = spawn_server(state_path, "lms", port)
+    proc = spawn_server(state_path, "lms", port, env)  # it records itself as the server
     with edit_state(state_path) as st:
-        st.lms.server = Server(pid=proc.pid, port=port)
         st.lms.service_running = True
         st.lms.daemon_pid = st.lms.daemon_pid or os.getpid()
     return proc, "/lmstudio-greeting"
