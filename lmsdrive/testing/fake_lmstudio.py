@@ -40,7 +40,6 @@ from .fake_state import (
     FakeState,
     Loaded,
     RegistryEntry,
-    Server,
     edit_state,
     load_state,
     make_model,
@@ -283,9 +282,12 @@ class Lms:
         if greeting_ok(port):
             self.info(f"Success! Server is now running on port {port}")
             return 0
-        proc = spawn_server(self.state_path, "lms", port)
-        with edit_state(self.state_path) as st:
-            st.lms.server = Server(pid=proc.pid, port=port)
+        proc = spawn_server(self.state_path, "lms", port)  # it records itself once bound
+        # The real lms asks the running service to start its server and verifies it once
+        # that request returns; here the request returns when the server process has bound
+        # (it records itself), so a slow start of that Python process on a busy machine
+        # does not eat the verification time.
+        _started(self.state_path, proc)
         deadline = time.monotonic() + knobs.lms_verify_attempts * knobs.lms_verify_interval
         while time.monotonic() < deadline:
             if greeting_ok(port):
@@ -1100,6 +1102,17 @@ class LmStudioRoutes(Handler):
 
 
 # ----- the registry's entry -------------------------------------------------------------------
+
+
+def _started(state_path: Path, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait until the server process ``proc`` has bound its port (it records itself in the
+    state) or has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        srv = load_state(state_path).lms.server
+        if srv is not None and srv.pid == proc.pid:
+            return
+        time.sleep(0.02)
 
 
 def _seed(side: BackendState, port: int, up: bool) -> None:

@@ -354,7 +354,7 @@ class FakeRuntime:
             changes[k] = None
         return changes
 
-    def start_server(self, backend: str, timeout: float = 15.0) -> None:
+    def start_server(self, backend: str, timeout: float = 60.0) -> None:
         """Start a backend's server as a detached process (not counted as a spawn) and wait
         until it answers. On port 0 (a server started with the runtime) the server binds a
         free port and records it in the state; that becomes the backend's port."""
