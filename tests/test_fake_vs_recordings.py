@@ -10,10 +10,16 @@ with what it lacks."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import re
 import socket
+import struct
 import subprocess
+import sys
+import termios
 import time
 from collections.abc import Callable
 from typing import Any
@@ -260,3 +266,76 @@ def test_every_listed_recording_exists() -> None:
 def test_recordings_the_fake_cannot_reproduce(name: str) -> None:
     assert _recording(name).meta["argv"][0] == "lms"
     pytest.skip(f"{name}: {NOT_REPRODUCED[name]}")
+
+
+# ----- in a terminal: the 42 pty recordings ---------------------------------------------------
+
+#: A terminal recording the fake cannot reproduce yet, and why.
+PTY_NOT_REPRODUCED: dict[str, str] = {
+    "get/real-cli-no-yes-confirmation-pty": "on a terminal the real `lms get` without --yes "
+    "asks 'Start download?' (a selection prompt; the recorder typed Ctrl-C, exit 1); the fake "
+    "downloads without asking, as both do through a pipe",
+}
+
+
+def _pty_names() -> list[str]:
+    return sorted(
+        f.path.relative_to(DEFAULT_ROOT / "lms").with_suffix("").as_posix()
+        for f in iter_fixtures(DEFAULT_ROOT / "lms")
+        if "/real-cli-" in f.path.as_posix() and f.path.stem.endswith("-pty")
+    )
+
+
+def _run_in_terminal(rt: FakeRuntime, argv: list[str]) -> tuple[int, str]:
+    """``argv`` with stdout and stderr on one 80x24 terminal and stdin from /dev/null, as
+    the recordings were made: the exit code and everything the terminal received."""
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = dict(rt.env, TERM="xterm-256color", LANG="en_US.UTF-8")
+    proc = subprocess.Popen(
+        [str(rt.bin_dir / "lms"), *argv[1:]],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=side,
+        stderr=side,
+    )
+    os.close(side)
+    received = bytearray()
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the terminal's last writer is gone
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(main)
+    return proc.wait(timeout=60), received.decode("utf-8", "replace")
+
+
+def test_every_terminal_recording_has_its_pipe_twin() -> None:
+    names = _pty_names()
+    assert len(names) == 42
+    assert {n.removesuffix("-pty") for n in names} <= set(CASES) | set(NOT_REPRODUCED)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal (pty) is POSIX")
+@pytest.mark.parametrize("name", [n for n in _pty_names() if n.removesuffix("-pty") in CASES])
+def test_fake_lms_in_a_terminal_prints_what_the_real_one_printed(name: str) -> None:
+    fx = _recording(name)
+    if name in PTY_NOT_REPRODUCED:
+        pytest.skip(f"{name}: {PTY_NOT_REPRODUCED[name]}")
+    options, setup = CASES[name.removesuffix("-pty")]
+    port = _free_port()
+    argv, *steps = (
+        [port if a == RECORDED_PORT else a for a in cmd]
+        for cmd in [fx.meta["argv"], *fx.meta["recorded_with"]["setup"]]
+    )
+    with FakeRuntime(backends=("lms",), **options) as rt:
+        if setup is not None:
+            setup(rt)
+        for step in steps:
+            assert _run(rt, step).returncode == 0, step
+        code, received = _run_in_terminal(rt, argv)
+    assert code == fx.meta["exit_code"], received
+    assert stream_lines(received) == stream_lines(fx.text), received
