@@ -39,6 +39,7 @@ from .fake_state import (
     BackendState,
     FakeState,
     Loaded,
+    Model,
     RegistryEntry,
     edit_state,
     load_state,
@@ -816,12 +817,13 @@ class LmStudioRoutes(Handler):
                     "size_bytes": x.size,
                     "params_string": x.params or None,
                     "loaded_instances": [
-                        {"id": i.identifier, "config": {"context_length": i.context_length}}
+                        {"id": i.identifier, "config": _v1_instance_config(i.context_length)}
                         for i in live
                         if i.name == x.name
                     ],
                     "max_context_length": x.context_length,
                     "format": "gguf",
+                    **_v1_llm_fields(x),
                 }
             )
         return out
@@ -1099,6 +1101,44 @@ class LmStudioRoutes(Handler):
                 "usage": {"prompt_tokens": n, "total_tokens": n},
             },
         )
+
+
+# ----- REST v1 model fields (the documented list body, fixture api-v1-models/docs-list) ------
+
+#: Families that think, and the reasoning options LM Studio offers for them.
+_REASONING = {"qwen3": ["off", "on"], "deepseek": ["on"], "gpt-oss": ["low", "medium", "high"]}
+
+
+def _v1_instance_config(context_length: int) -> dict[str, Any]:
+    """A loaded instance's ``config`` with LM Studio's defaults (``num_experts``: MoE only)."""
+    return {
+        "context_length": context_length,
+        "eval_batch_size": 512,
+        "parallel": 4,
+        "flash_attention": True,
+        "offload_kv_cache_to_gpu": True,
+    }
+
+
+def _v1_llm_fields(model: Model) -> dict[str, Any]:
+    """What the docs' list shows of a language model beyond the common fields (their
+    embedding model has none of these)."""
+    if model.type == "embedding":
+        return {}
+    caps: dict[str, Any] = {
+        "vision": bool(model.info.get("vision", False)),
+        "trained_for_tool_use": bool(model.info.get("trainedForToolUse", False)),
+    }
+    options = next((v for k, v in _REASONING.items() if model.family.startswith(k)), None)
+    if options is not None:
+        caps["reasoning"] = {"allowed_options": options, "default": options[-1]}
+    variant = f"{model.name}@{model.quantization.lower()}"
+    return {
+        "capabilities": caps,
+        "description": None,
+        "variants": [variant],
+        "selected_variant": variant,
+    }
 
 
 # ----- the registry's entry -------------------------------------------------------------------
