@@ -15,6 +15,7 @@ import json
 import os
 import pty
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -270,12 +271,8 @@ def test_recordings_the_fake_cannot_reproduce(name: str) -> None:
 
 # ----- in a terminal: the 42 pty recordings ---------------------------------------------------
 
-#: A terminal recording the fake cannot reproduce yet, and why.
-PTY_NOT_REPRODUCED: dict[str, str] = {
-    "get/real-cli-no-yes-confirmation-pty": "on a terminal the real `lms get` without --yes "
-    "asks 'Start download?' (a selection prompt; the recorder typed Ctrl-C, exit 1); the fake "
-    "downloads without asking, as both do through a pipe",
-}
+#: Terminal recordings where the recorder typed: what, and when (after which output).
+TYPED = {"get/real-cli-no-yes-confirmation-pty": ("Start download?", signal.SIGINT)}
 
 
 def _pty_names() -> list[str]:
@@ -286,9 +283,12 @@ def _pty_names() -> list[str]:
     )
 
 
-def _run_in_terminal(rt: FakeRuntime, argv: list[str]) -> tuple[int, str]:
+def _run_in_terminal(
+    rt: FakeRuntime, argv: list[str], typed: tuple[str, signal.Signals] | None = None
+) -> tuple[int, str]:
     """``argv`` with stdout and stderr on one 80x24 terminal and stdin from /dev/null, as
-    the recordings were made: the exit code and everything the terminal received."""
+    the recordings were made: the exit code and everything the terminal received.
+    ``typed``: once that text has arrived, the signal a key typed there sends (Ctrl-C)."""
     main, side = pty.openpty()
     fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = dict(rt.env, TERM="xterm-256color", LANG="en_US.UTF-8")
@@ -309,6 +309,9 @@ def _run_in_terminal(rt: FakeRuntime, argv: list[str]) -> tuple[int, str]:
         if not chunk:
             break
         received += chunk
+        if typed is not None and typed[0].encode() in received:
+            proc.send_signal(typed[1])
+            typed = None
     os.close(main)
     return proc.wait(timeout=60), received.decode("utf-8", "replace")
 
@@ -323,8 +326,6 @@ def test_every_terminal_recording_has_its_pipe_twin() -> None:
 @pytest.mark.parametrize("name", [n for n in _pty_names() if n.removesuffix("-pty") in CASES])
 def test_fake_lms_in_a_terminal_prints_what_the_real_one_printed(name: str) -> None:
     fx = _recording(name)
-    if name in PTY_NOT_REPRODUCED:
-        pytest.skip(f"{name}: {PTY_NOT_REPRODUCED[name]}")
     options, setup = CASES[name.removesuffix("-pty")]
     port = _free_port()
     argv, *steps = (
@@ -336,6 +337,6 @@ def test_fake_lms_in_a_terminal_prints_what_the_real_one_printed(name: str) -> N
             setup(rt)
         for step in steps:
             assert _run(rt, step).returncode == 0, step
-        code, received = _run_in_terminal(rt, argv)
+        code, received = _run_in_terminal(rt, argv, TYPED.get(name))
     assert code == fx.meta["exit_code"], received
     assert stream_lines(received) == stream_lines(fx.text), received

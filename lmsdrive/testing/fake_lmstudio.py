@@ -27,6 +27,7 @@ import json
 import os
 import string
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -475,11 +476,28 @@ class Lms:
             f"\x1b[0K\n\r   └─ ↓ To download: {file} - {size}\x1b[0K\n\r\x1b[0K\n"
             f"\r{footer}\x1b[0K\n\x1b[?25h"
         )
+        if not flags & {"-y", "--yes"} and sys.stdout.isatty():
+            return self._ask_to_download()
         try:
             return self._download(key, entry)
         except KeyboardInterrupt:
             out("\x1b[2K\x1b[1G\x1b[?25h")
             self.warn("Download canceled.")
+            return 1
+
+    def _ask_to_download(self) -> int:
+        """On a terminal, without --yes, lms asks (real-cli-no-yes-confirmation-pty) and
+        waits, even with stdin at /dev/null. Answering is not faked: it waits for Ctrl-C."""
+        out(
+            "\n\x1b[34m?\x1b[39m \x1b[1mStart download?\x1b[22m\n\x1b[36m❯ Yes\x1b[39m\n  No\n"
+            "  Change variant selection\n\n\x1b[1m↑↓\x1b[22m \x1b[2mnavigate\x1b[22m\x1b[2m • "
+            "\x1b[22m\x1b[1m⏎\x1b[22m \x1b[2mselect\x1b[22m\x1b[?25l\x1b[23G"
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            out("\n\x1b[?25h")
             return 1
 
     def _download(self, key: str, entry: RegistryEntry) -> int:
