@@ -16,13 +16,12 @@ import os
 import pty
 import re
 import signal
-import socket
 import struct
 import subprocess
 import sys
 import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +31,7 @@ from lmsdrive.golden import DEFAULT_ROOT, Fixture, iter_fixtures
 from lmsdrive.parsers._lms_stream import SPINNER
 from lmsdrive.testing import FakeRuntime
 from lmsdrive.testing.fake_state import Loaded, Model, RegistryEntry
+from lmsdrive.testing.runtime import held_port
 
 _FRAME_RE = re.compile(rf"[{SPINNER}⧗]|^\s*\[.*\]\s*\d+(?:\.\d+)?%")
 _VOLATILE = (
@@ -214,10 +214,15 @@ def _recording(name: str) -> Fixture:
     return next(f for f in iter_fixtures(path.parent) if f.path == path)
 
 
-def _free_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return str(s.getsockname()[1])
+@pytest.fixture
+def port() -> Iterator[str]:
+    """A loopback port for a recording's ``--port 8123``, held (never listening) until the
+    test ends so that nothing else takes it before the fake server binds it."""
+    with held_port() as sock:
+        number = str(sock.getsockname()[1])
+        if not sys.platform.startswith("linux"):
+            sock.close()  # BSD rules would refuse the server's bind beside the hold
+        yield number
 
 
 def _run(rt: FakeRuntime, argv: list[str]) -> subprocess.CompletedProcess[bytes]:
@@ -232,10 +237,9 @@ def _run(rt: FakeRuntime, argv: list[str]) -> subprocess.CompletedProcess[bytes]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_fake_lms_prints_what_the_real_one_printed(name: str) -> None:
+def test_fake_lms_prints_what_the_real_one_printed(name: str, port: str) -> None:
     fx = _recording(name)
     options, setup = CASES[name]
-    port = _free_port()
     argv, *steps = (
         [port if a == RECORDED_PORT else a for a in cmd]
         for cmd in [fx.meta["argv"], *fx.meta["recorded_with"]["setup"]]
@@ -324,10 +328,9 @@ def test_every_terminal_recording_has_its_pipe_twin() -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal (pty) is POSIX")
 @pytest.mark.parametrize("name", [n for n in _pty_names() if n.removesuffix("-pty") in CASES])
-def test_fake_lms_in_a_terminal_prints_what_the_real_one_printed(name: str) -> None:
+def test_fake_lms_in_a_terminal_prints_what_the_real_one_printed(name: str, port: str) -> None:
     fx = _recording(name)
     options, setup = CASES[name.removesuffix("-pty")]
-    port = _free_port()
     argv, *steps = (
         [port if a == RECORDED_PORT else a for a in cmd]
         for cmd in [fx.meta["argv"], *fx.meta["recorded_with"]["setup"]]

@@ -3,8 +3,10 @@ processes neither change a result nor get touched, and nothing a test starts out
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -213,3 +215,19 @@ def test_in_ci_a_skip_for_what_ci_provides_is_a_failure(tmp_path: Path, ci: str)
     else:
         assert proc.returncode == 0, out
         assert "2 skipped" in out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the port hold is Linux's")
+def test_a_port_for_a_server_not_started_yet_is_held_not_released(
+    fake_runtime: Callable[..., FakeRuntime],
+) -> None:
+    rt = fake_runtime(server_running=["ollama"])
+    with socket.socket() as other, pytest.raises(OSError) as taken:
+        other.bind(("127.0.0.1", rt.lms_port))  # another program, between setup and start
+    assert taken.value.errno == errno.EADDRINUSE
+    result = subprocess.run(
+        [str(rt.bin_dir / "lms"), "server", "start"], env=rt.env, capture_output=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"running on port {rt.lms_port}" in result.stderr.decode()
+    assert rt.server_pid("ollama") is not None and rt.ollama_port != 0
