@@ -15,6 +15,10 @@ Order, first match wins (:func:`candidates` lists the places in that order):
      the macOS app's own copy ``/Applications/Ollama.app/Contents/Resources/ollama``,
      ``~/.local/bin/ollama``, and on Windows ``%LOCALAPPDATA%\\Programs\\Ollama\\ollama.exe``.
 
+   The system-wide folders are resolved under ``LMSDRIVE_INSTALL_ROOT`` (default ``/``): an
+   image mounted elsewhere, or a test's empty folder so that no real install is ever found
+   (:mod:`lmsdrive.testing` points it, and ``HOME``, at folders of its own).
+
 A place counts when it is a file we may execute. An explicit argument or environment
 variable that names nothing usable is an error at once (it is never silently replaced by
 another binary). When nothing is found, :class:`~lmsdrive.errors.NotInstalledError` starts
@@ -39,7 +43,10 @@ from ._platform import windows
 from .errors import NotInstalledError
 from .runtimes import RUNTIMES, RuntimeSpec
 
-__all__ = ["candidates", "find_binary"]
+__all__ = ["INSTALL_ROOT_VARIABLE", "candidates", "find_binary"]
+
+#: The folder the runtimes' system-wide install places are resolved under (default ``/``).
+INSTALL_ROOT_VARIABLE = "LMSDRIVE_INSTALL_ROOT"
 
 
 def _spec(tool: str) -> RuntimeSpec:
@@ -73,7 +80,8 @@ def _labelled(tool: str, explicit: str | os.PathLike[str] | None) -> list[tuple[
     if value:
         places += _named(value, spec.bin_variable)
     places += [(p, "PATH") for p in _path_places(tool)]
-    places += [(p, "install folder") for p in spec.install_places(Path.home())]
+    root = Path(os.environ.get(INSTALL_ROOT_VARIABLE) or os.sep)
+    places += [(p, "install folder") for p in spec.install_places(Path.home(), root)]
     seen: set[Path] = set()
     unique = []
     for path, label in places:

@@ -11,9 +11,10 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from lmsdrive.discovery import INSTALL_ROOT_VARIABLE
 from lmsdrive.runtimes import RUNTIMES
 
-pytest_plugins = ["lmsdrive.testing.pytest_plugin"]
+pytest_plugins = ["lmsdrive.testing.pytest_plugin", "ci_rules"]
 
 #: Fuzzing (hypothesis): an example slower than the deadline fails (a parser gone quadratic);
 #: a failure prints the blob that replays it (@reproduce_failure) and, between local runs, is
@@ -52,19 +53,35 @@ RUNTIME_VARIABLES = sorted(
     | {v for spec in RUNTIMES.values() for v in (spec.url_variable, spec.bin_variable)}
     | {v for spec in RUNTIMES.values() for v in spec.token_variables}
 )
-#: The llama.cpp server cache is per machine (built once by `make llama-server`).
-_LLAMA_CACHE = os.environ.get("LMSDRIVE_CACHE") or str(Path.home() / ".cache" / "lmsdrive")
+#: The llama.cpp server is per machine (built once by `make llama-server`): where it is stays.
+_LLAMA = {
+    "LMSDRIVE_CACHE": os.environ.get("LMSDRIVE_CACHE") or str(Path.home() / ".cache" / "lmsdrive"),
+    "LMSDRIVE_LLAMA_PYTHON": os.environ.get("LMSDRIVE_LLAMA_PYTHON"),
+}
+
+
+#: Prefixes of variables that move where lmsdrive writes (locks, logs) or looks (binaries).
+HERMETIC_PREFIXES = ("LMSDRIVE_", "XDG_")
 
 
 @pytest.fixture(autouse=True)
 def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Each test gets its own HOME and none of the runtimes' variables: a machine where
-    LM Studio or Ollama once ran (~/.lmstudio-home-pointer, ~/.ollama, OLLAMA_HOST, tokens)
-    changes no result."""
+    """Each test gets its own HOME, an empty install root and none of the runtimes' or
+    lmsdrive's variables: a machine where LM Studio or Ollama once ran or is installed
+    (/usr/local/bin/ollama, ~/.lmstudio-home-pointer, ~/.ollama, OLLAMA_HOST, tokens,
+    XDG_CACHE_HOME) changes no result, and no lock or log lands in the real user cache."""
     for var in RUNTIME_VARIABLES:
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
-    monkeypatch.setenv("LMSDRIVE_CACHE", _LLAMA_CACHE)
+    for var in list(os.environ):
+        if var.startswith(HERMETIC_PREFIXES):
+            monkeypatch.delenv(var)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("LOCALAPPDATA", str(home / "AppData" / "Local"))
+    monkeypatch.setenv(INSTALL_ROOT_VARIABLE, str(tmp_path_factory.mktemp("install-root")))
+    for var, value in _LLAMA.items():
+        if value:
+            monkeypatch.setenv(var, value)
 
 
 @pytest.fixture

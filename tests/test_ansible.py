@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,8 +156,7 @@ def _fake(
     state.lms.service_running = True
     for name in downloaded:
         state.backend(flavor).downloaded.append(make_model(name, state.registry[name]))
-    path = tmp / f"{flavor}-{host}" / "state.json"
-    path.parent.mkdir()
+    path = Path(tempfile.mkdtemp(prefix=f"{flavor}-", dir=tmp)) / "state.json"
     save_state(path, state)
     return FakeServer(path, flavor=flavor, host=host).start()
 
@@ -164,9 +164,9 @@ def _fake(
 @pytest.fixture
 def fleet(tmp_path: Path) -> Iterator[list[Host]]:
     servers = [
-        _fake(tmp_path, "ollama", "127.0.0.2"),
-        _fake(tmp_path, "lms", "127.0.0.3", token=TOKEN),  # 401 without the token
-        _fake(tmp_path, "ollama", "127.0.0.4", downloaded=(LLAMA,)),  # downloaded, not loaded
+        _fake(tmp_path, "ollama", "127.1"),
+        _fake(tmp_path, "lms", "127.1", token=TOKEN),  # 401 without the token
+        _fake(tmp_path, "ollama", "127.1", downloaded=(LLAMA,)),  # downloaded, not loaded
     ]
     hosts = [
         Host("gpu-1", "ollama", LLAMA, servers[0], servers[0].url),

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lmsdrive.discovery import candidates, find_binary
+from lmsdrive.discovery import INSTALL_ROOT_VARIABLE, candidates, find_binary
 from lmsdrive.errors import NotInstalledError
 from lmsdrive.runtimes import RUNTIMES
-from lmsdrive.runtimes import ollama as ollama_spec
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths and modes")
 
@@ -26,7 +25,7 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.delenv("LMSDRIVE_OLLAMA_BIN", raising=False)
     monkeypatch.delenv("LMSDRIVE_LMS_BIN", raising=False)
-    monkeypatch.setattr(ollama_spec, "SYSTEM_PATHS", (str(tmp_path / "usr-local-bin" / "ollama"),))
+    monkeypatch.setenv(INSTALL_ROOT_VARIABLE, str(tmp_path / "root"))
     return home
 
 
@@ -48,7 +47,7 @@ def test_not_installed_messages_start_friendly_and_list_every_place(
     for place in candidates("ollama"):
         assert str(place) in message
     assert f"{tmp_path}/empty-bin/ollama (PATH)" in message
-    assert f"{tmp_path}/usr-local-bin/ollama (install folder)" in message
+    assert f"{tmp_path}/root/usr/local/bin/ollama (install folder)" in message
     assert f"{home}/.local/bin/ollama" in message
     assert "LMSDRIVE_OLLAMA_BIN" in message  # what to do next
 
@@ -131,7 +130,7 @@ def test_lmstudio_install_folders_follow_the_home_rule(home: Path, tmp_path: Pat
 def test_ollama_install_folders(home: Path, tmp_path: Path) -> None:
     local = make_exe(home / ".local" / "bin" / "ollama")
     assert find_binary("ollama") == local
-    system = make_exe(tmp_path / "usr-local-bin" / "ollama")
+    system = make_exe(tmp_path / "root" / "usr" / "local" / "bin" / "ollama")
     assert find_binary("ollama") == system  # system folders come before ~/.local/bin
 
 
@@ -139,13 +138,16 @@ def test_candidates_order_and_no_duplicates(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LMSDRIVE_OLLAMA_BIN", "/env/ollama")
-    monkeypatch.setenv("PATH", f"/p1:/p2:/p1:{tmp_path}/usr-local-bin")
+    monkeypatch.setenv("PATH", f"/p1:/p2:/p1:{tmp_path}/root/usr/local/bin")
     assert candidates("ollama", "/explicit/ollama") == [
         Path("/explicit/ollama"),
         Path("/env/ollama"),
         Path("/p1/ollama"),
         Path("/p2/ollama"),
-        tmp_path / "usr-local-bin" / "ollama",
+        tmp_path / "root" / "usr" / "local" / "bin" / "ollama",
+        tmp_path / "root" / "usr" / "bin" / "ollama",
+        tmp_path / "root" / "opt" / "homebrew" / "bin" / "ollama",
+        tmp_path / "root" / "Applications" / "Ollama.app" / "Contents" / "Resources" / "ollama",
         home / ".local" / "bin" / "ollama",
     ]
 

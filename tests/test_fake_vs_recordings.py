@@ -10,12 +10,18 @@ with what it lacks."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import re
-import socket
+import signal
+import struct
 import subprocess
+import sys
+import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -25,6 +31,7 @@ from lmsdrive.golden import DEFAULT_ROOT, Fixture, iter_fixtures
 from lmsdrive.parsers._lms_stream import SPINNER
 from lmsdrive.testing import FakeRuntime
 from lmsdrive.testing.fake_state import Loaded, Model, RegistryEntry
+from lmsdrive.testing.runtime import held_port
 
 _FRAME_RE = re.compile(rf"[{SPINNER}⧗]|^\s*\[.*\]\s*\d+(?:\.\d+)?%")
 _VOLATILE = (
@@ -207,10 +214,15 @@ def _recording(name: str) -> Fixture:
     return next(f for f in iter_fixtures(path.parent) if f.path == path)
 
 
-def _free_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return str(s.getsockname()[1])
+@pytest.fixture
+def port() -> Iterator[str]:
+    """A loopback port for a recording's ``--port 8123``, held (never listening) until the
+    test ends so that nothing else takes it before the fake server binds it."""
+    with held_port() as sock:
+        number = str(sock.getsockname()[1])
+        if not sys.platform.startswith("linux"):
+            sock.close()  # BSD rules would refuse the server's bind beside the hold
+        yield number
 
 
 def _run(rt: FakeRuntime, argv: list[str]) -> subprocess.CompletedProcess[bytes]:
@@ -225,10 +237,9 @@ def _run(rt: FakeRuntime, argv: list[str]) -> subprocess.CompletedProcess[bytes]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_fake_lms_prints_what_the_real_one_printed(name: str) -> None:
+def test_fake_lms_prints_what_the_real_one_printed(name: str, port: str) -> None:
     fx = _recording(name)
     options, setup = CASES[name]
-    port = _free_port()
     argv, *steps = (
         [port if a == RECORDED_PORT else a for a in cmd]
         for cmd in [fx.meta["argv"], *fx.meta["recorded_with"]["setup"]]
@@ -260,3 +271,75 @@ def test_every_listed_recording_exists() -> None:
 def test_recordings_the_fake_cannot_reproduce(name: str) -> None:
     assert _recording(name).meta["argv"][0] == "lms"
     pytest.skip(f"{name}: {NOT_REPRODUCED[name]}")
+
+
+# ----- in a terminal: the 42 pty recordings ---------------------------------------------------
+
+#: Terminal recordings where the recorder typed: what, and when (after which output).
+TYPED = {"get/real-cli-no-yes-confirmation-pty": ("Start download?", signal.SIGINT)}
+
+
+def _pty_names() -> list[str]:
+    return sorted(
+        f.path.relative_to(DEFAULT_ROOT / "lms").with_suffix("").as_posix()
+        for f in iter_fixtures(DEFAULT_ROOT / "lms")
+        if "/real-cli-" in f.path.as_posix() and f.path.stem.endswith("-pty")
+    )
+
+
+def _run_in_terminal(
+    rt: FakeRuntime, argv: list[str], typed: tuple[str, signal.Signals] | None = None
+) -> tuple[int, str]:
+    """``argv`` with stdout and stderr on one 80x24 terminal and stdin from /dev/null, as
+    the recordings were made: the exit code and everything the terminal received.
+    ``typed``: once that text has arrived, the signal a key typed there sends (Ctrl-C)."""
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = dict(rt.env, TERM="xterm-256color", LANG="en_US.UTF-8")
+    proc = subprocess.Popen(
+        [str(rt.bin_dir / "lms"), *argv[1:]],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=side,
+        stderr=side,
+    )
+    os.close(side)
+    received = bytearray()
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the terminal's last writer is gone
+            break
+        if not chunk:
+            break
+        received += chunk
+        if typed is not None and typed[0].encode() in received:
+            proc.send_signal(typed[1])
+            typed = None
+    os.close(main)
+    return proc.wait(timeout=60), received.decode("utf-8", "replace")
+
+
+def test_every_terminal_recording_has_its_pipe_twin() -> None:
+    names = _pty_names()
+    assert len(names) == 42
+    assert {n.removesuffix("-pty") for n in names} <= set(CASES) | set(NOT_REPRODUCED)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal (pty) is POSIX")
+@pytest.mark.parametrize("name", [n for n in _pty_names() if n.removesuffix("-pty") in CASES])
+def test_fake_lms_in_a_terminal_prints_what_the_real_one_printed(name: str, port: str) -> None:
+    fx = _recording(name)
+    options, setup = CASES[name.removesuffix("-pty")]
+    argv, *steps = (
+        [port if a == RECORDED_PORT else a for a in cmd]
+        for cmd in [fx.meta["argv"], *fx.meta["recorded_with"]["setup"]]
+    )
+    with FakeRuntime(backends=("lms",), **options) as rt:
+        if setup is not None:
+            setup(rt)
+        for step in steps:
+            assert _run(rt, step).returncode == 0, step
+        code, received = _run_in_terminal(rt, argv, TYPED.get(name))
+    assert code == fx.meta["exit_code"], received
+    assert stream_lines(received) == stream_lines(fx.text), received

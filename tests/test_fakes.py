@@ -347,11 +347,16 @@ def test_ollama_ps_after_a_load(rt: FakeRuntime) -> None:
 def test_serve_hangs_prints_its_startup_lines_but_never_gets_ready() -> None:
     with FakeRuntime(serve_hangs=True) as rt:
         proc = subprocess.Popen(["ollama", "serve"], stderr=subprocess.PIPE)
-        time.sleep(1.0)
-        assert proc.poll() is None
         assert proc.stderr is not None
         os.set_blocking(proc.stderr.fileno(), False)
-        text = (proc.stderr.read() or b"").decode()
+        text = ""
+        deadline = time.monotonic() + 60  # its last startup line, however busy the machine
+        while "total unused blobs removed" not in text and time.monotonic() < deadline:
+            text += (proc.stderr.read() or b"").decode()
+            time.sleep(0.05)
+        time.sleep(0.5)  # a ready server would print "Listening on" right after it
+        text += (proc.stderr.read() or b"").decode()
+        assert proc.poll() is None
         assert 'msg="server config"' in text and "Listening on" not in text
         assert facts("ollama serve", Transcript(stderr=text))["ready"] is False
         with pytest.raises(httpx.TimeoutException):
@@ -574,8 +579,10 @@ def test_in_process_server_dies_mid_pull(server: FakeServer) -> None:
         st.knobs.pull_dies_at_percent = 30
     with pytest.raises(httpx.HTTPError):
         httpx.post(server.url + "/api/pull", json={"model": "llama3.2:1b"}).raise_for_status()
-    time.sleep(0.2)
     assert server.dead
+    deadline = time.monotonic() + 30  # the listening socket closes in a thread of its own
+    while server.httpd.fileno() != -1 and time.monotonic() < deadline:
+        time.sleep(0.05)
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.url + "/", timeout=1)
 

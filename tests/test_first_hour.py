@@ -110,7 +110,7 @@ REMOTE_ADVICE = "lmsdrive starts servers only on this machine"
 def test_cli_remote_dead_server_names_the_url_and_no_circular_advice(
     command: list[str], status: int
 ) -> None:
-    url = f"http://127.0.0.2:{dead_port()}"  # another loopback address: a remote server
+    url = f"http://127.1:{dead_port()}"  # another loopback address: a remote server
     p = cli(["--url", url, "--model", "llama3.2:1b", *command], stdin="hi\n")
     assert p.returncode == status, p.stderr
     assert f"Ollama server at {url} does not answer" in p.stderr
@@ -146,7 +146,7 @@ def test_local_dead_server_with_the_runtime_installed_suggests_init(
 
 
 def test_library_report_and_mcp_shim_show_the_same_message() -> None:
-    url = f"http://127.0.0.2:{dead_port()}"
+    url = f"http://127.1:{dead_port()}"
     with Driver(Config(backend="lmstudio", model_name="qwen/qwen3-4b", url=url)) as d:
         report = d.ensure_ready()
         with pytest.raises(ServerNotRunningError) as info:

@@ -36,6 +36,12 @@ from lmsdrive.testing.runtime import FakeRuntime, free_port
 MODEL = {"ollama": "llama3.2:3b", "lmstudio": "qwen/qwen3-4b"}
 FAKE = {"ollama": "ollama", "lmstudio": "lms"}
 BACKENDS = ["ollama", "lmstudio"]
+#: Every backend, LM Studio with Just-In-Time loading off and on (its default).
+BACKENDS_JIT = [
+    pytest.param("ollama", False, id="ollama"),
+    pytest.param("lmstudio", False, id="lmstudio-jit-off"),
+    pytest.param("lmstudio", True, id="lmstudio-jit-on"),
+]
 TOKEN = "sk-lm-Abcd1234:Zyxw9876Vuts5432Rqpo"
 VIA_API = " through the server's API"
 
@@ -65,10 +71,12 @@ def test_remote_is_any_host_but_this_machine() -> None:
     assert not OllamaBackend("http://127.0.0.1:11434").remote
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_remote_ready_needs_no_cli(fake_runtime: Factory, backend: str) -> None:
+@pytest.mark.parametrize(("backend", "lms_jit"), BACKENDS_JIT)
+def test_remote_ready_needs_no_cli(fake_runtime: Factory, backend: str, lms_jit: bool) -> None:
     m = MODEL[backend]
-    rt = fake_runtime(remote=True, server_running=True, models_loaded={FAKE[backend]: [m]})
+    rt = fake_runtime(
+        remote=True, server_running=True, models_loaded={FAKE[backend]: [m]}, lms_jit=lms_jit
+    )
     d = make_driver(backend)
     assert not d.backend.is_installed()
     rt.reset_counts()
@@ -79,10 +87,14 @@ def test_remote_ready_needs_no_cli(fake_runtime: Factory, backend: str) -> None:
     assert len(rt.requests()) <= 2
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_remote_download_and_load_through_the_api(fake_runtime: Factory, backend: str) -> None:
+@pytest.mark.parametrize(("backend", "lms_jit"), BACKENDS_JIT)
+def test_remote_download_and_load_through_the_api(
+    fake_runtime: Factory, backend: str, lms_jit: bool
+) -> None:
     m = MODEL[backend]
-    rt = fake_runtime(remote=True, server_running=True, pull_seconds=0.4, pull_frames=4)
+    rt = fake_runtime(
+        remote=True, server_running=True, pull_seconds=0.4, pull_frames=4, lms_jit=lms_jit
+    )
     d = make_driver(backend)
     events: list[Progress] = []
     steps: list[str] = []
@@ -111,9 +123,14 @@ def test_remote_download_and_load_through_the_api(fake_runtime: Factory, backend
     assert d.loaded_models() == []
 
 
-def test_no_cli_but_local_server_answers_goes_through_the_api(fake_runtime: Factory) -> None:
+@pytest.mark.parametrize("lms_jit", [False, True], ids=["jit-off", "jit-on"])
+def test_no_cli_but_local_server_answers_goes_through_the_api(
+    fake_runtime: Factory, lms_jit: bool
+) -> None:
     """Not remote, but no ``lms`` installed here: the API path, and the report says so."""
-    rt = fake_runtime(remote=True, server_running=True, models_downloaded=[MODEL["lmstudio"]])
+    rt = fake_runtime(
+        remote=True, server_running=True, models_downloaded=[MODEL["lmstudio"]], lms_jit=lms_jit
+    )
     d = make_driver("lmstudio", remote=False)
     report = d.ensure_ready()
     assert report.success, report.message

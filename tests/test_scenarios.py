@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from lmsdrive import Config, Driver
-from lmsdrive._types import DaemonState, Progress
+from lmsdrive._types import DaemonState, Progress, Readiness
 from lmsdrive.backends.lmstudio import LMStudioBackend
 from lmsdrive.backends.ollama import OllamaBackend
 from lmsdrive.errors import (
@@ -30,11 +30,13 @@ from lmsdrive.testing.runtime import FakeRuntime
 MODEL = {"ollama": "llama3.2:3b", "lmstudio": "qwen/qwen3-4b"}
 FAKE = {"ollama": "ollama", "lmstudio": "lms"}
 BACKENDS = ["ollama", "lmstudio"]
-#: What each CLI prints when its server dies during a download (the fakes replay it).
-PULL_CUT = {
-    "ollama": "unexpected EOF",
-    "lmstudio": "Download failed: the connection to LM Studio was lost",
-}
+#: Every backend, LM Studio with Just-In-Time loading off and on (on is LM Studio's default:
+#: /api/v0/models then lists every downloaded model, ``state`` telling loaded from not).
+BACKENDS_JIT = [
+    pytest.param("ollama", False, id="ollama"),
+    pytest.param("lmstudio", False, id="lmstudio-jit-off"),
+    pytest.param("lmstudio", True, id="lmstudio-jit-on"),
+]
 
 Factory = Callable[..., FakeRuntime]
 
@@ -62,9 +64,11 @@ def test_fresh_machine_not_installed(fake_runtime: Factory, backend: str) -> Non
     assert rt.spawn_count() == 0
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_installed_not_running_starts_pulls_loads(fake_runtime: Factory, backend: str) -> None:
-    fake_runtime(pull_seconds=0.6, pull_frames=8)
+@pytest.mark.parametrize(("backend", "lms_jit"), BACKENDS_JIT)
+def test_installed_not_running_starts_pulls_loads(
+    fake_runtime: Factory, backend: str, lms_jit: bool
+) -> None:
+    fake_runtime(pull_seconds=0.6, pull_frames=8, lms_jit=lms_jit)
     events: list[Progress] = []
     with driver(backend) as d:
         report = d.ensure_ready(on_progress=events.append)
@@ -87,9 +91,11 @@ def test_installed_not_running_starts_pulls_loads(fake_runtime: Factory, backend
     assert events[-1].phase == "done"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_running_model_missing_pulls_with_progress(fake_runtime: Factory, backend: str) -> None:
-    fake_runtime(server_running=True, pull_seconds=0.6, pull_frames=10)
+@pytest.mark.parametrize(("backend", "lms_jit"), BACKENDS_JIT)
+def test_running_model_missing_pulls_with_progress(
+    fake_runtime: Factory, backend: str, lms_jit: bool
+) -> None:
+    fake_runtime(server_running=True, pull_seconds=0.6, pull_frames=10, lms_jit=lms_jit)
     events: list[tuple[float, Progress]] = []
     report = driver(backend).ensure_ready(
         on_progress=lambda p: events.append((time.monotonic(), p))
@@ -104,9 +110,9 @@ def test_running_model_missing_pulls_with_progress(fake_runtime: Factory, backen
     assert during[-1] - during[0] > 0.2, "events were delivered at the end, not while downloading"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_model_not_loaded_only_loads(fake_runtime: Factory, backend: str) -> None:
-    rt = fake_runtime(server_running=True, models_downloaded=[MODEL[backend]])
+@pytest.mark.parametrize(("backend", "lms_jit"), BACKENDS_JIT)
+def test_model_not_loaded_only_loads(fake_runtime: Factory, backend: str, lms_jit: bool) -> None:
+    rt = fake_runtime(server_running=True, models_downloaded=[MODEL[backend]], lms_jit=lms_jit)
     report = driver(backend).ensure_ready()
     assert report.to_dict() == {
         "success": True,
@@ -116,9 +122,11 @@ def test_model_not_loaded_only_loads(fake_runtime: Factory, backend: str) -> Non
     assert not [s for s in rt.spawns() if s["argv"][1:2] in (["pull"], ["get"])]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_everything_ready_spawns_nothing(fake_runtime: Factory, backend: str) -> None:
-    rt = fake_runtime(server_running=True, models_loaded=[MODEL[backend]])
+@pytest.mark.parametrize(("backend", "lms_jit"), BACKENDS_JIT)
+def test_everything_ready_spawns_nothing(
+    fake_runtime: Factory, backend: str, lms_jit: bool
+) -> None:
+    rt = fake_runtime(server_running=True, models_loaded=[MODEL[backend]], lms_jit=lms_jit)
     d = driver(backend)
     rt.reset_counts()
     report = d.ensure_ready()
@@ -130,6 +138,23 @@ def test_everything_ready_spawns_nothing(fake_runtime: Factory, backend: str) ->
         assert [r["path"] for r in requests] == ["/api/tags", "/api/ps"]
     again = d.ensure_ready()
     assert again.to_dict() == report.to_dict()  # idempotent
+
+
+@pytest.mark.parametrize("lms_jit", [False, True], ids=["jit-off", "jit-on"])
+def test_lmstudio_readiness_tells_downloaded_from_loaded(
+    fake_runtime: Factory, lms_jit: bool
+) -> None:
+    other = "google/gemma-3-12b"
+    fake_runtime(
+        server_running=True,
+        models_downloaded={"lms": [MODEL["lmstudio"]]},
+        models_loaded={"lms": [other]},
+        lms_jit=lms_jit,
+    )
+    b = driver("lmstudio").backend
+    assert b.readiness(MODEL["lmstudio"]) == Readiness(True, downloaded=True, loaded=False)
+    assert b.readiness(other) == Readiness(True, downloaded=True, loaded=True)
+    assert b.readiness("qwen/qwen3-8b") == Readiness(True, downloaded=False, loaded=False)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -208,14 +233,14 @@ def test_bad_model_names_never_reach_a_command_line(
 
 def test_unreachable_lmstudio_url(fake_runtime: Factory) -> None:
     fake_runtime()
-    cfg = Config.from_env(
-        backend="lmstudio", model_name=MODEL["lmstudio"], url="http://127.0.0.2:9"
-    )
+    # 127.1 is 127.0.0.1 spelled so that lmsdrive counts it remote (127.0.0.2 is not
+    # routable on macOS without an alias); nothing listens on port 9 (discard)
+    cfg = Config.from_env(backend="lmstudio", model_name=MODEL["lmstudio"], url="http://127.1:9")
     report = Driver(cfg).ensure_ready()
     assert not report.success
     assert isinstance(report.error, ServerNotRunningError)
     assert report.message == str(report.error)
-    assert "LM Studio server at http://127.0.0.2:9 does not answer" in report.message
+    assert "LM Studio server at http://127.1:9 does not answer" in report.message
     assert "lmsdrive starts servers only on this machine" in report.message
 
 

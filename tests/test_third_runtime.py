@@ -41,7 +41,7 @@ class ToyBackend(RuntimeBackend):
         display_name="ToyLLM",
         url_variable="TOYLLM_URL",
         bin_variable="LMSDRIVE_TOYLLM_BIN",
-        install_places=lambda home: [home / ".toyllm" / "bin" / "toyllm"],
+        install_places=lambda home, root: [home / ".toyllm" / "bin" / "toyllm"],
         token_variables=("TOYLLM_TOKEN",),
         install_hint="ToyLLM is not installed: pip install toyllm",
         start_hint="start it with `toyllm serve`",

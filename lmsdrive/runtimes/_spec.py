@@ -22,8 +22,9 @@ class RuntimeSpec:
     base URL clients connect to, refusing bad values with a
     :class:`~lmsdrive.errors.ConfigError` naming ``variable``. ``spell(ref, source)`` is the
     name the runtime's commands and API take; ``matches(ref, listed)`` whether a name the
-    runtime lists is that model. ``install_places(home)`` is where its installers put the
-    CLI (:func:`lmsdrive.discovery.find_binary` looks there after ``bin_variable`` and
+    runtime lists is that model. ``install_places(home, root)`` is where its installers put
+    the CLI, system-wide folders under ``root`` (``/`` unless ``LMSDRIVE_INSTALL_ROOT`` says
+    otherwise; :func:`lmsdrive.discovery.find_binary` looks there after ``bin_variable`` and
     ``PATH``). ``backend`` is the backend class as ``module:Class``,
     imported only when a backend is made.
     """
@@ -33,7 +34,7 @@ class RuntimeSpec:
     display_name: str
     url_variable: str
     bin_variable: str
-    install_places: Callable[[Path], list[Path]]
+    install_places: Callable[[Path, Path], list[Path]]
     token_variables: tuple[str, ...]
     install_hint: str
     start_hint: str

@@ -31,7 +31,7 @@ def _homes(home: Path) -> list[Path]:
     return [*homes, home / ".cache" / "lm-studio", home / ".lmstudio"]
 
 
-def _install_places(home: Path) -> list[Path]:
+def _install_places(home: Path, root: Path) -> list[Path]:
     return [h / "bin" / exe_name("lms") for h in _homes(home)]
 
 

@@ -11,7 +11,7 @@ from ..model_ref import ModelRef
 from ._spec import RuntimeSpec
 from ._urls import parse_ollama_host
 
-#: Where Ollama's installers put ``ollama`` on macOS and Linux.
+#: Where Ollama's installers put ``ollama`` on macOS and Linux (under the install root).
 SYSTEM_PATHS: tuple[str, ...] = (
     "/usr/local/bin/ollama",
     "/usr/bin/ollama",
@@ -20,14 +20,14 @@ SYSTEM_PATHS: tuple[str, ...] = (
 )
 
 
-def _install_places(home: Path) -> list[Path]:
+def _install_places(home: Path, root: Path) -> list[Path]:
     places: list[Path] = []
     if windows():
         local = os.environ.get("LOCALAPPDATA")
         if local:
             places.append(Path(local) / "Programs" / "Ollama" / "ollama.exe")
     else:
-        places += [Path(p) for p in SYSTEM_PATHS]
+        places += [root / p.lstrip("/") for p in SYSTEM_PATHS]
     places.append(home / ".local" / "bin" / exe_name("ollama"))
     return places
 

@@ -16,11 +16,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from .fake_state import ENV_NO_SPAWN_LOG, log_spawn, state_path_from_env
+from .fake_state import ENV_NO_SPAWN_LOG, ENV_OWNER, log_spawn, state_path_from_env
 from .fakes import FAKES, get_fake
 
 _PKG_PARENT = str(Path(__file__).resolve().parent.parent.parent)
@@ -72,10 +73,13 @@ class Conn:
             return resp.status, raw.decode("utf-8", "replace")
 
 
-def spawn_server(state_path: Path, flavor: str, port: int) -> subprocess.Popen[bytes]:
+def spawn_server(
+    state_path: Path, flavor: str, port: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start a fake HTTP server detached (own session, no terminal), as a runtime's
-    background service runs: ``python -m lmsdrive.testing.fake_server``."""
-    env = dict(os.environ)
+    background service runs: ``python -m lmsdrive.testing.fake_server`` (in ``env``, by
+    default this process's environment)."""
+    env = dict(os.environ if env is None else env)
     env["PYTHONPATH"] = _PKG_PARENT + os.pathsep + env.get("PYTHONPATH", "")
     log = open(state_path.with_name(f"{flavor}-server.log"), "ab")  # noqa: SIM115
     try:
@@ -139,6 +143,24 @@ def kill_pid(pid: int, timeout: float = 3.0) -> None:
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
+
+
+def stop_on_signals() -> threading.Event:
+    """An event SIGTERM and SIGINT set (a fake server's graceful stop)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    return stop
+
+
+def serve_until(stop: threading.Event) -> None:
+    """Wait for ``stop``, or until the process that made the fake runtime (``$LMSDRIVE_FAKE_OWNER``)
+    is gone: a fake server never outlives its test run, even one killed (SIGTERM, SIGKILL)
+    before its teardown could stop it."""
+    owner = int(os.environ.get(ENV_OWNER) or 0)
+    while not stop.wait(0.1):
+        if owner and not pid_alive(owner):
+            return
 
 
 # ----- entry point ----------------------------------------------------------------------------

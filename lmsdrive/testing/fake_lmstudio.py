@@ -27,6 +27,7 @@ import json
 import os
 import string
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,8 +40,8 @@ from .fake_state import (
     BackendState,
     FakeState,
     Loaded,
+    Model,
     RegistryEntry,
-    Server,
     edit_state,
     load_state,
     make_model,
@@ -285,9 +286,12 @@ class Lms:
         if greeting_ok(port):
             self.info(f"Success! Server is now running on port {port}")
             return 0
-        proc = spawn_server(self.state_path, "lms", port)
-        with edit_state(self.state_path) as st:
-            st.lms.server = Server(pid=proc.pid, port=port)
+        proc = spawn_server(self.state_path, "lms", port)  # it records itself once bound
+        # The real lms asks the running service to start its server and verifies it once
+        # that request returns; here the request returns when the server process has bound
+        # (it records itself), so a slow start of that Python process on a busy machine
+        # does not eat the verification time.
+        _started(self.state_path, proc)
         deadline = time.monotonic() + knobs.lms_verify_attempts * knobs.lms_verify_interval
         while time.monotonic() < deadline:
             if greeting_ok(port):
@@ -474,11 +478,28 @@ class Lms:
             f"\x1b[0K\n\r   └─ ↓ To download: {file} - {size}\x1b[0K\n\r\x1b[0K\n"
             f"\r{footer}\x1b[0K\n\x1b[?25h"
         )
+        if not flags & {"-y", "--yes"} and sys.stdout.isatty():
+            return self._ask_to_download()
         try:
             return self._download(key, entry)
         except KeyboardInterrupt:
             out("\x1b[2K\x1b[1G\x1b[?25h")
             self.warn("Download canceled.")
+            return 1
+
+    def _ask_to_download(self) -> int:
+        """On a terminal, without --yes, lms asks (real-cli-no-yes-confirmation-pty) and
+        waits, even with stdin at /dev/null. Answering is not faked: it waits for Ctrl-C."""
+        out(
+            "\n\x1b[34m?\x1b[39m \x1b[1mStart download?\x1b[22m\n\x1b[36m❯ Yes\x1b[39m\n  No\n"
+            "  Change variant selection\n\n\x1b[1m↑↓\x1b[22m \x1b[2mnavigate\x1b[22m\x1b[2m • "
+            "\x1b[22m\x1b[1m⏎\x1b[22m \x1b[2mselect\x1b[22m\x1b[?25l\x1b[23G"
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            out("\n\x1b[?25h")
             return 1
 
     def _download(self, key: str, entry: RegistryEntry) -> int:
@@ -816,12 +837,13 @@ class LmStudioRoutes(Handler):
                     "size_bytes": x.size,
                     "params_string": x.params or None,
                     "loaded_instances": [
-                        {"id": i.identifier, "config": {"context_length": i.context_length}}
+                        {"id": i.identifier, "config": _v1_instance_config(i.context_length)}
                         for i in live
                         if i.name == x.name
                     ],
                     "max_context_length": x.context_length,
                     "format": "gguf",
+                    **_v1_llm_fields(x),
                 }
             )
         return out
@@ -1101,7 +1123,56 @@ class LmStudioRoutes(Handler):
         )
 
 
+# ----- REST v1 model fields (the documented list body, fixture api-v1-models/docs-list) ------
+
+#: Families that think, and the reasoning options LM Studio offers for them.
+_REASONING = {"qwen3": ["off", "on"], "deepseek": ["on"], "gpt-oss": ["low", "medium", "high"]}
+
+
+def _v1_instance_config(context_length: int) -> dict[str, Any]:
+    """A loaded instance's ``config`` with LM Studio's defaults (``num_experts``: MoE only)."""
+    return {
+        "context_length": context_length,
+        "eval_batch_size": 512,
+        "parallel": 4,
+        "flash_attention": True,
+        "offload_kv_cache_to_gpu": True,
+    }
+
+
+def _v1_llm_fields(model: Model) -> dict[str, Any]:
+    """What the docs' list shows of a language model beyond the common fields (their
+    embedding model has none of these)."""
+    if model.type == "embedding":
+        return {}
+    caps: dict[str, Any] = {
+        "vision": bool(model.info.get("vision", False)),
+        "trained_for_tool_use": bool(model.info.get("trainedForToolUse", False)),
+    }
+    options = next((v for k, v in _REASONING.items() if model.family.startswith(k)), None)
+    if options is not None:
+        caps["reasoning"] = {"allowed_options": options, "default": options[-1]}
+    variant = f"{model.name}@{model.quantization.lower()}"
+    return {
+        "capabilities": caps,
+        "description": None,
+        "variants": [variant],
+        "selected_variant": variant,
+    }
+
+
 # ----- the registry's entry -------------------------------------------------------------------
+
+
+def _started(state_path: Path, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait until the server process ``proc`` has bound its port (it records itself in the
+    state) or has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        srv = load_state(state_path).lms.server
+        if srv is not None and srv.pid == proc.pid:
+            return
+        time.sleep(0.02)
 
 
 def _seed(side: BackendState, port: int, up: bool) -> None:
@@ -1115,9 +1186,8 @@ def _seed(side: BackendState, port: int, up: bool) -> None:
 def _start_server(
     state_path: Path, bin_dir: Path, env: dict[str, str], port: int
 ) -> tuple[subprocess.Popen[bytes], str]:
-    proc = spawn_server(state_path, "lms", port)
+    proc = spawn_server(state_path, "lms", port, env)  # it records itself as the server
     with edit_state(state_path) as st:
-        st.lms.server = Server(pid=proc.pid, port=port)
         st.lms.service_running = True
         st.lms.daemon_pid = st.lms.daemon_pid or os.getpid()
     return proc, "/lmstudio-greeting"

@@ -35,14 +35,13 @@ import os
 import re
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from . import _ollama_format as R
-from .fake_cli import CliError, Conn, err, out
+from .fake_cli import CliError, Conn, err, out, serve_until, stop_on_signals
 from .fake_server import (
     Died,
     FakeServer,
@@ -185,9 +184,7 @@ class Ollama:
             reason = (e.strerror or str(e))[:1].lower() + (e.strerror or str(e))[1:]
             err(f"Error: listen tcp {self.host}:{self.port}: bind: {reason}\n")
             return 1
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        stop = stop_on_signals()
         with edit_state(self.state_path) as st:
             st.ollama.server = Server(pid=os.getpid(), port=srv.port)
             st.ollama.loaded = []  # a fresh server has nothing loaded
@@ -238,8 +235,7 @@ class Ollama:
                     available="12.8 GiB",
                 )
             )
-        while not stop.wait(0.1):
-            pass
+        serve_until(stop)
         if not hangs:
             srv.stop()
         else:

@@ -37,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .fake_state import FakeState, edit_state, load_state, log_request
+from .fake_state import FakeState, Server, edit_state, load_state, log_request
 from .fakes import FAKES, FakeSpec, get_fake
 
 FLAVORS = (*FAKES, "both")
@@ -372,7 +372,7 @@ class Handler(BaseHTTPRequestHandler):
 def main(argv: list[str] | None = None) -> int:
     """Run one runtime's fake server in the foreground until SIGTERM/SIGINT (the detached
     LM Studio server that the fake ``lms server start`` leaves behind)."""
-    import signal
+    from .fake_cli import serve_until, stop_on_signals
 
     ap = argparse.ArgumentParser(prog="python -m lmsdrive.testing.fake_server")
     ap.add_argument("--state", required=True)
@@ -393,13 +393,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"listen tcp {args.host}:{args.port}: bind: {e.strerror}", file=sys.stderr)
         return 1
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
+    with edit_state(args.state) as s:  # the port it got (``--port 0``: a free one)
+        s.backend(backend).server = Server(pid=os.getpid(), port=srv.port)
     srv.start()
     print(f"listening on {srv.url}", file=sys.stderr, flush=True)
-    while not stop.wait(0.1):
-        pass
+    serve_until(stop)
     srv.stop()
     forget(args.state, backend, os.getpid())
     return 0

@@ -32,6 +32,8 @@ ENV_STATE = "LMSDRIVE_FAKE_STATE"
 #: Set in the environment of processes a fake runtime starts for its own setup: their
 #: invocations are not logged as spawns.
 ENV_NO_SPAWN_LOG = "LMSDRIVE_FAKE_NO_SPAWN_LOG"
+#: The PID of the process that made the fake runtime: its servers end when it is gone.
+ENV_OWNER = "LMSDRIVE_FAKE_OWNER"
 BACKENDS = tuple(FAKES)
 
 
@@ -69,9 +71,11 @@ class Knobs:
     token_seconds: float = 0.0
     #: Duration of ``lms load`` / an Ollama load, seconds.
     load_seconds: float = 0.2
-    #: ``lms server start`` verifies the server this many times, this far apart (real: 5 x 1 s).
+    #: ``lms server start`` gives its server this many probes this far apart to answer, as
+    #: the real one does (5 x 1 s, reference lms-cli.md §4.2); it probes more often within
+    #: that time, so a quick server is reported without waiting for the next 1-s step.
     lms_verify_attempts: int = 5
-    lms_verify_interval: float = 0.1
+    lms_verify_interval: float = 1.0
     #: LM Studio's Just-In-Time loading: ``/v1/models`` lists every downloaded model and a
     #: chat request loads its model. Off by default, so a chat needs a loaded model.
     lms_jit: bool = False

@@ -14,8 +14,10 @@ scripts running :mod:`lmsdrive.testing.fake_cli`), a state file, and sets (in
 ``os.environ`` unless ``patch_environ=False``; always available as :attr:`env`):
 ``PATH`` (the fakes first; directories holding a real ``ollama``/``lms`` are dropped),
 ``LMSDRIVE_FAKE_STATE``, ``OLLAMA_HOST`` and ``LMSTUDIO_URL`` (two free loopback ports; the
-fake LM Studio's "last used port" is the latter), ``HOME`` (a fresh directory, so the LM
-Studio install directories ``~/.lmstudio/bin`` are empty), and unsets
+fake LM Studio's "last used port" is the latter), ``HOME`` and ``LOCALAPPDATA`` (a fresh
+directory, so the LM Studio install directories ``~/.lmstudio/bin``, the home pointer and
+``~/.ollama`` are absent), ``LMSDRIVE_INSTALL_ROOT`` (an empty directory: discovery finds no
+``/usr/local/bin/ollama`` or other system-wide install), and unsets
 ``LMSDRIVE_OLLAMA_BIN``/``LMSDRIVE_LMS_BIN``. On exit every process it or the fakes started
 is terminated (servers included, found by their command line naming the temporary
 directory), the environment is restored and the directory removed.
@@ -58,10 +60,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeAlias
 
+from ..discovery import INSTALL_ROOT_VARIABLE
 from .fake_cli import kill_pid
 from .fake_state import (
     BACKENDS,
     ENV_NO_SPAWN_LOG,
+    ENV_OWNER,
     ENV_STATE,
     FakeState,
     Knobs,
@@ -85,9 +89,21 @@ Names: TypeAlias = Sequence[str] | Mapping[str, Sequence[str]]
 
 
 def free_port() -> int:
+    """A loopback port free at the moment (released at once: for a URL nothing answers)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def held_port() -> socket.socket:
+    """A free loopback port, held: bound with ``SO_REUSEADDR`` and never listening, so no
+    other bind to port 0 and no outgoing connection's source port takes it, while a fake
+    server (``SO_REUSEADDR`` too) can still bind it. Linux allows that second bind; BSD
+    rules (macOS) refuse it, so there :class:`FakeRuntime` releases the port at once."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    return s
 
 
 class _Foreign(BaseHTTPRequestHandler):
@@ -179,6 +195,7 @@ class FakeRuntime:
         self._saved_env: dict[str, str | None] = {}
         self._procs: list[subprocess.Popen[bytes]] = []
         self._foreign: list[ThreadingHTTPServer] = []
+        self._held: list[socket.socket] = []
         self._started = False
         self.ports: dict[str, int] = {}
 
@@ -226,11 +243,17 @@ class FakeRuntime:
     def _setup(self) -> None:
         self.bin_dir.mkdir()
         self.state_path.parent.mkdir()
-        # a port per registered runtime, even one left out (its variable points there)
-        while len(set(self.ports.values())) < len(FAKES):
-            self.ports = {name: free_port() for name in FAKES}
+        knobs = Knobs(**self.knobs)
+        # a port per registered runtime, even one left out (its variable points there): a
+        # server started with the runtime binds port 0 and records the port it got; the
+        # other ports are held until the runtime closes, so that nothing else takes one
+        # before its server starts (a port bound and released could be)
+        for name in FAKES:
+            self.ports[name] = 0
+            if name not in self.server_running or knobs.port_taken:
+                self.ports[name] = self._hold_port()
 
-        state = FakeState(knobs=Knobs(**self.knobs))
+        state = FakeState(knobs=knobs)
         state.registry.update(self.registry)
         now = time.time()
         for b in self.backends:
@@ -242,15 +265,27 @@ class FakeRuntime:
                 side.downloaded.append(
                     make_model(name, state.registry.get(name), modified_at=now - 3600 * (i + 1))
                 )
-        for name, port in self.ports.items():
-            up = name in self.server_running or bool(self.models_loaded.get(name))
-            get_fake(name).seed(state.backend(name), port, up)
         save_state(self.state_path, state)
 
         for b in self.backends:
             exe = self.bin_dir / b
             exe.write_text(_script(b), encoding="utf-8")
             exe.chmod(0o755)
+
+        if knobs.port_taken:
+            for port in self.ports.values():
+                holder = ThreadingHTTPServer(("127.0.0.1", port), _Foreign)
+                holder.daemon_threads = True
+                threading.Thread(target=holder.serve_forever, daemon=True).start()
+                self._foreign.append(holder)
+        self.env = self._make_env()
+        for b in FAKES:
+            if b in self.server_running:
+                self.start_server(b)
+        with edit_state(self.state_path) as st:
+            for name, port in self.ports.items():
+                up = name in self.server_running or bool(self.models_loaded.get(name))
+                get_fake(name).seed(st.backend(name), port, up)
 
         self.env = self._make_env()
         if self.patch_environ:
@@ -260,17 +295,16 @@ class FakeRuntime:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-
-        if state.knobs.port_taken:
-            for port in self.ports.values():
-                holder = ThreadingHTTPServer(("127.0.0.1", port), _Foreign)
-                holder.daemon_threads = True
-                threading.Thread(target=holder.serve_forever, daemon=True).start()
-                self._foreign.append(holder)
-        for b in FAKES:
-            if b in self.server_running:
-                self.start_server(b)
         self._load_models()
+
+    def _hold_port(self) -> int:
+        sock = held_port()
+        port = int(sock.getsockname()[1])
+        if sys.platform.startswith("linux"):
+            self._held.append(sock)
+        else:
+            sock.close()
+        return port
 
     def _load_models(self) -> None:
         """The ``models_loaded``, once the servers run (an Ollama server starts empty)."""
@@ -302,30 +336,38 @@ class FakeRuntime:
         changes: dict[str, str | None] = {
             "PATH": os.pathsep.join([*first, *kept]),
             ENV_STATE: str(self.state_path),
+            ENV_OWNER: str(os.getpid()),
         }
         for name, port in self.ports.items():
             changes.update(get_fake(name).env(port))
+        # every place discovery looks beside PATH: the system-wide install folders (under
+        # the install root) and the per-user ones (under HOME, LOCALAPPDATA) are ours, empty
+        root = self.dir / "root"
+        root.mkdir(exist_ok=True)
+        changes[INSTALL_ROOT_VARIABLE] = str(root)
         if self.isolate_home:
             home = self.dir / "home"
             home.mkdir(exist_ok=True)
             changes["HOME"] = str(home)
+            changes["LOCALAPPDATA"] = str(home / "AppData" / "Local")
         for k in _UNSET:
             changes[k] = None
         return changes
 
-    def start_server(self, backend: str, timeout: float = 15.0) -> None:
+    def start_server(self, backend: str, timeout: float = 60.0) -> None:
         """Start a backend's server as a detached process (not counted as a spawn) and wait
-        until it answers."""
+        until it answers. On port 0 (a server started with the runtime) the server binds a
+        free port and records it in the state; that becomes the backend's port."""
         env = dict(self.env)
         env[ENV_NO_SPAWN_LOG] = "1"
         proc, path = get_fake(backend).start_server(
             self.state_path, self.bin_dir, env, self.ports[backend]
         )
-        port = self.ports[backend]
         self._procs.append(proc)
+        deadline = time.monotonic() + timeout
+        port = self.ports[backend] = self._bound_port(backend, proc, deadline)
         if load_state(self.state_path).knobs.serve_hangs:
             return
-        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"fake {backend} server exited with {proc.returncode}")
@@ -338,6 +380,17 @@ class FakeRuntime:
                 conn.close()
             time.sleep(0.02)
         raise TimeoutError(f"fake {backend} server did not answer within {timeout} s")
+
+    def _bound_port(self, backend: str, proc: subprocess.Popen[bytes], deadline: float) -> int:
+        """The port ``proc`` bound, once it has recorded itself as the backend's server."""
+        while time.monotonic() < deadline:
+            srv = load_state(self.state_path).backend(backend).server
+            if srv is not None and srv.pid == proc.pid and srv.port:
+                return srv.port
+            if proc.poll() is not None:
+                raise RuntimeError(f"fake {backend} server exited with {proc.returncode}")
+            time.sleep(0.02)
+        raise TimeoutError(f"fake {backend} server did not bind its port in time")
 
     def stop_server(self, backend: str) -> None:
         """Kill a backend's server, as if it crashed or was stopped outside the test."""
@@ -373,6 +426,9 @@ class FakeRuntime:
             foreign.shutdown()
             foreign.server_close()
         self._foreign.clear()
+        for sock in self._held:
+            sock.close()
+        self._held.clear()
         for k, v in self._saved_env.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) lmsdrive contributors
 # MIT License (see the LICENSE section of README.md)
-"""Fake Ollama and LM Studio servers (lmsdrive.testing) on loopback addresses other than
-127.0.0.1, which lmsdrive counts as another host: the modules reach them through the HTTP
+"""Fake Ollama and LM Studio servers (lmsdrive.testing) on loopback, spelled 127.1 (a host
+lmsdrive counts as another machine, and routable on macOS too, unlike 127.0.0.2): the modules reach them through the HTTP
 API and never start a server. Each server has its own state file, whose request log shows
 what the module asked."""
 
@@ -44,7 +44,7 @@ def fake(tmp_path):
     """``fake(flavor, downloaded=(), host=...)``: a started fake server."""
     started = []
 
-    def make(flavor, downloaded=(), host="127.0.0.2"):
+    def make(flavor, downloaded=(), host="127.1"):
         state = FakeState()
         state.knobs.pull_seconds = 0.05
         state.knobs.load_seconds = 0.0

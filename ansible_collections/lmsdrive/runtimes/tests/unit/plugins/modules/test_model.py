@@ -31,7 +31,7 @@ def test_model_result_and_info(fake, capsys):
 
 
 def test_failure_carries_the_error_kind_and_never_the_token(capsys):
-    url = "http://127.0.0.2:%d" % free_port()
+    url = "http://127.1:%d" % free_port()
     result = run_module(model.main, dict(name=LLAMA, url=url, token=TOKEN), capsys)
     assert result["failed"] is True
     assert result["error_kind"] == "ServerNotRunningError"
@@ -54,7 +54,7 @@ def test_missing_lmsdrive_names_the_package(monkeypatch, capsys):
 
 
 def test_what_the_runtime_cannot_do_fails_before_any_request(fake, capsys):
-    ollama, lms = fake("ollama"), fake("lms", downloaded=["qwen/qwen3-4b"], host="127.0.0.3")
+    ollama, lms = fake("ollama"), fake("lms", downloaded=["qwen/qwen3-4b"], host="127.1")
     args = dict(name=LLAMA, url=ollama.url, state="loaded", gpu=0.5)
     result = run_module(model.main, args, capsys)
     assert result["error_kind"] == "ConfigError" and "gpu=0.5" in result["msg"]
@@ -66,7 +66,7 @@ def test_what_the_runtime_cannot_do_fails_before_any_request(fake, capsys):
 
 
 def test_info_on_a_server_that_does_not_answer_is_not_a_failure(capsys):
-    url = "http://127.0.0.2:%d" % free_port()
+    url = "http://127.1:%d" % free_port()
     info = run_module(model_info.main, dict(name=LLAMA, url=url), capsys)
     assert "failed" not in info
     assert info["running"] is False and info["ready"] is False and info["downloaded"] is None
