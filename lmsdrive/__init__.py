@@ -25,6 +25,7 @@ _EXPORTS = {
     "ModelReport": ".driver",
     "CheckResult": ".health",
     "ModelCheck": ".health",
+    "KeepEvent": ".keep",
     "Transcript": ".transcript",
     "parse": ".parsers",
     "resolve": ".parsers",
@@ -87,6 +88,7 @@ __all__ = [
     "InitReport",
     "InvalidMessageError",
     "InvalidModelNameError",
+    "KeepEvent",
     "LmsdriveError",
     "LoadOptions",
     "LoadedModel",
@@ -139,6 +141,7 @@ if TYPE_CHECKING:
         ServerTooOldError,
     )
     from .health import CheckResult, ModelCheck
+    from .keep import KeepEvent
     from .model_ref import ModelRef
     from .parsers import parse, resolve
     from .transcript import Transcript

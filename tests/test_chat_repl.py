@@ -129,7 +129,8 @@ def test_a_stopped_server_is_shown_and_the_prompt_returns(
     assert pid is not None
     kill_pid(pid)
     child.sendline("hello")
-    child.expect_exact("Ollama server is not running")
+    child.expect_exact("Ollama server at ")
+    child.expect_exact(" does not answer")
     child.expect_exact("> ")
     child.sendeof()
     assert finished(child) == 0
