@@ -24,10 +24,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ._types import ChatReply, Generation, ProgressCallback
+from ._types import ChatReply, Generation, KeepAlive, ProgressCallback
 from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
 from .driver import Driver, InitReport, StepCallback
+from .tools import Tool
 
 _DONE = object()
 
@@ -64,21 +65,43 @@ class AsyncDriver:
         )
 
     async def generate(
-        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Generation:
         """:meth:`Driver.generate` in a worker thread."""
         return await asyncio.to_thread(
-            self.sync.generate, prompt, temperature=temperature, max_tokens=max_tokens
+            lambda: self.sync.generate(
+                prompt,
+                model=model,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                keep_alive=keep_alive,
+            )
         )
 
     async def generate_stream(
-        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> AsyncIterator[str]:
         """The answer's pieces as they arrive. Leaving the ``async for`` early (or
         cancelling) closes the HTTP response."""
         pieces = self._pump(
             lambda: self.sync.generate_stream(
-                prompt, temperature=temperature, max_tokens=max_tokens
+                prompt,
+                model=model,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                keep_alive=keep_alive,
             )
         )
         async for piece in pieces:
@@ -127,12 +150,14 @@ class AsyncDriver:
         self,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         options: Mapping[str, Any] | None = None,
         think: bool | str | None = None,
         model: str | None = None,
+        tools: Sequence[Tool] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> ChatReply:
         """:meth:`Driver.chat` in a worker thread."""
         return await asyncio.to_thread(
@@ -144,6 +169,8 @@ class AsyncDriver:
                 options=options,
                 think=think,
                 model=model,
+                tools=tools,
+                keep_alive=keep_alive,
             )
         )
 
@@ -151,15 +178,18 @@ class AsyncDriver:
         self,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         options: Mapping[str, Any] | None = None,
         think: bool | str | None = None,
         model: str | None = None,
+        tools: Sequence[Tool] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> AsyncIterator[str]:
         """:meth:`Driver.chat_stream`: the answer's pieces as they arrive (use :meth:`chat`
-        for the whole :class:`ChatReply`). Leaving early closes the HTTP response."""
+        for the whole :class:`ChatReply`, with its tool calls). Leaving early closes the
+        HTTP response."""
         pieces = self._pump(
             lambda: self.sync.chat_stream(
                 messages,
@@ -169,10 +199,25 @@ class AsyncDriver:
                 options=options,
                 think=think,
                 model=model,
+                tools=tools,
+                keep_alive=keep_alive,
             )
         )
         async for piece in pieces:
             yield piece
+
+    async def run_tools(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[Callable[..., Any]],
+        *,
+        max_rounds: int = 5,
+        **chat: Any,
+    ) -> tuple[ChatReply, list[dict[str, Any]]]:
+        """:meth:`Driver.run_tools` in a worker thread (the tools run there too)."""
+        return await asyncio.to_thread(
+            lambda: self.sync.run_tools(messages, tools, max_rounds=max_rounds, **chat)
+        )
 
     async def embed(
         self, texts: str | Sequence[str], *, model: str | None = None

@@ -18,17 +18,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._keep_alive import check_keep_alive
 from ._types import (
     ChatReply,
     ChatRequest,
     DaemonState,
     Generation,
+    KeepAlive,
     LoadedModel,
     LoadOptions,
     LocalModel,
     Progress,
     ProgressCallback,
     StartResult,
+    ToolCall,
 )
 from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
@@ -44,9 +47,10 @@ from .model_ref import ModelRef
 from .runtimes import get_runtime
 
 if TYPE_CHECKING:
-    from .http._client import ChatStream
+    from .http._client import ChatStream, GenerationStream
     from .keep import KeepEvent
     from .status import Status
+    from .tools import Tool
 
 StepCallback = Callable[[str], None]
 T = TypeVar("T")
@@ -303,13 +307,24 @@ class Driver:
         return get_status(self)
 
     def generate(
-        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Generation:
-        """Generate an answer with the configured model (the server must be running)."""
-        name = self._model(None)
+        """Generate an answer with ``model`` (default: the configured one; the server must
+        be running). ``temperature``/``max_tokens`` unset: the model's own defaults (nothing
+        is sent); an answer the token limit cut has ``finish_reason == "length"``.
+        ``keep_alive``: how long the model stays loaded after it (seconds or ``"10m"``;
+        negative: for ever; Ollama ``keep_alive``, LM Studio ``ttl``)."""
+        name = self._model(model)
+        check_keep_alive(keep_alive)
         try:
             return self.backend.generate(
-                name, prompt, temperature=temperature, max_tokens=max_tokens
+                name, prompt, temperature=temperature, max_tokens=max_tokens, keep_alive=keep_alive
             )
         except ServerNotRunningError as exc:
             raise self._not_running(exc) from exc
@@ -317,76 +332,151 @@ class Driver:
             raise self._missing(name, exc) from exc
 
     def generate_stream(
-        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
-    ) -> Generator[str, None, None]:
-        """The answer's text pieces as the server sends them (Ollama NDJSON, LM Studio SSE).
-        Closing the iterator closes the HTTP response."""
-        name = self._model(None)
-        yield from self._guard(
-            self.backend.generate_stream(
-                name, prompt, temperature=temperature, max_tokens=max_tokens
-            ),
-            present=name,
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
+    ) -> GenerationStream:
+        """The answer's text pieces as the server sends them (Ollama NDJSON, LM Studio SSE);
+        the stream's ``.result`` is the whole :class:`Generation` once exhausted (its
+        ``finish_reason`` says whether the token limit cut it). Closing it closes the HTTP
+        response."""
+        from .http._client import GenerationStream
+
+        name = self._model(model)
+        check_keep_alive(keep_alive)
+        stream = self.backend.generate_stream(
+            name, prompt, temperature=temperature, max_tokens=max_tokens, keep_alive=keep_alive
         )
+        return GenerationStream(self._guard_result(stream, name))
+
+    def _guard_result(self, stream: Iterator[str], name: str) -> Generator[str, None, Generation]:
+        yield from self._guard(stream, present=name)
+        result = getattr(stream, "result", None)
+        if isinstance(result, Generation):
+            return result
+        return Generation(text="", model=name)  # a backend whose stream keeps no result
 
     # -- chat and embeddings -----------------------------------------------------------------
     def chat(
         self,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         options: Mapping[str, Any] | None = None,
         think: bool | str | None = None,
         model: str | None = None,
+        tools: Sequence[Tool] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> ChatReply:
-        """One answer to ``messages`` (``{"role": "system" | "user" | "assistant",
-        "content": ...}`` dicts) from ``model`` (default: the configured one).
+        """One answer to ``messages`` (``{"role": "system" | "user" | "assistant" |
+        "tool", "content": ...}`` dicts) from ``model`` (default: the configured one).
 
-        ``format``: ``"json"`` or a JSON schema (a dict): the server constrains the answer
-        and :meth:`ChatReply.json` returns it parsed and checked. ``options``: extra
-        sampling settings in the runtime's own names (Ollama ``options``, e.g. ``{"seed":
-        1}``; LM Studio body keys, e.g. ``{"top_p": 0.9}``). ``think``: Ollama's switch
+        ``temperature``/``max_tokens`` unset: the model's own defaults (nothing is sent); a
+        reply the token limit cut has ``finish_reason == "length"``. ``format``:
+        ``"json"`` or a JSON schema (a dict): the server constrains the answer and
+        :meth:`ChatReply.json` returns it parsed and checked. ``options``: extra sampling
+        settings in the runtime's own names (Ollama ``options``, e.g. ``{"seed": 1}``; LM
+        Studio body keys, e.g. ``{"top_p": 0.9}``). ``think``: Ollama's switch
         (``True``/``False`` or ``"low"``/``"medium"``/``"high"``); LM Studio has none, its
         reasoning models reason anyway. Reasoning is kept apart in ``reply.thinking``.
-        A model that cannot serve the call raises :class:`~lmsdrive.errors.CapabilityError`
-        before the request."""
-        name = self._model(model)
+
+        ``tools``: JSON schemas or typed, documented functions (:mod:`lmsdrive.tools`); the
+        calls the model asks for are ``reply.tool_calls`` (:meth:`run_tools` runs them).
+        A message's ``images`` (paths, bytes or base64) go to a vision model in each API's
+        own form. ``keep_alive``: as in :meth:`generate`.
+        A model that cannot serve the call (chat, think, tools, images) raises
+        :class:`~lmsdrive.errors.CapabilityError` before the request."""
+        name, request = self._chat_request(
+            model, messages, temperature, max_tokens, format, options, think, tools, keep_alive
+        )
         try:
-            return self.backend.chat(
-                name, ChatRequest(messages, temperature, max_tokens, format, options, think)
-            )
+            return self.backend.chat(name, request)
         except ServerNotRunningError as exc:
             raise self._not_running(exc) from exc
         except ModelNotFoundError as exc:
             raise self._missing(name, exc) from exc
 
+    def _chat_request(
+        self,
+        model: str | None,
+        messages: Sequence[Message],
+        temperature: float | None,
+        max_tokens: int | None,
+        format: Format | None,
+        options: Mapping[str, Any] | None,
+        think: bool | str | None,
+        tools: Sequence[Tool] | None,
+        keep_alive: KeepAlive | None,
+    ) -> tuple[str, ChatRequest]:
+        from .tools import tool_specs
+
+        name = self._model(model)
+        specs = tool_specs(tools) if tools else None
+        check_keep_alive(keep_alive)
+        return name, ChatRequest(
+            messages, temperature, max_tokens, format, options, think, specs, keep_alive
+        )
+
     def chat_stream(
         self,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         options: Mapping[str, Any] | None = None,
         think: bool | str | None = None,
         model: str | None = None,
+        tools: Sequence[Tool] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> ChatStream:
         """:meth:`chat`, the answer's pieces as they arrive; the returned stream's
         ``.result`` is the whole :class:`ChatReply` once exhausted (``None`` if closed
-        early). Closing it closes the HTTP response."""
+        early); its ``with_tool_calls()`` yields each :class:`~lmsdrive.ToolCall` too, as
+        soon as it is whole. Closing it closes the HTTP response."""
         from .http._client import ChatStream
 
-        name = self._model(model)
+        name, request = self._chat_request(
+            model, messages, temperature, max_tokens, format, options, think, tools, keep_alive
+        )
         with self._not_running_guard(), self._present(name):
-            stream = self.backend.chat_stream(
-                name, ChatRequest(messages, temperature, max_tokens, format, options, think)
-            )
+            stream = self.backend.chat_stream(name, request)
         return ChatStream(self._guard_stream(stream, name))
 
-    def _guard_stream(self, stream: ChatStream, name: str) -> Generator[str, None, ChatReply]:
-        yield from self._guard(stream, present=name)
+    def run_tools(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[Callable[..., Any]],
+        *,
+        max_rounds: int = 5,
+        **chat: Any,
+    ) -> tuple[ChatReply, list[dict[str, Any]]]:
+        """The tool loop: :meth:`chat` with ``tools`` (typed, documented functions), run
+        each function the model calls, send the results back, until it answers in text.
+        Returns (that reply, the whole conversation). At most ``max_rounds`` rounds: then
+        :class:`~lmsdrive.tools.ToolLoopError` (holding the conversation). A tool that
+        raises, or a call to a tool that does not exist, is told to the model as the result.
+        ``chat`` keywords (``model``, ``temperature``, ...) pass through."""
+        from .tools import run_tools, tool_schema
+
+        functions = {tool_schema(f)["function"]["name"]: f for f in tools}
+        return run_tools(
+            lambda conversation: self.chat(conversation, tools=tools, **chat),
+            messages,
+            functions,
+            max_rounds=max_rounds,
+        )
+
+    def _guard_stream(
+        self, stream: ChatStream, name: str
+    ) -> Generator[str | ToolCall, None, ChatReply]:
+        yield from self._guard(stream.with_tool_calls(), present=name)
         assert stream.result is not None
         return stream.result
 

@@ -13,6 +13,7 @@ from .._types import (
     ChatRequest,
     DaemonState,
     Generation,
+    KeepAlive,
     LoadedModel,
     LoadOptions,
     LocalModel,
@@ -142,10 +143,22 @@ class Backend(Protocol):
     def check_delete(self, model: str) -> None: ...
     def delete(self, model: str) -> None: ...
     def generate(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Generation: ...
     def generate_stream(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Iterator[str]: ...
     def chat(self, model: str, request: ChatRequest) -> ChatReply: ...
     def chat_stream(self, model: str, request: ChatRequest) -> ChatStream: ...
@@ -373,20 +386,41 @@ class RuntimeBackend:
         raise ConfigError(f"{self.display_name} has no daemon to stop")
 
     def generate(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Generation:
+        """One answer to ``prompt``; unset sampling is the model's own default."""
         result: Generation = self.api.generate(
-            self.spell(model), prompt, temperature=temperature, max_tokens=max_tokens
+            self.spell(model),
+            prompt,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            keep_alive=keep_alive,
         )
         return result
 
     def generate_stream(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Iterator[str]:
         """The answer's text pieces as the server sends them; ``.result`` is the whole
         :class:`Generation` once exhausted. Closing it closes the HTTP response."""
         stream: Iterator[str] = self.api.generate_stream(
-            self.spell(model), prompt, temperature=temperature, max_tokens=max_tokens
+            self.spell(model),
+            prompt,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            keep_alive=keep_alive,
         )
         return stream
 
@@ -460,15 +494,37 @@ class RuntimeBackend:
 
     def _chat_call(self, model: str, request: ChatRequest) -> tuple[str, dict[str, Any]]:
         """The checks every chat call makes, then (model name, the client's keywords)."""
+        from ..http._messages import has_images
+
         name = self.spell(model)
         check_messages(request.messages)
         self._check_chat(name, request.think)
-        return name, {
+        kwargs: dict[str, Any] = {
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
             "format": request.format,
             **self._chat_options(request.options, request.think),
         }
+        if request.tools:
+            self._require(
+                name,
+                "tools",
+                "call tools",
+                "Leave tools out, or pick a model trained for tool use (Ollama: llama3.1, "
+                "llama3.2, qwen2.5, qwen3; LM Studio: one whose capabilities list tool_use).",
+            )
+            kwargs["tools"] = request.tools
+        if has_images(request.messages):
+            self._require(
+                name,
+                "vision",
+                "read images",
+                "Leave the images out, or pick a vision model (Ollama: gemma3, llava, "
+                "qwen2.5vl; LM Studio: a model of type vlm).",
+            )
+        if request.keep_alive is not None:
+            kwargs["keep_alive"] = request.keep_alive
+        return name, kwargs
 
     def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text, in order; refused up front when the server says the model

@@ -490,11 +490,14 @@ class LMStudioBackend(RuntimeBackend):
     # -- chat, embeddings, capabilities ------------------------------------------------------
     def _model_capabilities(self, name: str) -> frozenset[str] | None:
         """From ``/api/v0/models``: ``type`` ``embeddings`` → ``embedding``, ``llm`` →
-        ``completion``, ``vlm`` → ``completion`` + ``vision``; ``tool_use`` → ``tools``.
-        ``None`` when the model is not listed (JIT off, not loaded) or there is no v0 API."""
+        ``completion``, ``vlm`` → ``completion`` + ``vision``; ``tool_use`` → ``tools``
+        (an LM Studio before 0.3.16 sends no ``capabilities``: it does not say, and tools
+        are then not refused). ``None`` when the model is not listed (JIT off, not loaded)
+        or there is no v0 API."""
         for m in self.api.models_v0().models:
             if self.matches(name, m.id):
-                caps = {"tools"} if "tool_use" in (m.capabilities or []) else set()
+                tools = m.capabilities is None or "tool_use" in m.capabilities
+                caps = {"tools"} if tools else set()
                 if m.type == "embeddings":
                     caps.add("embedding")
                 elif m.type in ("llm", "vlm"):

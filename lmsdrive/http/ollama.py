@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
+from .._types import ToolCall
 from ..errors import (
     APIError,
     LmsdriveError,
@@ -55,6 +56,7 @@ from ._client import (
     ResultStream,
     api_error,
 )
+from ._messages import ollama_messages
 
 __all__ = ["DEFAULT_URL", "OllamaAPI", "PullStream"]
 
@@ -213,19 +215,32 @@ class OllamaAPI(BaseAPI):
             raise self._error(response)
 
     @staticmethod
+    def _options(
+        temperature: float | None, max_tokens: int | None, options: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """``options``: only what the caller set (the model's own defaults otherwise)."""
+        opts: dict[str, Any] = {}
+        if temperature is not None:
+            opts["temperature"] = temperature
+        if max_tokens is not None:
+            opts["num_predict"] = max_tokens
+        if options:
+            opts.update(options)
+        return {"options": opts} if opts else {}
+
+    @classmethod
     def _generate_body(
+        cls,
         model: str,
         prompt: str,
-        temperature: float,
-        max_tokens: int,
+        temperature: float | None,
+        max_tokens: int | None,
         stream: bool,
         keep_alive: KeepAlive | None,
         options: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        opts: dict[str, Any] = {"temperature": temperature, "num_predict": max_tokens}
-        if options:
-            opts.update(options)
-        body: dict[str, Any] = {"model": model, "prompt": prompt, "stream": stream, "options": opts}
+        body: dict[str, Any] = {"model": model, "prompt": prompt, "stream": stream}
+        body.update(cls._options(temperature, max_tokens, options))
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
         return body
@@ -235,13 +250,14 @@ class OllamaAPI(BaseAPI):
         model: str,
         prompt: str,
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         stream: bool = False,
         keep_alive: KeepAlive | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> Generation:
-        """``POST /api/generate``: the whole answer. ``stream=True`` reads it as NDJSON
+        """``POST /api/generate``: the whole answer (``temperature``/``max_tokens`` unset: the
+        model's own defaults, nothing sent). ``stream=True`` reads it as NDJSON
         (the read timeout then applies between tokens rather than to the whole answer)."""
         if stream:
             return self.generate_stream(
@@ -265,8 +281,8 @@ class OllamaAPI(BaseAPI):
         model: str,
         prompt: str,
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         keep_alive: KeepAlive | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> GenerationStream:
@@ -280,9 +296,8 @@ class OllamaAPI(BaseAPI):
     def _generate_chunks(
         self, body: dict[str, Any], model: str
     ) -> Generator[str, None, Generation]:
-        result = yield from self._text_chunks(
-            "/api/generate", body, ollama_api_generate.GenerateReader
-        )
+        chunks = self._text_chunks("/api/generate", body, ollama_api_generate.GenerateReader)
+        result = yield from _text_only(chunks)
         assert isinstance(result, ollama_api_generate.OllamaApiGenerateResult)
         return _generation(result, model)
 
@@ -291,9 +306,10 @@ class OllamaAPI(BaseAPI):
         path: str,
         body: dict[str, Any],
         make_reader: Callable[[int], ollama_api_generate.GenerateReader],
-    ) -> Generator[str, None, Result]:
-        """The answer pieces of a streamed ``/api/generate`` or ``/api/chat``; returns the
-        reader's result once the final (done) object arrived."""
+    ) -> Generator[str | ToolCall, None, Result]:
+        """The answer pieces of a streamed ``/api/generate`` or ``/api/chat`` (and each tool
+        call as its object arrives); returns the reader's result once the final (done)
+        object arrived."""
         with self._open_stream("POST", path, json=body) as response:
             url = str(response.request.url)
             if response.status_code >= 400:
@@ -312,6 +328,8 @@ class OllamaAPI(BaseAPI):
                         raise api_error(chunk.error, response.status_code, kind, url)
                     if chunk.response:
                         yield chunk.response
+                    if isinstance(reader, ollama_api_chat.ChatReader):
+                        yield from tool_calls(reader.take_tool_calls())
             except ParseError as e:
                 raise self._unreadable(url, e, response.status_code) from e
         result = reader.result()
@@ -325,27 +343,28 @@ class OllamaAPI(BaseAPI):
 
     # -- chat, embeddings, model metadata (/api/chat, /api/embed, /api/show) ----------------
 
-    @staticmethod
+    @classmethod
     def _chat_body(
+        cls,
         model: str,
         messages: Sequence[Message],
-        temperature: float,
-        max_tokens: int,
+        temperature: float | None,
+        max_tokens: int | None,
         stream: bool,
         format: Format | None,
         think: Think | None,
         options: Mapping[str, Any] | None,
         keep_alive: KeepAlive | None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        opts: dict[str, Any] = {"temperature": temperature, "num_predict": max_tokens}
-        if options:
-            opts.update(options)
         body: dict[str, Any] = {
             "model": model,
-            "messages": [dict(m) for m in messages],
+            "messages": ollama_messages(messages),
             "stream": stream,
-            "options": opts,
+            **cls._options(temperature, max_tokens, options),
         }
+        if tools:
+            body["tools"] = [dict(t) for t in tools]
         if format is not None:
             body["format"] = format
         if think is not None:
@@ -359,18 +378,29 @@ class OllamaAPI(BaseAPI):
         model: str,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         think: Think | None = None,
         options: Mapping[str, Any] | None = None,
         keep_alive: KeepAlive | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> ChatReply:
         """``POST /api/chat`` (not streamed): the whole answer. ``format``: ``"json"`` or a
         JSON schema (Ollama v0.5.0+ enforces it); ``think``: ``True``/``False`` or a level
-        (``"low"``, ``"medium"``, ``"high"``), the trace kept in :attr:`ChatReply.thinking`."""
+        (``"low"``, ``"medium"``, ``"high"``), the trace kept in :attr:`ChatReply.thinking`;
+        ``tools``: function schemas, the calls in :attr:`ChatReply.tool_calls`."""
         body = self._chat_body(
-            model, messages, temperature, max_tokens, False, format, think, options, keep_alive
+            model,
+            messages,
+            temperature,
+            max_tokens,
+            False,
+            format,
+            think,
+            options,
+            keep_alive,
+            tools,
         )
         result = self._read(self._send("POST", "/api/chat", json=body), ollama_api_chat.parse)
         return _chat_reply(result, model, format)
@@ -380,23 +410,34 @@ class OllamaAPI(BaseAPI):
         model: str,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         think: Think | None = None,
         options: Mapping[str, Any] | None = None,
         keep_alive: KeepAlive | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> ChatStream:
         """``POST /api/chat`` streamed (NDJSON): the answer's pieces as they arrive (the
-        thinking pieces are not yielded; they are in the result's ``thinking``)."""
+        thinking pieces are not yielded; they are in the result's ``thinking``), and each
+        tool call in :meth:`ChatStream.with_tool_calls` as its object arrives."""
         body = self._chat_body(
-            model, messages, temperature, max_tokens, True, format, think, options, keep_alive
+            model,
+            messages,
+            temperature,
+            max_tokens,
+            True,
+            format,
+            think,
+            options,
+            keep_alive,
+            tools,
         )
         return ChatStream(self._chat_chunks(body, model, format))
 
     def _chat_chunks(
         self, body: dict[str, Any], model: str, format: Format | None
-    ) -> Generator[str, None, ChatReply]:
+    ) -> Generator[str | ToolCall, None, ChatReply]:
         result = yield from self._text_chunks("/api/chat", body, ollama_api_chat.ChatReader)
         assert isinstance(result, ollama_api_chat.OllamaApiChatResult)
         return _chat_reply(result, model, format)
@@ -453,4 +494,36 @@ def _chat_reply(
         eval_seconds=_seconds(result.eval_duration),
         tokens_per_second=result.tokens_per_second,
         format=format,
+        tool_calls=tool_calls(result.tool_calls),
     )
+
+
+def tool_calls(calls: Sequence[Mapping[str, Any]]) -> list[ToolCall]:
+    """``message.tool_calls`` objects (``{"id"?, "function": {"name", "arguments": {…}}}``)
+    as typed calls; a call without a function name is not one (left out)."""
+    out = []
+    for call in calls:
+        fn = call.get("function")
+        if isinstance(fn, Mapping) and isinstance(fn.get("name"), str) and fn["name"]:
+            ident = call.get("id")
+            out.append(
+                ToolCall.of(
+                    fn["name"], fn.get("arguments"), ident if isinstance(ident, str) else None
+                )
+            )
+    return out
+
+
+def _text_only(chunks: Generator[str | ToolCall, None, Result]) -> Generator[str, None, Result]:
+    """The text pieces of a stream that carries no tool calls (``/api/generate``)."""
+    try:
+        while True:
+            try:
+                piece = next(chunks)
+            except StopIteration as stop:
+                result: Result = stop.value
+                return result
+            if isinstance(piece, str):
+                yield piece
+    finally:
+        chunks.close()
