@@ -496,14 +496,15 @@ class LMStudioBackend(RuntimeBackend):
         or there is no v0 API."""
         for m in self.api.models_v0().models:
             if self.matches(name, m.id):
-                tools = m.capabilities is None or "tool_use" in m.capabilities
-                caps = {"tools"} if tools else set()
+                caps = {"tools"} if "tool_use" in (m.capabilities or []) else set()
                 if m.type == "embeddings":
                     caps.add("embedding")
                 elif m.type in ("llm", "vlm"):
                     caps.add("completion")
                     if m.type == "vlm":
                         caps.add("vision")
+                    if m.capabilities is None:
+                        caps.add("tools")  # not said: not refused
                 else:
                     return None  # a type this version does not know: do not guess
                 return frozenset(caps)

@@ -34,7 +34,17 @@ from typing import Any
 
 from . import _lmstudio_format as R
 from .fake_cli import SPINNER, Conn, err, kill_pid, out, spawn_server
-from .fake_server import Handler, chat_answer, fake_vector, rfc3339, tokens_of
+from .fake_server import (
+    NO_TOOL_FAMILIES,
+    VISION_FAMILIES,
+    Handler,
+    chat_answer,
+    fake_tool_call,
+    fake_vector,
+    rfc3339,
+    text_content,
+    tokens_of,
+)
 from .fake_state import (
     BackendState,
     FakeState,
@@ -905,10 +915,11 @@ class LmStudioRoutes(Handler):
             inst = loaded.get(x.name)
             if inst is None and not st.knobs.lms_jit:
                 continue
+            vision = _vision(x)
             obj: dict[str, Any] = {
                 "id": x.name,
                 "object": "model",
-                "type": "embeddings" if x.type == "embedding" else "llm",
+                "type": "embeddings" if x.type == "embedding" else "vlm" if vision else "llm",
                 "publisher": x.name.split("/", 1)[0] if "/" in x.name else "lmstudio-community",
                 "arch": x.family,
                 "compatibility_type": "gguf",
@@ -918,6 +929,8 @@ class LmStudioRoutes(Handler):
             }
             if inst is not None:
                 obj["loaded_context_length"] = inst.context_length
+            if x.type != "embedding":  # LM Studio 0.3.16+
+                obj["capabilities"] = [] if x.family in NO_TOOL_FAMILIES else ["tool_use"]
             out.append(obj)
         return out
 
@@ -943,13 +956,15 @@ class LmStudioRoutes(Handler):
             key = lms_key(want)
             m = st.lms.find(key)
             assert m is not None
+            ttl = body.get("ttl")  # JIT loads keep the request's TTL, else 60 min
+            ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) and ttl > 0 else 3600
             inst = Loaded(
                 name=key,
                 identifier=key,
                 size=m.size,
                 loaded_at=time.time(),
-                expires_at=time.time() + 3600,
-                ttl_seconds=3600,
+                expires_at=time.time() + ttl,
+                ttl_seconds=ttl,
             )
             with edit_state(self.fake.state_path) as s:
                 s.lms.loaded.append(inst)
@@ -971,22 +986,50 @@ class LmStudioRoutes(Handler):
         prompt = ""
         for msg in messages:
             if isinstance(msg, dict) and msg.get("role") == "user":
-                prompt = str(msg.get("content") or "")
+                prompt = text_content(msg.get("content"))
         listed = st.lms.find(inst.name)
         if listed is not None and listed.type == "embedding":
             self._lms_error(f'Model "{want}" is an embedding model: it cannot chat.')
             return
+        images = [
+            p
+            for m in messages
+            if isinstance(m, dict) and isinstance(m.get("content"), list)
+            for p in m["content"]
+            if isinstance(p, dict) and p.get("type") == "image_url"
+        ]
+        if images and not (listed is not None and _vision(listed)):
+            self._lms_error("Model does not support images. Please use a model that does.")
+            return
         fmt = self._response_format(body.get("response_format"))
-        toks = tokens_of(chat_answer(st, inst.identifier, messages, fmt))
+        text = chat_answer(st, inst.identifier, messages, fmt)
+        if images:
+            text = f"{text} [saw {len(images)} image{'s' if len(images) > 1 else ''}]"
+        toks = tokens_of(text)
+        call = fake_tool_call(messages, body.get("tools"))
+        if call is not None:
+            toks = []
         # LM Studio 0.3.23+ sends gpt-oss reasoning apart (``reasoning``); other thinking
         # models keep it in the content unless a setting says otherwise: not faked.
         thinks = listed is not None and listed.family == "gptoss"
         reasoning = tokens_of(f"The user asks: {prompt}") if thinks else []
         limit = body.get("max_tokens")
-        reason = "stop"
+        reason = "stop" if call is None else "tool_calls"
         if isinstance(limit, int) and 0 <= limit < len(toks):
             toks, reason = toks[:limit], "length"
         cid, created = _chat_id(self.fake.next_number()), int(time.time())
+        call_id = str(self.fake.next_number() * 7919 + 100000000)
+        calls: list[dict[str, Any]] = (
+            []
+            if call is None
+            else [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": call[0], "arguments": json.dumps(call[1])},
+                }
+            ]
+        )
         ident = inst.identifier
         pause = st.knobs.token_seconds
         usage = {
@@ -1012,6 +1055,7 @@ class LmStudioRoutes(Handler):
                                 "role": "assistant",
                                 "content": "".join(toks),
                                 **({"reasoning": "".join(reasoning)} if reasoning else {}),
+                                **({"tool_calls": calls} if calls else {}),
                             },
                         }
                     ],
@@ -1041,6 +1085,13 @@ class LmStudioRoutes(Handler):
             for t in toks:
                 time.sleep(pause)
                 yield chunk({"role": "assistant", "content": t}, None)
+            for c in calls:  # OpenAI's deltas: id and name first, then the arguments in pieces
+                fn = c["function"]
+                head = {**c, "index": 0, "function": {"name": fn["name"], "arguments": ""}}
+                yield chunk({"role": "assistant", "tool_calls": [head]}, None)
+                for piece in tokens_of(fn["arguments"]):
+                    part = {"index": 0, "function": {"arguments": piece}}
+                    yield chunk({"role": "assistant", "tool_calls": [part]}, None)
             yield chunk({}, reason)
             yield b"data: [DONE]\n\n"
 
@@ -1100,6 +1151,11 @@ class LmStudioRoutes(Handler):
 
 
 # ----- the registry's entry -------------------------------------------------------------------
+
+
+def _vision(model: Any) -> bool:
+    """Whether the fake serves ``model`` as a vision model (``vlm``); gemma-3-1b is text only."""
+    return model.family in VISION_FAMILIES and model.params != "1B"
 
 
 def _seed(side: BackendState, port: int, up: bool) -> None:

@@ -233,6 +233,10 @@ def _default_registry() -> dict[str, RegistryEntry]:
         "openai/gpt-oss-20b": RegistryEntry(
             layers=[12109566560], params="20B", family="gptoss", quantization="MXFP4"
         ),
+        # a vision model without tool calling (Ollama's library: completion, vision)
+        "gemma3:4b": RegistryEntry(
+            layers=[3338792448, 8378, 358, 77, 492], params="4.3B", family="gemma3"
+        ),
         # LM Studio model keys (hub artifacts)
         "qwen/qwen3-4b": RegistryEntry(
             layers=[2497281088], params="4B", family="qwen3", context_length=40960
@@ -242,6 +246,9 @@ def _default_registry() -> dict[str, RegistryEntry]:
         ),
         "google/gemma-3-1b": RegistryEntry(
             layers=[720425472], params="1B", family="gemma3", context_length=32768
+        ),
+        "google/gemma-3-4b": RegistryEntry(
+            layers=[3341081856], params="4B", family="gemma3", context_length=131072
         ),
         "text-embedding-nomic-embed-text-v1.5": RegistryEntry(
             layers=[84106624],
