@@ -165,21 +165,29 @@ def _at_least(kind: type[float] | type[int], low: float, what: str) -> Any:
     return convert
 
 
-def _sampling_flags(parser: argparse.ArgumentParser, max_tokens: int) -> None:
-    """``--temperature --max-tokens``, with help and their ranges checked."""
+def _sampling_flags(parser: argparse.ArgumentParser) -> None:
+    """``--temperature --max-tokens --keep-alive``, with help and their ranges checked;
+    unset, nothing is sent: the model's own defaults."""
     parser.add_argument(
         "--temperature",
         type=_at_least(float, 0.0, "a number >= 0"),
-        default=0.1,
+        default=None,
         metavar="T",
-        help="sampling temperature, >= 0 (0: the most likely tokens; default 0.1)",
+        help="sampling temperature, >= 0 (0: the most likely tokens; default: the model's)",
     )
     parser.add_argument(
         "--max-tokens",
         type=_at_least(int, 1, "a whole number >= 1"),
-        default=max_tokens,
+        default=None,
         metavar="N",
-        help=f"stop the answer after N tokens, >= 1 (default {max_tokens})",
+        help="stop the answer after N tokens, >= 1 (default: the model's own limit); a cut "
+        "answer is said on stderr",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        metavar="D",
+        help="keep the model loaded D after the answer: seconds or 10m, 1h; -1 for ever "
+        "(Ollama keep_alive, LM Studio ttl)",
     )
 
 
@@ -309,14 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("generate", "generate an answer, streamed as it comes")
     p.add_argument("prompt", help="the text to answer (not empty)")
-    _sampling_flags(p, max_tokens=100)
+    _sampling_flags(p)
     p.add_argument("--json", action="store_true", help="wait for the whole answer; print JSON")
     p.set_defaults(func=c.cmd_generate)
 
     p = command("chat", "chat: a REPL on a terminal; the whole of stdin as one message if piped")
     p.add_argument("--system", help="the system prompt")
     p.add_argument("--json-schema", metavar="FILE", help="answer JSON that fits this schema")
-    _sampling_flags(p, max_tokens=500)
+    _sampling_flags(p)
     p.add_argument(
         "--think",
         action=argparse.BooleanOptionalAction,

@@ -410,9 +410,33 @@ def cmd_rm(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sampling(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``generate``/``chat`` keywords of ``--temperature --max-tokens --keep-alive``
+    (unset: not sent, the model's own defaults)."""
+    keep = args.keep_alive
+    if keep is not None:
+        try:
+            keep = float(keep) if "." in keep else int(keep)
+        except ValueError:
+            pass  # a duration such as 10m: checked by the library
+    return {"temperature": args.temperature, "max_tokens": args.max_tokens, "keep_alive": keep}
+
+
+def _warn_if_cut(result: Any) -> None:
+    """Say on stderr that the token limit cut the answer (stdout keeps only the answer)."""
+    if result is not None and result.finish_reason == "length":
+        limit = (
+            "--max-tokens"
+            if result.completion_tokens is None
+            else (f"--max-tokens (it stopped after {result.completion_tokens} tokens)")
+        )
+        error(f"warning: the answer was cut by the token limit: raise {limit}")
+
+
 @_handled
 def cmd_generate(args: argparse.Namespace) -> int:
-    """Stream the answer's pieces to stdout as they arrive (``--json``: the whole answer)."""
+    """Stream the answer's pieces to stdout as they arrive (``--json``: the whole answer).
+    An answer cut by the token limit is said on stderr."""
     import sys
 
     if not args.prompt.strip():
@@ -423,15 +447,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
         )
     with _driver(args) as driver:
         if args.json:
-            gen = driver.generate(
-                args.prompt, temperature=args.temperature, max_tokens=args.max_tokens
-            )
+            gen = driver.generate(args.prompt, **_sampling(args))
             _dump(dataclasses.asdict(gen))
+            _warn_if_cut(gen)
             return EXIT_OK
         wrote = ""
-        pieces = driver.generate_stream(
-            args.prompt, temperature=args.temperature, max_tokens=args.max_tokens
-        )
+        pieces = driver.generate_stream(args.prompt, **_sampling(args))
         try:
             for piece in pieces:
                 sys.stdout.write(piece)
@@ -441,6 +462,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if wrote and not wrote.endswith("\n"):
                 sys.stdout.write("\n")
                 sys.stdout.flush()
+        _warn_if_cut(pieces.result)
     return EXIT_OK
 
 
@@ -449,14 +471,10 @@ def _chat_reply(driver: Driver, messages: list[dict[str, str]], args: argparse.N
     """One answer: streamed to stdout (``--json``: printed whole as JSON); its text."""
     import sys
 
-    kw: dict[str, Any] = {
-        "temperature": args.temperature,
-        "max_tokens": args.max_tokens,
-        "format": args.schema,
-        "think": args.think,
-    }
+    kw: dict[str, Any] = {**_sampling(args), "format": args.schema, "think": args.think}
     if args.json:
         reply = driver.chat(messages, **kw)
+        _warn_if_cut(reply)
         # the answer parsed beside its text (as the MCP shim's "json"); one that does not
         # fit the schema fails, showing it
         value = reply.json() if args.schema is not None else None
@@ -470,6 +488,7 @@ def _chat_reply(driver: Driver, messages: list[dict[str, str]], args: argparse.N
     sys.stdout.write("\n")
     sys.stdout.flush()
     assert stream.result is not None
+    _warn_if_cut(stream.result)
     if args.schema is not None:
         stream.result.json()
     return stream.result.text
