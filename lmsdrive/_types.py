@@ -279,7 +279,8 @@ class LoadOptions:
     REST v1 ``context_length``); ``gpu``: the share of the model offloaded to the GPU, a
     number 0–1, ``"max"`` or ``"off"`` (``lms load --gpu``; Ollama: ``"off"`` only, as
     ``num_gpu: 0``); ``ttl``: seconds idle before the model unloads (``lms load --ttl``,
-    Ollama ``keep_alive``); ``identifier``: the API name of the instance (``lms load
+    Ollama ``keep_alive``), ``-1`` never (Ollama ``keep_alive: -1``; ``lms load`` without
+    ``--ttl``); ``identifier``: the API name of the instance (``lms load
     --identifier``; LM Studio only). Bad values raise ``ValueError`` (a
     :class:`~lmsdrive.errors.ConfigError`).
 
@@ -297,10 +298,15 @@ class LoadOptions:
 
         for name in ("context_length", "ttl"):
             value = getattr(self, name)
+            if name == "ttl" and value == -1 and not isinstance(value, bool):
+                continue  # never unload
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
-                raise ConfigError(f"{name}={value!r}: expected a whole number of at least 1")
+                forever = " (ttl: or -1, never unload)" if name == "ttl" else ""
+                raise ConfigError(
+                    f"{name}={value!r}: expected a whole number of at least 1{forever}"
+                )
         gpu = self.gpu
         if isinstance(gpu, str):
             text = gpu.strip().lower()

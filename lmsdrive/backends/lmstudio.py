@@ -334,7 +334,7 @@ class LMStudioBackend(RuntimeBackend):
             flag
             for flag, value in (
                 ("gpu", options.gpu),
-                ("ttl", options.ttl),
+                ("ttl", None if options.ttl == -1 else options.ttl),
                 ("identifier", options.identifier),
             )
             if value is not None
@@ -394,7 +394,7 @@ class LMStudioBackend(RuntimeBackend):
             args += ["--context-length", str(options.context_length)]
         if options.gpu is not None:
             args += ["--gpu", options.gpu if isinstance(options.gpu, str) else f"{options.gpu:g}"]
-        if options.ttl is not None:
+        if options.ttl is not None and options.ttl != -1:  # -1: lms load's default, no TTL
             args += ["--ttl", str(options.ttl)]
         if options.identifier is not None:
             args += ["--identifier", options.identifier]

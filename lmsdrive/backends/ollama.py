@@ -253,14 +253,16 @@ class OllamaBackend(RuntimeBackend):
                 "or 'max' (Ollama's default, as many layers as fit)"
             )
 
-    def _load_request(self, options: LoadOptions) -> tuple[str, dict[str, Any]]:
+    def _load_request(self, options: LoadOptions) -> tuple[str | int, dict[str, Any]]:
         self.check_load_options(options)
         model_options: dict[str, Any] = {}
         if options.context_length is not None:
             model_options["num_ctx"] = options.context_length
         if options.gpu == "off":
             model_options["num_gpu"] = 0
-        keep_alive = self.keep_alive if options.ttl is None else f"{options.ttl}s"
+        keep_alive: str | int = self.keep_alive if options.ttl is None else f"{options.ttl}s"
+        if options.ttl == -1:
+            keep_alive = -1  # never unload
         return keep_alive, model_options
 
     def loaded_models(self) -> list[LoadedModel]:

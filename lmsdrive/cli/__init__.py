@@ -198,7 +198,10 @@ def _load_flags(parser: argparse.ArgumentParser) -> None:
         "--gpu", metavar="X", help="GPU offload: a ratio 0-1, max or off (Ollama: max or off)"
     )
     parser.add_argument(
-        "--ttl", type=int, metavar="S", help="unload after S seconds idle (Ollama keep_alive)"
+        "--ttl",
+        type=int,
+        metavar="S",
+        help="unload after S seconds idle, -1 never (Ollama keep_alive)",
     )
     parser.add_argument(
         "--identifier", metavar="ID", help="the instance's API name (LM Studio only)"
