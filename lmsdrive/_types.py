@@ -25,6 +25,7 @@ __all__ = [
     "LocalModel",
     "Progress",
     "ProgressCallback",
+    "PullReport",
     "Readiness",
     "StartResult",
     "ToolCall",
@@ -371,3 +372,22 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "fits": self.fits}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullReport:
+    """What ``pull --update`` (:meth:`Driver.update`) did: the model's digest before and
+    after the pull (``None``: not downloaded before, or the runtime gives none).
+    ``changed`` is ``True`` when the pull brought a new version, ``False`` when the model
+    was already current, ``None`` when the runtime cannot tell (LM Studio lists no digest:
+    its size is compared, so an update of the same size reads as unchanged)."""
+
+    model: str
+    digest_before: str | None
+    digest_after: str | None
+    changed: bool | None
+    #: What was compared: ``"digest"`` (Ollama) or ``"size"`` (LM Studio).
+    compared: str = "digest"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

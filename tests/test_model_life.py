@@ -10,7 +10,7 @@ import json
 import struct
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -401,3 +401,59 @@ def test_load_ttl_minus_one_never_unloads() -> None:
     assert OllamaBackend()._load_request(LoadOptions(ttl=-1))[0] == -1
     with pytest.raises(ConfigError, match="or -1, never unload"):
         LoadOptions(ttl=0)
+
+
+# -- the recorded / documented bodies through the clients --------------------------------------
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def test_ollama_streamed_tool_call_is_yielded_before_the_stream_ends() -> None:
+    body = (FIXTURES / "ollama/api-chat/synthetic-chat-stream-tool-call.txt").read_bytes()
+    first, rest = body.split(b"\n", 1)
+    seen: list[object] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Pieces([first + b"\n", rest], seen))
+
+    api = OllamaAPI("http://ollama.test:11434", transport=httpx.MockTransport(handler))
+    with api, api.chat_stream("llama3.2", ASK, tools=[tool_schema(get_weather)]) as stream:
+        items = stream.with_tool_calls()
+        call = next(items)
+        assert seen == ["sent 1"]  # the call came with the first chunk, before the rest
+        assert call == ToolCall(
+            "get_current_weather", {"format": "celsius", "location": "Paris, FR"}
+        )
+        assert list(items) == []
+    assert stream.result is not None and stream.result.tool_calls == [call]
+
+
+def test_lmstudio_recorded_tool_call_reads_typed() -> None:
+    for name, ok in (("llamacpp-tiny-tool-call", False), ("llamacpp-tiny-tool-call-sse", True)):
+        body = (FIXTURES / f"lms/api-chat/{name}.txt").read_bytes()
+        api = LMStudioAPI(
+            "http://lmstudio.test:1234",
+            transport=httpx.MockTransport(lambda r, b=body: httpx.Response(200, content=b)),
+        )
+        with api:
+            reply = (
+                api.chat_stream("tiny-llama", ASK).drain() if ok else api.chat("tiny-llama", ASK)
+            )
+        (call,) = reply.tool_calls
+        assert (call.name, call.arguments, reply.finish_reason) == (
+            "set_ok",
+            {"ok": ok},
+            "tool_calls",
+        )
+        assert call.id is not None and call.id.startswith("call__0_set_ok_")
+
+
+class Pieces(httpx.SyncByteStream):
+    """A body sent in pieces, noting each one sent in ``seen``."""
+
+    def __init__(self, pieces: list[bytes], seen: list[object]) -> None:
+        self.pieces, self.seen = pieces, seen
+
+    def __iter__(self) -> Iterator[bytes]:
+        for n, piece in enumerate(self.pieces, 1):
+            self.seen.append(f"sent {n}")
+            yield piece

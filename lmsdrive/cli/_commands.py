@@ -414,11 +414,8 @@ def _sampling(args: argparse.Namespace) -> dict[str, Any]:
     """The ``generate``/``chat`` keywords of ``--temperature --max-tokens --keep-alive``
     (unset: not sent, the model's own defaults)."""
     keep = args.keep_alive
-    if keep is not None:
-        try:
-            keep = float(keep) if "." in keep else int(keep)
-        except ValueError:
-            pass  # a duration such as 10m: checked by the library
+    if keep is not None and keep.lstrip("-").replace(".", "", 1).isdigit():
+        keep = float(keep) if "." in keep else int(keep)  # seconds; else a duration ("10m")
     return {"temperature": args.temperature, "max_tokens": args.max_tokens, "keep_alive": keep}
 
 
