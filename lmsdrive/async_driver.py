@@ -24,10 +24,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ._types import ChatReply, Generation, KeepAlive, ProgressCallback
+from ._types import ChatReply, Estimate, Generation, KeepAlive, LoadOptions, ProgressCallback
 from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
 from .driver import Driver, InitReport, StepCallback
+from .estimate import Memory
 from .tools import Tool
 
 _DONE = object()
@@ -58,10 +59,13 @@ class AsyncDriver:
         *,
         on_step: StepCallback | None = None,
         start_timeout: float = 60.0,
+        check_fit: bool = False,
     ) -> InitReport:
         """:meth:`Driver.ensure_ready` in a worker thread."""
         return await asyncio.to_thread(
-            self.sync.ensure_ready, on_progress, on_step=on_step, start_timeout=start_timeout
+            lambda: self.sync.ensure_ready(
+                on_progress, on_step=on_step, start_timeout=start_timeout, check_fit=check_fit
+            )
         )
 
     async def generate(
@@ -218,6 +222,16 @@ class AsyncDriver:
         return await asyncio.to_thread(
             lambda: self.sync.run_tools(messages, tools, max_rounds=max_rounds, **chat)
         )
+
+    async def estimate(
+        self,
+        model: str | None = None,
+        options: LoadOptions | None = None,
+        *,
+        memory: Memory | None = None,
+    ) -> Estimate:
+        """:meth:`Driver.estimate` in a worker thread."""
+        return await asyncio.to_thread(self.sync.estimate, model, options, memory=memory)
 
     async def embed(
         self, texts: str | Sequence[str], *, model: str | None = None

@@ -23,6 +23,7 @@ from ._types import (
     ChatReply,
     ChatRequest,
     DaemonState,
+    Estimate,
     Generation,
     KeepAlive,
     LoadedModel,
@@ -42,11 +43,13 @@ from .errors import (
     ModelNotFoundError,
     NotInstalledError,
     ServerNotRunningError,
+    WontFitError,
 )
 from .model_ref import ModelRef
 from .runtimes import get_runtime
 
 if TYPE_CHECKING:
+    from .estimate import Memory
     from .http._client import ChatStream, GenerationStream
     from .keep import KeepEvent
     from .status import Status
@@ -133,6 +136,7 @@ class Driver:
         on_step: StepCallback | None = None,
         start_timeout: float = 60.0,
         load_options: LoadOptions | None = None,
+        check_fit: bool = False,
     ) -> InitReport:
         """Running (ask the server first; start a local one) → downloaded (pull, with
         progress) → loaded (with ``load_options``).
@@ -146,6 +150,9 @@ class Driver:
         ``on_progress`` gets the download's typed progress events; ``on_step`` a line of text
         as each step begins ("Starting the Ollama server at ..."). A callback that raises
         stops the download (its child process too) and its exception propagates.
+        ``check_fit``: ask :meth:`estimate` first and refuse (:class:`WontFitError`, in the
+        report) a model that will not fit, before downloading it (LM Studio estimates only
+        downloaded models: there, before loading it).
         """
         b = self.backend
         steps: list[str] = []
@@ -175,6 +182,9 @@ class Driver:
                 if not started.already_running:
                     steps.append(f"Started {b.display_name} server at {started.url}")
                 state = b.readiness(model)
+            fit_known = False
+            if check_fit and not state.loaded:
+                fit_known = self._check_fit(model, load_options)
             if not state.downloaded:
                 announce(f"Downloading model {model}")
                 events = b.pull(model)
@@ -187,6 +197,8 @@ class Driver:
                 steps.append(f"Downloaded model {model}{self._how()}")
                 state = b.readiness(model)
             if not state.loaded:
+                if check_fit and not fit_known:
+                    self._check_fit(model, load_options)
                 announce(f"Loading model {model}")
                 b.load(model, load_options)
                 steps.append(f"Loaded model {model}{self._how()}")
@@ -203,6 +215,34 @@ class Driver:
         else:
             message = f"{b.display_name} was already ready: model {model} is loaded."
         return InitReport(success=True, message=message, steps_performed=steps)
+
+    def _check_fit(self, model: str, options: LoadOptions | None) -> bool:
+        """Refuse a model that will not fit; whether the estimate could tell."""
+        est = self.backend.estimate(model, options)
+        if est.verdict == "does_not_fit":
+            raise WontFitError(
+                f"{est.reason}. Pick a smaller model or quantization, or a shorter context "
+                "(--context-length)",
+                est,
+            )
+        return est.verdict != "unknown"
+
+    def estimate(
+        self,
+        model: str | None = None,
+        options: LoadOptions | None = None,
+        *,
+        memory: Memory | None = None,
+    ) -> Estimate:
+        """Will ``model`` (default: the configured one) fit, with ``options`` (context length,
+        GPU offload)? Before it is downloaded where the runtime can tell: a typed answer
+        (fits / partly on the GPU / does not fit / unknown) with the numbers. ``memory``:
+        what the machine that loads it has free (default: this machine's, when the server
+        runs here). Ollama: :mod:`lmsdrive.estimate`; LM Studio: ``lms load --estimate-only``
+        (its own guardrails; a remote LM Studio raises :class:`CapabilityError`)."""
+        name = self._model(model)
+        with self._not_running_guard():
+            return self.backend.estimate(name, options, memory)
 
     def _how(self) -> str:
         """How a download or load went, for the report: empty for the CLI on this machine."""

@@ -12,6 +12,7 @@ from .._types import (
     ChatReply,
     ChatRequest,
     DaemonState,
+    Estimate,
     Generation,
     KeepAlive,
     LoadedModel,
@@ -39,6 +40,7 @@ from ._pull import PullOutcome, raise_for_outcome, stream_progress
 from ._started import StartedServer, forget_started, recorded
 
 if TYPE_CHECKING:
+    from ..estimate import Memory
     from ..http._client import ChatStream
     from ..runtimes import RuntimeSpec
 
@@ -164,6 +166,9 @@ class Backend(Protocol):
     def chat_stream(self, model: str, request: ChatRequest) -> ChatStream: ...
     def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]: ...
     def capabilities(self, model: str) -> frozenset[str] | None: ...
+    def estimate(
+        self, model: str, options: LoadOptions | None = None, memory: Memory | None = None
+    ) -> Estimate: ...
     def binary(self) -> Path: ...
     def check_load_options(self, options: LoadOptions) -> None: ...
     def daemon_status(self) -> DaemonState | None: ...
@@ -374,6 +379,16 @@ class RuntimeBackend:
     def check_load_options(self, options: LoadOptions) -> None:
         """Refuse (:class:`ConfigError`), before any work, load options this runtime's load
         path cannot honour; every option is honoured unless a backend says otherwise."""
+
+    def estimate(
+        self, model: str, options: LoadOptions | None = None, memory: Memory | None = None
+    ) -> Estimate:
+        """Will ``model`` fit (:mod:`lmsdrive.estimate`)? A runtime that cannot tell raises
+        :class:`CapabilityError` before any work."""
+        raise CapabilityError(
+            f"{self.display_name} cannot estimate a model's memory: load it and see "
+            "(`lmsdrive load MODEL`)"
+        )
 
     def daemon_status(self) -> DaemonState | None:
         """The runtime's daemon, or ``None`` for a runtime that has none."""

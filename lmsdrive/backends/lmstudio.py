@@ -26,11 +26,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._types import (
     DaemonState,
+    Estimate,
     LoadedModel,
     LoadOptions,
     LocalModel,
@@ -40,6 +41,7 @@ from .._types import (
 )
 from ..errors import (
     APIError,
+    CapabilityError,
     CommandError,
     CommandTimeoutError,
     ConfigError,
@@ -75,6 +77,9 @@ from ._locks import machine_lock
 from ._pull import PullOutcome, live, stream_progress
 from ._started import StartedServer, record_started
 from .base import PullReader, RuntimeBackend
+
+if TYPE_CHECKING:
+    from ..estimate import Memory
 
 
 def _tail(t: Transcript, n: int = 10) -> str:
@@ -428,6 +433,61 @@ class LMStudioBackend(RuntimeBackend):
         ident = result.identifier or name
         return LoadedModel(
             name=result.model_key or ident, identifier=ident, context_length=options.context_length
+        )
+
+    def estimate(
+        self, model: str, options: LoadOptions | None = None, memory: Memory | None = None
+    ) -> Estimate:
+        """``lms load MODEL --estimate-only -y`` (with ``--context-length``/``--gpu``),
+        judged by LM Studio's own resource guardrails (``memory`` is not used: LM Studio
+        knows its machine). It needs ``lms`` on the server's machine, and a downloaded
+        model: a model ``lms`` does not have is ``unknown``."""
+        name = self.spell(model)
+        options = options or LoadOptions()
+        if self.via_api:
+            where = "another machine" if self.remote else "a machine without `lms`"
+            raise CapabilityError(
+                f"LM Studio at {self._url} is on {where}: LM Studio estimates a model's memory "
+                "only with `lms load --estimate-only` where it runs; run `lmsdrive fit "
+                f"{name}` on that machine"
+            )
+        flags = self.load_args(LoadOptions(context_length=options.context_length, gpu=options.gpu))
+        t = self._run("load", name, "--estimate-only", "-y", *flags)
+        r = live(lms_load.parse, t, "lms load --estimate-only")
+        source = "lms load --estimate-only"
+        common = {"model": name, "source": source, "gpu": options.gpu}
+        if r.kind == "model_not_found":
+            return Estimate(
+                verdict="unknown",
+                reason=f"LM Studio estimates only downloaded models, and {name} is not "
+                "downloaded: download it first (`lmsdrive pull`), then ask again before "
+                "loading it",
+                context_length=options.context_length,
+                **common,  # type: ignore[arg-type]
+            )
+        if r.error or r.outcome != "estimate" or r.total_memory_bytes is None:
+            raise CommandError(
+                f"`lms load --estimate-only` gave no estimate for {name}: "
+                f"{r.error or f'exit status {t.exit_code}'}",
+                t,
+            )
+        total, on_gpu = r.total_memory_bytes, r.gpu_memory_bytes or 0
+        if r.passes_guardrails is False:
+            verdict, how = "does_not_fit", "does not fit (LM Studio's guardrails would refuse it)"
+        elif on_gpu >= total:
+            verdict, how = "fits", "fits on the GPU"
+        elif on_gpu > 0:
+            verdict, how = "partial", f"fits partly on the GPU ({r.gpu_memory_text})"
+        else:
+            verdict, how = "fits", "fits in RAM"
+        low = " (LM Studio's confidence: LOW)" if r.confidence else ""
+        return Estimate(
+            verdict=verdict,
+            reason=f"{name} {how}: it needs about {r.total_memory_text}{low}",
+            needed_bytes=total,
+            gpu_bytes=r.gpu_memory_bytes,
+            context_length=r.context_length or options.context_length,
+            **common,  # type: ignore[arg-type]
         )
 
     def loaded_models(self) -> list[LoadedModel]:

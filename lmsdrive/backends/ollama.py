@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from .._types import LoadedModel, LoadOptions, LocalModel, Progress, Readiness, StartResult
+from .._types import (
+    Estimate,
+    LoadedModel,
+    LoadOptions,
+    LocalModel,
+    Progress,
+    Readiness,
+    StartResult,
+)
 from ..errors import (
     APIError,
     ConfigError,
@@ -34,6 +42,7 @@ from ..errors import (
     ServerNotRunningError,
     ServerStartError,
 )
+from ..estimate import Memory, judge, kv_cache_bytes, machine_memory, needed_bytes
 from ..http.ollama import OllamaAPI
 from ..parsers import ollama_pull, ollama_serve, ollama_version
 from ..parsers._base import Result
@@ -68,6 +77,11 @@ class OllamaBackend(RuntimeBackend):
 
     spec = OLLAMA
     api: OllamaAPI
+    #: Where models are looked up before they are downloaded (the manifest's layer sizes);
+    #: ``host/namespace/model`` names (``hf.co/...``) use their own host.
+    registry: str = "https://registry.ollama.ai"
+    #: The context :meth:`estimate` assumes when none is given (Ollama's ``num_ctx`` default).
+    default_context: ClassVar[int] = 4096
 
     def __init__(
         self,
@@ -264,6 +278,45 @@ class OllamaBackend(RuntimeBackend):
         if options.ttl == -1:
             keep_alive = -1  # never unload
         return keep_alive, model_options
+
+    def estimate(
+        self, model: str, options: LoadOptions | None = None, memory: Memory | None = None
+    ) -> Estimate:
+        """Weights (``/api/tags``; before the download, the registry manifest) + KV cache
+        for the context (``/api/show``) + compute allowance, against ``memory`` (default:
+        this machine's, when the server runs here; unknown for a remote server)."""
+        name = self.spell(model)
+        options = options or LoadOptions()
+        self.check_load_options(options)
+        ctx = options.context_length or self.default_context
+        listed = next((m for m in self.api.tags().models if self.matches(name, m.name)), None)
+        if listed is not None and listed.size:
+            show = self.api.show(name)
+            kv = kv_cache_bytes(
+                show.block_count, show.head_count, show.head_count_kv, show.embedding_length, ctx
+            )
+            weights, source = listed.size, "ollama /api/tags + /api/show"
+            note = "" if kv else "; its KV cache is not counted (/api/show gives no shape)"
+        else:
+            with OllamaAPI(self._registry_for(name)) as registry:
+                weights, kv = registry.manifest(name).weights_bytes, None
+            source = "ollama registry manifest"
+            note = f"; before the download the KV cache of {ctx} tokens is not counted"
+        if memory is None and not self.remote:
+            memory = machine_memory()
+        return judge(
+            name,
+            needed_bytes(weights, kv),
+            memory,
+            source=source,
+            context_length=ctx,
+            gpu=options.gpu,
+            note=note,
+        )
+
+    def _registry_for(self, name: str) -> str:
+        parts = name.split("/")
+        return f"https://{parts[0]}" if len(parts) == 3 and "." in parts[0] else self.registry
 
     def loaded_models(self) -> list[LoadedModel]:
         return [

@@ -255,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=c.cmd_init)
 
     p.add_argument(
+        "--check-fit",
+        action="store_true",
+        help="refuse (exit 1) a model that will not fit, before downloading it (see `fit`)",
+    )
+    p.add_argument(
         "--stop-after",
         action="store_true",
         help="stop the server init started once the model is ready (never one it found "
@@ -307,6 +312,23 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "load":
             _load_flags(p)
         p.set_defaults(func=func)
+
+    p = command(
+        "fit",
+        "will the model fit? its memory against this machine's (or the server's)",
+        description="The memory MODEL needs with --context-length and --gpu, against what "
+        "the machine that loads it has free: Ollama from its size (before the download: the "
+        "registry's manifest) and shape, with this machine's RAM/VRAM when the server runs "
+        "here; LM Studio from `lms load --estimate-only`. Exit 0: it fits (wholly or partly "
+        "on the GPU); 1: it does not fit, or it cannot be told.",
+    )
+    p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)
+    p.add_argument("--context-length", type=int, metavar="N", help="context length, tokens")
+    p.add_argument(
+        "--gpu", metavar="X", help="GPU offload: a ratio 0-1, max or off (Ollama: max or off)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=c.cmd_fit)
 
     p = command(
         "daemon",

@@ -281,6 +281,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 on_step=steps.step,
                 start_timeout=args.timeout,
                 load_options=_load_options(args),
+                check_fit=args.check_fit,
             )
         finally:
             steps.close()
@@ -296,6 +297,37 @@ def cmd_init(args: argparse.Namespace) -> int:
         ui.ok(report.message)
     else:
         error(report.message)
+    return status
+
+
+@_handled
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Will the model fit: the verdict and its numbers (``--json``: one object)."""
+    with _driver(args, args.model_arg) as driver:
+        est = driver.estimate(options=_load_options(args))
+    status = EXIT_OK if est.fits else EXIT_FAILED
+    if args.json:
+        _dump(est.to_dict())
+        return status
+    ui = Ui()
+    word = {
+        "fits": "fits",
+        "partial": "fits partly on the GPU",
+        "does_not_fit": "does not fit",
+        "unknown": "cannot be told",
+    }[est.verdict]
+    rows = [["Model", est.model], ["Verdict", word], ["Needs", human_bytes(est.needed_bytes)]]
+    if est.gpu_bytes is not None:
+        rows.append(["On the GPU", human_bytes(est.gpu_bytes)])
+    if est.ram_bytes is not None:
+        rows.append(["RAM free", human_bytes(est.ram_bytes)])
+    if est.vram_bytes is not None:
+        rows.append(["VRAM free", human_bytes(est.vram_bytes)])
+    if est.context_length is not None:
+        rows.append(["Context", f"{est.context_length} tokens"])
+    rows.append(["Source", est.source])
+    ui.table(None, [], rows)
+    (ui.ok if est.fits else error)(est.reason)
     return status
 
 

@@ -245,7 +245,13 @@ class BaseAPI:
         )
 
     def _send(
-        self, method: str, path: str, *, json: Any = None, timeout: httpx.Timeout | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        timeout: httpx.Timeout | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """Send one request and read the whole body (at most :attr:`max_body` bytes);
         transport errors become typed errors."""
@@ -256,6 +262,7 @@ class BaseAPI:
                 self.base_url + path if self._join else path,
                 json=json,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+                headers=headers,
             )
             response = self._client.send(request, stream=True)
             try:
@@ -272,14 +279,14 @@ class BaseAPI:
             raise ConfigError(f"{self.backend} URL {self.url(path)!r} is not usable: {e}") from e
         # A chunked (or over-declared) body, read with the cap; already decoded from any
         # Content-Encoding, so the new response carries it without those headers.
-        headers = [
+        kept = [
             (k, v)
             for k, v in response.headers.multi_items()
             if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
         ]
         return httpx.Response(
             response.status_code,
-            headers=headers,
+            headers=kept,
             content=body,
             request=response.request,
             extensions=response.extensions,

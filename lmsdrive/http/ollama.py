@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -43,6 +44,7 @@ from ..parsers import (
     ollama_api_show,
     ollama_api_tags,
     ollama_api_version,
+    ollama_registry_manifest,
 )
 from ..parsers._base import Progress, Result
 from ..runtimes.ollama import OLLAMA
@@ -458,10 +460,45 @@ class OllamaAPI(BaseAPI):
             body["keep_alive"] = keep_alive
         return self._read(self._send("POST", "/api/embed", json=body), ollama_api_embed.parse)
 
+    def manifest(self, name: str) -> ollama_registry_manifest.OllamaRegistryManifestResult:
+        """``GET /v2/<namespace>/<model>/manifests/<tag>`` of a registry (this client's base
+        URL): the sizes of ``name``'s layers before it is downloaded. ``name`` as Ollama
+        spells it (``llama3.2:3b``: namespace ``library``; ``user/model:tag``). A registry
+        without the model or tag raises :class:`ModelNotFoundError`."""
+        path = manifest_path(name)
+        accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+        response = self._send("GET", path, timeout=self._probe, headers=accept)
+        url = str(response.request.url)
+        try:
+            result = ollama_registry_manifest.parse(self._transcript(response))
+        except ParseError as e:
+            if response.status_code >= 400:
+                raise self._error(response) from e
+            raise self._unreadable(url, e, response.status_code) from e
+        if result.error is not None:
+            if result.kind == "model_not_found":
+                raise ModelNotFoundError(f"{name} is not in the registry at {self.base_url}")
+            raise api_error(result.error, response.status_code, result.kind, url)
+        return result
+
     def show(self, model: str) -> ollama_api_show.OllamaApiShowResult:
         """``POST /api/show``: the model's details and ``capabilities`` (v0.6.4+)."""
         response = self._send("POST", "/api/show", json={"model": model}, timeout=self._probe)
         return self._read(response, ollama_api_show.parse)
+
+
+def manifest_path(name: str) -> str:
+    """The registry path of a model's manifest, as Ollama names models.
+
+    >>> manifest_path("llama3.2:3b"), manifest_path("user/m"), manifest_path("hf.co/a/b:Q4")
+    ('/v2/library/llama3.2/manifests/3b', '/v2/user/m/manifests/latest', '/v2/a/b/manifests/Q4')
+    """
+    base, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+    parts = base.split("/")
+    if len(parts) == 3:  # host/namespace/model: the host is the registry itself
+        parts = parts[1:]
+    namespace, model = parts if len(parts) == 2 else ("library", parts[-1])
+    return f"/v2/{quote(namespace)}/{quote(model)}/manifests/{quote(tag or 'latest')}"
 
 
 def _generation(result: ollama_api_generate.OllamaApiGenerateResult, model: str) -> Generation:

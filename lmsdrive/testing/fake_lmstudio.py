@@ -562,6 +562,8 @@ class Lms:
                 "Loading the first one."
             )
         model = fuzzy[0]
+        if "--estimate-only" in flags:
+            return self._estimate(model, opts)
         ident = opts.get("--identifier") or model.name
         taken = {x.identifier for x in self.state.lms.live_loaded()}
         n = 2
@@ -601,6 +603,32 @@ class Lms:
             f"({R.lms_gib(model.size)})"
         )
         self.info(f'To use the model in the API/SDK, use the identifier "{ident}".')
+        return 0
+
+    def _estimate(self, model: Any, opts: dict[str, str]) -> int:
+        """``lms load --estimate-only``: the block of the real-cli-estimate-only recording
+        (Context Length / GPU Offload only when given), judged against the
+        ``lms_guardrail_bytes`` knob (the machine's memory as LM Studio's guardrails see it)."""
+        ctx_text = opts.get("-c") or opts.get("--context-length")
+        ctx = int(ctx_text) if ctx_text else 4096
+        gpu_text = opts.get("--gpu", "max")
+        ratio = {"max": 1.0, "off": 0.0}.get(gpu_text)
+        ratio = float(gpu_text) if ratio is None else ratio
+        total = int(model.size * 1.05) + ctx * 131072
+        lines = [f"Model: {model.name}"]
+        if ctx_text:
+            lines.append(f"Context Length: {ctx:,}")
+        if "--gpu" in opts:
+            lines.append(f"GPU Offload: {ratio * 100:g}%")
+        lines += [
+            f"Estimated GPU Memory:   {R.lms_gib(total * ratio)}",
+            f"Estimated Total Memory: {R.lms_gib(total)}",
+            "",
+        ]
+        fits = total <= self.state.knobs.lms_guardrail_bytes
+        verdict = "may be loaded" if fits else "will fail to load"
+        lines.append(f"Estimate: This model {verdict} based on your resource guardrails settings.")
+        self.info("\n".join(lines))
         return 0
 
     def unload(self, args: list[str]) -> int:

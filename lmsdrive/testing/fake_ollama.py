@@ -526,6 +526,8 @@ class OllamaRoutes(Handler):
             self._ollama_show()
         elif path == "/api/delete" and m == "DELETE":
             self._ollama_delete()
+        elif path.startswith("/v2/") and "/manifests/" in path and m == "GET":
+            self._registry_manifest(path)
         else:
             return False
         return True
@@ -900,6 +902,37 @@ class OllamaRoutes(Handler):
             s.ollama.downloaded = [x for x in s.ollama.downloaded if x.name != name]
         self._send(200, b"", "text/plain; charset=utf-8")
 
+    def _registry_manifest(self, path: str) -> None:
+        """The registry's ``/v2/<ns>/<model>/manifests/<tag>`` (the fake server serves as
+        the registry too): the registry entry's layers, the weights first."""
+        repo, _, tag = path.removeprefix("/v2/").partition("/manifests/")
+        ns, _, model = repo.rpartition("/")
+        name = f"{model}:{tag}" if ns in ("", "library") else f"{ns}/{model}:{tag}"
+        entry = self._state().registry.get(name)
+        if entry is None:
+            unknown = {"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}
+            self._ollama_json(404, {"errors": [unknown]})
+            return
+        kinds = ["model", "template", "license", "license", "params", "system"]
+        layers = [
+            {
+                "mediaType": f"application/vnd.ollama.image.{kinds[min(i, 5)]}",
+                "digest": d,
+                "size": n,
+            }
+            for i, (n, d) in enumerate(zip(entry.layers, entry.layer_digests(name), strict=True))
+        ]
+        config = {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 561}
+        self._ollama_json(
+            200,
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {**config, "digest": "sha256:" + "0" * 64},
+                "layers": layers,
+            },
+        )
+
     def _ollama_show(self) -> None:
         found = self._ollama_model()
         if found is None:
@@ -918,6 +951,9 @@ class OllamaRoutes(Handler):
                     "general.architecture": arch,
                     f"{arch}.context_length": model.context_length,
                     f"{arch}.embedding_length": 768 if model.type == "embedding" else 3072,
+                    f"{arch}.block_count": 28,
+                    f"{arch}.attention.head_count": 24,
+                    f"{arch}.attention.head_count_kv": 8,
                 },
                 "capabilities": ollama_capabilities(model),
                 "modified_at": rfc3339(model.modified_at),

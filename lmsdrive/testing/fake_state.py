@@ -93,6 +93,9 @@ class Knobs:
     #: The fake LM Studio serves REST API v1 (0.4+). False: an older LM Studio, whose v1
     #: routes get HTTP 200 ``{"error":"Unexpected endpoint or method. (GET /api/v1/models)"}``.
     lms_rest_v1: bool = True
+    #: The memory LM Studio's resource guardrails allow a model (``lms load
+    #: --estimate-only``: "may be loaded" up to this, "will fail to load" above).
+    lms_guardrail_bytes: int = 32 << 30
 
 
 @dataclass
