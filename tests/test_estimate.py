@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -85,7 +86,7 @@ def test_ollama_after_the_download_counts_the_kv_cache(fake_runtime: Factory) ->
 def test_ollama_remote_server_memory_is_unknown_unless_given(fake_runtime: Factory) -> None:
     fake_runtime(server_running=True)
     config = Config.from_env(backend="ollama", model_name=OLLAMA)
-    backend = OllamaBackend(config.backend_url(), remote=True)
+    backend: Any = OllamaBackend(config.backend_url(), remote=True)  # (Backend: a Protocol)
     backend.registry = backend.url
     with Driver(config, backend=backend) as d:
         unknown = d.estimate()
@@ -124,7 +125,7 @@ def test_lmstudio_estimate_from_lms(fake_runtime: Factory) -> None:
 def test_lmstudio_remote_cannot_estimate(fake_runtime: Factory) -> None:
     fake_runtime(server_running=True)
     config = Config.from_env(backend="lmstudio", model_name=LMS)
-    backend = LMStudioBackend(config.backend_url(), remote=True)
+    backend: Any = LMStudioBackend(config.backend_url(), remote=True)
     with Driver(config, backend=backend) as d, pytest.raises(CapabilityError, match="lmsdrive fit"):
         d.estimate()
 
