@@ -377,15 +377,15 @@ class Estimate:
 @dataclass(frozen=True, kw_only=True)
 class PullReport:
     """What ``pull --update`` (:meth:`Driver.update`) did: the model's digest before and
-    after the pull (``None``: not downloaded before, or the runtime gives none).
-    ``changed`` is ``True`` when the pull brought a new version, ``False`` when the model
-    was already current, ``None`` when the runtime cannot tell (LM Studio lists no digest:
-    its size is compared, so an update of the same size reads as unchanged)."""
+    after the pull (``None`` before: it was not downloaded). ``changed`` is ``True`` when the
+    pull brought a new version (or the first one), ``False`` when the model was already
+    current. LM Studio lists no digest: its size in bytes stands in (``compared`` says
+    which), so an update of exactly the same size reads as unchanged."""
 
     model: str
     digest_before: str | None
     digest_after: str | None
-    changed: bool | None
+    changed: bool
     #: What was compared: ``"digest"`` (Ollama) or ``"size"`` (LM Studio).
     compared: str = "digest"
 

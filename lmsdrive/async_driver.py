@@ -24,7 +24,15 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ._types import ChatReply, Estimate, Generation, KeepAlive, LoadOptions, ProgressCallback
+from ._types import (
+    ChatReply,
+    Estimate,
+    Generation,
+    KeepAlive,
+    LoadOptions,
+    ProgressCallback,
+    PullReport,
+)
 from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
 from .driver import Driver, InitReport, StepCallback
@@ -222,6 +230,12 @@ class AsyncDriver:
         return await asyncio.to_thread(
             lambda: self.sync.run_tools(messages, tools, max_rounds=max_rounds, **chat)
         )
+
+    async def update(
+        self, model: str | None = None, on_progress: ProgressCallback | None = None
+    ) -> PullReport:
+        """:meth:`Driver.update` in a worker thread (``on_progress`` runs there)."""
+        return await asyncio.to_thread(self.sync.update, model, on_progress)
 
     async def estimate(
         self,

@@ -31,6 +31,7 @@ from ._types import (
     LocalModel,
     Progress,
     ProgressCallback,
+    PullReport,
     StartResult,
     ToolCall,
 )
@@ -259,6 +260,29 @@ class Driver:
         """Download ``model`` (default: the configured one): typed progress events while it
         runs; closing the iterator stops the download."""
         yield from self._guard(self.backend.pull(self._model(model)))
+
+    def update(
+        self, model: str | None = None, on_progress: ProgressCallback | None = None
+    ) -> PullReport:
+        """Pull ``model`` (default: the configured one) again and say whether that changed
+        it: the digest before and after (Ollama; LM Studio lists none, so its size is
+        compared). A model not downloaded before is downloaded (``changed`` true).
+        ``on_progress`` gets the download's events."""
+        name = self._model(model)
+        with self._not_running_guard():
+            before = self.backend.fingerprint(name)
+        for event in self.pull(name):
+            if on_progress is not None:
+                on_progress(event)
+        with self._not_running_guard():
+            after = self.backend.fingerprint(name)
+        return PullReport(
+            model=name,
+            digest_before=before,
+            digest_after=after,
+            changed=before != after,
+            compared=self.backend.fingerprint_kind,
+        )
 
     def load(self, model: str | None = None, options: LoadOptions | None = None) -> LoadedModel:
         """Load ``model`` (default: the configured one) into memory, with ``options``

@@ -137,6 +137,9 @@ class Backend(Protocol):
     def not_answering(self) -> ServerNotRunningError: ...
     def list_models(self) -> list[LocalModel]: ...
     def has_model(self, model: str) -> bool: ...
+    def fingerprint(self, model: str) -> str | None: ...
+    @property
+    def fingerprint_kind(self) -> str: ...
     def pull(self, model: str) -> Iterator[Progress]: ...
     def load(self, model: str, options: LoadOptions | None = None) -> LoadedModel: ...
     def loaded_models(self) -> list[LoadedModel]: ...
@@ -303,6 +306,18 @@ class RuntimeBackend:
     def has_model(self, model: str) -> bool:
         ref = ModelRef.parse(model)  # a bad name is refused before any process or request
         return any(self.spec.matches(ref, m.name) for m in self.list_models())
+
+    #: What :meth:`fingerprint` compares: ``"digest"`` (Ollama) or ``"size"``.
+    fingerprint_kind: ClassVar[str] = "size"
+
+    def fingerprint(self, model: str) -> str | None:
+        """What tells one downloaded version of ``model`` from another (``None``: not
+        downloaded): here its size in bytes, for runtimes that list no digest."""
+        ref = ModelRef.parse(model)
+        for m in self.list_models():
+            if self.spec.matches(ref, m.name):
+                return None if m.size_bytes is None else str(m.size_bytes)
+        return None
 
     def is_loaded(self, model: str) -> bool:
         ref = ModelRef.parse(model)

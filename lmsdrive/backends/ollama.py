@@ -228,6 +228,15 @@ class OllamaBackend(RuntimeBackend):
         whether a model chats or embeds (``capabilities()`` asks ``/api/show``, per model)."""
         return [LocalModel(name=m.name, size_bytes=m.size) for m in self.api.tags().models]
 
+    fingerprint_kind: ClassVar[str] = "digest"
+
+    def fingerprint(self, model: str) -> str | None:
+        """The manifest digest ``/api/tags`` lists (``None``: not downloaded)."""
+        for m in self.api.tags().models:
+            if self.matches(model, m.name):
+                return m.digest
+        return None
+
     def _pull_command(self, name: str) -> tuple[list[str], PullReader, str]:
         """``ollama pull NAME``, its redrawn progress read by the ``ollama pull`` parser."""
         return ["pull", name], ollama_pull.PullReader(), "ollama pull"

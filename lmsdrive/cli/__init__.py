@@ -311,6 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)
         if name == "load":
             _load_flags(p)
+        if name == "pull":
+            p.add_argument(
+                "--update",
+                action="store_true",
+                help="pull again and say whether the model changed (digest before/after)",
+            )
+            p.add_argument("--json", action="store_true", help="--update: print the report")
         p.set_defaults(func=func)
 
     p = command(

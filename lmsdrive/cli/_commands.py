@@ -394,7 +394,9 @@ def cmd_keep(args: argparse.Namespace) -> int:
 
 @_handled
 def cmd_pull(args: argparse.Namespace) -> int:
-    """Download a model with a progress bar."""
+    """Download a model with a progress bar (``--update``: again, saying whether it changed)."""
+    if args.update:
+        return _pull_update(args)
     ui = Ui()
     with _driver(args, args.model_arg) as driver:
         name = driver.model
@@ -408,6 +410,35 @@ def cmd_pull(args: argparse.Namespace) -> int:
             events.close()
     ui.ok(f"Downloaded {name}")
     return EXIT_OK
+
+
+def _pull_update(args: argparse.Namespace) -> int:
+    ui = Ui(quiet=args.json)
+    steps = _Steps(ui)
+    with _driver(args, args.model_arg) as driver:
+        name = driver.model
+        ui.step(f"Updating {name} with {driver.config.runtime.display_name}")
+        try:
+            report = driver.update(on_progress=steps.progress)
+        finally:
+            steps.close()
+    if args.json:
+        _dump(report.to_dict())
+        return EXIT_OK
+    what = report.compared
+    if report.digest_before is None:
+        ui.ok(f"Downloaded {name} ({what} {_short(report.digest_after)}): it was not here before")
+    elif report.changed:
+        ui.ok(
+            f"Updated {name}: {what} {_short(report.digest_before)} → {_short(report.digest_after)}"
+        )
+    else:
+        ui.ok(f"{name} is already up to date ({what} {_short(report.digest_before)})")
+    return EXIT_OK
+
+
+def _short(digest: str | None) -> str:
+    return "?" if digest is None else digest.removeprefix("sha256:")[:12]
 
 
 @_handled
