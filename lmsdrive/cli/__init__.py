@@ -1,7 +1,8 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
 Commands: ``status``, ``init [MODEL]``, ``stop``, ``keep [MODEL...]``, ``pull [MODEL]``,
-``load [MODEL]``, ``unload [MODEL]``, ``rm [MODEL]`` (MODEL defaults to ``--model`` /
+``load [MODEL]``, ``unload [MODEL]``, ``rm [MODEL]``, ``fit [MODEL]``,
+``pull --update [MODEL]`` (MODEL defaults to ``--model`` /
 ``MODEL_NAME``),
 ``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
@@ -22,7 +23,8 @@ Exit statuses
 -------------
 ===  ===========================================================================
 0    success (``init``: the model is loaded and ready; ``status``: status shown)
-1    the operation failed (download, load, HTTP error, ...); ``parse``: the output
+1    the operation failed (download, load, HTTP error, ...); ``fit``: the model does
+     not fit (or it cannot be told); ``parse``: the output
      could not be parsed (kept from the first version); ``fixtures check``: some
      fixture now reads differently, or no longer parses
 2    usage: bad arguments, bad configuration (``BACKEND``, URLs), invalid model name,
@@ -67,7 +69,8 @@ EXIT_INTERRUPTED = 130
 EPILOG = """\
 exit statuses:
   0    success (init: the model is loaded and ready)
-  1    the operation failed; parse: unparsable output; fixtures check: a fixture differs
+  1    the operation failed; fit: it does not fit; parse: unparsable output;
+       fixtures check: a fixture differs
   2    usage or configuration error, invalid model name
   3    the runtime is not installed
   4    the server is not running, or could not be started
