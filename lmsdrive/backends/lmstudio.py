@@ -455,15 +455,16 @@ class LMStudioBackend(RuntimeBackend):
         t = self._run("load", name, "--estimate-only", "-y", *flags)
         r = live(lms_load.parse, t, "lms load --estimate-only")
         source = "lms load --estimate-only"
-        common = {"model": name, "source": source, "gpu": options.gpu}
         if r.kind == "model_not_found":
             return Estimate(
+                model=name,
                 verdict="unknown",
                 reason=f"LM Studio estimates only downloaded models, and {name} is not "
                 "downloaded: download it first (`lmsdrive pull`), then ask again before "
                 "loading it",
+                source=source,
                 context_length=options.context_length,
-                **common,  # type: ignore[arg-type]
+                gpu=options.gpu,
             )
         if r.error or r.outcome != "estimate" or r.total_memory_bytes is None:
             raise CommandError(
@@ -482,12 +483,14 @@ class LMStudioBackend(RuntimeBackend):
             verdict, how = "fits", "fits in RAM"
         low = " (LM Studio's confidence: LOW)" if r.confidence else ""
         return Estimate(
+            model=name,
             verdict=verdict,
             reason=f"{name} {how}: it needs about {r.total_memory_text}{low}",
+            source=source,
             needed_bytes=total,
             gpu_bytes=r.gpu_memory_bytes,
             context_length=r.context_length or options.context_length,
-            **common,  # type: ignore[arg-type]
+            gpu=options.gpu,
         )
 
     def loaded_models(self) -> list[LoadedModel]:
