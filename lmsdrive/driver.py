@@ -385,10 +385,10 @@ class Driver:
         ``keep_alive``: how long the model stays loaded after it (seconds or ``"10m"``;
         negative: for ever; Ollama ``keep_alive``, LM Studio ``ttl``)."""
         name = self._model(model)
-        check_keep_alive(keep_alive)
+        keep = _keep_alive_kw(keep_alive)
         try:
             return self.backend.generate(
-                name, prompt, temperature=temperature, max_tokens=max_tokens, keep_alive=keep_alive
+                name, prompt, temperature=temperature, max_tokens=max_tokens, **keep
             )
         except ServerNotRunningError as exc:
             raise self._not_running(exc) from exc
@@ -411,9 +411,9 @@ class Driver:
         from .http._client import GenerationStream
 
         name = self._model(model)
-        check_keep_alive(keep_alive)
+        keep = _keep_alive_kw(keep_alive)
         stream = self.backend.generate_stream(
-            name, prompt, temperature=temperature, max_tokens=max_tokens, keep_alive=keep_alive
+            name, prompt, temperature=temperature, max_tokens=max_tokens, **keep
         )
         return GenerationStream(self._guard_result(stream, name))
 
@@ -598,6 +598,15 @@ class Driver:
         """A server that does not answer, in the runtime's words (the request paths raise it
         without a context manager: it costs on every call)."""
         return ServerNotRunningError(f"{self.config.runtime.not_running} ({exc})")
+
+
+def _keep_alive_kw(keep_alive: KeepAlive | None) -> dict[str, KeepAlive]:
+    """``keep_alive`` checked, as a keyword only when given (a backend written before it
+    existed still takes the call)."""
+    if keep_alive is None:
+        return {}
+    check_keep_alive(keep_alive)
+    return {"keep_alive": keep_alive}
 
 
 __all__ = ["Driver", "InitReport", "StepCallback", "friendly_message", "make_backend"]
