@@ -457,3 +457,24 @@ class Pieces(httpx.SyncByteStream):
         for n, piece in enumerate(self.pieces, 1):
             self.seen.append(f"sent {n}")
             yield piece
+
+
+def test_async_driver_has_the_same_calls(fake_runtime: Factory) -> None:
+    import asyncio
+
+    from lmsdrive import AsyncDriver, Memory
+
+    loaded(fake_runtime, "ollama", CHAT["ollama"])
+
+    async def session() -> tuple[ChatReply, Any, Any, str]:
+        config = Config.from_env(backend="ollama", model_name=CHAT["ollama"])
+        async with AsyncDriver(config) as d:
+            reply, _ = await d.run_tools(ASK, [get_weather], max_rounds=2)
+            est = await d.estimate(memory=Memory(ram_bytes=64 << 30))
+            report = await d.update()
+            text = (await d.generate("hi", max_tokens=2, keep_alive="5m")).finish_reason or ""
+        return reply, est, report, text
+
+    reply, est, report, finish = asyncio.run(session())
+    assert reply.text.endswith("read the tool result: Sunny, 21 degrees celsius in fake")
+    assert (est.verdict, report.changed, finish) == ("fits", False, "length")
