@@ -478,3 +478,30 @@ def test_async_driver_has_the_same_calls(fake_runtime: Factory) -> None:
     reply, est, report, finish = asyncio.run(session())
     assert reply.text.endswith("read the tool result: Sunny, 21 degrees celsius in fake")
     assert (est.verdict, report.changed, finish) == ("fits", False, "length")
+
+
+def test_cli_chat_sends_an_image_with_the_piped_message(
+    fake_runtime: Factory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+    import sys
+
+    loaded(fake_runtime, "ollama", VISION["ollama"], CHAT["ollama"])
+    (tmp_path / "dot.png").write_bytes(tiny_png())
+
+    def pipe(text: str) -> None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+
+    pipe("What is this?")
+    image = ["--image", str(tmp_path / "dot.png")]
+    assert main(["chat", "--model", VISION["ollama"], *image]) == 0
+    assert capsys.readouterr().out.strip().endswith("[saw 1 image]")
+    pipe("What is this?")
+    assert main(["chat", "--model", CHAT["ollama"], *image]) == 1  # not a vision model
+    assert "cannot read images" in capsys.readouterr().err
+    pipe("What is this?")
+    assert main(["chat", "--model", VISION["ollama"], "--image", "missing.png"]) == 2
+    assert "cannot read the image missing.png (No such file" in capsys.readouterr().err

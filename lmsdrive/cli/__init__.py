@@ -359,6 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("chat", "chat: a REPL on a terminal; the whole of stdin as one message if piped")
     p.add_argument("--system", help="the system prompt")
     p.add_argument("--json-schema", metavar="FILE", help="answer JSON that fits this schema")
+    p.add_argument(
+        "--image",
+        action="append",
+        metavar="PATH",
+        help="send this image with the piped message (a vision model; repeatable)",
+    )
     _sampling_flags(p)
     p.add_argument(
         "--think",

@@ -527,7 +527,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 # -- chat / embed ------------------------------------------------------------------------
-def _chat_reply(driver: Driver, messages: list[dict[str, str]], args: argparse.Namespace) -> str:
+def _chat_reply(driver: Driver, messages: list[dict[str, Any]], args: argparse.Namespace) -> str:
     """One answer: streamed to stdout (``--json``: printed whole as JSON); its text."""
     import sys
 
@@ -578,8 +578,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
             text = sys.stdin.read().strip()
             if not text:
                 raise Failure("chat: stdin is empty: pipe the message to send", EXIT_USAGE)
-            _chat_reply(driver, [*messages, {"role": "user", "content": text}], args)
+            ask: dict[str, Any] = {"role": "user", "content": text}
+            if args.image:
+                ask["images"] = [Path(p) for p in args.image]  # a file that is not: exit 2
+            _chat_reply(driver, [*messages, ask], args)
             return EXIT_OK
+        if args.image:
+            raise Failure(
+                "chat: --image goes with a piped message, e.g. echo 'What is this?' | "
+                "lmsdrive chat --image photo.jpg",
+                EXIT_USAGE,
+            )
         _check_model(driver)
         title = f"Chatting with {driver.model} ({driver.config.runtime.display_name})"
 
