@@ -478,11 +478,14 @@ class Driver:
         tools: Sequence[Tool] | None,
         keep_alive: KeepAlive | None,
     ) -> tuple[str, ChatRequest]:
+        from .http._messages import read_images
         from .tools import tool_specs
 
         name = self._model(model)
         specs = tool_specs(tools) if tools else None
         check_keep_alive(keep_alive)
+        if isinstance(messages, Sequence) and not isinstance(messages, (str, bytes)):
+            messages = read_images(messages)  # read once, refused before any request
         return name, ChatRequest(
             messages, temperature, max_tokens, format, options, think, specs, keep_alive
         )

@@ -31,7 +31,7 @@ from typing import Any
 from .._types import ToolCall
 from ..errors import InvalidMessageError
 
-__all__ = ["has_images", "image_data", "ollama_messages", "openai_messages"]
+__all__ = ["has_images", "image_data", "ollama_messages", "openai_messages", "read_images"]
 
 #: Largest image read from a file or given as bytes (a model's context holds far less).
 MAX_IMAGE_BYTES = 64 << 20
@@ -112,6 +112,19 @@ def _images(message: Mapping[str, Any], n: int) -> list[tuple[str, str]]:
     if isinstance(images, (str, bytes, os.PathLike)) or not isinstance(images, Sequence):
         images = [images]
     return [image_data(img, f"message {n}, image {k}") for k, img in enumerate(images, 1)]
+
+
+def read_images(messages: Sequence[Any]) -> list[Any]:
+    """``messages`` with every image read once, as a ``data:`` URL: a file that cannot be
+    read or text that is not base64 is an :class:`InvalidMessageError` before any request.
+    What is not a message is left for :func:`check_messages` to name."""
+    out: list[Any] = []
+    for n, m in enumerate(messages, 1):
+        if isinstance(m, Mapping) and m.get("images"):
+            urls = [f"data:{mime};base64,{b64}" for b64, mime in _images(m, n)]
+            m = {**m, "images": urls}
+        out.append(m)
+    return out
 
 
 def has_images(messages: Sequence[Mapping[str, Any]]) -> bool:
