@@ -63,7 +63,7 @@ def test_ollama_before_the_download_from_the_registry_manifest(
         est = d.estimate(memory=memory)
     assert (est.verdict, est.gpu_bytes) == (verdict, gpu_bytes)
     assert est.needed_bytes == needed_bytes(WEIGHTS, None)
-    assert est.source == "ollama registry manifest"
+    assert est.source == "ollama /v2/manifests"
     assert "KV cache of 4096 tokens is not counted" in est.reason
     assert est.fits is (verdict != "does_not_fit")
     assert count(rt, "/api/pull") == 0  # nothing was downloaded to tell

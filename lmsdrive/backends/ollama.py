@@ -309,7 +309,7 @@ class OllamaBackend(RuntimeBackend):
         else:
             with OllamaAPI(self._registry_for(name)) as registry:
                 weights, kv = registry.manifest(name).weights_bytes, None
-            source = "ollama registry manifest"
+            source = "ollama /v2/manifests"
             note = f"; before the download the KV cache of {ctx} tokens is not counted"
         if memory is None and not self.remote:
             memory = machine_memory()

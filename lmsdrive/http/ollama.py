@@ -39,12 +39,12 @@ from ..parsers import (
     ollama_api_embed,
     ollama_api_error,
     ollama_api_generate,
+    ollama_api_manifest,
     ollama_api_ps,
     ollama_api_pull,
     ollama_api_show,
     ollama_api_tags,
     ollama_api_version,
-    ollama_registry_manifest,
 )
 from ..parsers._base import Progress, Result
 from ..runtimes.ollama import OLLAMA
@@ -460,7 +460,7 @@ class OllamaAPI(BaseAPI):
             body["keep_alive"] = keep_alive
         return self._read(self._send("POST", "/api/embed", json=body), ollama_api_embed.parse)
 
-    def manifest(self, name: str) -> ollama_registry_manifest.OllamaRegistryManifestResult:
+    def manifest(self, name: str) -> ollama_api_manifest.OllamaRegistryManifestResult:
         """``GET /v2/<namespace>/<model>/manifests/<tag>`` of a registry (this client's base
         URL): the sizes of ``name``'s layers before it is downloaded. ``name`` as Ollama
         spells it (``llama3.2:3b``: namespace ``library``; ``user/model:tag``). A registry
@@ -470,7 +470,7 @@ class OllamaAPI(BaseAPI):
         response = self._send("GET", path, timeout=self._probe, headers=accept)
         url = str(response.request.url)
         try:
-            result = ollama_registry_manifest.parse(self._transcript(response))
+            result = ollama_api_manifest.parse(self._transcript(response))
         except ParseError as e:
             if response.status_code >= 400:
                 raise self._error(response) from e

@@ -1,4 +1,4 @@
-"""Tests of lmsdrive.parsers.ollama_registry_manifest (a model's manifest in Ollama's
+"""Tests of lmsdrive.parsers.ollama_api_manifest (a model's manifest in Ollama's
 registry: its layer sizes before the download)."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 from _support import fixture, parse_as
 
 from lmsdrive.errors import ParseError
-from lmsdrive.parsers.ollama_registry_manifest import OllamaRegistryManifestResult
+from lmsdrive.parsers.ollama_api_manifest import OllamaRegistryManifestResult
 from lmsdrive.transcript import Transcript
 
-CMD = "ollama registry manifest"
+CMD = "ollama /v2/manifests"
 
 
 def read(text: str | Transcript) -> OllamaRegistryManifestResult:
@@ -20,7 +20,7 @@ def read(text: str | Transcript) -> OllamaRegistryManifestResult:
 
 
 def test_weights_are_the_model_and_projector_layers() -> None:
-    r = read(fixture("ollama/registry-manifest/synthetic-llama32-3b"))
+    r = read(fixture("ollama/api-manifest/synthetic-llama32-3b"))
     assert r.weights_bytes == 2019377376 and r.total_bytes == 2019392628
     assert [x.media_type.rsplit(".", 1)[1] for x in r.layers] == [
         "model",
@@ -41,7 +41,7 @@ def test_weights_are_the_model_and_projector_layers() -> None:
 
 
 def test_a_missing_model_is_model_not_found() -> None:
-    r = read(fixture("ollama/registry-manifest/synthetic-manifest-unknown"))
+    r = read(fixture("ollama/api-manifest/synthetic-manifest-unknown"))
     assert (r.error, r.kind, r.layers) == ("manifest unknown", "model_not_found", [])
     r = read('{"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}')
     assert (r.error, r.kind) == ("authentication required", "usage")

@@ -12,7 +12,7 @@ Shape (the OCI / Docker v2 image manifest Ollama's puller reads, ``server/images
 Usage::
 
     from lmsdrive.parsers import parse
-    parse("ollama registry manifest", body).weights_bytes
+    parse("ollama /v2/manifests", body).weights_bytes
 
 Schema (``OllamaRegistryManifestResult.to_dict()``)::
 
@@ -49,7 +49,7 @@ from ._ollama_api import get_dict, get_list, get_str, single_body
 
 __all__ = ["Layer", "OllamaRegistryManifestResult", "parse"]
 
-COMMAND = "ollama registry manifest"
+COMMAND = "ollama /v2/manifests"
 
 #: The layers that are loaded into memory (the rest is text: template, license, params).
 WEIGHTS = ("application/vnd.ollama.image.model", "application/vnd.ollama.image.projector")
