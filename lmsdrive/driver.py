@@ -153,7 +153,8 @@ class Driver:
         stops the download (its child process too) and its exception propagates.
         ``check_fit``: ask :meth:`estimate` first and refuse (:class:`WontFitError`, in the
         report) a model that will not fit, before downloading it (LM Studio estimates only
-        downloaded models: there, before loading it).
+        downloaded models: there, before loading it). An ``unknown`` verdict (a remote
+        server's memory) is not refused.
         """
         b = self.backend
         steps: list[str] = []
