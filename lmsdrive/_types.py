@@ -17,14 +17,18 @@ __all__ = [
     "ChatReply",
     "ChatRequest",
     "DaemonState",
+    "Estimate",
     "Generation",
+    "KeepAlive",
     "LoadOptions",
     "LoadedModel",
     "LocalModel",
     "Progress",
     "ProgressCallback",
+    "PullReport",
     "Readiness",
     "StartResult",
+    "ToolCall",
 ]
 
 #: Phases of a download or load, in the order they happen.
@@ -59,6 +63,10 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 
+#: How long a model stays loaded after a call: seconds, or an Ollama duration (``"10m"``,
+#: ``"1h30m"``); negative: for ever; ``0``: unload right after the answer (Ollama).
+KeepAlive = int | float | str
+
 
 @dataclass(frozen=True)
 class LocalModel:
@@ -83,7 +91,9 @@ class LoadedModel:
 
 @dataclass(frozen=True)
 class Generation:
-    """A generated answer."""
+    """A generated answer. ``finish_reason`` is ``"length"`` when the token limit cut it
+    (``max_tokens``, or the model's own ``num_predict``), ``"stop"`` when the model ended it,
+    ``"tool_calls"`` (OpenAI-compatible servers) when it asks for tools."""
 
     text: str
     model: str
@@ -101,6 +111,47 @@ _NOT_ENFORCED = (
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A tool the model asks to call: the tool's ``name``, its ``arguments`` parsed from
+    JSON (Ollama sends an object, OpenAI-compatible servers a JSON string), and the call's
+    ``id`` where the server gives one (OpenAI-compatible ``call_…``; ``None`` on Ollama
+    before it numbered calls). Arguments that are not a JSON object leave ``arguments``
+    empty and keep the text the model wrote in ``invalid_arguments``.
+
+    >>> ToolCall.of("add", '{"a": 1, "b": 2}', "call_1").arguments
+    {'a': 1, 'b': 2}
+    >>> ToolCall.of("add", "{oops", None).invalid_arguments
+    '{oops'
+    """
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    invalid_arguments: str | None = None
+
+    @classmethod
+    def of(cls, name: str, arguments: object, id: str | None = None) -> ToolCall:
+        """A call from the server's ``arguments``: an object, a JSON string, or nothing."""
+        import json
+
+        if arguments is None or arguments == "":
+            return cls(name, {}, id)
+        if isinstance(arguments, Mapping):
+            return cls(name, dict(arguments), id)
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return cls(name, value, id)
+        return cls(name, {}, id, invalid_arguments=text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class ChatReply(Generation):
     """A chat answer: the :class:`Generation` fields, the reasoning kept apart from the
     answer (``thinking``: Ollama's ``message.thinking``, LM Studio's ``reasoning_content`` /
@@ -115,6 +166,17 @@ class ChatReply(Generation):
     eval_seconds: float | None = None
     tokens_per_second: float | None = None
     format: str | dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    #: The tools the model asks to call (``chat(..., tools=...)``), in order.
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """This answer as the assistant message to add to the conversation (with its
+        ``tool_calls`` when it has some): each API's own form is made when it is sent."""
+        out: dict[str, Any] = {"role": "assistant", "content": self.text}
+        if self.tool_calls:
+            out["tool_calls"] = list(self.tool_calls)
+        return out
 
     def json(self) -> Any:
         """The answer parsed as JSON, checked against the schema when one was asked for
@@ -158,15 +220,20 @@ class ChatReply(Generation):
 @dataclass(frozen=True)
 class ChatRequest:
     """One chat call's inputs, built once by the Driver and passed down as one value:
-    ``messages`` (``{"role", "content"}`` dicts), sampling, ``format`` (``"json"`` or a JSON
-    schema), runtime ``options`` and Ollama's ``think``."""
+    ``messages`` (``{"role", "content"}`` dicts, with ``images`` / ``tool_calls`` where
+    given), sampling (``None``: the model's own default, nothing is sent), ``format``
+    (``"json"`` or a JSON schema), runtime ``options``, Ollama's ``think``, ``tools`` (JSON
+    schemas in the ``{"type": "function", "function": {...}}`` form both APIs take) and
+    ``keep_alive`` (seconds, or an Ollama duration such as ``"10m"``; negative: forever)."""
 
     messages: Sequence[Mapping[str, Any]]
-    temperature: float = 0.1
-    max_tokens: int = 100
+    temperature: float | None = None
+    max_tokens: int | None = None
     format: str | dict[str, Any] | None = None
     options: Mapping[str, Any] | None = None
     think: bool | str | None = None
+    tools: Sequence[Mapping[str, Any]] | None = None
+    keep_alive: KeepAlive | None = None
 
 
 @dataclass(frozen=True)
@@ -213,7 +280,8 @@ class LoadOptions:
     REST v1 ``context_length``); ``gpu``: the share of the model offloaded to the GPU, a
     number 0–1, ``"max"`` or ``"off"`` (``lms load --gpu``; Ollama: ``"off"`` only, as
     ``num_gpu: 0``); ``ttl``: seconds idle before the model unloads (``lms load --ttl``,
-    Ollama ``keep_alive``); ``identifier``: the API name of the instance (``lms load
+    Ollama ``keep_alive``), ``-1`` never (Ollama ``keep_alive: -1``; ``lms load`` without
+    ``--ttl``); ``identifier``: the API name of the instance (``lms load
     --identifier``; LM Studio only). Bad values raise ``ValueError`` (a
     :class:`~lmsdrive.errors.ConfigError`).
 
@@ -231,10 +299,15 @@ class LoadOptions:
 
         for name in ("context_length", "ttl"):
             value = getattr(self, name)
+            if name == "ttl" and value == -1 and not isinstance(value, bool):
+                continue  # never unload
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
-                raise ConfigError(f"{name}={value!r}: expected a whole number of at least 1")
+                forever = " (ttl: or -1, never unload)" if name == "ttl" else ""
+                raise ConfigError(
+                    f"{name}={value!r}: expected a whole number of at least 1{forever}"
+                )
         gpu = self.gpu
         if isinstance(gpu, str):
             text = gpu.strip().lower()
@@ -264,3 +337,57 @@ class LoadOptions:
     def empty(self) -> bool:
         """No option set: the runtime's defaults."""
         return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
+
+
+#: The verdicts of :class:`Estimate`.
+VERDICTS = ("fits", "partial", "does_not_fit", "unknown")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Estimate:
+    """Will ``model`` fit, before it is downloaded or loaded (:meth:`Driver.estimate`)?
+
+    ``verdict``: ``"fits"`` (on the GPU; or in RAM on a machine without one),
+    ``"partial"`` (fits, partly offloaded to the GPU and the rest in RAM), ``"does_not_fit"``,
+    or ``"unknown"`` (``reason`` says what is missing). ``needed_bytes`` is the memory the
+    model needs with ``context_length`` and ``gpu`` (its share on the GPU:
+    ``gpu_bytes``); ``ram_bytes`` / ``vram_bytes`` what the machine has (``None``: not
+    known, e.g. a remote Ollama). ``source`` names where the numbers come from."""
+
+    model: str
+    verdict: str
+    reason: str
+    source: str
+    needed_bytes: int | None = None
+    gpu_bytes: int | None = None
+    ram_bytes: int | None = None
+    vram_bytes: int | None = None
+    context_length: int | None = None
+    gpu: float | str | None = None
+
+    @property
+    def fits(self) -> bool:
+        """Whether the model fits (wholly on the GPU or partly): loading it should work."""
+        return self.verdict in ("fits", "partial")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "fits": self.fits}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullReport:
+    """What ``pull --update`` (:meth:`Driver.update`) did: the model's digest before and
+    after the pull (``None`` before: it was not downloaded). ``changed`` is ``True`` when the
+    pull brought a new version (or the first one), ``False`` when the model was already
+    current. LM Studio lists no digest: its size in bytes stands in (``compared`` says
+    which), so an update of exactly the same size reads as unchanged."""
+
+    model: str
+    digest_before: str | None
+    digest_after: str | None
+    changed: bool
+    #: What was compared: ``"digest"`` (Ollama) or ``"size"`` (LM Studio).
+    compared: str = "digest"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

@@ -31,16 +31,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._types import (
     ChatReply,
     DaemonState,
+    Estimate,
     Generation,
+    KeepAlive,
     LoadedModel,
     LoadOptions,
     LocalModel,
     Progress,
     ProgressCallback,
+    PullReport,
 )
 from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
 from .driver import Driver, InitReport, ModelReport, StepCallback
+from .estimate import Memory
+from .tools import Tool
 
 if TYPE_CHECKING:
     from ._types import StartResult
@@ -195,17 +200,20 @@ class AsyncDriver:
         models: Sequence[str] | None = None,
         on_model: StepCallback | None = None,
         on_model_done: Callable[[ModelReport], None] | None = None,
+        check_fit: bool = False,
     ) -> InitReport:
         """:meth:`Driver.ensure_ready` in a worker thread."""
         return await asyncio.to_thread(
-            self.sync.ensure_ready,
-            on_progress,
-            on_step=on_step,
-            start_timeout=start_timeout,
-            load_options=load_options,
-            models=models,
-            on_model=on_model,
-            on_model_done=on_model_done,
+            lambda: self.sync.ensure_ready(
+                on_progress,
+                on_step=on_step,
+                start_timeout=start_timeout,
+                load_options=load_options,
+                models=models,
+                on_model=on_model,
+                on_model_done=on_model_done,
+                check_fit=check_fit,
+            )
         )
 
     # -- models --------------------------------------------------------------------------------
@@ -296,21 +304,43 @@ class AsyncDriver:
 
     # -- generation ------------------------------------------------------------------------
     async def generate(
-        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Generation:
         """:meth:`Driver.generate` in a worker thread."""
         return await asyncio.to_thread(
-            self.sync.generate, prompt, temperature=temperature, max_tokens=max_tokens
+            lambda: self.sync.generate(
+                prompt,
+                model=model,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                keep_alive=keep_alive,
+            )
         )
 
     async def generate_stream(
-        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> AsyncIterator[str]:
         """The answer's pieces as they arrive. Leaving the ``async for`` early (or
         cancelling) closes the HTTP response."""
         pieces = _pump(
             lambda: self.sync.generate_stream(
-                prompt, temperature=temperature, max_tokens=max_tokens
+                prompt,
+                model=model,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                keep_alive=keep_alive,
             )
         )
         async for piece in pieces:
@@ -321,12 +351,14 @@ class AsyncDriver:
         self,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         options: Mapping[str, Any] | None = None,
         think: bool | str | None = None,
         model: str | None = None,
+        tools: Sequence[Tool] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> ChatReply:
         """:meth:`Driver.chat` in a worker thread."""
         return await asyncio.to_thread(
@@ -338,6 +370,8 @@ class AsyncDriver:
                 options=options,
                 think=think,
                 model=model,
+                tools=tools,
+                keep_alive=keep_alive,
             )
         )
 
@@ -345,16 +379,18 @@ class AsyncDriver:
         self,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         options: Mapping[str, Any] | None = None,
         think: bool | str | None = None,
         model: str | None = None,
+        tools: Sequence[Tool] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> AsyncChatStream:
         """:meth:`Driver.chat_stream`: the answer's pieces as they arrive (``async for``);
-        its ``.result`` is the whole :class:`ChatReply` once exhausted. Leaving early
-        (``aclose()``, ``async with``) closes the HTTP response."""
+        its ``.result`` is the whole :class:`ChatReply` once exhausted, tool calls included.
+        Leaving early (``aclose()``, ``async with``) closes the HTTP response."""
         return AsyncChatStream(
             lambda: self.sync.chat_stream(
                 messages,
@@ -364,8 +400,39 @@ class AsyncDriver:
                 options=options,
                 think=think,
                 model=model,
+                tools=tools,
+                keep_alive=keep_alive,
             )
         )
+
+    async def run_tools(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[Callable[..., Any]],
+        *,
+        max_rounds: int = 5,
+        **chat: Any,
+    ) -> tuple[ChatReply, list[dict[str, Any]]]:
+        """:meth:`Driver.run_tools` in a worker thread (the tools run there too)."""
+        return await asyncio.to_thread(
+            lambda: self.sync.run_tools(messages, tools, max_rounds=max_rounds, **chat)
+        )
+
+    async def update(
+        self, model: str | None = None, on_progress: ProgressCallback | None = None
+    ) -> PullReport:
+        """:meth:`Driver.update` in a worker thread (``on_progress`` runs there)."""
+        return await asyncio.to_thread(self.sync.update, model, on_progress)
+
+    async def estimate(
+        self,
+        model: str | None = None,
+        options: LoadOptions | None = None,
+        *,
+        memory: Memory | None = None,
+    ) -> Estimate:
+        """:meth:`Driver.estimate` in a worker thread."""
+        return await asyncio.to_thread(self.sync.estimate, model, options, memory=memory)
 
     async def embed(
         self, texts: str | Sequence[str], *, model: str | None = None

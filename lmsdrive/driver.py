@@ -18,17 +18,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._keep_alive import check_keep_alive
 from ._types import (
     ChatReply,
     ChatRequest,
     DaemonState,
+    Estimate,
     Generation,
+    KeepAlive,
     LoadedModel,
     LoadOptions,
     LocalModel,
     Progress,
     ProgressCallback,
+    PullReport,
     StartResult,
+    ToolCall,
 )
 from .backends.base import Backend, Format, Message, close_iterator
 from .config import Config
@@ -42,15 +47,18 @@ from .errors import (
     PullError,
     ServerNotRunningError,
     ServerStartError,
+    WontFitError,
 )
 from .model_ref import ModelRef
 from .runtimes import get_runtime
 
 if TYPE_CHECKING:
+    from .estimate import Memory
     from .health import CheckResult
-    from .http._client import ChatStream
+    from .http._client import ChatStream, GenerationStream
     from .keep import Keeper, KeepEvent
     from .status import Status
+    from .tools import Tool
 
 StepCallback = Callable[[str], None]
 T = TypeVar("T")
@@ -198,6 +206,7 @@ class Driver:
         models: Sequence[str] | None = None,
         on_model: StepCallback | None = None,
         on_model_done: Callable[[ModelReport], None] | None = None,
+        check_fit: bool = False,
     ) -> InitReport:
         """Running (ask the server first; start a local one) → downloaded (pull, with
         progress) → loaded (with ``load_options``), for each of ``models`` in turn (default:
@@ -216,6 +225,10 @@ class Driver:
         download's typed progress events; ``on_step`` a line of text as each step begins
         ("Starting the Ollama server at ..."). A callback that raises stops the download
         (its child process too) and its exception propagates.
+        ``check_fit``: ask :meth:`estimate` first and refuse (:class:`WontFitError`, in the
+        report) a model that will not fit, before downloading it (LM Studio estimates only
+        downloaded models: there, before loading it). An ``unknown`` verdict (a remote
+        server's memory) is not refused.
         """
         try:
             names = self._names(models)
@@ -231,7 +244,9 @@ class Driver:
             if stop is not None:
                 report = ModelReport(name, False, stop.message, error=stop.error)
             else:
-                report = self._ready_one(name, on_progress, on_step, start_timeout, load_options)
+                report = self._ready_one(
+                    name, on_progress, on_step, start_timeout, load_options, check_fit
+                )
                 if isinstance(report.error, _WHOLE_RUN):
                     stop = report
             reports.append(report)
@@ -253,6 +268,7 @@ class Driver:
         on_step: StepCallback | None,
         start_timeout: float,
         load_options: LoadOptions | None,
+        check_fit: bool,
     ) -> ModelReport:
         b = self.backend
         steps: list[str] = []
@@ -278,6 +294,9 @@ class Driver:
                 if not started.already_running:
                     steps.append(f"Started {b.display_name} server at {started.url}")
                 state = b.readiness(model)
+            fit_known = False
+            if check_fit and not state.loaded:
+                fit_known = self._check_fit(model, load_options)
             if not state.downloaded:
                 announce(f"Downloading model {model}")
                 events = self._download(model)
@@ -290,6 +309,8 @@ class Driver:
                 steps.append(f"Downloaded model {model}{self._how()}")
                 state = b.readiness(model)
             if not state.loaded:
+                if check_fit and not fit_known:
+                    self._check_fit(model, load_options)
                 announce(f"Loading model {model}")
                 b.load(model, load_options)
                 steps.append(f"Loaded model {model}{self._how()}")
@@ -304,6 +325,34 @@ class Driver:
         else:
             message = f"{b.display_name} was already ready: model {model} is loaded."
         return ModelReport(model, True, message, steps)
+
+    def _check_fit(self, model: str, options: LoadOptions | None) -> bool:
+        """Refuse a model that will not fit; whether the estimate could tell."""
+        est = self.backend.estimate(model, options)
+        if est.verdict == "does_not_fit":
+            raise WontFitError(
+                f"{est.reason}. Pick a smaller model or quantization, or a shorter context "
+                "(--context-length)",
+                est,
+            )
+        return est.verdict != "unknown"
+
+    def estimate(
+        self,
+        model: str | None = None,
+        options: LoadOptions | None = None,
+        *,
+        memory: Memory | None = None,
+    ) -> Estimate:
+        """Will ``model`` (default: the configured one) fit, with ``options`` (context length,
+        GPU offload)? Before it is downloaded where the runtime can tell: a typed answer
+        (fits / partly on the GPU / does not fit / unknown) with the numbers. ``memory``:
+        what the machine that loads it has free (default: this machine's, when the server
+        runs here). Ollama: :mod:`lmsdrive.estimate`; LM Studio: ``lms load --estimate-only``
+        (its own guardrails; a remote LM Studio raises :class:`CapabilityError`)."""
+        name = self._model(model)
+        with self._not_running_guard():
+            return self.backend.estimate(name, options, memory)
 
     def _how(self) -> str:
         """How a download or load went, for the report: empty for the CLI on this machine."""
@@ -353,6 +402,29 @@ class Driver:
             return self.backend.is_running()
         except LmsdriveError:
             return False
+
+    def update(
+        self, model: str | None = None, on_progress: ProgressCallback | None = None
+    ) -> PullReport:
+        """Pull ``model`` (default: the configured one) again and say whether that changed
+        it: the digest before and after (Ollama; LM Studio lists none, so its size is
+        compared). A model not downloaded before is downloaded (``changed`` true).
+        ``on_progress`` gets the download's events."""
+        name = self._model(model)
+        with self._not_running_guard():
+            before = self.backend.fingerprint(name)
+        for event in self.pull(name):
+            if on_progress is not None:
+                on_progress(event)
+        with self._not_running_guard():
+            after = self.backend.fingerprint(name)
+        return PullReport(
+            model=name,
+            digest_before=before,
+            digest_after=after,
+            changed=before != after,
+            compared=self.backend.fingerprint_kind,
+        )
 
     def load(self, model: str | None = None, options: LoadOptions | None = None) -> LoadedModel:
         """Load ``model`` (default: the configured one) into memory, with ``options``
@@ -464,13 +536,24 @@ class Driver:
         return get_status(self)
 
     def generate(
-        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Generation:
-        """Generate an answer with the configured model (the server must be running)."""
-        name = self._model(None)
+        """Generate an answer with ``model`` (default: the configured one; the server must
+        be running). ``temperature``/``max_tokens`` unset: the model's own defaults (nothing
+        is sent); an answer the token limit cut has ``finish_reason == "length"``.
+        ``keep_alive``: how long the model stays loaded after it (seconds or ``"10m"``;
+        negative: for ever; Ollama ``keep_alive``, LM Studio ``ttl``)."""
+        name = self._model(model)
+        keep = _keep_alive_kw(keep_alive)
         try:
             return self.backend.generate(
-                name, prompt, temperature=temperature, max_tokens=max_tokens
+                name, prompt, temperature=temperature, max_tokens=max_tokens, **keep
             )
         except ServerNotRunningError as exc:
             raise self._not_running(exc) from exc
@@ -478,76 +561,154 @@ class Driver:
             raise self._missing(name, exc) from exc
 
     def generate_stream(
-        self, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
-    ) -> Generator[str, None, None]:
-        """The answer's text pieces as the server sends them (Ollama NDJSON, LM Studio SSE).
-        Closing the iterator closes the HTTP response."""
-        name = self._model(None)
-        yield from self._guard(
-            self.backend.generate_stream(
-                name, prompt, temperature=temperature, max_tokens=max_tokens
-            ),
-            present=name,
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
+    ) -> GenerationStream:
+        """The answer's text pieces as the server sends them (Ollama NDJSON, LM Studio SSE);
+        the stream's ``.result`` is the whole :class:`Generation` once exhausted (its
+        ``finish_reason`` says whether the token limit cut it). Closing it closes the HTTP
+        response."""
+        from .http._client import GenerationStream
+
+        name = self._model(model)
+        keep = _keep_alive_kw(keep_alive)
+        stream = self.backend.generate_stream(
+            name, prompt, temperature=temperature, max_tokens=max_tokens, **keep
         )
+        return GenerationStream(self._guard_result(stream, name))
+
+    def _guard_result(self, stream: Iterator[str], name: str) -> Generator[str, None, Generation]:
+        yield from self._guard(stream, present=name)
+        result = getattr(stream, "result", None)
+        if isinstance(result, Generation):
+            return result
+        return Generation(text="", model=name)  # a backend whose stream keeps no result
 
     # -- chat and embeddings -----------------------------------------------------------------
     def chat(
         self,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         options: Mapping[str, Any] | None = None,
         think: bool | str | None = None,
         model: str | None = None,
+        tools: Sequence[Tool] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> ChatReply:
-        """One answer to ``messages`` (``{"role": "system" | "user" | "assistant",
-        "content": ...}`` dicts) from ``model`` (default: the configured one).
+        """One answer to ``messages`` (``{"role": "system" | "user" | "assistant" |
+        "tool", "content": ...}`` dicts) from ``model`` (default: the configured one).
 
-        ``format``: ``"json"`` or a JSON schema (a dict): the server constrains the answer
-        and :meth:`ChatReply.json` returns it parsed and checked. ``options``: extra
-        sampling settings in the runtime's own names (Ollama ``options``, e.g. ``{"seed":
-        1}``; LM Studio body keys, e.g. ``{"top_p": 0.9}``). ``think``: Ollama's switch
+        ``temperature``/``max_tokens`` unset: the model's own defaults (nothing is sent); a
+        reply the token limit cut has ``finish_reason == "length"``. ``format``:
+        ``"json"`` or a JSON schema (a dict): the server constrains the answer and
+        :meth:`ChatReply.json` returns it parsed and checked. ``options``: extra sampling
+        settings in the runtime's own names (Ollama ``options``, e.g. ``{"seed": 1}``; LM
+        Studio body keys, e.g. ``{"top_p": 0.9}``). ``think``: Ollama's switch
         (``True``/``False`` or ``"low"``/``"medium"``/``"high"``); LM Studio has none, its
         reasoning models reason anyway. Reasoning is kept apart in ``reply.thinking``.
-        A model that cannot serve the call raises :class:`~lmsdrive.errors.CapabilityError`
-        before the request."""
-        name = self._model(model)
+
+        ``tools``: JSON schemas or typed, documented functions (:mod:`lmsdrive.tools`); the
+        calls the model asks for are ``reply.tool_calls`` (:meth:`run_tools` runs them).
+        A message's ``images`` (paths, bytes or base64) go to a vision model in each API's
+        own form. ``keep_alive``: as in :meth:`generate`.
+        A model that cannot serve the call (chat, think, tools, images) raises
+        :class:`~lmsdrive.errors.CapabilityError` before the request."""
+        name, request = self._chat_request(
+            model, messages, temperature, max_tokens, format, options, think, tools, keep_alive
+        )
         try:
-            return self.backend.chat(
-                name, ChatRequest(messages, temperature, max_tokens, format, options, think)
-            )
+            return self.backend.chat(name, request)
         except ServerNotRunningError as exc:
             raise self._not_running(exc) from exc
         except ModelNotFoundError as exc:
             raise self._missing(name, exc) from exc
 
+    def _chat_request(
+        self,
+        model: str | None,
+        messages: Sequence[Message],
+        temperature: float | None,
+        max_tokens: int | None,
+        format: Format | None,
+        options: Mapping[str, Any] | None,
+        think: bool | str | None,
+        tools: Sequence[Tool] | None,
+        keep_alive: KeepAlive | None,
+    ) -> tuple[str, ChatRequest]:
+        from .http._messages import read_images
+        from .tools import tool_specs
+
+        name = self._model(model)
+        specs = tool_specs(tools) if tools else None
+        check_keep_alive(keep_alive)
+        if isinstance(messages, Sequence) and not isinstance(messages, (str, bytes)):
+            messages = read_images(messages)  # read once, refused before any request
+        return name, ChatRequest(
+            messages, temperature, max_tokens, format, options, think, specs, keep_alive
+        )
+
     def chat_stream(
         self,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         options: Mapping[str, Any] | None = None,
         think: bool | str | None = None,
         model: str | None = None,
+        tools: Sequence[Tool] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> ChatStream:
         """:meth:`chat`, the answer's pieces as they arrive; the returned stream's
         ``.result`` is the whole :class:`ChatReply` once exhausted (``None`` if closed
-        early). Closing it closes the HTTP response."""
+        early); its ``with_tool_calls()`` yields each :class:`~lmsdrive.ToolCall` too, as
+        soon as it is whole. Closing it closes the HTTP response."""
         from .http._client import ChatStream
 
-        name = self._model(model)
+        name, request = self._chat_request(
+            model, messages, temperature, max_tokens, format, options, think, tools, keep_alive
+        )
         with self._not_running_guard(), self._present(name):
-            stream = self.backend.chat_stream(
-                name, ChatRequest(messages, temperature, max_tokens, format, options, think)
-            )
+            stream = self.backend.chat_stream(name, request)
         return ChatStream(self._guard_stream(stream, name))
 
-    def _guard_stream(self, stream: ChatStream, name: str) -> Generator[str, None, ChatReply]:
-        yield from self._guard(stream, present=name)
+    def run_tools(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[Callable[..., Any]],
+        *,
+        max_rounds: int = 5,
+        **chat: Any,
+    ) -> tuple[ChatReply, list[dict[str, Any]]]:
+        """The tool loop: :meth:`chat` with ``tools`` (typed, documented functions), run
+        each function the model calls, send the results back, until it answers in text.
+        Returns (that reply, the whole conversation). At most ``max_rounds`` rounds: then
+        :class:`~lmsdrive.tools.ToolLoopError` (holding the conversation). A tool that
+        raises, or a call to a tool that does not exist, is told to the model as the result.
+        ``chat`` keywords (``model``, ``temperature``, ...) pass through."""
+        from .tools import run_tools, tool_schema
+
+        functions = {tool_schema(f)["function"]["name"]: f for f in tools}
+        return run_tools(
+            lambda conversation: self.chat(conversation, tools=tools, **chat),
+            messages,
+            functions,
+            max_rounds=max_rounds,
+        )
+
+    def _guard_stream(
+        self, stream: ChatStream, name: str
+    ) -> Generator[str | ToolCall, None, ChatReply]:
+        yield from self._guard(stream.with_tool_calls(), present=name)
         assert stream.result is not None
         return stream.result
 
@@ -631,6 +792,15 @@ class Driver:
             return exc  # already said so
         reason = None if exc is None else exc.reason or str(exc) or None
         return self.backend.not_answering(reason)
+
+
+def _keep_alive_kw(keep_alive: KeepAlive | None) -> dict[str, KeepAlive]:
+    """``keep_alive`` checked, as a keyword only when given (a backend written before it
+    existed still takes the call)."""
+    if keep_alive is None:
+        return {}
+    check_keep_alive(keep_alive)
+    return {"keep_alive": keep_alive}
 
 
 __all__ = [

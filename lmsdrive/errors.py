@@ -235,6 +235,16 @@ class CapabilityError(LmsdriveError, ValueError):
     kind: ClassVar[str] = "capability"
 
 
+class WontFitError(LmsdriveError, MemoryError):
+    """``ensure_ready(check_fit=True)``: the model will not fit in the memory of the machine
+    that would load it; refused before the download (or the load). ``estimate`` holds the
+    numbers (:class:`lmsdrive.Estimate`)."""
+
+    def __init__(self, message: str, estimate: object = None) -> None:
+        super().__init__(message)
+        self.estimate = estimate
+
+
 class StructuredOutputError(LmsdriveError, ValueError):
     """A reply asked for as JSON (a ``format`` / JSON schema) is not valid JSON, or does not
     match the schema. ``text`` is the reply as the model wrote it; ``problems`` what is

@@ -35,7 +35,9 @@ Tools (every decision stays in the library; this module only translates):
     Delete a model from the server's disk (Ollama; LM Studio has no delete): destructive.
 ``generate(prompt, temperature=0.1, max_tokens=100)``
     The answer's text (structured: ``text``, ``model``, ``finish_reason``, token counts).
-``chat(messages, temperature=0.1, max_tokens=500, json_schema=None)``
+    0.1 and 100 are the original agent-router's defaults, kept for its callers (the library
+    and CLI send none unless given); ``finish_reason`` ``"length"`` says 100 cut the answer.
+``chat(messages, temperature=None, max_tokens=None, json_schema=None)``
     The answer to a conversation (structured: ``text``, ``model``, ``finish_reason``,
     ``thinking``, ``json`` (the parsed answer when a schema was given), token counts).
 ``embed(texts, model=None)``
@@ -613,9 +615,16 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
             ),
         ],
         temperature: Annotated[
-            float, Field(ge=0.0, description="Sampling temperature (0 = deterministic).")
-        ] = 0.1,
-        max_tokens: Annotated[int, Field(ge=1, description="The most tokens to generate.")] = 500,
+            float | None,
+            Field(
+                ge=0.0,
+                description="Sampling temperature (0 = deterministic; default: the model's).",
+            ),
+        ] = None,
+        max_tokens: Annotated[
+            int | None,
+            Field(ge=1, description="The most tokens to generate (default: the model's limit)."),
+        ] = None,
         json_schema: Annotated[
             dict[str, Any] | None,
             Field(description="A JSON schema the answer must fit (structured output)."),

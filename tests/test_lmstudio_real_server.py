@@ -226,6 +226,59 @@ def test_driver_chat_and_stream_against_real_server(llama_server: LlamaServer) -
     assert isinstance(structured.json()["ok"], bool)
 
 
+# -- tool calls (issue 17): the OpenAI shape LM Studio also serves --------------------------
+
+
+def set_ok(ok: bool) -> str:
+    """Say whether all is well.
+
+    Args:
+        ok: whether all is well
+    """
+    return "noted: all is well" if ok else "noted: something is wrong"
+
+
+FORCE_SET_OK = {"tool_choice": {"type": "function", "function": {"name": "set_ok"}}}
+
+
+def test_tool_calls_against_real_server(llama_server: LlamaServer) -> None:
+    # llama.cpp forces the named tool's arguments with a grammar (tool_choice, passed through
+    # options): the call comes back typed, its arguments parsed from the JSON text.
+    from lmsdrive import ToolCall
+    from lmsdrive.config import Config
+    from lmsdrive.driver import Driver
+
+    config = Config(backend="lmstudio", model_name=MODEL, url=llama_server.base_url)
+    with Driver(config) as driver:
+        reply = driver.chat(HI, tools=[set_ok], options=FORCE_SET_OK, max_tokens=30)
+        with driver.chat_stream(HI, tools=[set_ok], options=FORCE_SET_OK, max_tokens=30) as s:
+            items = list(s.with_tool_calls())
+    (call,) = reply.tool_calls
+    assert reply.finish_reason == "tool_calls"
+    assert call.name == "set_ok" and set(call.arguments) == {"ok"}
+    assert isinstance(call.arguments["ok"], bool) and call.id
+    streamed = [i for i in items if isinstance(i, ToolCall)]
+    assert [c.name for c in streamed] == ["set_ok"]
+    assert isinstance(streamed[0].arguments["ok"], bool)
+    assert s.result is not None and s.result.tool_calls == streamed
+
+
+def test_tool_results_go_back_in_the_openai_shape(llama_server: LlamaServer) -> None:
+    # The whole loop against the real server: the call, its result sent back as a tool
+    # message with the call's id, and the model's next answer (forced to call again here,
+    # so the loop stops at its bound with the conversation kept).
+    from lmsdrive.config import Config
+    from lmsdrive.driver import Driver
+    from lmsdrive.tools import ToolLoopError
+
+    config = Config(backend="lmstudio", model_name=MODEL, url=llama_server.base_url)
+    with Driver(config) as driver, pytest.raises(ToolLoopError) as e:
+        driver.run_tools(HI, [set_ok], max_rounds=2, options=FORCE_SET_OK, max_tokens=30)
+    roles = [m["role"] for m in e.value.messages]
+    assert roles == ["user", "assistant", "tool", "assistant", "tool"]
+    assert e.value.messages[2]["content"].startswith("noted: ")
+
+
 @pytest.fixture(scope="module")
 def embedding_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     python = find_llama_python()

@@ -85,7 +85,13 @@ class ToyBackend(RuntimeBackend):
         self.api.loaded.remove(self.spell(model))
 
     def generate(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: int | float | str | None = None,
     ) -> Generation:
         return Generation(text=f"toy answer to {prompt}", model=self.spell(model))
 

@@ -13,7 +13,9 @@ from .._types import (
     ChatReply,
     ChatRequest,
     DaemonState,
+    Estimate,
     Generation,
+    KeepAlive,
     LoadedModel,
     LoadOptions,
     LocalModel,
@@ -39,6 +41,7 @@ from ._pull import PullOutcome, raise_for_outcome, stream_progress
 from ._started import StartedServer, forget_started, recorded
 
 if TYPE_CHECKING:
+    from ..estimate import Memory
     from ..http._client import ChatStream
     from ..runtimes import RuntimeSpec
 
@@ -138,6 +141,9 @@ class Backend(Protocol):
     def not_answering(self, reason: str | None = None) -> ServerNotRunningError: ...
     def list_models(self) -> list[LocalModel]: ...
     def has_model(self, model: str) -> bool: ...
+    def fingerprint(self, model: str) -> str | None: ...
+    @property
+    def fingerprint_kind(self) -> str: ...
     def pull(self, model: str) -> Iterator[Progress]: ...
     def load(self, model: str, options: LoadOptions | None = None) -> LoadedModel: ...
     def loaded_models(self) -> list[LoadedModel]: ...
@@ -146,15 +152,30 @@ class Backend(Protocol):
     def check_delete(self, model: str) -> None: ...
     def delete(self, model: str) -> None: ...
     def generate(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Generation: ...
     def generate_stream(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Iterator[str]: ...
     def chat(self, model: str, request: ChatRequest) -> ChatReply: ...
     def chat_stream(self, model: str, request: ChatRequest) -> ChatStream: ...
     def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]: ...
     def capabilities(self, model: str) -> frozenset[str] | None: ...
+    def estimate(
+        self, model: str, options: LoadOptions | None = None, memory: Memory | None = None
+    ) -> Estimate: ...
     def binary(self) -> Path: ...
     def check_load_options(self, options: LoadOptions) -> None: ...
     def daemon_status(self) -> DaemonState | None: ...
@@ -334,6 +355,18 @@ class RuntimeBackend:
         ref = ModelRef.parse(model)  # a bad name is refused before any process or request
         return any(self.spec.matches(ref, m.name) for m in self.list_models())
 
+    #: What :meth:`fingerprint` compares: ``"digest"`` (Ollama) or ``"size"``.
+    fingerprint_kind: ClassVar[str] = "size"
+
+    def fingerprint(self, model: str) -> str | None:
+        """What tells one downloaded version of ``model`` from another (``None``: not
+        downloaded): here its size in bytes, for runtimes that list no digest."""
+        ref = ModelRef.parse(model)
+        for m in self.list_models():
+            if self.spec.matches(ref, m.name):
+                return None if m.size_bytes is None else str(m.size_bytes)
+        return None
+
     def is_loaded(self, model: str) -> bool:
         ref = ModelRef.parse(model)
         return any(
@@ -410,6 +443,16 @@ class RuntimeBackend:
         """Refuse (:class:`ConfigError`), before any work, load options this runtime's load
         path cannot honour; every option is honoured unless a backend says otherwise."""
 
+    def estimate(
+        self, model: str, options: LoadOptions | None = None, memory: Memory | None = None
+    ) -> Estimate:
+        """Will ``model`` fit (:mod:`lmsdrive.estimate`)? A runtime that cannot tell raises
+        :class:`CapabilityError` before any work."""
+        raise CapabilityError(
+            f"{self.display_name} cannot estimate a model's memory: load it and see "
+            "(`lmsdrive load MODEL`)"
+        )
+
     def daemon_status(self) -> DaemonState | None:
         """The runtime's daemon, or ``None`` for a runtime that has none."""
         return None
@@ -421,20 +464,41 @@ class RuntimeBackend:
         raise ConfigError(f"{self.display_name} has no daemon to stop")
 
     def generate(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Generation:
+        """One answer to ``prompt``; unset sampling is the model's own default."""
         result: Generation = self.api.generate(
-            self.spell(model), prompt, temperature=temperature, max_tokens=max_tokens
+            self.spell(model),
+            prompt,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            keep_alive=keep_alive,
         )
         return result
 
     def generate_stream(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Iterator[str]:
         """The answer's text pieces as the server sends them; ``.result`` is the whole
         :class:`Generation` once exhausted. Closing it closes the HTTP response."""
         stream: Iterator[str] = self.api.generate_stream(
-            self.spell(model), prompt, temperature=temperature, max_tokens=max_tokens
+            self.spell(model),
+            prompt,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            keep_alive=keep_alive,
         )
         return stream
 
@@ -508,15 +572,37 @@ class RuntimeBackend:
 
     def _chat_call(self, model: str, request: ChatRequest) -> tuple[str, dict[str, Any]]:
         """The checks every chat call makes, then (model name, the client's keywords)."""
+        from ..http._messages import has_images
+
         name = self.spell(model)
         check_messages(request.messages)
         self._check_chat(name, request.think)
-        return name, {
+        kwargs: dict[str, Any] = {
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
             "format": request.format,
             **self._chat_options(request.options, request.think),
         }
+        if request.tools:
+            self._require(
+                name,
+                "tools",
+                "call tools",
+                "Leave tools out, or pick a model trained for tool use (Ollama: llama3.1, "
+                "llama3.2, qwen2.5, qwen3; LM Studio: one whose capabilities list tool_use).",
+            )
+            kwargs["tools"] = request.tools
+        if has_images(request.messages):
+            self._require(
+                name,
+                "vision",
+                "read images",
+                "Leave the images out, or pick a vision model (Ollama: gemma3, llava, "
+                "qwen2.5vl; LM Studio: a model of type vlm).",
+            )
+        if request.keep_alive is not None:
+            kwargs["keep_alive"] = request.keep_alive
+        return name, kwargs
 
     def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text, in order; refused up front when the server says the model

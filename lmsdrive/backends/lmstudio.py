@@ -26,11 +26,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._types import (
     DaemonState,
+    Estimate,
     LoadedModel,
     LoadOptions,
     LocalModel,
@@ -40,6 +41,7 @@ from .._types import (
 )
 from ..errors import (
     APIError,
+    CapabilityError,
     CommandError,
     CommandTimeoutError,
     ConfigError,
@@ -82,6 +84,9 @@ NO_DAEMON_COMMAND = (
     "this lms has no `daemon` command (an LM Studio older than 0.4): it has no headless "
     "daemon (llmster) to report"
 )
+
+if TYPE_CHECKING:
+    from ..estimate import Memory
 
 
 def _tail(t: Transcript, n: int = 10) -> str:
@@ -386,7 +391,7 @@ class LMStudioBackend(RuntimeBackend):
             flag
             for flag, value in (
                 ("gpu", options.gpu),
-                ("ttl", options.ttl),
+                ("ttl", None if options.ttl == -1 else options.ttl),
                 ("identifier", options.identifier),
             )
             if value is not None
@@ -446,7 +451,7 @@ class LMStudioBackend(RuntimeBackend):
             args += ["--context-length", str(options.context_length)]
         if options.gpu is not None:
             args += ["--gpu", options.gpu if isinstance(options.gpu, str) else f"{options.gpu:g}"]
-        if options.ttl is not None:
+        if options.ttl is not None and options.ttl != -1:  # -1: lms load's default, no TTL
             args += ["--ttl", str(options.ttl)]
         if options.identifier is not None:
             args += ["--identifier", options.identifier]
@@ -480,6 +485,64 @@ class LMStudioBackend(RuntimeBackend):
         ident = result.identifier or name
         return LoadedModel(
             name=result.model_key or ident, identifier=ident, context_length=options.context_length
+        )
+
+    def estimate(
+        self, model: str, options: LoadOptions | None = None, memory: Memory | None = None
+    ) -> Estimate:
+        """``lms load MODEL --estimate-only -y`` (with ``--context-length``/``--gpu``),
+        judged by LM Studio's own resource guardrails (``memory`` is not used: LM Studio
+        knows its machine). It needs ``lms`` on the server's machine, and a downloaded
+        model: a model ``lms`` does not have is ``unknown``."""
+        name = self.spell(model)
+        options = options or LoadOptions()
+        if self.via_api:
+            where = "another machine" if self.remote else "a machine without `lms`"
+            raise CapabilityError(
+                f"LM Studio at {self._url} is on {where}: LM Studio estimates a model's memory "
+                "only with `lms load --estimate-only` where it runs; run `lmsdrive fit "
+                f"{name}` on that machine"
+            )
+        flags = self.load_args(LoadOptions(context_length=options.context_length, gpu=options.gpu))
+        t = self._run("load", name, "--estimate-only", "-y", *flags)
+        r = live(lms_load.parse, t, "lms load --estimate-only")
+        source = "lms load --estimate-only"
+        if r.kind == "model_not_found":
+            return Estimate(
+                model=name,
+                verdict="unknown",
+                reason=f"LM Studio estimates only downloaded models, and {name} is not "
+                "downloaded: download it first (`lmsdrive pull`), then ask again before "
+                "loading it",
+                source=source,
+                context_length=options.context_length,
+                gpu=options.gpu,
+            )
+        if r.error or r.outcome != "estimate" or r.total_memory_bytes is None:
+            raise CommandError(
+                f"`lms load --estimate-only` gave no estimate for {name}: "
+                f"{r.error or f'exit status {t.exit_code}'}",
+                t,
+            )
+        total, on_gpu = r.total_memory_bytes, r.gpu_memory_bytes or 0
+        if r.passes_guardrails is False:
+            verdict, how = "does_not_fit", "does not fit (LM Studio's guardrails would refuse it)"
+        elif on_gpu >= total:
+            verdict, how = "fits", "fits on the GPU"
+        elif on_gpu > 0:
+            verdict, how = "partial", f"fits partly on the GPU ({r.gpu_memory_text})"
+        else:
+            verdict, how = "fits", "fits in RAM"
+        low = " (LM Studio's confidence: LOW)" if r.confidence else ""
+        return Estimate(
+            model=name,
+            verdict=verdict,
+            reason=f"{name} {how}: it needs about {r.total_memory_text}{low}",
+            source=source,
+            needed_bytes=total,
+            gpu_bytes=r.gpu_memory_bytes,
+            context_length=r.context_length or options.context_length,
+            gpu=options.gpu,
         )
 
     def loaded_models(self) -> list[LoadedModel]:
@@ -542,8 +605,10 @@ class LMStudioBackend(RuntimeBackend):
     # -- chat, embeddings, capabilities ------------------------------------------------------
     def _model_capabilities(self, name: str) -> frozenset[str] | None:
         """From ``/api/v0/models``: ``type`` ``embeddings`` → ``embedding``, ``llm`` →
-        ``completion``, ``vlm`` → ``completion`` + ``vision``; ``tool_use`` → ``tools``.
-        ``None`` when the model is not listed (JIT off, not loaded) or there is no v0 API."""
+        ``completion``, ``vlm`` → ``completion`` + ``vision``; ``tool_use`` → ``tools``
+        (an LM Studio before 0.3.16 sends no ``capabilities``: it does not say, and tools
+        are then not refused). ``None`` when the model is not listed (JIT off, not loaded)
+        or there is no v0 API."""
         for m in self.api.models_v0().models:
             if self.matches(name, m.id):
                 caps = {"tools"} if "tool_use" in (m.capabilities or []) else set()
@@ -553,6 +618,8 @@ class LMStudioBackend(RuntimeBackend):
                     caps.add("completion")
                     if m.type == "vlm":
                         caps.add("vision")
+                    if m.capabilities is None:
+                        caps.add("tools")  # not said: not refused
                 else:
                     return None  # a type this version does not know: do not guess
                 return frozenset(caps)

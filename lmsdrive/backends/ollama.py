@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from .._types import (
+    Estimate,
     Generation,
     LoadedModel,
     LoadOptions,
@@ -43,6 +44,7 @@ from ..errors import (
     ServerNotRunningError,
     ServerStartError,
 )
+from ..estimate import Memory, judge, kv_cache_bytes, machine_memory, needed_bytes
 from ..http.ollama import OllamaAPI
 from ..parsers import ollama_pull, ollama_serve, ollama_version
 from ..parsers._base import Result
@@ -99,6 +101,11 @@ class OllamaBackend(RuntimeBackend):
 
     spec = OLLAMA
     api: OllamaAPI
+    #: Where models are looked up before they are downloaded (the manifest's layer sizes);
+    #: ``host/namespace/model`` names (``hf.co/...``) use their own host.
+    registry: str = "https://registry.ollama.ai"
+    #: The context :meth:`estimate` assumes when none is given (Ollama's ``num_ctx`` default).
+    default_context: ClassVar[int] = 4096
 
     def __init__(
         self,
@@ -276,6 +283,15 @@ class OllamaBackend(RuntimeBackend):
         whether a model chats or embeds (``capabilities()`` asks ``/api/show``, per model)."""
         return [LocalModel(name=m.name, size_bytes=m.size) for m in self.api.tags().models]
 
+    fingerprint_kind: ClassVar[str] = "digest"
+
+    def fingerprint(self, model: str) -> str | None:
+        """The manifest digest ``/api/tags`` lists (``None``: not downloaded)."""
+        for m in self.api.tags().models:
+            if self.matches(model, m.name):
+                return m.digest
+        return None
+
     def _pull_command(self, name: str) -> tuple[list[str], PullReader, str]:
         """``ollama pull NAME``, its redrawn progress read by the ``ollama pull`` parser."""
         return ["pull", name], ollama_pull.PullReader(), "ollama pull"
@@ -315,15 +331,56 @@ class OllamaBackend(RuntimeBackend):
                 "or 'max' (Ollama's default, as many layers as fit)"
             )
 
-    def _load_request(self, options: LoadOptions) -> tuple[str, dict[str, Any]]:
+    def _load_request(self, options: LoadOptions) -> tuple[str | int, dict[str, Any]]:
         self.check_load_options(options)
         model_options: dict[str, Any] = {}
         if options.context_length is not None:
             model_options["num_ctx"] = options.context_length
         if options.gpu == "off":
             model_options["num_gpu"] = 0
-        keep_alive = self.keep_alive if options.ttl is None else f"{options.ttl}s"
+        keep_alive: str | int = self.keep_alive if options.ttl is None else f"{options.ttl}s"
+        if options.ttl == -1:
+            keep_alive = -1  # never unload
         return keep_alive, model_options
+
+    def estimate(
+        self, model: str, options: LoadOptions | None = None, memory: Memory | None = None
+    ) -> Estimate:
+        """Weights (``/api/tags``; before the download, the registry manifest) + KV cache
+        for the context (``/api/show``) + compute allowance, against ``memory`` (default:
+        this machine's, when the server runs here; unknown for a remote server)."""
+        name = self.spell(model)
+        options = options or LoadOptions()
+        self.check_load_options(options)
+        ctx = options.context_length or self.default_context
+        listed = next((m for m in self.api.tags().models if self.matches(name, m.name)), None)
+        if listed is not None and listed.size:
+            show = self.api.show(name)
+            kv = kv_cache_bytes(
+                show.block_count, show.head_count, show.head_count_kv, show.embedding_length, ctx
+            )
+            weights, source = listed.size, "ollama /api/tags + /api/show"
+            note = "" if kv else "; its KV cache is not counted (/api/show gives no shape)"
+        else:
+            with OllamaAPI(self._registry_for(name)) as registry:
+                weights, kv = registry.manifest(name).weights_bytes, None
+            source = "ollama /v2/manifests"
+            note = f"; before the download the KV cache of {ctx} tokens is not counted"
+        if memory is None and not self.remote:
+            memory = machine_memory()
+        return judge(
+            name,
+            needed_bytes(weights, kv),
+            memory,
+            source=source,
+            context_length=ctx,
+            gpu=options.gpu,
+            note=note,
+        )
+
+    def _registry_for(self, name: str) -> str:
+        parts = name.split("/")
+        return f"https://{parts[0]}" if len(parts) == 3 and "." in parts[0] else self.registry
 
     def loaded_models(self) -> list[LoadedModel]:
         return [

@@ -1,8 +1,8 @@
 """The ``lmsdrive`` command line. Thin: every decision lives in the library.
 
 Commands: ``status``, ``init [MODEL]``, ``check``, ``stop``, ``keep [MODEL...]``,
-``pull [MODEL]``, ``load [MODEL]``, ``unload [MODEL]``, ``rm [MODEL]`` (MODEL defaults to
-``--model`` / ``MODEL_NAME``),
+``pull [--update] [MODEL]``, ``load [MODEL]``, ``unload [MODEL]``, ``rm [MODEL]``,
+``fit [MODEL]`` (MODEL defaults to ``--model`` / ``MODEL_NAME``),
 ``generate PROMPT``, ``chat``, ``embed TEXT...``,
 ``parse TOOL SUBCOMMAND...``, ``record -- COMMAND...``,
 ``fixtures check [DIR]``, ``fixtures accept [DIR] [--case NAME]``. Backend, model and
@@ -23,7 +23,8 @@ Exit statuses
 -------------
 ===  ===========================================================================
 0    success (``init``: the model is loaded and ready; ``status``: status shown)
-1    the operation failed (download, load, HTTP error, ...); ``parse``: the output
+1    the operation failed (download, load, HTTP error, ...); ``fit``: the model does
+     not fit (or it cannot be told); ``parse``: the output
      could not be parsed (kept from the first version); ``fixtures check``: some
      fixture now reads differently, or no longer parses
 2    usage: bad arguments, bad configuration (``BACKEND``, URLs), invalid model name,
@@ -70,7 +71,8 @@ EXIT_INTERRUPTED = 130
 EPILOG = """\
 exit statuses:
   0    success (init: the model is loaded and ready)
-  1    the operation failed; parse: unparsable output; fixtures check: a fixture differs
+  1    the operation failed; fit: it does not fit; parse: unparsable output;
+       fixtures check: a fixture differs
   2    usage or configuration error, invalid model name
   3    the runtime is not installed
   4    the server is not running, or could not be started
@@ -178,21 +180,29 @@ def _at_least(kind: type[float] | type[int], low: float, what: str) -> Any:
     return convert
 
 
-def _sampling_flags(parser: argparse.ArgumentParser, max_tokens: int) -> None:
-    """``--temperature --max-tokens``, with help and their ranges checked."""
+def _sampling_flags(parser: argparse.ArgumentParser) -> None:
+    """``--temperature --max-tokens --keep-alive``, with help and their ranges checked;
+    unset, nothing is sent: the model's own defaults."""
     parser.add_argument(
         "--temperature",
         type=_at_least(float, 0.0, "a number >= 0"),
-        default=0.1,
+        default=None,
         metavar="T",
-        help="sampling temperature, >= 0 (0: the most likely tokens; default 0.1)",
+        help="sampling temperature, >= 0 (0: the most likely tokens; default: the model's)",
     )
     parser.add_argument(
         "--max-tokens",
         type=_at_least(int, 1, "a whole number >= 1"),
-        default=max_tokens,
+        default=None,
         metavar="N",
-        help=f"stop the answer after N tokens, >= 1 (default {max_tokens})",
+        help="stop the answer after N tokens, >= 1 (default: the model's own limit); a cut "
+        "answer is said on stderr",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        metavar="D",
+        help="keep the model loaded D after the answer: seconds or 10m, 1h; -1 for ever "
+        "(Ollama keep_alive, LM Studio ttl)",
     )
 
 
@@ -203,7 +213,10 @@ def _load_flags(parser: argparse.ArgumentParser) -> None:
         "--gpu", metavar="X", help="GPU offload: a ratio 0-1, max or off (Ollama: max or off)"
     )
     parser.add_argument(
-        "--ttl", type=int, metavar="S", help="unload after S seconds idle (Ollama keep_alive)"
+        "--ttl",
+        type=int,
+        metavar="S",
+        help="unload after S seconds idle, -1 never (Ollama keep_alive)",
     )
     parser.add_argument(
         "--identifier", metavar="ID", help="the instance's API name (LM Studio only)"
@@ -257,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=c.cmd_init)
 
     p.add_argument(
+        "--check-fit",
+        action="store_true",
+        help="refuse (exit 1) a model that will not fit, before downloading it (see `fit`)",
+    )
+    p.add_argument(
         "--stop-after",
         action="store_true",
         help="stop the server init started once the model is ready (never one it found "
@@ -308,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)
         if name == "load":
             _load_flags(p)
+        if name == "pull":
+            p.add_argument(
+                "--update",
+                action="store_true",
+                help="pull again and say whether the model changed (digest before/after)",
+            )
         if name != "unload":
             p.add_argument("--json", action="store_true", help=_JSON_LINES)
         p.set_defaults(func=func)
@@ -327,6 +351,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=c.cmd_check)
 
     p = command(
+        "fit",
+        "will the model fit? its memory against this machine's (or the server's)",
+        description="The memory MODEL needs with --context-length and --gpu, against what "
+        "the machine that loads it has free: Ollama from its size (before the download: the "
+        "registry's manifest) and shape, with this machine's RAM/VRAM when the server runs "
+        "here; LM Studio from `lms load --estimate-only`. Exit 0: it fits (wholly or partly "
+        "on the GPU); 1: it does not fit, or it cannot be told.",
+    )
+    p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)
+    p.add_argument("--context-length", type=int, metavar="N", help="context length, tokens")
+    p.add_argument(
+        "--gpu", metavar="X", help="GPU offload: a ratio 0-1, max or off (Ollama: max or off)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=c.cmd_fit)
+
+    p = command(
         "daemon",
         "LM Studio's headless daemon (llmster): up, down, status",
         description="Start, stop or look at LM Studio's headless daemon (llmster) with "
@@ -338,14 +379,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("generate", "generate an answer, streamed as it comes")
     p.add_argument("prompt", help="the text to answer (not empty)")
-    _sampling_flags(p, max_tokens=100)
+    _sampling_flags(p)
     p.add_argument("--json", action="store_true", help="wait for the whole answer; print JSON")
     p.set_defaults(func=c.cmd_generate)
 
     p = command("chat", "chat: a REPL on a terminal; the whole of stdin as one message if piped")
     p.add_argument("--system", help="the system prompt")
     p.add_argument("--json-schema", metavar="FILE", help="answer JSON that fits this schema")
-    _sampling_flags(p, max_tokens=500)
+    p.add_argument(
+        "--image",
+        action="append",
+        metavar="PATH",
+        help="send this image with the piped message (a vision model; repeatable)",
+    )
+    _sampling_flags(p)
     p.add_argument(
         "--think",
         action=argparse.BooleanOptionalAction,

@@ -373,6 +373,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 models=names,
                 on_model=None if log is None else log.for_model,
                 on_model_done=model_done,
+                check_fit=args.check_fit,
             )
         finally:
             steps.close()
@@ -418,6 +419,37 @@ def _done_one(log: JsonLines | None, ui: Ui, name: str, message: str, **extra: A
         log.model_result(name, True, EXIT_OK, message, **extra)
         log.result(EXIT_OK, message)
     return EXIT_OK
+
+
+@_handled
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Will the model fit: the verdict and its numbers (``--json``: one object)."""
+    with _driver(args, args.model_arg) as driver:
+        est = driver.estimate(options=_load_options(args))
+    status = EXIT_OK if est.fits else EXIT_FAILED
+    if args.json:
+        _dump(est.to_dict())
+        return status
+    ui = Ui()
+    word = {
+        "fits": "fits",
+        "partial": "fits partly on the GPU",
+        "does_not_fit": "does not fit",
+        "unknown": "cannot be told",
+    }[est.verdict]
+    rows = [["Model", est.model], ["Verdict", word], ["Needs", human_bytes(est.needed_bytes)]]
+    if est.gpu_bytes is not None:
+        rows.append(["On the GPU", human_bytes(est.gpu_bytes)])
+    if est.ram_bytes is not None:
+        rows.append(["RAM free", human_bytes(est.ram_bytes)])
+    if est.vram_bytes is not None:
+        rows.append(["VRAM free", human_bytes(est.vram_bytes)])
+    if est.context_length is not None:
+        rows.append(["Context", f"{est.context_length} tokens"])
+    rows.append(["Source", est.source])
+    ui.table(None, [], rows)
+    (ui.ok if est.fits else error)(est.reason)
+    return status
 
 
 @_handled
@@ -483,8 +515,10 @@ def cmd_keep(args: argparse.Namespace) -> int:
 
 @_handled
 def cmd_pull(args: argparse.Namespace) -> int:
-    """Download a model with a progress bar (``--json``: events); a model already there is
-    said so once."""
+    """Download a model with a progress bar (``--json``: events; ``--update``: again, saying
+    whether it changed); a model already there is said so once."""
+    if args.update:
+        return _pull_update(args)
     log = _json_log(args, "pull")
     ui = Ui(quiet=args.json)
     with _driver(args, args.model_arg) as driver:
@@ -500,6 +534,34 @@ def cmd_pull(args: argparse.Namespace) -> int:
             events.close()
     message = f"{name} was already downloaded" if view.already else f"Downloaded {name}"
     return _done_one(log, ui, name, message, already_downloaded=view.already)
+
+
+def _pull_update(args: argparse.Namespace) -> int:
+    log = _json_log(args, "pull")
+    ui = Ui(quiet=args.json)
+    steps = _Steps(ui)
+    with _driver(args, args.model_arg) as driver:
+        name = _begin_one(log, ui, driver, "Updating")
+        try:
+            report = driver.update(on_progress=steps.progress if log is None else log.progress)
+        finally:
+            steps.close()
+    what = report.compared
+    if report.digest_before is None:
+        message = (
+            f"Downloaded {name} ({what} {_short(report.digest_after)}): it was not here before"
+        )
+    elif report.changed:
+        before, after = _short(report.digest_before), _short(report.digest_after)
+        message = f"Updated {name}: {what} {before} → {after}"
+    else:
+        message = f"{name} is already up to date ({what} {_short(report.digest_before)})"
+    extra = {k: v for k, v in report.to_dict().items() if k != "model"}
+    return _done_one(log, ui, name, message, **extra)
+
+
+def _short(digest: str | None) -> str:
+    return "?" if digest is None else digest.removeprefix("sha256:")[:12]
 
 
 @_handled
@@ -584,9 +646,30 @@ def cmd_rm(args: argparse.Namespace) -> int:
     return _on_model(args, lambda d: d.delete(), "Deleted")
 
 
+def _sampling(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``generate``/``chat`` keywords of ``--temperature --max-tokens --keep-alive``
+    (unset: not sent, the model's own defaults)."""
+    keep = args.keep_alive
+    if keep is not None and keep.lstrip("-").replace(".", "", 1).isdigit():
+        keep = float(keep) if "." in keep else int(keep)  # seconds; else a duration ("10m")
+    return {"temperature": args.temperature, "max_tokens": args.max_tokens, "keep_alive": keep}
+
+
+def _warn_if_cut(result: Any) -> None:
+    """Say on stderr that the token limit cut the answer (stdout keeps only the answer)."""
+    if result is not None and result.finish_reason == "length":
+        limit = (
+            "--max-tokens"
+            if result.completion_tokens is None
+            else (f"--max-tokens (it stopped after {result.completion_tokens} tokens)")
+        )
+        error(f"warning: the answer was cut by the token limit: raise {limit}")
+
+
 @_handled
 def cmd_generate(args: argparse.Namespace) -> int:
-    """Stream the answer's pieces to stdout as they arrive (``--json``: the whole answer)."""
+    """Stream the answer's pieces to stdout as they arrive (``--json``: the whole answer).
+    An answer cut by the token limit is said on stderr."""
     import sys
 
     if not args.prompt.strip():
@@ -597,15 +680,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
         )
     with _driver(args) as driver:
         if args.json:
-            gen = driver.generate(
-                args.prompt, temperature=args.temperature, max_tokens=args.max_tokens
-            )
+            gen = driver.generate(args.prompt, **_sampling(args))
             _dump(dataclasses.asdict(gen))
+            _warn_if_cut(gen)
             return EXIT_OK
         wrote = ""
-        pieces = driver.generate_stream(
-            args.prompt, temperature=args.temperature, max_tokens=args.max_tokens
-        )
+        pieces = driver.generate_stream(args.prompt, **_sampling(args))
         try:
             for piece in pieces:
                 sys.stdout.write(piece)
@@ -615,22 +695,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if wrote and not wrote.endswith("\n"):
                 sys.stdout.write("\n")
                 sys.stdout.flush()
+        _warn_if_cut(pieces.result)
     return EXIT_OK
 
 
 # -- chat / embed ------------------------------------------------------------------------
-def _chat_reply(driver: Driver, messages: list[dict[str, str]], args: argparse.Namespace) -> str:
+def _chat_reply(driver: Driver, messages: list[dict[str, Any]], args: argparse.Namespace) -> str:
     """One answer: streamed to stdout (``--json``: printed whole as JSON); its text."""
     import sys
 
-    kw: dict[str, Any] = {
-        "temperature": args.temperature,
-        "max_tokens": args.max_tokens,
-        "format": args.schema,
-        "think": args.think,
-    }
+    kw: dict[str, Any] = {**_sampling(args), "format": args.schema, "think": args.think}
     if args.json:
         reply = driver.chat(messages, **kw)
+        _warn_if_cut(reply)
         # the answer parsed beside its text (as the MCP shim's "json"); one that does not
         # fit the schema fails, showing it
         value = reply.json() if args.schema is not None else None
@@ -644,6 +721,7 @@ def _chat_reply(driver: Driver, messages: list[dict[str, str]], args: argparse.N
     sys.stdout.write("\n")
     sys.stdout.flush()
     assert stream.result is not None
+    _warn_if_cut(stream.result)
     if args.schema is not None:
         stream.result.json()
     return stream.result.text
@@ -673,8 +751,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
             text = sys.stdin.read().strip()
             if not text:
                 raise Failure("chat: stdin is empty: pipe the message to send", EXIT_USAGE)
-            _chat_reply(driver, [*messages, {"role": "user", "content": text}], args)
+            ask: dict[str, Any] = {"role": "user", "content": text}
+            if args.image:
+                ask["images"] = [Path(p) for p in args.image]  # a file that is not: exit 2
+            _chat_reply(driver, [*messages, ask], args)
             return EXIT_OK
+        if args.image:
+            raise Failure(
+                "chat: --image goes with a piped message, e.g. echo 'What is this?' | "
+                "lmsdrive chat --image photo.jpg",
+                EXIT_USAGE,
+            )
         _check_model(driver)
         title = f"Chatting with {driver.model} ({driver.config.runtime.display_name})"
 

@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 
-from .._types import ChatReply, Generation
+from .._types import ChatReply, Generation, ToolCall
 from ..errors import (
     APIError,
     AuthenticationError,
@@ -259,7 +259,13 @@ class BaseAPI:
         )
 
     def _send(
-        self, method: str, path: str, *, json: Any = None, timeout: httpx.Timeout | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        timeout: httpx.Timeout | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """Send one request and read the whole body (at most :attr:`max_body` bytes);
         transport errors become typed errors."""
@@ -270,6 +276,7 @@ class BaseAPI:
                 self.base_url + path if self._join else path,
                 json=json,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+                headers=headers,
             )
             response = self._client.send(request, stream=True)
             try:
@@ -286,14 +293,14 @@ class BaseAPI:
             raise ConfigError(f"{self.backend} URL {self.url(path)!r} is not usable: {e}") from e
         # A chunked (or over-declared) body, read with the cap; already decoded from any
         # Content-Encoding, so the new response carries it without those headers.
-        headers = [
+        kept = [
             (k, v)
             for k, v in response.headers.multi_items()
             if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
         ]
         return httpx.Response(
             response.status_code,
-            headers=headers,
+            headers=kept,
             content=body,
             request=response.request,
             extensions=response.extensions,
@@ -510,7 +517,48 @@ class GenerationStream(ResultStream[str, Generation]):
 
 class ChatStream(ResultStream[str, ChatReply]):
     """The answer's text pieces of a streamed chat; :attr:`result` is the whole
-    :class:`ChatReply` (text, thinking, finish reason, counts, timings) once exhausted."""
+    :class:`ChatReply` (text, thinking, tool calls, finish reason, counts, timings) once
+    exhausted. :meth:`with_tool_calls` yields the :class:`ToolCall` objects too, each as
+    soon as the server has sent it whole; iterating the stream itself yields text only
+    (the calls are kept in :attr:`tool_calls`)."""
+
+    def __init__(self, events: Generator[str | ToolCall, None, ChatReply]) -> None:
+        self._items = events
+        self.result: ChatReply | None = None
+        #: The tool calls met so far.
+        self.tool_calls: list[ToolCall] = []
+
+    def _next_item(self) -> str | ToolCall:
+        try:
+            item = next(self._items)
+        except StopIteration as stop:
+            self.result = stop.value
+            raise
+        if isinstance(item, ToolCall):
+            self.tool_calls.append(item)
+        return item
+
+    def __next__(self) -> str:
+        while True:
+            item = self._next_item()
+            if isinstance(item, str):
+                return item
+
+    def with_tool_calls(self) -> Generator[str | ToolCall, None, ChatReply | None]:
+        """Text pieces and :class:`ToolCall` objects as they arrive; returns the result.
+        Closing it closes the stream."""
+        try:
+            while True:
+                try:
+                    yield self._next_item()
+                except StopIteration:
+                    return self.result
+        finally:
+            if self.result is None:
+                self.close()
+
+    def close(self) -> None:
+        self._items.close()
 
     def text(self) -> str:
         """Read the rest of the stream and return the whole answer."""

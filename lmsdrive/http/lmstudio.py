@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 import httpx
 
+from .._keep_alive import lmstudio_ttl
+from .._types import KeepAlive, ToolCall
 from ..errors import APIError, ParseError, ServerTooOldError
 from ..parsers import (
     lms_api_chat,
@@ -38,6 +40,7 @@ from ..parsers._stream import read_all
 from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
 from ._client import BaseAPI, ChatReply, ChatStream, Generation, GenerationStream, api_error
+from ._messages import openai_messages
 
 __all__ = ["DEFAULT_URL", "LMStudioAPI"]
 
@@ -168,18 +171,28 @@ class LMStudioAPI(BaseAPI):
     def _chat_body(
         model: str,
         messages: Sequence[Message],
-        temperature: float,
-        max_tokens: int,
+        temperature: float | None,
+        max_tokens: int | None,
         stream: bool,
         extra: Mapping[str, Any] | None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> dict[str, Any]:
+        """The request body; ``temperature``/``max_tokens`` only when set (the model's own
+        defaults otherwise), ``keep_alive`` as LM Studio's ``ttl`` (whole seconds)."""
         body: dict[str, Any] = {
             "model": model,
-            "messages": [dict(m) for m in messages],
-            "temperature": temperature,
-            "max_tokens": max_tokens,
+            "messages": openai_messages(messages),
             "stream": stream,
         }
+        if temperature is not None:
+            body["temperature"] = temperature
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if tools:
+            body["tools"] = [dict(t) for t in tools]
+        if keep_alive is not None:
+            body["ttl"] = lmstudio_ttl(keep_alive)
         if extra:
             body.update(extra)
         return body
@@ -189,15 +202,21 @@ class LMStudioAPI(BaseAPI):
         model: str,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         extra: Mapping[str, Any] | None = None,
         format: Format | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> ChatReply:
         """``POST /v1/chat/completions`` (not streamed): the first choice's answer, its
         reasoning (``reasoning_content`` / ``reasoning``) in :attr:`ChatReply.thinking`.
-        ``format``: ``"json"`` or a JSON schema (``response_format`` ``json_schema``)."""
-        body = self._chat_body(model, messages, temperature, max_tokens, False, extra)
+        ``format``: ``"json"`` or a JSON schema (``response_format`` ``json_schema``);
+        ``tools``: function schemas, the calls in :attr:`ChatReply.tool_calls`;
+        ``keep_alive``: sent as ``ttl``."""
+        body = self._chat_body(
+            model, messages, temperature, max_tokens, False, extra, tools, keep_alive
+        )
         body.update(self._response_format(format))
         path = "/v1/chat/completions"
         try:
@@ -210,7 +229,13 @@ class LMStudioAPI(BaseAPI):
         return _chat_reply(result, model, format)
 
     def generate(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> Generation:
         """:meth:`chat` with one user message."""
         return self.chat(
@@ -218,6 +243,7 @@ class LMStudioAPI(BaseAPI):
             [{"role": "user", "content": prompt}],
             temperature=temperature,
             max_tokens=max_tokens,
+            keep_alive=keep_alive,
         )
 
     def chat_stream(
@@ -225,21 +251,26 @@ class LMStudioAPI(BaseAPI):
         model: str,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         extra: Mapping[str, Any] | None = None,
         format: Format | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> ChatStream:
         """``POST /v1/chat/completions`` with ``stream: true`` (SSE): the content deltas as
-        they arrive; the stream's :attr:`~ChatStream.result` holds the whole answer
+        they arrive, then (:meth:`ChatStream.with_tool_calls`) each tool call once its
+        deltas are complete; the stream's :attr:`~ChatStream.result` holds the whole answer
         (a :class:`ChatReply`) once exhausted. An error event inside the stream raises
         :class:`APIError`."""
-        body = self._chat_body(model, messages, temperature, max_tokens, True, extra)
+        body = self._chat_body(
+            model, messages, temperature, max_tokens, True, extra, tools, keep_alive
+        )
         return ChatStream(self._stream_chat_reply(body, model, format))
 
     def _stream_chat_reply(
         self, body: dict[str, Any], model: str, format: Format | None
-    ) -> Generator[str, None, ChatReply]:
+    ) -> Generator[str | ToolCall, None, ChatReply]:
         body.update(self._response_format(format))
         try:
             result = yield from self._stream_chat(body, model)
@@ -248,14 +279,23 @@ class LMStudioAPI(BaseAPI):
                 raise
             body.update(self._response_format(format))
             result = yield from self._stream_chat(body, model)
-        return _chat_reply(result, model, format)
+        reply = _chat_reply(result, model, format)
+        yield from reply.tool_calls  # whole once the stream ended (arguments come in deltas)
+        return reply
 
     def generate_stream(
-        self, model: str, prompt: str, *, temperature: float = 0.1, max_tokens: int = 100
+        self,
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        keep_alive: KeepAlive | None = None,
     ) -> GenerationStream:
         """:meth:`chat_stream` with one user message."""
+        messages = [{"role": "user", "content": prompt}]
         body = self._chat_body(
-            model, [{"role": "user", "content": prompt}], temperature, max_tokens, True, None
+            model, messages, temperature, max_tokens, True, None, None, keep_alive
         )
         return GenerationStream(self._stream_generation(body, model))
 
@@ -385,4 +425,5 @@ def _chat_reply(
         thinking=result.reasoning_text or None,
         tokens_per_second=float(rate) if isinstance(rate, (int, float)) else None,
         format=format,
+        tool_calls=[ToolCall.of(c.name, c.arguments, c.id) for c in result.tool_calls if c.name],
     )

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote
 
 import httpx
 
+from .._types import ToolCall
 from ..errors import (
     APIError,
     LmsdriveError,
@@ -37,6 +39,7 @@ from ..parsers import (
     ollama_api_embed,
     ollama_api_error,
     ollama_api_generate,
+    ollama_api_manifest,
     ollama_api_ps,
     ollama_api_pull,
     ollama_api_show,
@@ -55,6 +58,7 @@ from ._client import (
     ResultStream,
     api_error,
 )
+from ._messages import ollama_messages
 
 __all__ = ["DEFAULT_URL", "OllamaAPI", "PullStream"]
 
@@ -215,19 +219,32 @@ class OllamaAPI(BaseAPI):
             raise self._error(response)
 
     @staticmethod
+    def _options(
+        temperature: float | None, max_tokens: int | None, options: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """``options``: only what the caller set (the model's own defaults otherwise)."""
+        opts: dict[str, Any] = {}
+        if temperature is not None:
+            opts["temperature"] = temperature
+        if max_tokens is not None:
+            opts["num_predict"] = max_tokens
+        if options:
+            opts.update(options)
+        return {"options": opts} if opts else {}
+
+    @classmethod
     def _generate_body(
+        cls,
         model: str,
         prompt: str,
-        temperature: float,
-        max_tokens: int,
+        temperature: float | None,
+        max_tokens: int | None,
         stream: bool,
         keep_alive: KeepAlive | None,
         options: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        opts: dict[str, Any] = {"temperature": temperature, "num_predict": max_tokens}
-        if options:
-            opts.update(options)
-        body: dict[str, Any] = {"model": model, "prompt": prompt, "stream": stream, "options": opts}
+        body: dict[str, Any] = {"model": model, "prompt": prompt, "stream": stream}
+        body.update(cls._options(temperature, max_tokens, options))
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
         return body
@@ -237,13 +254,14 @@ class OllamaAPI(BaseAPI):
         model: str,
         prompt: str,
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         stream: bool = False,
         keep_alive: KeepAlive | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> Generation:
-        """``POST /api/generate``: the whole answer. ``stream=True`` reads it as NDJSON
+        """``POST /api/generate``: the whole answer (``temperature``/``max_tokens`` unset: the
+        model's own defaults, nothing sent). ``stream=True`` reads it as NDJSON
         (the read timeout then applies between tokens rather than to the whole answer)."""
         if stream:
             return self.generate_stream(
@@ -267,8 +285,8 @@ class OllamaAPI(BaseAPI):
         model: str,
         prompt: str,
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         keep_alive: KeepAlive | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> GenerationStream:
@@ -282,9 +300,8 @@ class OllamaAPI(BaseAPI):
     def _generate_chunks(
         self, body: dict[str, Any], model: str
     ) -> Generator[str, None, Generation]:
-        result = yield from self._text_chunks(
-            "/api/generate", body, ollama_api_generate.GenerateReader
-        )
+        chunks = self._text_chunks("/api/generate", body, ollama_api_generate.GenerateReader)
+        result = yield from _text_only(chunks)
         assert isinstance(result, ollama_api_generate.OllamaApiGenerateResult)
         return _generation(result, model)
 
@@ -293,9 +310,10 @@ class OllamaAPI(BaseAPI):
         path: str,
         body: dict[str, Any],
         make_reader: Callable[[int], ollama_api_generate.GenerateReader],
-    ) -> Generator[str, None, Result]:
-        """The answer pieces of a streamed ``/api/generate`` or ``/api/chat``; returns the
-        reader's result once the final (done) object arrived."""
+    ) -> Generator[str | ToolCall, None, Result]:
+        """The answer pieces of a streamed ``/api/generate`` or ``/api/chat`` (and each tool
+        call as its object arrives); returns the reader's result once the final (done)
+        object arrived."""
         with self._open_stream("POST", path, json=body) as response:
             url = str(response.request.url)
             if response.status_code >= 400:
@@ -314,6 +332,8 @@ class OllamaAPI(BaseAPI):
                         raise api_error(chunk.error, response.status_code, kind, url)
                     if chunk.response:
                         yield chunk.response
+                    if isinstance(reader, ollama_api_chat.ChatReader):
+                        yield from tool_calls(reader.take_tool_calls())
             except ParseError as e:
                 raise self._unreadable(url, e, response.status_code) from e
         result = reader.result()
@@ -327,27 +347,28 @@ class OllamaAPI(BaseAPI):
 
     # -- chat, embeddings, model metadata (/api/chat, /api/embed, /api/show) ----------------
 
-    @staticmethod
+    @classmethod
     def _chat_body(
+        cls,
         model: str,
         messages: Sequence[Message],
-        temperature: float,
-        max_tokens: int,
+        temperature: float | None,
+        max_tokens: int | None,
         stream: bool,
         format: Format | None,
         think: Think | None,
         options: Mapping[str, Any] | None,
         keep_alive: KeepAlive | None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        opts: dict[str, Any] = {"temperature": temperature, "num_predict": max_tokens}
-        if options:
-            opts.update(options)
         body: dict[str, Any] = {
             "model": model,
-            "messages": [dict(m) for m in messages],
+            "messages": ollama_messages(messages),
             "stream": stream,
-            "options": opts,
+            **cls._options(temperature, max_tokens, options),
         }
+        if tools:
+            body["tools"] = [dict(t) for t in tools]
         if format is not None:
             body["format"] = format
         if think is not None:
@@ -361,18 +382,29 @@ class OllamaAPI(BaseAPI):
         model: str,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         think: Think | None = None,
         options: Mapping[str, Any] | None = None,
         keep_alive: KeepAlive | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> ChatReply:
         """``POST /api/chat`` (not streamed): the whole answer. ``format``: ``"json"`` or a
         JSON schema (Ollama v0.5.0+ enforces it); ``think``: ``True``/``False`` or a level
-        (``"low"``, ``"medium"``, ``"high"``), the trace kept in :attr:`ChatReply.thinking`."""
+        (``"low"``, ``"medium"``, ``"high"``), the trace kept in :attr:`ChatReply.thinking`;
+        ``tools``: function schemas, the calls in :attr:`ChatReply.tool_calls`."""
         body = self._chat_body(
-            model, messages, temperature, max_tokens, False, format, think, options, keep_alive
+            model,
+            messages,
+            temperature,
+            max_tokens,
+            False,
+            format,
+            think,
+            options,
+            keep_alive,
+            tools,
         )
         result = self._read(self._send("POST", "/api/chat", json=body), ollama_api_chat.parse)
         return _chat_reply(result, model, format)
@@ -382,23 +414,34 @@ class OllamaAPI(BaseAPI):
         model: str,
         messages: Sequence[Message],
         *,
-        temperature: float = 0.1,
-        max_tokens: int = 100,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
         format: Format | None = None,
         think: Think | None = None,
         options: Mapping[str, Any] | None = None,
         keep_alive: KeepAlive | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> ChatStream:
         """``POST /api/chat`` streamed (NDJSON): the answer's pieces as they arrive (the
-        thinking pieces are not yielded; they are in the result's ``thinking``)."""
+        thinking pieces are not yielded; they are in the result's ``thinking``), and each
+        tool call in :meth:`ChatStream.with_tool_calls` as its object arrives."""
         body = self._chat_body(
-            model, messages, temperature, max_tokens, True, format, think, options, keep_alive
+            model,
+            messages,
+            temperature,
+            max_tokens,
+            True,
+            format,
+            think,
+            options,
+            keep_alive,
+            tools,
         )
         return ChatStream(self._chat_chunks(body, model, format))
 
     def _chat_chunks(
         self, body: dict[str, Any], model: str, format: Format | None
-    ) -> Generator[str, None, ChatReply]:
+    ) -> Generator[str | ToolCall, None, ChatReply]:
         result = yield from self._text_chunks("/api/chat", body, ollama_api_chat.ChatReader)
         assert isinstance(result, ollama_api_chat.OllamaApiChatResult)
         return _chat_reply(result, model, format)
@@ -419,10 +462,45 @@ class OllamaAPI(BaseAPI):
             body["keep_alive"] = keep_alive
         return self._read(self._send("POST", "/api/embed", json=body), ollama_api_embed.parse)
 
+    def manifest(self, name: str) -> ollama_api_manifest.OllamaRegistryManifestResult:
+        """``GET /v2/<namespace>/<model>/manifests/<tag>`` of a registry (this client's base
+        URL): the sizes of ``name``'s layers before it is downloaded. ``name`` as Ollama
+        spells it (``llama3.2:3b``: namespace ``library``; ``user/model:tag``). A registry
+        without the model or tag raises :class:`ModelNotFoundError`."""
+        path = manifest_path(name)
+        accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+        response = self._send("GET", path, timeout=self._probe, headers=accept)
+        url = str(response.request.url)
+        try:
+            result = ollama_api_manifest.parse(self._transcript(response))
+        except ParseError as e:
+            if response.status_code >= 400:
+                raise self._error(response) from e
+            raise self._unreadable(url, e, response.status_code) from e
+        if result.error is not None:
+            if result.kind == "model_not_found":
+                raise ModelNotFoundError(f"{name} is not in the registry at {self.base_url}")
+            raise api_error(result.error, response.status_code, result.kind, url)
+        return result
+
     def show(self, model: str) -> ollama_api_show.OllamaApiShowResult:
         """``POST /api/show``: the model's details and ``capabilities`` (v0.6.4+)."""
         response = self._send("POST", "/api/show", json={"model": model}, timeout=self._probe)
         return self._read(response, ollama_api_show.parse)
+
+
+def manifest_path(name: str) -> str:
+    """The registry path of a model's manifest, as Ollama names models.
+
+    >>> manifest_path("llama3.2:3b"), manifest_path("user/m"), manifest_path("hf.co/a/b:Q4")
+    ('/v2/library/llama3.2/manifests/3b', '/v2/user/m/manifests/latest', '/v2/a/b/manifests/Q4')
+    """
+    base, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+    parts = base.split("/")
+    if len(parts) == 3:  # host/namespace/model: the host is the registry itself
+        parts = parts[1:]
+    namespace, model = parts if len(parts) == 2 else ("library", parts[-1])
+    return f"/v2/{quote(namespace)}/{quote(model)}/manifests/{quote(tag or 'latest')}"
 
 
 def _generation(result: ollama_api_generate.OllamaApiGenerateResult, model: str) -> Generation:
@@ -455,4 +533,36 @@ def _chat_reply(
         eval_seconds=_seconds(result.eval_duration),
         tokens_per_second=result.tokens_per_second,
         format=format,
+        tool_calls=tool_calls(result.tool_calls),
     )
+
+
+def tool_calls(calls: Sequence[Mapping[str, Any]]) -> list[ToolCall]:
+    """``message.tool_calls`` objects (``{"id"?, "function": {"name", "arguments": {…}}}``)
+    as typed calls; a call without a function name is not one (left out)."""
+    out = []
+    for call in calls:
+        fn = call.get("function")
+        if isinstance(fn, Mapping) and isinstance(fn.get("name"), str) and fn["name"]:
+            ident = call.get("id")
+            out.append(
+                ToolCall.of(
+                    fn["name"], fn.get("arguments"), ident if isinstance(ident, str) else None
+                )
+            )
+    return out
+
+
+def _text_only(chunks: Generator[str | ToolCall, None, Result]) -> Generator[str, None, Result]:
+    """The text pieces of a stream that carries no tool calls (``/api/generate``)."""
+    try:
+        while True:
+            try:
+                piece = next(chunks)
+            except StopIteration as stop:
+                result: Result = stop.value
+                return result
+            if isinstance(piece, str):
+                yield piece
+    finally:
+        chunks.close()

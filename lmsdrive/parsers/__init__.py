@@ -128,6 +128,7 @@ PARSERS: tuple[ParserInfo, ...] = (
     ParserInfo("ollama /api/chat", "ollama_api_chat", streaming=True),
     ParserInfo("ollama /api/embed", "ollama_api_embed"),
     ParserInfo("ollama /api/show", "ollama_api_show"),
+    ParserInfo("ollama /v2/manifests", "ollama_api_manifest"),
 )
 
 _BY_NAME: dict[str, ParserInfo] = {}

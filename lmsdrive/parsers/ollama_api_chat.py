@@ -119,6 +119,7 @@ class ChatReader(GenerateReader):
         super().__init__(http_status, keep_text)
         self._role: str | None = None
         self._tool_calls: list[dict[str, Any]] = []
+        self._taken = 0
 
     def _pieces(self, value: dict[str, Any], line_number: int) -> tuple[str, str | None] | None:
         if "message" not in value and "done" not in value:
@@ -140,6 +141,12 @@ class ChatReader(GenerateReader):
                 self._tool_calls.extend(calls)
         content = get_str(message, "content", COMMAND, line_number) or ""
         return content, get_str(message, "thinking", COMMAND, line_number)
+
+    def take_tool_calls(self) -> list[dict[str, Any]]:
+        """The tool calls read since the last call (a stream yields each once)."""
+        new = self._tool_calls[self._taken :]
+        self._taken = len(self._tool_calls)
+        return new
 
     def result(self) -> OllamaApiChatResult:  # type: ignore[override]
         return OllamaApiChatResult(

@@ -27,6 +27,10 @@ Schema (``OllamaApiShowResult.to_dict()``)::
       "architecture":     string | null,    # model_info["general.architecture"]
       "context_length":   integer | null,   # model_info["<arch>.context_length"]
       "embedding_length": integer | null,   # model_info["<arch>.embedding_length"]
+      "block_count":      integer | null,   # model_info["<arch>.block_count"] (layers)
+      "head_count":       integer | null,   # model_info["<arch>.attention.head_count"]
+      "head_count_kv":    integer | null,   # model_info["<arch>.attention.head_count_kv"]
+      "parameter_count":  integer | null,   # model_info["general.parameter_count"]
       "parameters":       string | null,    # the Modelfile PARAMETER lines
       "modified_at":      string | null,
       "fields":           [string]          # every top-level key sent, sorted
@@ -79,6 +83,10 @@ class OllamaApiShowResult(Result):
     architecture: str | None = None
     context_length: int | None = None
     embedding_length: int | None = None
+    block_count: int | None = None
+    head_count: int | None = None
+    head_count_kv: int | None = None
+    parameter_count: int | None = None
     parameters: str | None = None
     modified_at: str | None = None
     fields: list[str] = field(default_factory=list)
@@ -106,7 +114,20 @@ def parse(transcript: Transcript) -> OllamaApiShowResult:
         architecture=arch,
         context_length=get_int(info, f"{arch}.context_length", COMMAND) if arch else None,
         embedding_length=get_int(info, f"{arch}.embedding_length", COMMAND) if arch else None,
+        block_count=get_int(info, f"{arch}.block_count", COMMAND) if arch else None,
+        head_count=_count(info, f"{arch}.attention.head_count") if arch else None,
+        head_count_kv=_count(info, f"{arch}.attention.head_count_kv") if arch else None,
+        parameter_count=get_int(info, "general.parameter_count", COMMAND),
         parameters=get_str(value, "parameters", COMMAND),
         modified_at=get_str(value, "modified_at", COMMAND),
         fields=sorted(value),
     )
+
+
+def _count(info: dict[str, object], key: str) -> int | None:
+    """A head count: an integer, or (per-layer models such as gemma3n) the largest of a list."""
+    value = info.get(key)
+    if isinstance(value, list):
+        counts = [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
+        return max(counts) if counts else None
+    return get_int(info, key, COMMAND)

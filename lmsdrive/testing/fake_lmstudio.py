@@ -35,7 +35,17 @@ from typing import Any
 
 from . import _lmstudio_format as R
 from .fake_cli import SPINNER, Conn, err, kill_pid, out, spawn_server
-from .fake_server import Handler, chat_answer, fake_vector, rfc3339, tokens_of
+from .fake_server import (
+    NO_TOOL_FAMILIES,
+    VISION_FAMILIES,
+    Handler,
+    chat_answer,
+    fake_tool_call,
+    fake_vector,
+    rfc3339,
+    text_content,
+    tokens_of,
+)
 from .fake_state import (
     BackendState,
     FakeState,
@@ -575,6 +585,8 @@ class Lms:
                 "Loading the first one."
             )
         model = fuzzy[0]
+        if "--estimate-only" in flags:
+            return self._estimate(model, opts)
         ident = opts.get("--identifier") or model.name
         taken = {x.identifier for x in self.state.lms.live_loaded()}
         n = 2
@@ -614,6 +626,32 @@ class Lms:
             f"({R.lms_gib(model.size)})"
         )
         self.info(f'To use the model in the API/SDK, use the identifier "{ident}".')
+        return 0
+
+    def _estimate(self, model: Any, opts: dict[str, str]) -> int:
+        """``lms load --estimate-only``: the block of the real-cli-estimate-only recording
+        (Context Length / GPU Offload only when given), judged against the
+        ``lms_guardrail_bytes`` knob (the machine's memory as LM Studio's guardrails see it)."""
+        ctx_text = opts.get("-c") or opts.get("--context-length")
+        ctx = int(ctx_text) if ctx_text else 4096
+        gpu_text = opts.get("--gpu", "max")
+        ratio = {"max": 1.0, "off": 0.0}.get(gpu_text)
+        ratio = float(gpu_text) if ratio is None else ratio
+        total = int(model.size * 1.05) + ctx * 131072
+        lines = [f"Model: {model.name}"]
+        if ctx_text:
+            lines.append(f"Context Length: {ctx:,}")
+        if "--gpu" in opts:
+            lines.append(f"GPU Offload: {ratio * 100:g}%")
+        lines += [
+            f"Estimated GPU Memory:   {R.lms_gib(total * ratio)}",
+            f"Estimated Total Memory: {R.lms_gib(total)}",
+            "",
+        ]
+        fits = total <= self.state.knobs.lms_guardrail_bytes
+        verdict = "may be loaded" if fits else "will fail to load"
+        lines.append(f"Estimate: This model {verdict} based on your resource guardrails settings.")
+        self.info("\n".join(lines))
         return 0
 
     def unload(self, args: list[str]) -> int:
@@ -929,10 +967,11 @@ class LmStudioRoutes(Handler):
             inst = loaded.get(x.name)
             if inst is None and not st.knobs.lms_jit:
                 continue
+            vision = _vision(x)
             obj: dict[str, Any] = {
                 "id": x.name,
                 "object": "model",
-                "type": "embeddings" if x.type == "embedding" else "llm",
+                "type": "embeddings" if x.type == "embedding" else "vlm" if vision else "llm",
                 "publisher": x.name.split("/", 1)[0] if "/" in x.name else "lmstudio-community",
                 "arch": x.family,
                 "compatibility_type": "gguf",
@@ -942,6 +981,8 @@ class LmStudioRoutes(Handler):
             }
             if inst is not None:
                 obj["loaded_context_length"] = inst.context_length
+            if x.type != "embedding":  # LM Studio 0.3.16+
+                obj["capabilities"] = [] if x.family in NO_TOOL_FAMILIES else ["tool_use"]
             out.append(obj)
         return out
 
@@ -967,13 +1008,15 @@ class LmStudioRoutes(Handler):
             key = lms_key(want)
             m = st.lms.find(key)
             assert m is not None
+            ttl = body.get("ttl")  # JIT loads keep the request's TTL, else 60 min
+            ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) and ttl > 0 else 3600
             inst = Loaded(
                 name=key,
                 identifier=key,
                 size=m.size,
                 loaded_at=time.time(),
-                expires_at=time.time() + 3600,
-                ttl_seconds=3600,
+                expires_at=time.time() + ttl,
+                ttl_seconds=ttl,
             )
             with edit_state(self.fake.state_path) as s:
                 s.lms.loaded.append(inst)
@@ -995,22 +1038,50 @@ class LmStudioRoutes(Handler):
         prompt = ""
         for msg in messages:
             if isinstance(msg, dict) and msg.get("role") == "user":
-                prompt = str(msg.get("content") or "")
+                prompt = text_content(msg.get("content"))
         listed = st.lms.find(inst.name)
         if listed is not None and listed.type == "embedding":
             self._lms_error(f'Model "{want}" is an embedding model: it cannot chat.')
             return
+        images = [
+            p
+            for m in messages
+            if isinstance(m, dict) and isinstance(m.get("content"), list)
+            for p in m["content"]
+            if isinstance(p, dict) and p.get("type") == "image_url"
+        ]
+        if images and not (listed is not None and _vision(listed)):
+            self._lms_error("Model does not support images. Please use a model that does.")
+            return
         fmt = self._response_format(body.get("response_format"))
-        toks = tokens_of(chat_answer(st, inst.identifier, messages, fmt))
+        text = chat_answer(st, inst.identifier, messages, fmt)
+        if images:
+            text = f"{text} [saw {len(images)} image{'s' if len(images) > 1 else ''}]"
+        toks = tokens_of(text)
+        call = fake_tool_call(messages, body.get("tools"))
+        if call is not None:
+            toks = []
         # LM Studio 0.3.23+ sends gpt-oss reasoning apart (``reasoning``); other thinking
         # models keep it in the content unless a setting says otherwise: not faked.
         thinks = listed is not None and listed.family == "gptoss"
         reasoning = tokens_of(f"The user asks: {prompt}") if thinks else []
         limit = body.get("max_tokens")
-        reason = "stop"
+        reason = "stop" if call is None else "tool_calls"
         if isinstance(limit, int) and 0 <= limit < len(toks):
             toks, reason = toks[:limit], "length"
         cid, created = _chat_id(self.fake.next_number()), int(time.time())
+        call_id = str(self.fake.next_number() * 7919 + 100000000)
+        calls: list[dict[str, Any]] = (
+            []
+            if call is None
+            else [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": call[0], "arguments": json.dumps(call[1])},
+                }
+            ]
+        )
         ident = inst.identifier
         pause = st.knobs.token_seconds
         usage = {
@@ -1036,6 +1107,7 @@ class LmStudioRoutes(Handler):
                                 "role": "assistant",
                                 "content": "".join(toks),
                                 **({"reasoning": "".join(reasoning)} if reasoning else {}),
+                                **({"tool_calls": calls} if calls else {}),
                             },
                         }
                     ],
@@ -1065,6 +1137,13 @@ class LmStudioRoutes(Handler):
             for t in toks:
                 time.sleep(pause)
                 yield chunk({"role": "assistant", "content": t}, None)
+            for c in calls:  # OpenAI's deltas: id and name first, then the arguments in pieces
+                fn = c["function"]
+                head = {**c, "index": 0, "function": {"name": fn["name"], "arguments": ""}}
+                yield chunk({"role": "assistant", "tool_calls": [head]}, None)
+                for piece in tokens_of(fn["arguments"]):
+                    part = {"index": 0, "function": {"arguments": piece}}
+                    yield chunk({"role": "assistant", "tool_calls": [part]}, None)
             yield chunk({}, reason)
             yield b"data: [DONE]\n\n"
 
@@ -1173,6 +1252,11 @@ def _started(state_path: Path, proc: subprocess.Popen[bytes], timeout: float = 6
         if srv is not None and srv.pid == proc.pid:
             return
         time.sleep(0.02)
+
+
+def _vision(model: Any) -> bool:
+    """Whether the fake serves ``model`` as a vision model (``vlm``); gemma-3-1b is text only."""
+    return model.family in VISION_FAMILIES and model.params != "1B"
 
 
 def _seed(side: BackendState, port: int, up: bool) -> None:

@@ -28,6 +28,7 @@ front of Ollama answers).
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import http.client
 import json
@@ -43,11 +44,14 @@ from typing import Any
 from . import _ollama_format as R
 from .fake_cli import CliError, Conn, err, out, serve_until, stop_on_signals
 from .fake_server import (
+    NO_TOOL_FAMILIES,
+    VISION_FAMILIES,
     Died,
     FakeServer,
     Handler,
     answer_text,
     chat_answer,
+    fake_tool_call,
     fake_vector,
     forget,
     rfc3339,
@@ -454,9 +458,11 @@ def ollama_capabilities(model: Model) -> list[str]:
     ``thinking`` too for the families that think (qwen3, deepseek-r1, gpt-oss)."""
     if model.type == "embedding":
         return ["embedding"]
-    caps = ["completion", "tools"]
+    caps = ["completion"] if model.family in NO_TOOL_FAMILIES else ["completion", "tools"]
     if model.family in THINKING_FAMILIES:
         caps.append("thinking")
+    if model.family in VISION_FAMILIES:
+        caps.append("vision")
     return caps
 
 
@@ -516,6 +522,8 @@ class OllamaRoutes(Handler):
             self._ollama_show()
         elif path == "/api/delete" and m == "DELETE":
             self._ollama_delete()
+        elif path.startswith("/v2/") and "/manifests/" in path and m == "GET":
+            self._registry_manifest(path)
         else:
             return False
         return True
@@ -694,9 +702,12 @@ class OllamaRoutes(Handler):
         load_s: float,
         *,
         chat: bool,
+        calls: list[dict[str, Any]] | None = None,
     ) -> None:
         """An ``/api/generate`` (``chat=False``) or ``/api/chat`` answer: one object, or
-        NDJSON pieces (thinking first) and the final object with the counters."""
+        NDJSON pieces (thinking first) and the final object with the counters; ``calls``:
+        the message's ``tool_calls`` (streamed in one piece before the final object, as
+        Ollama sends them)."""
         limit = options.get("num_predict")
         reason = "stop"
         if isinstance(limit, int) and 0 <= limit < len(toks):
@@ -737,11 +748,17 @@ class OllamaRoutes(Handler):
         if body.get("stream", True) is False:
             time.sleep(pause * len(toks))
             whole = piece("".join(toks), "".join(thinking) if thinking else None)
+            if calls:
+                whole["message"]["tool_calls"] = calls
             self._ollama_json(200, {**finish(), **whole})
             return
 
         def chunks() -> Iterator[bytes]:
             pieces = [piece("", t) for t in thinking] + [piece(t) for t in toks]
+            if calls:
+                call = piece("")
+                call["message"]["tool_calls"] = calls
+                pieces.append(call)
             for p in pieces:
                 time.sleep(pause)
                 obj = {"model": raw, "created_at": rfc3339(time.time()), **p, "done": False}
@@ -811,6 +828,19 @@ class OllamaRoutes(Handler):
         if not isinstance(messages, list):
             self._ollama_json(400, {"error": "messages is required"})
             return
+        if body.get("tools") and "tools" not in caps:
+            self._ollama_json(400, {"error": f'"{raw}" does not support tools'})
+            return
+        images = [i for m in messages if isinstance(m, dict) for i in m.get("images") or []]
+        if images and "vision" not in caps:
+            self._ollama_json(400, {"error": f'"{raw}" does not support vision'})
+            return
+        for image in images:
+            try:
+                base64.b64decode(str(image), validate=True)
+            except ValueError:
+                self._ollama_json(400, {"error": "illegal base64 data at input byte 0"})
+                return
         options = body.get("options") if isinstance(body.get("options"), dict) else {}
         assert isinstance(options, dict)
         try:
@@ -821,12 +851,20 @@ class OllamaRoutes(Handler):
         t0 = time.monotonic()
         load_s = self._ensure_loaded(st, model.name, model.size, keep, options)
         text = chat_answer(st, raw, messages, body.get("format"))
+        if images:
+            text = f"{text} [saw {len(images)} image{'s' if len(images) > 1 else ''}]"
         users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
         prompt = str(users[-1].get("content") or "") if users else ""
         thinks = think not in (None, False) or (think is None and "thinking" in caps)
         thinking = tokens_of(f"The user asks: {prompt}") if thinks else []
         toks = tokens_of(text)
-        self._ollama_answer(st, raw, toks, thinking, prompt, options, body, t0, load_s, chat=True)
+        call = fake_tool_call(messages, body.get("tools"))
+        calls = None
+        if call is not None:  # the documented shape: function name and an arguments object
+            toks, calls = [], [{"function": {"index": 0, "name": call[0], "arguments": call[1]}}]
+        self._ollama_answer(
+            st, raw, toks, thinking, prompt, options, body, t0, load_s, chat=True, calls=calls
+        )
 
     def _ollama_embed(self) -> None:
         found = self._ollama_model()
@@ -860,6 +898,37 @@ class OllamaRoutes(Handler):
             s.ollama.downloaded = [x for x in s.ollama.downloaded if x.name != name]
         self._send(200, b"", "text/plain; charset=utf-8")
 
+    def _registry_manifest(self, path: str) -> None:
+        """The registry's ``/v2/<ns>/<model>/manifests/<tag>`` (the fake server serves as
+        the registry too): the registry entry's layers, the weights first."""
+        repo, _, tag = path.removeprefix("/v2/").partition("/manifests/")
+        ns, _, model = repo.rpartition("/")
+        name = f"{model}:{tag}" if ns in ("", "library") else f"{ns}/{model}:{tag}"
+        entry = self._state().registry.get(name)
+        if entry is None:
+            unknown = {"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}
+            self._ollama_json(404, {"errors": [unknown]})
+            return
+        kinds = ["model", "template", "license", "license", "params", "system"]
+        layers = [
+            {
+                "mediaType": f"application/vnd.ollama.image.{kinds[min(i, 5)]}",
+                "digest": d,
+                "size": n,
+            }
+            for i, (n, d) in enumerate(zip(entry.layers, entry.layer_digests(name), strict=True))
+        ]
+        config = {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 561}
+        self._ollama_json(
+            200,
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {**config, "digest": "sha256:" + "0" * 64},
+                "layers": layers,
+            },
+        )
+
     def _ollama_show(self) -> None:
         found = self._ollama_model()
         if found is None:
@@ -878,6 +947,9 @@ class OllamaRoutes(Handler):
                     "general.architecture": arch,
                     f"{arch}.context_length": model.context_length,
                     f"{arch}.embedding_length": 768 if model.type == "embedding" else 3072,
+                    f"{arch}.block_count": 28,
+                    f"{arch}.attention.head_count": 24,
+                    f"{arch}.attention.head_count_kv": 8,
                 },
                 "capabilities": ollama_capabilities(model),
                 "modified_at": rfc3339(model.modified_at),

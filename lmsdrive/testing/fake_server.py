@@ -85,10 +85,13 @@ def chat_answer(state: FakeState, model: str, messages: list[Any], fmt: object) 
     answer even under a schema: a server that does not enforce it sends what the model wrote."""
     if isinstance(fmt, dict) and state.knobs.generate_text is None:
         return json.dumps(schema_sample(fmt), separators=(", ", ": "))
+    after_tool = tool_result_answer(model, messages)
+    if after_tool is not None:
+        return after_tool
 
     def text_of(role: str) -> list[str]:
         return [
-            str(m.get("content") or "")
+            text_content(m.get("content"))
             for m in messages
             if isinstance(m, dict) and m.get("role") == role
         ]
@@ -98,6 +101,47 @@ def chat_answer(state: FakeState, model: str, messages: list[Any], fmt: object) 
     if fmt == "json":
         return json.dumps({"reply": text})
     return f"{text} [system: {system}]" if system else text
+
+
+#: Families the fakes serve as vision models, and those they serve without tool calling
+#: (Ollama's library lists gemma3 with completion and vision, no tools).
+VISION_FAMILIES = ("gemma3", "llava")
+NO_TOOL_FAMILIES = ("gemma3",)
+
+
+def text_content(content: object) -> str:
+    """A message's text: ``content`` as text, or the text parts of an OpenAI parts list."""
+    if isinstance(content, list):
+        return " ".join(
+            str(p.get("text") or "")
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return str(content or "")
+
+
+def fake_tool_call(messages: list[Any], tools: object) -> tuple[str, dict[str, Any]] | None:
+    """The call a fake model makes: when tools are offered and the last message is the
+    user's, the first tool with arguments that fit its parameters' schema; ``None`` (answer
+    in text) otherwise, e.g. once a ``tool`` message brought the result."""
+    if not isinstance(tools, list) or not tools or not messages:
+        return None
+    last = messages[-1]
+    if not isinstance(last, dict) or last.get("role") != "user":
+        return None
+    fn = tools[0].get("function") if isinstance(tools[0], dict) else None
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+        return None
+    args = schema_sample(fn.get("parameters") or {"type": "object"})
+    return fn["name"], args if isinstance(args, dict) else {}
+
+
+def tool_result_answer(model: str, messages: list[Any]) -> str | None:
+    """The fake's answer after a tool result: it quotes what the tool returned."""
+    last = messages[-1] if messages else None
+    if isinstance(last, dict) and last.get("role") == "tool":
+        return f"Fake {model} read the tool result: {text_content(last.get('content'))}"
+    return None
 
 
 def fake_vector(text: str, dimensions: int = 8) -> list[float]:

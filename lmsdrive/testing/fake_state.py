@@ -101,6 +101,9 @@ class Knobs:
     #: The fake lms has the ``daemon`` command (0.4+). False: an older lms, which answers it as
     #: Commander.js answers any unknown command (``error: unknown command 'daemon'``, exit 1).
     lms_daemon_command: bool = True
+    #: The memory LM Studio's resource guardrails allow a model (``lms load
+    #: --estimate-only``: "may be loaded" up to this, "will fail to load" above).
+    lms_guardrail_bytes: int = 32 << 30
 
 
 @dataclass
@@ -241,6 +244,10 @@ def _default_registry() -> dict[str, RegistryEntry]:
         "openai/gpt-oss-20b": RegistryEntry(
             layers=[12109566560], params="20B", family="gptoss", quantization="MXFP4"
         ),
+        # a vision model without tool calling (Ollama's library: completion, vision)
+        "gemma3:4b": RegistryEntry(
+            layers=[3338792448, 8378, 358, 77, 492], params="4.3B", family="gemma3"
+        ),
         # LM Studio model keys (hub artifacts)
         "qwen/qwen3-4b": RegistryEntry(
             layers=[2497281088], params="4B", family="qwen3", context_length=40960
@@ -250,6 +257,9 @@ def _default_registry() -> dict[str, RegistryEntry]:
         ),
         "google/gemma-3-1b": RegistryEntry(
             layers=[720425472], params="1B", family="gemma3", context_length=32768
+        ),
+        "google/gemma-3-4b": RegistryEntry(
+            layers=[3341081856], params="4B", family="gemma3", context_length=131072
         ),
         "text-embedding-nomic-embed-text-v1.5": RegistryEntry(
             layers=[84106624],

@@ -1,0 +1,175 @@
+"""Will it fit? (issue 17 item 4): ``Driver.estimate``, ``lmsdrive fit`` and
+``ensure_ready(check_fit=True)`` against the FAKE runtimes: Ollama's registry manifest (before
+the download), ``/api/tags`` + ``/api/show`` (after it) and the machine's memory (given, so
+the verdicts do not depend on this machine); LM Studio's ``lms load --estimate-only`` (the
+fake prints the block of the real-cli-estimate-only recording)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from lmsdrive import (
+    CapabilityError,
+    Config,
+    Driver,
+    LoadOptions,
+    Memory,
+    ModelNotFoundError,
+    WontFitError,
+)
+from lmsdrive.backends.lmstudio import LMStudioBackend
+from lmsdrive.backends.ollama import OllamaBackend
+from lmsdrive.cli import main
+from lmsdrive.estimate import kv_cache_bytes, needed_bytes
+from lmsdrive.testing.runtime import FakeRuntime
+
+Factory = Callable[..., FakeRuntime]
+GIB = 1 << 30
+OLLAMA = "llama3.2:3b"
+LMS = "qwen/qwen3-4b"
+#: llama3.2:3b's weights in the fake registry (the real pull's layer).
+WEIGHTS = 2019377376
+
+
+def ollama_driver(model: str = OLLAMA) -> Driver:
+    d = Driver(Config.from_env(backend="ollama", model_name=model))
+    assert isinstance(d.backend, OllamaBackend)
+    d.backend.registry = d.backend.url  # the fake server is the registry too
+    return d
+
+
+def count(rt: FakeRuntime, path: str) -> int:
+    return sum(r["path"] == path for r in rt.requests())
+
+
+@pytest.mark.parametrize(
+    ("memory", "verdict", "gpu_bytes"),
+    [
+        (Memory(ram_bytes=16 * GIB), "fits", 0),
+        (Memory(ram_bytes=16 * GIB, vram_bytes=8 * GIB), "fits", needed_bytes(WEIGHTS, None)),
+        (Memory(ram_bytes=16 * GIB, vram_bytes=1 * GIB), "partial", 1 * GIB),
+        (Memory(ram_bytes=1 * GIB, vram_bytes=512 << 20), "does_not_fit", None),
+    ],
+)
+def test_ollama_before_the_download_from_the_registry_manifest(
+    fake_runtime: Factory, memory: Memory, verdict: str, gpu_bytes: int | None
+) -> None:
+    rt = fake_runtime(server_running=True)
+    with ollama_driver() as d:
+        est = d.estimate(memory=memory)
+    assert (est.verdict, est.gpu_bytes) == (verdict, gpu_bytes)
+    assert est.needed_bytes == needed_bytes(WEIGHTS, None)
+    assert est.source == "ollama /v2/manifests"
+    assert "KV cache of 4096 tokens is not counted" in est.reason
+    assert est.fits is (verdict != "does_not_fit")
+    assert count(rt, "/api/pull") == 0  # nothing was downloaded to tell
+
+
+def test_ollama_after_the_download_counts_the_kv_cache(fake_runtime: Factory) -> None:
+    fake_runtime(server_running=True, models_downloaded={"ollama": [OLLAMA]})
+    big = Memory(ram_bytes=64 * GIB)
+    with ollama_driver() as d:
+        short = d.estimate(memory=big)
+        long = d.estimate(options=LoadOptions(context_length=32768), memory=big)
+    kv = kv_cache_bytes(28, 24, 8, 3072, 4096)
+    assert kv == 448 << 20
+    assert short.source == "ollama /api/tags + /api/show"
+    assert short.needed_bytes is not None and long.needed_bytes is not None
+    assert long.needed_bytes - short.needed_bytes == 7 * kv  # 8x the context
+    assert (long.context_length, long.verdict) == (32768, "fits")
+
+
+def test_ollama_remote_server_memory_is_unknown_unless_given(fake_runtime: Factory) -> None:
+    fake_runtime(server_running=True)
+    config = Config.from_env(backend="ollama", model_name=OLLAMA)
+    backend: Any = OllamaBackend(config.backend_url(), remote=True)  # (Backend: a Protocol)
+    backend.registry = backend.url
+    with Driver(config, backend=backend) as d:
+        unknown = d.estimate()
+        told = d.estimate(memory=Memory(ram_bytes=1 * GIB))
+    assert unknown.verdict == "unknown" and not unknown.fits
+    assert "not known here (it is on another machine)" in unknown.reason
+    assert unknown.needed_bytes == needed_bytes(WEIGHTS, None)
+    assert told.verdict == "does_not_fit"
+
+
+def test_ollama_model_not_in_the_registry(fake_runtime: Factory) -> None:
+    fake_runtime(server_running=True)
+    with ollama_driver("llama3.2:99b") as d, pytest.raises(ModelNotFoundError, match="registry"):
+        d.estimate(memory=Memory(ram_bytes=GIB))
+
+
+def test_lmstudio_estimate_from_lms(fake_runtime: Factory) -> None:
+    rt = fake_runtime(server_running=True, models_downloaded={"lms": [LMS]})
+    with Driver(Config.from_env(backend="lmstudio", model_name=LMS)) as d:
+        whole = d.estimate()
+        half = d.estimate(options=LoadOptions(context_length=32768, gpu=0.5))
+        rt.set(lms_guardrail_bytes=GIB)
+        refused = d.estimate()
+        missing = d.estimate("qwen/qwen3-8b")
+    assert (whole.verdict, whole.source) == ("fits", "lms load --estimate-only")
+    assert whole.needed_bytes is not None and whole.gpu_bytes == whole.needed_bytes
+    assert (half.verdict, half.context_length, half.gpu) == ("partial", 32768, 0.5)
+    assert half.gpu_bytes is not None and half.needed_bytes is not None
+    assert abs(half.gpu_bytes * 2 - half.needed_bytes) < half.needed_bytes / 100
+    assert refused.verdict == "does_not_fit" and "guardrails" in refused.reason
+    assert missing.verdict == "unknown" and "not downloaded" in missing.reason
+    spawned = [s["argv"] for s in rt.spawns() if "--estimate-only" in s["argv"]]
+    assert spawned[1][-4:] == ["--context-length", "32768", "--gpu", "0.5"]
+
+
+def test_lmstudio_remote_cannot_estimate(fake_runtime: Factory) -> None:
+    fake_runtime(server_running=True)
+    config = Config.from_env(backend="lmstudio", model_name=LMS)
+    backend: Any = LMStudioBackend(config.backend_url(), remote=True)
+    with Driver(config, backend=backend) as d, pytest.raises(CapabilityError, match="lmsdrive fit"):
+        d.estimate()
+
+
+def test_ensure_ready_refuses_before_downloading(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = fake_runtime(server_running=True)
+    monkeypatch.setattr("lmsdrive.backends.ollama.machine_memory", lambda: Memory(ram_bytes=GIB))
+    with ollama_driver() as d:
+        report = d.ensure_ready(check_fit=True)
+    assert not report.success and isinstance(report.error, WontFitError)
+    assert "does not fit" in report.message and "smaller model" in report.message
+    assert report.steps_performed == []
+    assert count(rt, "/api/pull") == 0 and not [s for s in rt.spawns() if "pull" in s["argv"]]
+    monkeypatch.setattr(
+        "lmsdrive.backends.ollama.machine_memory", lambda: Memory(ram_bytes=64 * GIB)
+    )
+    with ollama_driver() as d:
+        assert d.ensure_ready(check_fit=True).success
+
+
+def test_lmstudio_ensure_ready_refuses_before_loading(fake_runtime: Factory) -> None:
+    # LM Studio estimates only downloaded models: the check comes after the download.
+    rt = fake_runtime(server_running=True)
+    rt.set(lms_guardrail_bytes=GIB)
+    with Driver(Config.from_env(backend="lmstudio", model_name=LMS)) as d:
+        report = d.ensure_ready(check_fit=True)
+    assert not report.success and isinstance(report.error, WontFitError)
+    assert report.steps_performed == [f"Downloaded model {LMS}"]
+    assert not rt.state().lms.loaded
+
+
+def test_cli_fit(fake_runtime: Factory, capsys: pytest.CaptureFixture[str]) -> None:
+    rt = fake_runtime(server_running=True, models_downloaded={"lms": [LMS]})
+    flags = ["--backend", "lmstudio", "--model", LMS]
+    assert main(["fit", *flags, "--json", "--context-length", "8192"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["verdict"], data["fits"], data["context_length"]) == ("fits", True, 8192)
+    assert main(["fit", *flags]) == 0
+    assert "Verdict" in capsys.readouterr().out
+    rt.set(lms_guardrail_bytes=GIB)
+    assert main(["fit", *flags]) == 1
+    shown = capsys.readouterr()
+    assert "does not fit" in shown.out and "guardrails" in shown.err
+    assert main(["init", *flags, "--check-fit"]) == 1
+    assert "does not fit" in capsys.readouterr().err
