@@ -240,6 +240,8 @@ class WontFitError(LmsdriveError, MemoryError):
     that would load it; refused before the download (or the load). ``estimate`` holds the
     numbers (:class:`lmsdrive.Estimate`)."""
 
+    kind: ClassVar[str] = "wont_fit"
+
     def __init__(self, message: str, estimate: object = None) -> None:
         super().__init__(message)
         self.estimate = estimate

@@ -49,6 +49,14 @@ Tools (every decision stays in the library; this module only translates):
 ``list_models()``
     ``{backend, models: [{name, size_bytes, type}], loaded: [{name, identifier, size_bytes,
     context_length}]}``.
+``check(model=None, answer=False, timeout=5)``
+    :meth:`lmsdrive.Driver.check`, read-only: ``{ok, problem, message, backend, url,
+    server_up, auth_ok, models: [{model, downloaded, loaded, answered, answer_seconds,
+    problem, message}], seconds}``. A problem it finds is its result, not a tool error.
+``fit(model=None, context_length, gpu)``
+    :meth:`lmsdrive.Driver.estimate`: ``{model, verdict, fits, reason, source, needed_bytes,
+    gpu_bytes, ram_bytes, vram_bytes, context_length, gpu}``; ``verdict`` is ``fits``,
+    ``partial``, ``does_not_fit`` or ``unknown`` (a verdict, not a tool error).
 
 ``init_llm``, ``ensure_ready`` and ``pull`` may run as tasks (MCP 2025-11-25): a host that asks
 gets a task at once and polls it (:mod:`lmsdrive.mcp_tasks`), so a long download neither
@@ -73,7 +81,7 @@ import math
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 import anyio
 import anyio.from_thread
@@ -104,6 +112,7 @@ from .errors import (
     LmsdriveError,
     ServerNotRunningError,
 )
+from .health import CheckResult, Problem
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +120,8 @@ INSTRUCTIONS = (
     "Drives a local LLM runtime (Ollama or LM Studio, chosen by the server's environment). "
     "Call init_llm first: it starts the runtime's server, downloads the configured model if "
     "needed (with progress) and loads it. Then call generate. status and list_models report "
-    "what is installed, running, downloaded and loaded; pull, load, unload, ensure_ready and "
+    "what is installed, running, downloaded and loaded; check is the read-only health check "
+    "and fit says whether a model will fit in memory; pull, load, unload, ensure_ready and "
     "delete act on any model (default: the configured one)."
 )
 
@@ -197,6 +207,55 @@ class StatusResult(TypedDict):
     loaded: list[LoadedInfo] | None
     problems: list[str]
     notes: list[str]
+
+
+class ModelHealth(TypedDict):
+    """One model's part of ``check`` (:class:`lmsdrive.health.ModelCheck`)."""
+
+    model: str
+    downloaded: bool | None
+    loaded: bool | None
+    answered: bool | None
+    answer_seconds: float | None
+    problem: Problem | None
+    message: str
+
+
+class HealthResult(TypedDict):
+    """:meth:`lmsdrive.health.CheckResult.to_dict`: ``ok`` only when the server answers and
+    every model is downloaded and loaded (and answered, when asked); ``problem`` the worst."""
+
+    ok: bool
+    problem: Problem | None
+    message: str
+    backend: str
+    url: str
+    server_up: bool
+    auth_ok: bool | None
+    models: list[ModelHealth]
+    seconds: float
+
+
+class FitResult(TypedDict):
+    """:meth:`lmsdrive.Estimate.to_dict` (bytes; ``None``: not known)."""
+
+    model: str
+    verdict: Literal["fits", "partial", "does_not_fit", "unknown"]
+    fits: bool
+    reason: str
+    source: str
+    needed_bytes: int | None
+    gpu_bytes: int | None
+    ram_bytes: int | None
+    vram_bytes: int | None
+    context_length: int | None
+    gpu: float | str | None
+
+
+def _health(result: CheckResult) -> HealthResult:
+    data = result.to_dict()
+    data["models"] = list(data["models"])  # a tuple is no JSON array to the output check
+    return cast(HealthResult, data)
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -697,6 +756,49 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
 
         return _state(ctx).run(work)
 
+    @server.tool(annotations=ToolAnnotations(title="Health check", read_only_hint=True))
+    async def check(
+        ctx: Context[ServerState, Any],
+        model: ModelArg = None,
+        answer: Annotated[
+            bool, Field(description="Also ask the model for one token within timeout.")
+        ] = False,
+        timeout: Annotated[
+            float, Field(gt=0, description="Seconds the check (and the answer) may take.")
+        ] = 5.0,
+    ) -> Annotated[CallToolResult, HealthResult]:
+        """The read-only health check: does the server answer (with the token it wants), is
+        the model downloaded and loaded, and with answer, does it answer one token within
+        timeout seconds. Starts, downloads and loads nothing. A problem found is the result
+        (ok false, problem, message), not a tool error."""
+        state = _state(ctx)
+
+        def work(driver: Driver) -> CallToolResult:
+            names = None if model is None else [model]
+            return _data_result(_health(driver.check(names, answer=answer, timeout=timeout)))
+
+        return await anyio.to_thread.run_sync(lambda: state.run(work, model))
+
+    @server.tool(annotations=ToolAnnotations(title="Will the model fit", read_only_hint=True))
+    async def fit(
+        ctx: Context[ServerState, Any],
+        model: ModelArg = None,
+        context_length: ContextLengthArg = None,
+        gpu: GpuArg = None,
+    ) -> Annotated[CallToolResult, FitResult]:
+        """Will the model fit in memory with this context length and GPU offload, before it
+        is downloaded or loaded where the runtime can tell (Ollama: the registry's manifest
+        or the downloaded model; LM Studio: lms load --estimate-only, downloaded models on
+        this machine). Returns the verdict (fits, partial, does_not_fit, unknown), the
+        reason and the numbers in bytes."""
+        state = _state(ctx)
+
+        def work(driver: Driver) -> CallToolResult:
+            options = LoadOptions(context_length=context_length, gpu=gpu)
+            return _data_result(cast(FitResult, driver.estimate(model, options).to_dict()))
+
+        return await anyio.to_thread.run_sync(lambda: state.run(work, model))
+
     return server
 
 
@@ -709,7 +811,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="lmsdrive-mcp",
         description=(
             "MCP server with the tools init_llm, ensure_ready, pull, load, unload, delete, "
-            "generate, chat, embed, status and list_models. "
+            "generate, chat, embed, status, list_models, check and fit. "
             "Configured by the environment: BACKEND (ollama|lmstudio), MODEL_NAME, "
             "MODEL_SOURCE (ollama|huggingface), LMSTUDIO_URL, OLLAMA_HOST. Over stdio it is "
             "started by an MCP host; over Streamable HTTP it serves /mcp."

@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from lmsdrive import (
-    APIError,
     CapabilityError,
     ChatReply,
     Config,
@@ -431,7 +430,8 @@ def test_chat_refuses_a_malformed_conversation_before_any_request(
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_generate_sends_its_sampling_and_the_defaults(backend: str) -> None:
-    """Driver.generate's temperature and max_tokens (defaults 0.1 and 100) reach the request."""
+    """Driver.generate's temperature and max_tokens reach the request; unset, neither is sent
+    (the model's own defaults)."""
     sent: list[dict[str, Any]] = []
     answer: dict[str, Any] = (
         {"model": "m", "response": "hi", "done": True, "done_reason": "stop"}
@@ -459,36 +459,19 @@ def test_generate_sends_its_sampling_and_the_defaults(backend: str) -> None:
         assert d.generate("p").text == "hi"
         assert d.generate("p", temperature=0.7, max_tokens=5).text == "hi"
     if backend == "ollama":
-        got = [(b["options"]["temperature"], b["options"]["num_predict"]) for b in sent]
+        options = [b.get("options", {}) for b in sent]
+        got = [(o.get("temperature"), o.get("num_predict")) for o in options]
     else:
-        got = [(b["temperature"], b["max_tokens"]) for b in sent]
-    assert got == [(0.1, 100), (0.7, 5)]
+        got = [(b.get("temperature"), b.get("max_tokens")) for b in sent]
+    assert got == [(None, None), (0.7, 5)]
 
 
-_LMS_EMBED_NOT_LOADED = pytest.mark.xfail(
-    strict=True,
-    raises=APIError,
-    reason="LM Studio's 'Model ... is not loaded' on /v1/embeddings is read as kind 'usage' "
-    "and raised as APIError; chat checks the loaded models first (reported, not fixed here)",
-)
+RUNTIME = {"ollama": "Ollama", "lmstudio": "LM Studio"}
+CALLS = ("generate", "generate_stream", "chat", "chat_stream", "embed")
 
 
-@pytest.mark.parametrize(
-    ("backend", "call"),
-    [
-        (b, c)
-        if (b, c) != ("lmstudio", "embed")
-        else pytest.param(b, c, marks=_LMS_EMBED_NOT_LOADED)
-        for b in BACKENDS
-        for c in ("generate", "generate_stream", "chat", "chat_stream", "embed")
-    ],
-)
-def test_a_model_the_server_lacks_is_missing_there(
-    fake_runtime: Factory, backend: str, call: str
-) -> None:
-    """Every request path: a model the running server does not have is a ModelNotFoundError
-    saying it is not available in the runtime (not a catalog miss), naming the model."""
-    loaded(fake_runtime, backend)
+def request(call: str, backend: str) -> Callable[[Driver], object]:
+    """One request path of the Driver (``embed`` with the backend's embedding model)."""
     hi = [{"role": "user", "content": "hi"}]
     calls: dict[str, Callable[[Driver], object]] = {
         "generate": lambda d: d.generate("hi"),
@@ -497,10 +480,68 @@ def test_a_model_the_server_lacks_is_missing_there(
         "chat_stream": lambda d: list(d.chat_stream(hi)),
         "embed": lambda d: d.embed(["x"], model=EMBED[backend]),
     }
+    return calls[call]
+
+
+@pytest.mark.parametrize("call", CALLS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_model_the_server_lacks_is_missing_there(
+    fake_runtime: Factory, backend: str, call: str
+) -> None:
+    """Every request path: a model the running server does not have is a ModelNotFoundError
+    saying it is not downloaded in the runtime (not a catalog miss), naming the model."""
+    loaded(fake_runtime, backend)
     model = EMBED[backend] if call == "embed" else CHAT[backend]
     with driver(backend) as d, pytest.raises(ModelNotFoundError) as info:
-        calls[call](d)
-    assert str(info.value).startswith(f"Model '{model}' is not available in "), str(info.value)
-    assert str(info.value).endswith(
-        "download and load it first, or check the name against the downloaded models."
+        request(call, backend)(d)
+    said = str(info.value)
+    assert said.startswith(f"Model '{model}' is not downloaded in {RUNTIME[backend]} ("), said
+    assert said.endswith("download it first, or check the name against the downloaded models."), (
+        said
     )
+    assert (info.value.local, info.value.model, info.value.downloaded) == (True, model, False)
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_lmstudio_a_model_downloaded_not_loaded_says_load_it(
+    fake_runtime: Factory, call: str
+) -> None:
+    """LM Studio without JIT: every request path, embed too, of a model downloaded but not
+    loaded is a ModelNotFoundError(downloaded=True) saying to load it. Failed before for
+    embed: LM Studio's 'Model "text-embedding-nomic-embed-text-v1.5" is not loaded.' (a dot
+    in the name) was read as kind usage and raised as APIError."""
+    model = EMBED["lmstudio"] if call == "embed" else CHAT["lmstudio"]
+    fake_runtime(server_running=True, models_downloaded={"lms": [model]})
+    with driver("lmstudio") as d, pytest.raises(ModelNotFoundError) as info:
+        request(call, "lmstudio")(d)
+    said = str(info.value)
+    assert said.startswith(f"Model '{model}' is downloaded but not loaded in LM Studio ("), said
+    assert said.endswith("): load it first."), said
+    assert (info.value.local, info.value.model, info.value.downloaded) == (True, model, True)
+
+
+@pytest.mark.parametrize(("backend", "knobs"), [("ollama", {}), ("lmstudio", {"lms_jit": True})])
+def test_embed_of_a_model_downloaded_not_loaded_loads_it_where_the_server_does(
+    fake_runtime: Factory, backend: str, knobs: dict[str, Any]
+) -> None:
+    """Ollama (always) and LM Studio with JIT load an embedding model on its first request:
+    the vectors come back, no error (the other side of the test above)."""
+    fake_runtime(server_running=True, models_downloaded={FAKE[backend]: [EMBED[backend]]}, **knobs)
+    with driver(backend) as d:
+        vectors = d.embed(["x", "y"], model=EMBED[backend])
+    assert len(vectors) == 2 and vectors[0] != vectors[1]
+
+
+def test_cli_embed_of_a_model_downloaded_not_loaded_says_run_load(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``lmsdrive embed`` on LM Studio without JIT: the model-missing exit status (5) and the
+    command that fixes it, not an API error."""
+    from lmsdrive.cli import main
+
+    model = EMBED["lmstudio"]
+    fake_runtime(server_running=True, models_downloaded={"lms": [model]})
+    assert main(["--backend", "lmstudio", "embed", "--model", model, "x"]) == 5
+    err = capsys.readouterr().err
+    assert f"Model '{model}' is downloaded but not loaded in LM Studio (" in err, err
+    assert f"Run `lmsdrive load {model}` to load it." in err, err

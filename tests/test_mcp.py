@@ -5,6 +5,7 @@ client. ``fake_runtime`` comes from the ``lmsdrive.testing.pytest_plugin`` conft
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -17,7 +18,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, TextContent
 
-from lmsdrive import __version__
+from lmsdrive import Memory, __version__
 from lmsdrive._types import Progress
 from lmsdrive.mcp_server import DownloadProgress, create_server, main
 from lmsdrive.testing.runtime import FakeRuntime
@@ -35,8 +36,13 @@ TOOLS = {
     "embed",
     "status",
     "list_models",
+    "check",
+    "fit",
 }
 MODELS = {"ollama": "qwen2.5:0.5b", "lmstudio": "google/gemma-3-1b"}
+#: A model the fakes know but the tests have not downloaded.
+OTHER = {"ollama": "smollm2:135m", "lmstudio": "qwen/qwen3-4b"}
+BACKEND_NAME = {"ollama": "Ollama", "lmstudio": "LM Studio"}
 FAKE_BIN = {"ollama": "ollama", "lmstudio": "lms"}
 INSTALL = {
     "ollama": "Ollama is not installed. Please install from https://ollama.com",
@@ -131,9 +137,9 @@ async def test_tool_list_and_schemas(fake_runtime: MakeRuntime, monkeypatch: Any
         annotations = tools[name].annotations
         assert annotations is not None, name
         assert annotations.destructive_hint is (name == "delete") or annotations.read_only_hint
-    for name in ("status", "list_models", "generate", "chat", "embed"):
+    for name in ("status", "list_models", "generate", "chat", "embed", "check", "fit"):
         assert tools[name].annotations.read_only_hint is True  # type: ignore[union-attr]
-    for name in ("pull", "load", "unload", "delete", "ensure_ready"):
+    for name in ("pull", "load", "unload", "delete", "ensure_ready", "check", "fit"):
         props = tools[name].input_schema.get("properties", {})
         assert "model" in props and "model" not in tools[name].input_schema.get("required", [])
 
@@ -457,3 +463,144 @@ def test_every_error_class_names_its_own_kind() -> None:
     assert all("kind" in vars(c) for c in classes), [c for c in classes if "kind" not in vars(c)]
     assert len({c.kind for c in classes}) == len(classes)
     assert errors.ModelNotFoundError("x").kind == "model_not_found"
+
+
+# --- where it fits: check and fit -------------------------------------------------------------
+
+
+async def call_ok(client: Client, tool: str, **args: Any) -> dict[str, Any]:
+    """A tool's structured content; its text is the same object as JSON."""
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    assert json.loads(text_of(result)) == result.structured_content
+    return dict(result.structured_content)
+
+
+async def call_failing(client: Client, tool: str, **args: Any) -> dict[str, Any]:
+    """A tool error's ``{kind, message}``, its message the text."""
+    result = await client.call_tool(tool, args)
+    assert result.is_error, result.structured_content
+    assert result.structured_content is not None
+    assert result.structured_content["message"] == text_of(result)
+    return dict(result.structured_content)
+
+
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+async def test_check_reports_each_state_and_changes_none(
+    fake_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    model = MODELS[backend]
+    rt = fake_runtime(server_running=True, models_downloaded=[model])
+    configure(monkeypatch, backend)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        found = await call_ok(client, "check")
+        assert (found["ok"], found["problem"], found["server_up"]) == (False, "not_loaded", True)
+        assert found["models"] == [
+            {
+                "model": model,
+                "downloaded": True,
+                "loaded": False,
+                "answered": None,
+                "answer_seconds": None,
+                "problem": "not_loaded",
+                "message": f"{model} is not loaded: run `lmsdrive init --model {model}`",
+            }
+        ]
+        assert rt.state().lms.loaded == [] and rt.state().ollama.loaded == []  # read-only
+
+        missing = await call_ok(client, "check", model=OTHER[backend])
+        assert (missing["problem"], missing["models"][0]["downloaded"]) == ("model_missing", False)
+
+        await call_ok(client, "load")
+        ready = await call_ok(client, "check", answer=True, timeout=30)
+        assert (ready["ok"], ready["problem"], ready["auth_ok"]) == (True, None, True)
+        (checked,) = ready["models"]
+        assert (checked["model"], checked["loaded"], checked["answered"]) == (model, True, True)
+        assert ready["message"].startswith(f"{BACKEND_NAME[backend]} at ")
+
+
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+async def test_check_of_a_server_down_is_its_result(
+    fake_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    rt = fake_runtime(models_downloaded=[MODELS[backend]])
+    configure(monkeypatch, backend)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        found = await call_ok(client, "check")
+    url = rt.ollama_url if backend == "ollama" else rt.lms_url
+    assert (found["ok"], found["problem"], found["server_up"]) == (False, "server_down", False)
+    assert found["message"] == f"{BACKEND_NAME[backend]} at {url} does not answer"
+    assert found["models"] == []
+    assert rt.server_pid(FAKE_BIN[backend]) is None  # nothing was started
+
+
+async def test_check_and_fit_errors_are_tool_errors_with_the_kind(
+    fake_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_runtime(models_downloaded=[MODELS["ollama"]])
+    configure(monkeypatch, "ollama")
+    async with Client(create_server(), raise_exceptions=True) as client:
+        bad_name = await call_failing(client, "check", model="no such model")
+        assert bad_name["kind"] == "invalid_model_name"
+        bad_gpu = await call_failing(client, "fit", gpu="lots")
+        assert bad_gpu == {
+            "kind": "config",
+            "message": "gpu='lots': expected a number from 0 to 1, 'max' or 'off'",
+        }
+        down = await call_failing(client, "fit")
+        assert down["kind"] == "server_not_running"
+        assert down["message"].endswith(NOT_RUNNING["ollama"])
+
+
+async def test_fit_on_lmstudio_gives_the_verdict_and_the_numbers(
+    fake_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = MODELS["lmstudio"]
+    rt = fake_runtime(server_running=True, models_downloaded=[model])
+    configure(monkeypatch, "lmstudio")
+    async with Client(create_server(), raise_exceptions=True) as client:
+        whole = await call_ok(client, "fit")
+        half = await call_ok(client, "fit", context_length=32768, gpu="0.5")
+        rt.set(lms_guardrail_bytes=1 << 30)
+        refused = await call_ok(client, "fit")
+        unknown = await call_ok(client, "fit", model=OTHER["lmstudio"])
+    assert set(whole) == {
+        "model",
+        "verdict",
+        "fits",
+        "reason",
+        "source",
+        "needed_bytes",
+        "gpu_bytes",
+        "ram_bytes",
+        "vram_bytes",
+        "context_length",
+        "gpu",
+    }
+    assert (whole["model"], whole["verdict"], whole["fits"]) == (model, "fits", True)
+    assert whole["source"] == "lms load --estimate-only"
+    assert whole["needed_bytes"] > 0 and whole["gpu_bytes"] == whole["needed_bytes"]
+    assert (half["verdict"], half["context_length"], half["gpu"]) == ("partial", 32768, 0.5)
+    assert (refused["verdict"], refused["fits"]) == ("does_not_fit", False)
+    assert "guardrails" in refused["reason"]
+    assert unknown["verdict"] == "unknown" and "not downloaded" in unknown["reason"]
+    assert rt.state().lms.loaded == []  # estimated, never loaded
+
+
+async def test_fit_on_ollama_counts_the_context(
+    fake_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = MODELS["ollama"]
+    rt = fake_runtime(server_running=True, models_downloaded=[model])
+    configure(monkeypatch, "ollama")
+    memory = Memory(ram_bytes=64 << 30)
+    monkeypatch.setattr("lmsdrive.backends.ollama.machine_memory", lambda: memory)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        short = await call_ok(client, "fit")
+        long = await call_ok(client, "fit", context_length=32768, gpu="off")
+    assert (short["verdict"], short["source"]) == ("fits", "ollama /api/tags + /api/show")
+    assert (short["ram_bytes"], short["vram_bytes"]) == (64 << 30, None)
+    assert (long["context_length"], long["gpu"], long["verdict"]) == (32768, "off", "fits")
+    assert long["needed_bytes"] > short["needed_bytes"]
+    assert rt.state().ollama.loaded == []

@@ -45,9 +45,12 @@ class LmsErrorBody:
     kind: str
 
 
+#: Within one sentence: a dot ends it unless a non-space follows (``v1.5``, ``qwen2.5``
+#: in a model's name).
+_SENTENCE = r"(?:[^.]|\.(?=\S))*"
 _MODEL_RE = re.compile(
-    r"no models? (?:is |are )?loaded|model[^.]*not found|not found[^.]*model|"
-    r"model\b[^.]* is not loaded|"
+    rf"no models? (?:is |are )?loaded|model{_SENTENCE}not found|not found{_SENTENCE}model|"
+    rf"model\b{_SENTENCE} is not loaded|"
     r"no model (?:found|matches)|model does not exist|unknown model|invalid model",
     re.IGNORECASE,
 )

@@ -24,9 +24,10 @@ JSON Schema::
       "error_code":      string|null,   # as sent (numbers as their JSON text)
       "error":           string,        # = error_message
       "kind":            string         # model_not_found (no models loaded, model not
-                                        # found), server_error (5xx, server/internal types),
-                                        # usage (other 4xx, invalid_request*, unexpected
-                                        # endpoint), server_not_running, unknown
+                                        # found or not loaded), server_error (5xx,
+                                        # server/internal types), usage (other 4xx,
+                                        # invalid_request*, unexpected endpoint),
+                                        # server_not_running, unknown
     }
 
 Empty body, non-JSON text, JSON without an ``error`` member, or nesting deeper than 64
