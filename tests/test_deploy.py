@@ -189,8 +189,9 @@ def test_sidecar_sequence_as_processes(fake_runtime: Factory) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "lmsdrive", *keep[1:]],
         env={**os.environ, **env, "OLLAMA_HOST": url},
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert _until(lambda: _run(probe, probe_env, url).returncode == EXIT_OK)
@@ -205,11 +206,18 @@ def test_sidecar_sequence_as_processes(fake_runtime: Factory) -> None:
             proc.send_signal(signal.SIGCONT)
         assert _until(lambda: _run(probe, probe_env, url).returncode == EXIT_OK)
         proc.terminate()
-        assert proc.wait(timeout=30) == EXIT_OK  # SIGTERM ends keep cleanly
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == EXIT_OK  # SIGTERM ends keep cleanly
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    # its log (`kubectl logs -c lmsdrive-keep`): the JSON lines of every command
+    events = [json.loads(line) for line in out.splitlines()]
+    assert all({"event", "ts", "backend"} <= set(e) for e in events), events
+    kinds = [e["event"] for e in events if e["event"] != "progress"]
+    assert kinds[:2] == ["begin", "downloading"] and "reloaded" in kinds
+    assert kinds[-2:] == ["stopping", "result"] and events[-1]["exit_status"] == EXIT_OK
 
 
 def _until(ok: Callable[[], bool], seconds: float = 90.0) -> bool:

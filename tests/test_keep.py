@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -20,10 +21,15 @@ import httpx
 import pytest
 
 from lmsdrive import _sdnotify
+from lmsdrive.keep import EVENTS
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
 MODELS = {"ollama": "llama3.2:1b", "lmstudio": "qwen/qwen3-4b"}
+README = Path(__file__).resolve().parent.parent / "README.md"
+#: The fields of each of keep's own events: those of every command's ``step`` event, and
+#: ``failures``.
+KEEP_FIELDS = {"event", "ts", "backend", "model", "message", "failures"}
 
 
 # -- sd_notify ---------------------------------------------------------------------------
@@ -65,11 +71,10 @@ class Keep:
     """``lmsdrive keep --json`` running; its events read as they come."""
 
     def __init__(self, rt: FakeRuntime, state: Path, backend: str, *argv: str, **env: str):
-        full = {k: v for k, v in rt.env.items() if not k.startswith(("LMSDRIVE_STATE", "XDG_"))}
-        full.update(LMSDRIVE_STATE_DIR=str(state), BACKEND=backend, **env)
+        self.backend = backend
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lmsdrive", "keep", "--json", *argv],
-            env=full,
+            env=_env(rt, state, backend, **env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -91,7 +96,7 @@ class Keep:
                 got = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 raise AssertionError(f"no {event!r} event; saw {self.seen}") from None
-            self.seen.append(got)
+            self._saw(got)
             if got["event"] == event:
                 return got
 
@@ -100,8 +105,20 @@ class Keep:
         assert self.proc.stderr is not None
         time.sleep(0.1)  # the reader thread drains what is left
         while not self.events.empty():
-            self.seen.append(self.events.get())
+            self._saw(self.events.get())
         return code, self.proc.stderr.read()
+
+    def _saw(self, event: dict[str, Any]) -> None:
+        """Every event in the JSON-lines format of every ``--json`` command."""
+        assert {"event", "ts", "backend"} <= set(event), event
+        assert event["backend"] == self.backend, event
+        if event["event"] in EVENTS:
+            assert set(event) == KEEP_FIELDS, event
+        self.seen.append(event)
+
+    def kinds(self) -> list[str]:
+        """The events seen, progress left out."""
+        return [e["event"] for e in self.seen if e["event"] != "progress"]
 
     def __enter__(self) -> Keep:
         return self
@@ -110,6 +127,12 @@ class Keep:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def _env(rt: FakeRuntime, state: Path, backend: str, **env: str) -> dict[str, str]:
+    full = {k: v for k, v in rt.env.items() if not k.startswith(("LMSDRIVE_STATE", "XDG_"))}
+    full.update(LMSDRIVE_STATE_DIR=str(state), BACKEND=backend, **env)
+    return full
 
 
 def _evict(rt: FakeRuntime, backend: str) -> None:
@@ -141,7 +164,8 @@ def test_keep_reloads_an_evicted_model_and_exits_0_on_sigterm(
         rt, tmp_path / "state", backend, model, "--interval", "0.2", NOTIFY_SOCKET=path
     ) as keep:
         assert keep.until("ready")["message"].startswith(model)
-        assert [e["event"] for e in keep.seen] == ["loading", "loaded", "ready"]
+        assert keep.kinds() == ["begin", "loading", "loaded", "ready"]
+        assert keep.seen[0]["models"] == [model] and keep.seen[0]["command"] == "keep"
         assert sock.recv(4096).startswith(b"READY=1\n")
         assert _loaded(rt, backend) == [model]
         _evict(rt, backend)
@@ -151,8 +175,8 @@ def test_keep_reloads_an_evicted_model_and_exits_0_on_sigterm(
         keep.proc.send_signal(signal.SIGTERM)
         code, err = keep.finish()
     assert code == 0, err
-    assert keep.seen[-1]["event"] == "stopping"
-    assert set(keep.seen[0]) == {"event", "model", "message", "failures", "time"}
+    assert keep.kinds()[-2:] == ["stopping", "result"]
+    assert (keep.seen[-1]["ok"], keep.seen[-1]["exit_status"]) == (True, 0)
 
 
 def test_keep_pings_the_watchdog(
@@ -197,8 +221,10 @@ def test_keep_downloads_a_missing_model_first(
     rt = fake_runtime(server_running=True, pull_seconds=0.3)
     with Keep(rt, tmp_path / "state", backend, MODELS[backend]) as keep:
         keep.until("ready")
-    events = [e["event"] for e in keep.seen]
-    assert events[0] == "downloading" and events[-3:] == ["loading", "loaded", "ready"]
+    assert keep.kinds() == ["begin", "downloading", "loading", "loaded", "ready"]
+    progress = [e for e in keep.seen if e["event"] == "progress"]
+    assert progress and all(e["model"] == MODELS[backend] for e in progress)
+    assert progress[-1]["percent"] == 100.0
     assert _loaded(rt, backend) == [MODELS[backend]]
 
 
@@ -213,8 +239,9 @@ def test_keep_ends_at_once_on_a_name_the_catalog_lacks(
     with Keep(rt, tmp_path / "state", backend, model, "--interval", "60") as keep:
         code, _ = keep.finish(timeout=30)
     assert code == 5
-    assert [e["event"] for e in keep.seen][-2:] == ["failed", "gave_up"]
-    assert keep.seen[-1]["failures"] == 1
+    assert keep.kinds()[-3:] == ["failed", "gave_up", "result"]
+    assert keep.seen[-2]["failures"] == 1
+    assert (keep.seen[-1]["ok"], keep.seen[-1]["exit_status"]) == (False, 5)
 
 
 def test_keep_gives_up_when_the_server_stays_gone(
@@ -230,7 +257,7 @@ def test_keep_gives_up_when_the_server_stays_gone(
     assert code == 4  # the server is not running
     failed = [e for e in keep.seen if e["event"] == "failed"]
     assert [e["failures"] for e in failed] == [1, 2, 3, 4]
-    assert keep.seen[-1]["event"] == "gave_up"
+    assert keep.kinds()[-2:] == ["gave_up", "result"] and keep.seen[-1]["exit_status"] == 4
 
 
 def test_keep_never_starts_a_server(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
@@ -269,7 +296,72 @@ def test_sigterm_during_a_download_stops_it_and_exits_0(
         keep.proc.send_signal(signal.SIGTERM)
         code, err = keep.finish()
     assert code == 0, err
-    assert keep.seen[-1]["event"] == "stopping"
+    assert keep.kinds()[-2:] == ["stopping", "result"]
     # the download's lock and progress file went with it: the next run is not blocked
     assert list((tmp_path / "state" / "downloads").glob("*.progress")) == []
     assert rt.state().ollama.downloaded == []
+
+
+# -- one JSON-lines format ---------------------------------------------------------------
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+def test_keep_and_init_write_one_json_lines_format(
+    fake_runtime: MakeRuntime, tmp_path: Path, backend: str
+) -> None:
+    """keep's events have the field names of init's (``ts``, ``backend``, ``model``,
+    ``message``), its progress is init's progress event, and it begins and ends as init."""
+    rt = fake_runtime(server_running=True, pull_seconds=0.3)
+    with Keep(rt, tmp_path / "keep", backend, MODELS[backend]) as keep:
+        keep.until("ready")
+        keep.proc.send_signal(signal.SIGTERM)
+        assert keep.finish()[0] == 0
+    other = {"ollama": "qwen3:0.6b", "lmstudio": "qwen/qwen3-8b"}[backend]  # downloaded too
+    init = subprocess.run(
+        [sys.executable, "-m", "lmsdrive", "init", "--json", other],
+        env=_env(rt, tmp_path / "init", backend),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert init.returncode == 0, init.stderr
+    inits = [json.loads(line) for line in init.stdout.splitlines()]
+
+    def keys(events: list[dict[str, Any]], kind: str) -> set[str]:
+        (one,) = {frozenset(e) for e in events if e["event"] == kind}  # one shape per kind
+        return set(one)
+
+    for kind in ("begin", "progress"):
+        assert keys(keep.seen, kind) == keys(inits, kind), kind
+    assert keys(inits, "result") - keys(keep.seen, "result") == {"steps_performed"}
+    assert keys(keep.seen, "loaded") - keys(inits, "step") == {"failures"}
+    assert keys(inits, "step") < keys(keep.seen, "loaded")
+
+
+def _readme_fields() -> dict[str, set[str]]:
+    """Each event of the README's JSON-lines table: the names its fields column gives."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### JSON lines (`--json`)", 1)[1].split("\n#", 1)[0]
+    fields: dict[str, set[str]] = {}
+    for row in section.splitlines():
+        cells = row.split("|")
+        if len(cells) == 5 and cells[1].strip().startswith("`"):
+            names = set(re.findall(r"`(\w+)`", cells[3])) | {"event", "ts"}
+            for event in re.findall(r"`(\w+)`", cells[1]):
+                fields[event] = names
+    return fields
+
+
+def test_readme_documents_every_keep_event_and_field(
+    fake_runtime: MakeRuntime, tmp_path: Path
+) -> None:
+    documented = _readme_fields()
+    assert set(EVENTS) | {"begin", "progress", "result"} <= set(documented)
+    rt = fake_runtime(server_running=["ollama"], pull_seconds=0.3)
+    with Keep(rt, tmp_path / "state", "ollama", "llama3.2:1b", "--interval", "0.1") as keep:
+        keep.until("ready")
+        rt.stop_server("ollama")
+        keep.finish()
+    assert {"begin", "progress", "downloading", "ready", "failed", "gave_up", "result"} <= set(
+        keep.kinds() + ["progress"] * any(e["event"] == "progress" for e in keep.seen)
+    )
+    for event in keep.seen:
+        assert set(event) <= documented[event["event"]], event

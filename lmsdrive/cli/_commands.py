@@ -8,7 +8,6 @@ import dataclasses
 import json
 import os
 import shlex
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -463,53 +462,40 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 # -- keep --------------------------------------------------------------------------------
-class _KeepLog:
-    """Where keep's events go: one line each, for a person or (``--json``) one JSON object;
-    download progress as the progress view, or (``--json``) at most one line a second."""
-
-    def __init__(self, as_json: bool) -> None:
-        self.as_json = as_json
-        self.steps = _Steps(Ui(quiet=as_json))
-        self._last_progress = 0.0
-
-    def event(self, ev: Any) -> None:
-        self.steps.close()
-        if self.as_json:
-            print(json.dumps(ev.to_dict(), ensure_ascii=False), flush=True)
-        else:
-            d = ev.to_dict()
-            print(f"{d['time']} {ev.event}: {ev.message}", flush=True)
-
-    def progress(self, event: Any) -> None:
-        if not self.as_json:
-            self.steps.progress(event)
-            return
-        now = time.monotonic()
-        if now - self._last_progress >= 1.0:
-            self._last_progress = now
-            print(json.dumps({"event": "progress", **event.to_dict()}), flush=True)
-
-
 @_handled
 def cmd_keep(args: argparse.Namespace) -> int:
-    """Hold the models loaded until SIGTERM (exit 0) or too many failures in a row."""
-    log = _KeepLog(args.json)
+    """Hold the models loaded until SIGTERM (exit 0) or too many failures in a row. Each
+    event is a line ``TIME EVENT: MESSAGE``, or (``--json``) a JSON-lines event."""
+    log = _json_log(args, "keep")
+    steps = _Steps(Ui(quiet=args.json))
+
+    def on_event(ev: Any) -> None:
+        steps.close()
+        if log is not None:
+            log.keep_event(ev)
+        else:
+            print(f"{ev.to_dict()['time']} {ev.event}: {ev.message}", flush=True)
+
     model = getattr(args, "model", None)
     models = list(args.models) or ([model] if isinstance(model, str) else list(model or []))
     with _driver(args, models[0] if models else None) as driver:
+        keeper = driver._keeper(
+            models or None,
+            interval=args.interval,
+            max_failures=args.max_failures,
+            refresh_before=args.refresh_before,
+            load_options=_load_options(args),
+            on_event=on_event,
+            on_progress=steps.progress if log is None else log.progress,
+        )
+        if log is not None:
+            log.begin(driver.config.backend_url(), keeper.models)
         try:
-            driver.keep(
-                models or None,
-                interval=args.interval,
-                max_failures=args.max_failures,
-                refresh_before=args.refresh_before,
-                load_options=_load_options(args),
-                on_event=log.event,
-                on_progress=log.progress,
-                handle_signals=True,
-            )
+            keeper.run(handle_signals=True)
         finally:
-            log.steps.close()
+            steps.close()
+    if log is not None:
+        log.result(EXIT_OK, "keep stopped on a signal; the models were left loaded")
     return EXIT_OK
 
 

@@ -13,10 +13,13 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .._types import Progress
 from ._ui import Overall, already_downloaded
+
+if TYPE_CHECKING:
+    from ..keep import KeepEvent
 
 PROGRESS_PER_SECOND = 4
 
@@ -89,6 +92,19 @@ class JsonLines:
             total_bytes=o.total,
             speed_bytes_per_s=None if o.speed is None else int(o.speed),
             eta_seconds=None if eta is None else round(eta, 1),
+        )
+
+    def keep_event(self, event: KeepEvent) -> None:
+        """One of ``keep``'s events (:data:`lmsdrive.keep.EVENTS`); the progress events of
+        a download follow its ``downloading`` event and name its model."""
+        if event.event == "downloading" and event.model is not None:
+            self.for_model(event.model)
+        self.emit(
+            event.event,
+            backend=self.backend,
+            model=event.model,
+            message=event.message,
+            failures=event.failures,
         )
 
     def model_result(
