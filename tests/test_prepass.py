@@ -17,6 +17,7 @@ from lmsdrive.errors import (
     ServerStartError,
     error_for,
 )
+from lmsdrive.golden import DEFAULT_ROOT
 from lmsdrive.parsers import ERROR_KINDS, log_skipped, parse
 from lmsdrive.parsers._session import read_paste
 
@@ -232,3 +233,35 @@ def test_a_sentence_after_an_lms_ps_table_is_skipped_not_read_as_a_model() -> No
     cut = parse("lms ps", table + "qwen/qwe\n").to_dict()  # cut inside the identifier: not read
     assert [m["identifier"] for m in cut["models"]] == ["qwen/qwen3-4b"]
     assert [s["text"] for s in cut["skipped"]] == ["qwen/qwe"]
+
+
+def fixture_text(case: str) -> str:
+    """A real capture of the in-repo fixture tree (``fixtures/<tool>/<command>/<case>.txt``)."""
+    return (DEFAULT_ROOT / f"{case}.txt").read_text(encoding="utf-8")
+
+
+def test_a_load_whose_author_cut_the_timing_line_is_still_loaded() -> None:
+    real = fixture_text("lms/load/markwatson-book-second-instance")
+    cut = "\n".join(x for x in real.split("\n") if not x.startswith("Model loaded")) + "\n"
+    got = parse("lms load", cut, strict=True).to_dict()
+    assert got["outcome"] == "loaded" and got["identifier"] == "google/gemma-3n-e4b:2"
+    only = next(x for x in real.split("\n") if x.startswith("To use the model"))
+    assert parse("lms load", only + "\n", strict=True).to_dict()["outcome"] == "loaded"
+
+
+def test_a_complete_last_row_after_an_elision_line_is_a_row() -> None:
+    lines = fixture_text("lms/ls/docs-lmstudio-ai-cli-ls").split("\n")
+    got = parse("lms ls", "\n".join([*lines[:4], "...", lines[6]]) + "\n", strict=True).to_dict()
+    assert [m["key"] for m in got["models"]] == [
+        "lmstudio-community/meta-llama-3.1-8b-instruct",
+        "zeta",
+    ]
+    assert got["models"][-1]["size_text"] == "4.09 GB" and not got.get("truncated")
+
+
+@pytest.mark.parametrize("note", ["  <- this one", " <--- this one", "  <== here", "  ⬅ mine"])
+def test_an_annotation_after_the_last_column_keeps_the_real_last_cell(note: str) -> None:
+    lines = fixture_text("lms/ls/docs-lmstudio-ai-cli-ls").split("\n")
+    got = parse("lms ls", "\n".join([*lines[:5], lines[5] + note]) + "\n", strict=True).to_dict()
+    assert got["models"][-1]["size_text"] == "4.08 GB"
+    assert models(TABLE.rstrip("\n") + note + "\n", strict=True) == MODELS

@@ -28,7 +28,7 @@ stderr before the parser, which then sees only the command's own output. In this
    sentence), are not this command's output and are left out.
 4. **Author's marks** go: a line that is only ``...``, ``…``, ``[...]``, ``(truncated)``,
    ``<snip>`` or ``[... 12 lines omitted ...]`` (lines cut), and a note after a row
-   (``   <--- we load this one``, ``<==``, ``←``, ``  # this one``).
+   (``   <--- we load this one``, ``<- this``, ``<==``, ``←``, ``⬅``, ``  # this one``).
 5. **Server log noise** goes when the parser does not read server logs itself (all
    ``ollama`` text parsers but ``ollama serve``): Gin request lines (``[GIN] 2026/01/21 -
    01:46:34 | 200 | …``), slog lines (``time=… level=INFO …``), Go log lines
@@ -159,7 +159,7 @@ _CUT_MARK = re.compile(
     re.IGNORECASE,
 )
 _CUT_WORDS = ("...", "…", "runcated", "snip", "cut", "omitted")
-_NOTE = re.compile(r"(?:\s+(?:<-{2,}|<={2,}|←)(?:\s.*)?|(?: {2,}|\t)#\s.*)$")
+_NOTE = re.compile(r"(?:\s+(?:<-+|<=+|<<+|←|⬅)(?:\s.*)?|(?: {2,}|\t)#\s.*)$")
 #: A Markdown code fence around a paste (```` ``` ````, ```` ```console ````, ``~~~``).
 _FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})\s*[\w+.-]*\s*$")
 #: The log system's own lines: docker compose's ``Attaching to a-1, b-1`` and ``a-1 exited
@@ -337,7 +337,7 @@ def _paste(
 
 
 def _has_note_mark(line: str) -> bool:
-    return "<" in line or "←" in line or "#" in line
+    return "<" in line or "←" in line or "⬅" in line or "#" in line
 
 
 def _is_dropped(line: str, drop_log: bool) -> bool:

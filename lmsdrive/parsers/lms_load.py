@@ -6,7 +6,8 @@ old 50-cell percent bar on stdout (E0 – Dec 2025, frames redrawn with ``\\r`` 
 (May 2026+; ``on <device>`` for remote devices; cleared with ``\\r ESC[K``), the success
 lines ``Model loaded successfully in 13.59s. (5.86 GB)`` (one line, base 1000, until Feb
 2026) or ``Model loaded successfully in 22.12s.`` + ``(27.50 GiB)`` on the next line
-(since Feb 2026), ``… successfully on <device> in 3.10s.``, the identifier line, the
+(since Feb 2026), ``… successfully on <device> in 3.10s.``, the identifier line (printed only
+after a load, so it alone reads as ``loaded`` when an author cut the timing line), the
 ``--estimate-only`` block (locale-grouped context length ``32,768`` / ``32.768`` /
 ``32 768``, GB or GiB), the interactive notices (``! Cannot find a model matching …``,
 ``? Select a model to load``, ``W N models match …``) and errors (``Model not found``
@@ -219,6 +220,8 @@ class LoadReader(FrameReader[LmsLoadResult]):
             return Progress(phase="done", item=self._key(), message=msg)
         if m := _IDENT_RE.match(msg):
             v["identifier"] = m.group("id")
+            if self._state is None:
+                self._state = "loaded"  # printed only after a load: its timing line may be cut
             return None
         if m := _MODEL_RE.match(msg):
             v["model_key"] = m.group("key").strip()
