@@ -26,6 +26,7 @@ from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import ERROR_KINDS, ErrorKind, Result
+from ._decor import Decoration, Reading
 from ._policy import SkippedLine, reading
 
 _log = logging.getLogger("lmsdrive")
@@ -33,6 +34,7 @@ _log = logging.getLogger("lmsdrive")
 __all__ = [
     "ERROR_KINDS",
     "PARSERS",
+    "Decoration",
     "ErrorKind",
     "ParseError",
     "ParserInfo",
@@ -311,7 +313,89 @@ def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool =
     ``skipped`` with their line number in the input; a capture of which nothing at all is
     understood still raises. Earlier runs of the same command in a paste are parsed into
     ``attempts``.
+
+    Decorations nobody listed (a comment or quote marker, a log viewer's timestamp, a tag on
+    every line, a flattened redraw, a client's log before an error report) are inferred
+    (``_decor``): each way of removing one is read too, and the reading the parser
+    understands best is kept -- fewest lines not understood, then most facts, then most
+    removed -- with what was removed in ``removed``. The bare capture wins every tie it can.
     """
+    from ._decor import readings
+
+    unit = getattr(get_module(info), "REDRAW_UNIT", None)
+    out_options = readings(transcript.stdout, unit)
+    err_options = readings(transcript.stderr, unit)
+    if not out_options and not err_options:
+        return _parse_pasted(info, transcript, None, None, strict)
+    best: tuple[tuple[int, ...], _Choice] = (_score(info, transcript, _Choice()), _Choice())
+    for option in out_options:
+        choice = _Choice(option, None)
+        best = min(best, (_score(info, transcript, choice), choice), key=lambda b: b[0])
+    for option in err_options:
+        choice = _Choice(best[1].out, option)
+        best = min(best, (_score(info, transcript, choice), choice), key=lambda b: b[0])
+    chosen = best[1]
+    result = _parse_pasted(info, transcript, chosen.out, chosen.err, strict)
+    removed = chosen.removed(_line_count(transcript.stdout))
+    return replace(result, removed=removed) if removed else result
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """A reading of stdout and of stderr without an inferred decoration (``None``: as is)."""
+
+    out: Reading | None = None
+    err: Reading | None = None
+
+    def removed(self, stdout_lines: int) -> tuple[Decoration, ...]:
+        out = self.out.removed if self.out else ()
+        err = tuple(
+            replace(d, lines=tuple((a + stdout_lines, b + stdout_lines) for a, b in d.lines))
+            for d in (self.err.removed if self.err else ())
+        )
+        return out + err
+
+    @property
+    def weight(self) -> int:
+        """Characters removed, counted only when every removal is a decoration by its shape
+        (a text all lines share, ``data: ``, is removed only when that reads better)."""
+        readings = [r for r in (self.out, self.err) if r is not None]
+        return sum(r.weight for r in readings) if all(r.shaped for r in readings) else 0
+
+
+def _score(info: ParserInfo, transcript: Transcript, choice: _Choice) -> tuple[int, ...]:
+    """How well the parser reads a choice, lower is better: not read at all; lines not
+    understood; facts read (more is better); characters removed (more is better)."""
+    try:
+        result = _parse_pasted(info, transcript, choice.out, choice.err, False)
+    except ParseError:
+        return (1,)
+    skipped = len(result.skipped) + sum(len(a.skipped) for a in result.attempts)
+    return (0, skipped, -_facts(result.to_dict()), -choice.weight)
+
+
+def _facts(value: object) -> int:
+    """How many values a result holds (``None`` and empty containers are none)."""
+    if isinstance(value, dict):
+        return sum(_facts(v) for k, v in value.items() if k not in ("skipped", "removed"))
+    if isinstance(value, list):
+        return sum(_facts(v) for v in value)
+    return 0 if value is None or value == "" else 1
+
+
+def _line_count(text: str) -> int:
+    return len(text.split("\n")) if text else 0
+
+
+def _parse_pasted(
+    info: ParserInfo,
+    transcript: Transcript,
+    out_reading: Reading | None,
+    err_reading: Reading | None,
+    strict: bool,
+) -> Result:
+    """The pre-pass then the parser, on stdout and stderr as ``out_reading`` and
+    ``err_reading`` read them (``None``: as captured)."""
     from ._session import read_paste
 
     def same(command: str) -> str:
@@ -319,14 +403,28 @@ def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool =
 
     drop_log = info.tool == "ollama" and "/" not in info.name and not info.reads_server_log
     out, err = (
-        read_paste(text, same=same, drop_server_log=drop_log, target=info.name)
-        for text in (transcript.stdout, transcript.stderr)
+        read_paste(
+            reading.text if reading else text, same=same, drop_server_log=drop_log, target=info.name
+        )
+        for text, reading in ((transcript.stdout, out_reading), (transcript.stderr, err_reading))
     )
-    stdout_lines = len(transcript.stdout.split("\n")) if transcript.stdout else 0
-    origin = out.origin + tuple(stdout_lines + n for n in err.origin)
+    out_origin = _through(out.origin, out_reading)
+    err_origin = _through(err.origin, err_reading)
+    stdout_lines = _line_count(transcript.stdout)
+    origin = out_origin + tuple(stdout_lines + n for n in err_origin)
     result = _read(info, replace(transcript, stdout=out.text, stderr=err.text), origin, strict)
-    attempts = tuple(_read(info, Transcript.of(a.text), a.origin, strict) for a in out.attempts)
+    attempts = tuple(
+        _read(info, Transcript.of(a.text), _through(a.origin, out_reading), strict)
+        for a in out.attempts
+    )
     return replace(result, attempts=attempts) if attempts else result
+
+
+def _through(origin: tuple[int, ...], reading: Reading | None) -> tuple[int, ...]:
+    """Line numbers of a reading's text as line numbers of the capture."""
+    if reading is None:
+        return origin
+    return tuple(reading.origin[n - 1] for n in origin if 0 < n <= len(reading.origin))
 
 
 def _read(info: ParserInfo, transcript: Transcript, origin: Sequence[int], strict: bool) -> Result:

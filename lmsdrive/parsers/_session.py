@@ -67,7 +67,7 @@ _WRAPPER_RE = re.compile(
 _JOURNAL_CUT_WIDTH = 79
 
 
-def _cut(raw: str, n: int) -> str:
+def cut_visible(raw: str, n: int) -> str:
     """``raw`` without its first ``n`` visible characters (escape sequences among them
     go too; the rest keeps its escapes)."""
     if "\x1b" not in raw:
@@ -97,13 +97,13 @@ def unwrap(raw: str) -> tuple[str, str | None]:
 
 def _rest(raw: str, plain: str, m: re.Match[str]) -> str:
     """``raw`` after the wrapper ``m`` matched on ``plain`` (its ANSI-free form)."""
-    out = raw[m.end() :] if raw is plain else _cut(raw, m.end())
+    out = raw[m.end() :] if raw is plain else cut_visible(raw, m.end())
     if len(plain) >= _JOURNAL_CUT_WIDTH and out.endswith(">") and m.group("journal"):
         out = out[:-1]
     return out
 
 
-def _unwrap_all(lines: Sequence[str]) -> list[str]:
+def unwrap_all(lines: Sequence[str]) -> list[str]:
     """:func:`unwrap` of every line, without the unit (the pre-pass's hot loop)."""
     match = _WRAPPER_RE.match
     out = []
@@ -287,7 +287,7 @@ def read_paste(
     """
     if not text:
         return Paste(text, ())
-    raw = _unwrap_all(text.removeprefix("\ufeff").split("\n"))
+    raw = unwrap_all(text.removeprefix("\ufeff").split("\n"))
     plain = [strip_ansi(line).replace("\r", "") for line in raw]
     runs = [r for r in _runs(plain) if any(plain[i].strip() for i in r.lines)]
     if not runs:  # nothing but prompts: leave it to the parser

@@ -1,0 +1,376 @@
+"""Decorations inferred, not listed: what a person or a tool put around a runtime's text.
+
+The pre-pass (``_session``) knows the common wrappers by name. This module finds the ones
+nobody listed, from the capture itself, and offers each way of removing them as a
+:class:`Reading`; :func:`lmsdrive.parsers.parse_transcript` keeps the reading its parser
+understands best (fewest lines not understood, then most facts read), so a removal is only
+ever kept when what remains is read. Three kinds of inference:
+
+* **a common prefix**: every line of a block (blank lines, typed commands and a minority
+  of other lines aside) is cut into tokens -- a run of letters/digits (any script, any
+  width), a run of blanks, any other character -- and the tokens all lines share *by shape*
+  (a letter/digit run matches any other, punctuation itself) make the prefix: a comment or
+  quote marker (``#``, ``# ``, ``> ``, ``>> ``), a timestamp in any format or locale
+  (``déc. 07 10:00:01``, ``2026-01-21 01:46:34.123 | ``), a tag (``[entrypoint] ``,
+  ``my-host-01 ollama[7]: ``), a literal. Each cut after a blank run (or after a leading
+  marker run) is a candidate, longest first; a line that is only the decoration
+  (``#`` on a blank line) becomes blank;
+* **a flattened redraw**: a line holding several redraw units of the parser
+  (``REDRAW_UNIT`` of its module: ``pulling manifest ⠋ pulling manifest ⠙ …`` after a log
+  collector dropped the ``\\r``) is split before each unit;
+* **an error report read from the end**: the client library's log lines and a Bun/Node
+  stack trace before the last ``Error: …`` report of ``lms`` are set aside.
+
+Every reading says what it removed (:class:`Decoration`: kind, an example, which input
+lines), and the result carries it as ``removed`` beside ``skipped``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from .._text import strip_ansi
+from ._session import cut_visible, unwrap_all
+
+__all__ = ["Decoration", "Reading", "readings", "spans"]
+
+#: Lines looked at to infer a prefix (the first and last halves of a long capture).
+SAMPLE = 400
+#: Tokens of a prefix at most (a decoration is short; runtime text after it is not needed).
+MAX_TOKENS = 48
+
+_TOKEN = re.compile(r"[^\W_]+|[ \t]+|.", re.S)
+_ALNUM = "a"
+_BLANK = " "
+_MARKERS = frozenset("#>")
+#: The kinds recognised on a capture of one line (where every prefix is common to all lines).
+_ALONE = frozenset({"comment", "quote", "timestamp", "tag"})
+#: The kinds that are decorations by their shape, and those found some other way.
+SHAPED = _ALONE | {"redraw", "log before the report"}
+#: A tag's shape: bracketed (``[entrypoint]``, ``<svc>``), a ``unit[pid]:``, or ending a
+#: column with a bar.
+_TAG = re.compile(r"^[\[<(].*[\]>)]:?$|\[\d+\]:$|\|$")
+#: One blank-separated piece of a decoration found on a single line.
+_ATOM = re.compile(r"[#>]+|\||[\[<(][^\]>)\s]*[\]>)]:?|[\w.@/-]*\[\d+\]:")
+_TIME = re.compile(
+    r"\d{1,2}[:.h]\d\d|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+)
+#: A typed command (a prompt, or an echo of lms/ollama): not a line of the output's block.
+_COMMAND = re.compile(r"(?:^|[$%>❯#]\s*)(?:\S*[/\\])?(?:lms|ollama)(?:\.exe)?(?:\s|$)")
+#: An ``lms`` error report's first line, and what comes before it in a client's log.
+_REPORT = re.compile(r"^\s*(?:Error: |error: |E )\S")
+_STACK = re.compile(r"^\s+at \S|/\$bunfs/|node:internal|^Node\.js v\d")
+
+
+@dataclass(frozen=True)
+class Decoration:
+    """One decoration removed: its ``kind`` (``comment``, ``quote``, ``timestamp``,
+    ``tag``, ``literal``, ``redraw``, ``log before the report``), what was removed from the
+    first line it was on (``text``), and the 1-based input lines, as ``[first, last]`` spans."""
+
+    kind: str
+    text: str
+    lines: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A capture without one inferred decoration: its text, the 1-based input line of each
+    of its lines, what was removed, and how many characters went (the tie-breaker)."""
+
+    text: str
+    origin: tuple[int, ...]
+    removed: tuple[Decoration, ...]
+    weight: int
+
+    @property
+    def shaped(self) -> bool:
+        """Every decoration removed is one by its shape (not only a text all lines share,
+        such as ``data: `` or ``time=``, which may be the runtime's own)."""
+        return all(d.kind in SHAPED for d in self.removed)
+
+
+def spans(numbers: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """Sorted line numbers as ``(first, last)`` runs: ``[1, 2, 3, 7]`` → ``((1, 3), (7, 7))``."""
+    out: list[tuple[int, int]] = []
+    for n in numbers:
+        if out and n == out[-1][1] + 1:
+            out[-1] = (out[-1][0], n)
+        else:
+            out.append((n, n))
+    return tuple(out)
+
+
+def readings(text: str, redraw: re.Pattern[str] | None = None) -> list[Reading]:
+    """Every way of reading ``text`` without a decoration inferred from it, best guess first
+    (none for a capture without one)."""
+    if not text.strip():
+        return []
+    lines = unwrap_all(text.removeprefix("\ufeff").split("\n"))  # the listed wrappers first
+    out = list(_prefix_readings(lines))
+    if redraw is not None:
+        for base in [None, *out[:1]]:
+            split = _split_redraws(lines if base is None else base.text.split("\n"), redraw)
+            if split is not None:
+                out.append(_then(base, split) if base is not None else split)
+    report = _from_last_report(lines)
+    if report is not None:
+        out.append(report)
+    return out
+
+
+def _then(first: Reading, second: Reading) -> Reading:
+    """``second`` (computed on ``first``'s text) in terms of the original input."""
+    origin = tuple(first.origin[n - 1] for n in second.origin)
+    moved = tuple(
+        Decoration(d.kind, d.text, spans(sorted({first.origin[n - 1] for n in _numbers(d)})))
+        for d in second.removed
+    )
+    return Reading(second.text, origin, first.removed + moved, first.weight + second.weight)
+
+
+def _numbers(d: Decoration) -> list[int]:
+    return [n for a, b in d.lines for n in range(a, b + 1)]
+
+
+# -- a common prefix ------------------------------------------------------------------------
+
+
+@dataclass
+class _Tok:
+    key: str  # "a" a letter/digit run, " " a blank run, else the character itself
+    text: str | None  # the same text on every line, else None
+    width: int  # the narrowest blank run (blank tokens)
+    sample: str  # the first line's text
+
+
+def _tokens(line: str) -> list[tuple[str, str]]:
+    out = []
+    for m in _TOKEN.finditer(line, 0, 400):
+        t = m.group()
+        c = t[0]
+        out.append((_ALNUM if c.isalnum() else _BLANK if c in " \t" else c, t))
+        if len(out) >= MAX_TOKENS:
+            break
+    return out
+
+
+def _alike(common: _Tok, key: str, text: str) -> bool:
+    """A token of a line has the shape of the common one: the same blank or character, the
+    same word, or a run holding digits for a run holding digits (a time, a pid, a hash)."""
+    if key != common.key:
+        return False
+    if key != _ALNUM or common.text == text:
+        return True
+    return _has_digit(text) and _has_digit(common.sample)
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
+def _common(lines: Sequence[str]) -> list[_Tok]:
+    first = _tokens(lines[0])
+    common = [_Tok(k, t, len(t), t) for k, t in first]
+    n = len(common)
+    for line in lines[1:]:
+        toks = _tokens(line)
+        i = 0
+        while i < n and i < len(toks) and _alike(common[i], *toks[i]):
+            c, t = common[i], toks[i][1]
+            if c.text is not None and c.text != t:
+                c.text = None
+            if c.key == _BLANK:
+                c.width = min(c.width, len(t))
+            i += 1
+        n = i
+        if n == 0:
+            break
+    return common[:n]
+
+
+def _cuts(common: Sequence[_Tok]) -> list[int]:
+    """Token counts after which a decoration may end, longest first."""
+    cuts = [j + 1 for j, t in enumerate(common) if t.key == _BLANK]
+    lead = 0
+    while lead < len(common) and common[lead].key in _MARKERS:
+        lead += 1
+    if lead and lead not in cuts:
+        cuts.append(lead)
+    return sorted(set(cuts), reverse=True)
+
+
+def _pattern(common: Sequence[_Tok], cut: int) -> tuple[str, str]:
+    """The regex of the first ``cut`` tokens, as (everything but a final blank run, that run)."""
+    parts = []
+    for t in common[:cut]:
+        if t.key == _BLANK:
+            parts.append("[ \\t]+")
+        elif t.text is not None:
+            parts.append(re.escape(t.text))
+        else:
+            parts.append(r"[^\W_]+")
+    if common[cut - 1].key == _BLANK:
+        return "".join(parts[:-1]), f"[ \\t]{{{common[cut - 1].width}}}"
+    return "".join(parts), ""
+
+
+def _kind(removed: str, literal: bool) -> str:
+    core = removed.strip()
+    if core and set(core) <= _MARKERS | {" "}:
+        return "comment" if "#" in core else "quote"
+    if _TIME.search(removed):
+        return "timestamp"
+    if _TAG.search(core):
+        return "tag"
+    return "literal" if literal else "prefix"
+
+
+def _alone(d: Decoration) -> bool:
+    """Whether what was removed from a capture of one line is a decoration by its shape alone
+    (on one line every prefix is common to all lines): markers, tags, a time and its host."""
+    atoms = d.text.split()
+    if d.kind not in _ALONE or not atoms:
+        return False
+    timed = d.kind == "timestamp"
+    return all(_ATOM.fullmatch(a) or (timed and len(a) <= 40) for a in atoms)
+
+
+def _participants(lines: Sequence[str]) -> list[int]:
+    """Indices of the lines that should share the decoration: not blank, not a command."""
+    out = []
+    for i, line in enumerate(lines):
+        plain = strip_ansi(line) if "\x1b" in line else line
+        if plain.strip() and not _COMMAND.search(plain[:200]):
+            out.append(i)
+    return out or [i for i, line in enumerate(lines) if line.strip()]
+
+
+def _sample(idx: Sequence[int]) -> list[int]:
+    if len(idx) <= SAMPLE:
+        return list(idx)
+    return [*idx[: SAMPLE // 2], *idx[-SAMPLE // 2 :]]
+
+
+def _groups(lines: Sequence[str], idx: Sequence[int]) -> Iterator[list[int]]:
+    """The lines to infer from: all of them, then the largest group that starts alike (a
+    sentence of the author's or a line of another program's aside)."""
+    yield list(idx)
+    firsts = Counter(_tokens(lines[i])[0][0] for i in idx)
+    key, count = firsts.most_common(1)[0]
+    if count < len(idx) and count >= 3 and 3 * count >= 2 * len(idx):
+        yield [i for i in idx if _tokens(lines[i])[0][0] == key]
+
+
+def _prefix_readings(lines: Sequence[str]) -> Iterator[Reading]:
+    idx = _participants(lines)
+    if not idx:
+        return
+    seen: set[str] = set()
+    for group in _groups(lines, idx):
+        sample = [lines[i] for i in _sample(group)]
+        if "\x1b" in "".join(sample):
+            sample = [strip_ansi(s) for s in sample]
+        common = _common(sample)
+        single = len(group) == 1
+        for cut in _cuts(common):
+            head, tail = _pattern(common, cut)
+            if head + tail in seen:
+                continue
+            seen.add(head + tail)
+            literal = all(t.text is not None for t in common[:cut])
+            reading = _strip(lines, head, tail, literal)
+            if reading is not None and (not single or _alone(reading.removed[0])):
+                yield reading
+
+
+def _strip(lines: Sequence[str], head: str, tail: str, literal: bool) -> Reading | None:
+    """``lines`` without the prefix ``head + tail`` where they have it; a line that is only
+    ``head`` (and blanks) becomes blank."""
+    full = re.compile(head + tail)
+    only = re.compile(head + r"[ \t]*$")
+    out: list[str] = []
+    hit: list[int] = []
+    example = ""
+    weight = 0
+    for n, line in enumerate(lines, 1):
+        plain = strip_ansi(line) if "\x1b" in line else line
+        m = full.match(plain) or only.match(plain)
+        if m is None or not m.end():
+            out.append(line)
+            continue
+        example = example or m.group()
+        hit.append(n)
+        weight += m.end()
+        out.append(plain[m.end() :] if plain is line else cut_visible(line, m.end()))
+    if not hit or not example.strip():
+        return None  # nothing, or only an indentation
+    kind = _kind(example, literal)
+    return Reading(
+        "\n".join(out),
+        tuple(range(1, len(lines) + 1)),
+        (Decoration(kind, example, spans(hit)),),
+        weight,
+    )
+
+
+# -- a flattened redraw -----------------------------------------------------------------------
+
+
+def _split_redraws(lines: Sequence[str], unit: re.Pattern[str]) -> Reading | None:
+    out: list[str] = []
+    origin: list[int] = []
+    hit: list[int] = []
+    example = ""
+    for n, line in enumerate(lines, 1):
+        starts = [
+            m.start()
+            for m in unit.finditer(line)
+            if m.start() and not line[m.start() - 1].isalnum()
+        ]
+        if not starts:
+            out.append(line)
+            origin.append(n)
+            continue
+        hit.append(n)
+        pieces = [
+            line[a:b].rstrip() for a, b in zip([0, *starts], [*starts, len(line)], strict=True)
+        ]
+        example = example or pieces[0]
+        out.extend(pieces)
+        origin.extend([n] * len(pieces))
+    if not hit:
+        return None
+    return Reading(
+        "\n".join(out),
+        tuple(origin),
+        (Decoration("redraw", example, spans(hit)),),
+        len(out) - len(lines),
+    )
+
+
+# -- an error report read from the end ---------------------------------------------------------
+
+
+def _from_last_report(lines: Sequence[str]) -> Reading | None:
+    plain = [strip_ansi(x) if "\x1b" in x else x for x in lines]
+    last = next((i for i in range(len(plain) - 1, -1, -1) if _REPORT.match(plain[i])), None)
+    if last is None or not last:
+        return None
+    before = [i for i in range(last) if plain[i].strip()]
+    if not before or not any(
+        _STACK.search(plain[i]) or "[LMStudioClient]" in plain[i] for i in before
+    ):
+        return None
+    if any(_STACK.search(x) for x in plain[last:]):
+        return None  # the last report has its own stack: a crash, read as it is
+    numbers = [i + 1 for i in before]
+    return Reading(
+        "\n".join(lines[last:]),
+        tuple(range(last + 1, len(lines) + 1)),
+        (Decoration("log before the report", plain[before[0]].strip(), spans(numbers)),),
+        sum(len(plain[i]) for i in before),
+    )
