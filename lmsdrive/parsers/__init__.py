@@ -320,23 +320,34 @@ def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool =
     understands best is kept -- fewest lines not understood, then most facts, then most
     removed -- with what was removed in ``removed``. The bare capture wins every tie it can.
     """
-    from ._decor import readings
+    from ._decor import kind_of, readings, spans
+    from ._session import unwrap_text
 
+    stdout_lines = _line_count(transcript.stdout)
+    wrappers: list[Decoration] = []
+    texts = []
+    for text, offset in ((transcript.stdout, 0), (transcript.stderr, stdout_lines)):
+        bare, numbers, example = unwrap_text(text)
+        texts.append(bare)
+        if numbers:
+            kind = kind_of(example, False)
+            wrappers.append(Decoration(kind, example, spans([n + offset for n in numbers])))
+    transcript = replace(transcript, stdout=texts[0], stderr=texts[1])
     unit = getattr(get_module(info), "REDRAW_UNIT", None)
     out_options = readings(transcript.stdout, unit)
     err_options = readings(transcript.stderr, unit)
-    if not out_options and not err_options:
-        return _parse_pasted(info, transcript, None, None, strict)
-    best: tuple[tuple[int, ...], _Choice] = (_score(info, transcript, _Choice()), _Choice())
-    for option in out_options:
-        choice = _Choice(option, None)
-        best = min(best, (_score(info, transcript, choice), choice), key=lambda b: b[0])
-    for option in err_options:
-        choice = _Choice(best[1].out, option)
-        best = min(best, (_score(info, transcript, choice), choice), key=lambda b: b[0])
-    chosen = best[1]
+    chosen = _Choice()
+    if out_options or err_options:
+        best = (_score(info, transcript, chosen), chosen)
+        for option in out_options:
+            choice = _Choice(option, None)
+            best = min(best, (_score(info, transcript, choice), choice), key=lambda b: b[0])
+        for option in err_options:
+            choice = _Choice(best[1].out, option)
+            best = min(best, (_score(info, transcript, choice), choice), key=lambda b: b[0])
+        chosen = best[1]
     result = _parse_pasted(info, transcript, chosen.out, chosen.err, strict)
-    removed = chosen.removed(_line_count(transcript.stdout))
+    removed = (*wrappers, *chosen.removed(stdout_lines))
     return replace(result, removed=removed) if removed else result
 
 

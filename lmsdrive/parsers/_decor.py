@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .._text import strip_ansi
-from ._session import cut_visible, unwrap_all
+from ._session import cut_visible
 
 __all__ = ["Decoration", "Reading", "readings", "spans"]
 
@@ -109,7 +109,7 @@ def readings(text: str, redraw: re.Pattern[str] | None = None) -> list[Reading]:
     (none for a capture without one)."""
     if not text.strip():
         return []
-    lines = unwrap_all(text.removeprefix("\ufeff").split("\n"))  # the listed wrappers first
+    lines = text.split("\n")
     out = list(_prefix_readings(lines))
     if redraw is not None:
         for base in [None, *out[:1]]:
@@ -218,7 +218,8 @@ def _pattern(common: Sequence[_Tok], cut: int) -> tuple[str, str]:
     return "".join(parts), ""
 
 
-def _kind(removed: str, literal: bool) -> str:
+def kind_of(removed: str, literal: bool) -> str:
+    """The kind of a decoration by what was removed (``literal``: the same on every line)."""
     core = removed.strip()
     if core and set(core) <= _MARKERS | {" "}:
         return "comment" if "#" in core else "quote"
@@ -308,7 +309,7 @@ def _strip(lines: Sequence[str], head: str, tail: str, literal: bool) -> Reading
         out.append(plain[m.end() :] if plain is line else cut_visible(line, m.end()))
     if not hit or not example.strip():
         return None  # nothing, or only an indentation
-    kind = _kind(example, literal)
+    kind = kind_of(example, literal)
     return Reading(
         "\n".join(out),
         tuple(range(1, len(lines) + 1)),

@@ -114,6 +114,19 @@ def unwrap_all(lines: Sequence[str]) -> list[str]:
     return out
 
 
+def unwrap_text(text: str) -> tuple[str, list[int], str]:
+    """``text`` without the listed log wrappers (step 1), the 1-based numbers of the lines
+    that had one, and the first wrapper removed (what the result reports)."""
+    lines = text.removeprefix("\ufeff").split("\n")
+    out = unwrap_all(lines)
+    changed = [i for i, (a, b) in enumerate(zip(lines, out, strict=True)) if a is not b]
+    if not changed:
+        return text, [], ""
+    first = strip_ansi(lines[changed[0]])
+    example = first[: len(first) - len(strip_ansi(out[changed[0]]))]
+    return "\n".join(out), [i + 1 for i in changed], example
+
+
 # -- 2. commands ----------------------------------------------------------------------------
 
 _TOOL = r"(?:\S*[/\\])?(?:lms|ollama)(?:\.exe)?(?=\s|$)"
