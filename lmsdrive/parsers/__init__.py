@@ -317,10 +317,10 @@ def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool =
     Decorations nobody listed (a comment or quote marker, a log viewer's timestamp, a tag on
     every line, a flattened redraw, a client's log before an error report) are inferred
     (``_decor``): each way of removing one is read too, and the reading the parser
-    understands best is kept -- fewest lines not understood, then most facts, then most
-    removed -- with what was removed in ``removed``. The bare capture wins every tie it can.
+    understands best is kept -- fewest lines not understood, then most removed by
+    decorations of a known shape, then most facts -- with what was removed in ``removed``.
     """
-    from ._decor import kind_of, readings, spans
+    from ._decor import kind_of, spans
     from ._session import unwrap_text
 
     stdout_lines = _line_count(transcript.stdout)
@@ -334,21 +334,30 @@ def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool =
             wrappers.append(Decoration(kind, example, spans([n + offset for n in numbers])))
     transcript = replace(transcript, stdout=texts[0], stderr=texts[1])
     unit = getattr(get_module(info), "REDRAW_UNIT", None)
-    out_options = readings(transcript.stdout, unit)
-    err_options = readings(transcript.stderr, unit)
+    options = _options(transcript, unit)
     chosen = _Choice()
-    if out_options or err_options:
+    if options:
         best = (_score(info, transcript, chosen), chosen)
-        for option in out_options:
-            choice = _Choice(option, None)
-            best = min(best, (_score(info, transcript, choice), choice), key=lambda b: b[0])
-        for option in err_options:
-            choice = _Choice(best[1].out, option)
+        for choice in options:
             best = min(best, (_score(info, transcript, choice), choice), key=lambda b: b[0])
         chosen = best[1]
     result = _parse_pasted(info, transcript, chosen.out, chosen.err, strict)
     removed = (*wrappers, *chosen.removed(stdout_lines))
     return replace(result, removed=removed) if removed else result
+
+
+def _options(transcript: Transcript, unit: re.Pattern[str] | None) -> list[_Choice]:
+    """Readings of stdout and stderr without an inferred decoration, inferred from both
+    streams as one capture (a decoration goes on every line a person or tool shows)."""
+    from ._decor import readings, split_reading
+
+    if not transcript.stderr:
+        return [_Choice(r, None) for r in readings(transcript.stdout, unit)]
+    if not transcript.stdout:
+        return [_Choice(None, r) for r in readings(transcript.stderr, unit)]
+    joined = transcript.stdout + "\n" + transcript.stderr
+    cut = _line_count(transcript.stdout)
+    return [_Choice(*split_reading(r, cut)) for r in readings(joined, unit)]
 
 
 @dataclass(frozen=True)
@@ -371,18 +380,19 @@ class _Choice:
         """Characters removed, counted only when every removal is a decoration by its shape
         (a text all lines share, ``data: ``, is removed only when that reads better)."""
         readings = [r for r in (self.out, self.err) if r is not None]
-        return sum(r.weight for r in readings) if all(r.shaped for r in readings) else 0
+        return readings[0].weight if readings and all(r.shaped for r in readings) else 0
 
 
 def _score(info: ParserInfo, transcript: Transcript, choice: _Choice) -> tuple[int, ...]:
     """How well the parser reads a choice, lower is better: not read at all; lines not
-    understood; facts read (more is better); characters removed (more is better)."""
+    understood (skipped, or passed on unread); characters removed by decorations of a
+    known shape (more is better); facts read (more is better)."""
     try:
         result = _parse_pasted(info, transcript, choice.out, choice.err, False)
     except ParseError:
         return (1,)
-    skipped = len(result.skipped) + sum(len(a.skipped) for a in result.attempts)
-    return (0, skipped, -_facts(result.to_dict()), -choice.weight)
+    unread = sum(len(r.skipped) + r.unread() for r in (result, *result.attempts))
+    return (0, unread, -choice.weight, -_facts(result.to_dict()))
 
 
 def _facts(value: object) -> int:

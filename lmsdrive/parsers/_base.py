@@ -100,6 +100,12 @@ class Result:
                 out[name] = to_jsonable(getattr(self, name))
         return out
 
+    def unread(self) -> int:
+        """Lines passed on without being read, by a parser that never skips (``ollama
+        serve`` counts them in ``other_lines``): what the pre-pass weighs, beside
+        ``skipped``, to tell which reading of a capture its parser understands."""
+        return 0
+
     def raise_for_error(self) -> None:
         """Raise the typed exception of the runtime's error report, if the output is one
         (:func:`lmsdrive.errors.error_for`); do nothing otherwise."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .._text import strip_ansi
@@ -54,7 +54,12 @@ SHAPED = _ALONE | {"redraw", "log before the report"}
 #: column with a bar.
 _TAG = re.compile(r"^[\[<(].*[\]>)]:?$|\[\d+\]:$|\|$")
 #: One blank-separated piece of a decoration found on a single line.
-_ATOM = re.compile(r"[#>]+|\||[\[<(][^\]>)\s]*[\]>)]:?|[\w.@/-]*\[\d+\]:")
+_ATOM = re.compile(r"[#>]+|[|:»-]|::|(?:[\[<(][^\]>)\s]*[\]>)])+:?|[\w.@/-]*\[\d+\]:")
+_UNIT = re.compile(r"[\w.@/-]*\[\d+\]:")
+_STAMP = re.compile(r"[\d:.,/+TZ-]+:?")
+_ZONE = re.compile(r"(?:UTC|GMT|[A-Z]{1,3}[SD]?T):?")
+_MONTH = re.compile(r"[^\W\d_]{2,5}\.?,?")
+_HOST = re.compile(r"[\w.-]+")
 _TIME = re.compile(
     r"\d{1,2}[:.h]\d\d|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
 )
@@ -120,6 +125,29 @@ def readings(text: str, redraw: re.Pattern[str] | None = None) -> list[Reading]:
     if report is not None:
         out.append(report)
     return out
+
+
+def split_reading(reading: Reading, cut: int) -> tuple[Reading, Reading]:
+    """A reading of two texts joined by a newline (the first of ``cut`` lines) as a reading
+    of each; the second's line numbers and decorations count from its own first line."""
+    lines = reading.text.split("\n")
+    first = [i for i, n in enumerate(reading.origin) if n <= cut]
+    second = [i for i, n in enumerate(reading.origin) if n > cut]
+
+    def part(idx: list[int], offset: int, keep: Callable[[int], bool]) -> Reading:
+        removed = []
+        for d in reading.removed:
+            numbers = [n - offset for n in _numbers(d) if keep(n)]
+            if numbers:
+                removed.append(Decoration(d.kind, d.text, spans(numbers)))
+        return Reading(
+            "\n".join(lines[i] for i in idx),
+            tuple(reading.origin[i] - offset for i in idx),
+            tuple(removed),
+            reading.weight,
+        )
+
+    return part(first, 0, lambda n: n <= cut), part(second, cut, lambda n: n > cut)
 
 
 def _then(first: Reading, second: Reading) -> Reading:
@@ -193,14 +221,15 @@ def _common(lines: Sequence[str]) -> list[_Tok]:
 
 
 def _cuts(common: Sequence[_Tok]) -> list[int]:
-    """Token counts after which a decoration may end, longest first."""
+    """Token counts after which a decoration may end, shortest first (a tie between two
+    readings keeps the shorter cut unless the longer one's shape makes it a decoration)."""
     cuts = [j + 1 for j, t in enumerate(common) if t.key == _BLANK]
     lead = 0
     while lead < len(common) and common[lead].key in _MARKERS:
         lead += 1
     if lead and lead not in cuts:
         cuts.append(lead)
-    return sorted(set(cuts), reverse=True)
+    return sorted(set(cuts))
 
 
 def _pattern(common: Sequence[_Tok], cut: int) -> tuple[str, str]:
@@ -219,35 +248,59 @@ def _pattern(common: Sequence[_Tok], cut: int) -> tuple[str, str]:
 
 
 def kind_of(removed: str, literal: bool) -> str:
-    """The kind of a decoration by what was removed (``literal``: the same on every line)."""
+    """The kind of a decoration by what was removed (``literal``: the same on every line):
+    ``comment``/``quote`` (markers only), ``timestamp`` or ``tag`` (every blank-separated
+    piece a piece of one), else ``literal`` or ``prefix``: text all lines share, which may
+    be the runtime's own (``Error: ``, ``data: ``)."""
     core = removed.strip()
     if core and set(core) <= _MARKERS | {" "}:
         return "comment" if "#" in core else "quote"
-    if _TIME.search(removed):
-        return "timestamp"
-    if _TAG.search(core):
-        return "tag"
+    if core and _decorative(core.split()):
+        if _TIME.search(core):
+            return "timestamp"
+        if _TAG.search(core):
+            return "tag"
     return "literal" if literal else "prefix"
 
 
-def _alone(d: Decoration) -> bool:
-    """Whether what was removed from a capture of one line is a decoration by its shape alone
-    (on one line every prefix is common to all lines): markers, tags, a time and its host."""
-    atoms = d.text.split()
-    if d.kind not in _ALONE or not atoms:
+def _decorative(atoms: Sequence[str]) -> bool:
+    """Every piece is one of a decoration: a marker, a bar, a bracketed tag, ``unit[pid]:``,
+    a date/time/zone, a month name next to a number, a host before ``unit[pid]:`` or a
+    service name before a bar."""
+    for i, a in enumerate(atoms):
+        after = atoms[i + 1 :]
+        if _ATOM.fullmatch(a) or _ZONE.fullmatch(a):
+            continue
+        if _has_digit(a) and _STAMP.fullmatch(a):
+            continue
+        near = atoms[i - 1 : i] + after[:1]
+        if _MONTH.fullmatch(a) and any(_has_digit(b) for b in near):
+            continue
+        if _HOST.fullmatch(a) and (after[:1] == ["|"] or any(_UNIT.fullmatch(b) for b in after)):
+            continue
         return False
-    timed = d.kind == "timestamp"
-    return all(_ATOM.fullmatch(a) or (timed and len(a) <= 40) for a in atoms)
+    return True
+
+
+def _alone(d: Decoration) -> bool:
+    """Whether what was removed from a capture of one line is a decoration by its shape
+    alone (on one line every prefix is common to all lines)."""
+    return d.kind in _ALONE
 
 
 def _participants(lines: Sequence[str]) -> list[int]:
-    """Indices of the lines that should share the decoration: not blank, not a command."""
+    """Indices of the lines that should share the decoration: not a typed command, holding
+    a letter or digit (a line of only ``> >`` is the decoration of a blank line)."""
     out = []
+    kept = []
     for i, line in enumerate(lines):
         plain = strip_ansi(line) if "\x1b" in line else line
-        if plain.strip() and not _COMMAND.search(plain[:200]):
+        if not plain.strip():
+            continue
+        kept.append(i)
+        if any(c.isalnum() for c in plain) and not _COMMAND.search(plain[:200]):
             out.append(i)
-    return out or [i for i, line in enumerate(lines) if line.strip()]
+    return out or kept
 
 
 def _sample(idx: Sequence[int]) -> list[int]:
@@ -279,6 +332,8 @@ def _prefix_readings(lines: Sequence[str]) -> Iterator[Reading]:
         single = len(group) == 1
         for cut in _cuts(common):
             head, tail = _pattern(common, cut)
+            if tail:
+                tail = _narrowest(lines, head, tail)
             if head + tail in seen:
                 continue
             seen.add(head + tail)
@@ -286,6 +341,17 @@ def _prefix_readings(lines: Sequence[str]) -> Iterator[Reading]:
             reading = _strip(lines, head, tail, literal)
             if reading is not None and (not single or _alone(reading.removed[0])):
                 yield reading
+
+
+def _narrowest(lines: Sequence[str], head: str, tail: str) -> str:
+    """The final blank run of a prefix as wide as its narrowest on any line with text after
+    it (``> > {`` beside ``> >   "data"``: one blank, the rest is the text's indentation)."""
+    widths = [
+        len(m.group(1))
+        for line in lines
+        if (m := re.match(head + r"([ \t]+)\S", strip_ansi(line) if "\x1b" in line else line))
+    ]
+    return f"[ \\t]{{{min(widths)}}}" if widths else tail
 
 
 def _strip(lines: Sequence[str], head: str, tail: str, literal: bool) -> Reading | None:
@@ -299,11 +365,14 @@ def _strip(lines: Sequence[str], head: str, tail: str, literal: bool) -> Reading
     weight = 0
     for n, line in enumerate(lines, 1):
         plain = strip_ansi(line) if "\x1b" in line else line
-        m = full.match(plain) or only.match(plain)
+        m = full.match(plain)
+        if m is not None:
+            example = example or m.group()
+        else:
+            m = only.match(plain)
         if m is None or not m.end():
             out.append(line)
             continue
-        example = example or m.group()
         hit.append(n)
         weight += m.end()
         out.append(plain[m.end() :] if plain is line else cut_visible(line, m.end()))

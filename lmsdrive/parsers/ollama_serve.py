@@ -163,6 +163,9 @@ class OllamaServeResult(Result):
     log_lines: int = 0
     other_lines: int = 0
 
+    def unread(self) -> int:
+        return self.other_lines
+
 
 # --- log lines ------------------------------------------------------------------------
 
