@@ -320,79 +320,36 @@ def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool =
     understands best is kept -- fewest lines not understood, then most removed by
     decorations of a known shape, then most facts -- with what was removed in ``removed``.
     """
-    from ._decor import kind_of, spans
-    from ._session import unwrap_text
-
-    stdout_lines = _line_count(transcript.stdout)
-    wrappers: list[Decoration] = []
-    texts = []
-    for text, offset in ((transcript.stdout, 0), (transcript.stderr, stdout_lines)):
-        bare, numbers, example = unwrap_text(text)
-        texts.append(bare)
-        if numbers:
-            kind = kind_of(example, False)
-            wrappers.append(Decoration(kind, example, spans([n + offset for n in numbers])))
-    transcript = replace(transcript, stdout=texts[0], stderr=texts[1])
-    unit = getattr(get_module(info), "REDRAW_UNIT", None)
-    options = _options(transcript, unit)
-    chosen = _Choice()
-    if options:
-        best = (_score(info, transcript, chosen), chosen)
-        for choice in options:
-            best = min(best, (_score(info, transcript, choice), choice), key=lambda b: b[0])
-        chosen = best[1]
-    result = _parse_pasted(info, transcript, chosen.out, chosen.err, strict)
-    removed = (*wrappers, *chosen.removed(stdout_lines))
-    return replace(result, removed=removed) if removed else result
-
-
-def _options(transcript: Transcript, unit: re.Pattern[str] | None) -> list[_Choice]:
-    """Readings of stdout and stderr without an inferred decoration, inferred from both
-    streams as one capture (a decoration goes on every line a person or tool shows)."""
     from ._decor import readings, split_reading
 
-    if not transcript.stderr:
-        return [_Choice(r, None) for r in readings(transcript.stdout, unit)]
-    if not transcript.stdout:
-        return [_Choice(None, r) for r in readings(transcript.stderr, unit)]
-    joined = transcript.stdout + "\n" + transcript.stderr
-    cut = _line_count(transcript.stdout)
-    return [_Choice(*split_reading(r, cut)) for r in readings(joined, unit)]
+    out_text, err_text = transcript.stdout, transcript.stderr
+    cut = _line_count(out_text) if err_text else len(out_text.split("\n"))
+    joined = f"{out_text}\n{err_text}" if out_text and err_text else out_text or err_text
+    if not out_text:
+        cut = 0
+    options = readings(joined, getattr(get_module(info), "REDRAW_UNIT", None))
+    best = options[0]
+    if len(options) > 1:
+        scores = [_score(info, transcript, split_reading(r, cut)) for r in options]
+        best = options[scores.index(min(scores))]
+    out, err = split_reading(best, cut)
+    result = _parse_pasted(info, transcript, out, err, strict)
+    return replace(result, removed=best.removed) if best.removed else result
 
 
-@dataclass(frozen=True)
-class _Choice:
-    """A reading of stdout and of stderr without an inferred decoration (``None``: as is)."""
-
-    out: Reading | None = None
-    err: Reading | None = None
-
-    def removed(self, stdout_lines: int) -> tuple[Decoration, ...]:
-        out = self.out.removed if self.out else ()
-        err = tuple(
-            replace(d, lines=tuple((a + stdout_lines, b + stdout_lines) for a, b in d.lines))
-            for d in (self.err.removed if self.err else ())
-        )
-        return out + err
-
-    @property
-    def weight(self) -> int:
-        """Characters removed, counted only when every removal is a decoration by its shape
-        (a text all lines share, ``data: ``, is removed only when that reads better)."""
-        readings = [r for r in (self.out, self.err) if r is not None]
-        return readings[0].weight if readings and all(r.shaped for r in readings) else 0
-
-
-def _score(info: ParserInfo, transcript: Transcript, choice: _Choice) -> tuple[int, ...]:
-    """How well the parser reads a choice, lower is better: not read at all; lines not
-    understood (skipped, or passed on unread); characters removed by decorations of a
-    known shape (more is better); facts read (more is better)."""
+def _score(
+    info: ParserInfo, transcript: Transcript, pair: tuple[Reading, Reading]
+) -> tuple[int, ...]:
+    """How well the parser reads a reading of stdout and stderr, lower is better: not read
+    at all; lines not understood (skipped, or passed on unread); characters removed by
+    decorations of a known shape (more is better); facts read (more is better)."""
     try:
-        result = _parse_pasted(info, transcript, choice.out, choice.err, False)
+        result = _parse_pasted(info, transcript, *pair, False)
     except ParseError:
         return (1,)
     unread = sum(len(r.skipped) + r.unread() for r in (result, *result.attempts))
-    return (0, unread, -choice.weight, -_facts(result.to_dict()))
+    weight = pair[0].weight if pair[0].shaped and pair[1].shaped else 0
+    return (0, unread, -weight, -_facts(result.to_dict()))
 
 
 def _facts(value: object) -> int:
@@ -411,12 +368,12 @@ def _line_count(text: str) -> int:
 def _parse_pasted(
     info: ParserInfo,
     transcript: Transcript,
-    out_reading: Reading | None,
-    err_reading: Reading | None,
+    out_reading: Reading,
+    err_reading: Reading,
     strict: bool,
 ) -> Result:
     """The pre-pass then the parser, on stdout and stderr as ``out_reading`` and
-    ``err_reading`` read them (``None``: as captured)."""
+    ``err_reading`` read them."""
     from ._session import read_paste
 
     def same(command: str) -> str:
@@ -424,15 +381,10 @@ def _parse_pasted(
 
     drop_log = info.tool == "ollama" and "/" not in info.name and not info.reads_server_log
     out, err = (
-        read_paste(
-            reading.text if reading else text, same=same, drop_server_log=drop_log, target=info.name
-        )
-        for text, reading in ((transcript.stdout, out_reading), (transcript.stderr, err_reading))
+        read_paste(reading.text, same=same, drop_server_log=drop_log, target=info.name)
+        for reading in (out_reading, err_reading)
     )
-    out_origin = _through(out.origin, out_reading)
-    err_origin = _through(err.origin, err_reading)
-    stdout_lines = _line_count(transcript.stdout)
-    origin = out_origin + tuple(stdout_lines + n for n in err_origin)
+    origin = _through(out.origin, out_reading) + _through(err.origin, err_reading)
     result = _read(info, replace(transcript, stdout=out.text, stderr=err.text), origin, strict)
     attempts = tuple(
         _read(info, Transcript.of(a.text), _through(a.origin, out_reading), strict)
@@ -441,10 +393,8 @@ def _parse_pasted(
     return replace(result, attempts=attempts) if attempts else result
 
 
-def _through(origin: tuple[int, ...], reading: Reading | None) -> tuple[int, ...]:
+def _through(origin: tuple[int, ...], reading: Reading) -> tuple[int, ...]:
     """Line numbers of a reading's text as line numbers of the capture."""
-    if reading is None:
-        return origin
     return tuple(reading.origin[n - 1] for n in origin if 0 < n <= len(reading.origin))
 
 

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .._text import strip_ansi
-from ._session import cut_visible
+from ._session import cut_visible, unwrap_text
 
 __all__ = ["Decoration", "Reading", "readings", "spans"]
 
@@ -110,44 +110,57 @@ def spans(numbers: Sequence[int]) -> tuple[tuple[int, int], ...]:
 
 
 def readings(text: str, redraw: re.Pattern[str] | None = None) -> list[Reading]:
-    """Every way of reading ``text`` without a decoration inferred from it, best guess first
-    (none for a capture without one)."""
-    if not text.strip():
-        return []
+    """Every way of reading ``text`` without its decorations, the bare capture first (without
+    the wrappers the pre-pass lists, ``_session.unwrap_text``), then each inferred one (on
+    the capture as is, and on it without the listed wrappers)."""
     lines = text.split("\n")
-    out = list(_prefix_readings(lines))
-    if redraw is not None:
-        for base in [None, *out[:1]]:
-            split = _split_redraws(lines if base is None else base.text.split("\n"), redraw)
-            if split is not None:
-                out.append(_then(base, split) if base is not None else split)
-    report = _from_last_report(lines)
-    if report is not None:
-        out.append(report)
+    listed = _listed(lines)
+    out = [listed or Reading(text, tuple(range(1, len(lines) + 1)), (), 0)]
+    for reading in _inferred(lines, redraw):
+        after = _listed(reading.text.split("\n"))
+        out.append(_then(reading, after) if after else reading)
+    if listed is not None:
+        out.extend(_then(listed, r) for r in _inferred(listed.text.split("\n"), redraw))
     return out
 
 
+def _listed(lines: list[str]) -> Reading | None:
+    """``lines`` without the wrappers the pre-pass lists (compose, docker/kubectl
+    timestamps, journal), or ``None`` when there are none."""
+    text, numbers, example = unwrap_text("\n".join(lines))
+    if not numbers:
+        return None
+    removed = Decoration(kind_of(example, False), example, spans(numbers))
+    return Reading(text, tuple(range(1, len(lines) + 1)), (removed,), len(example) * len(numbers))
+
+
+def _inferred(lines: list[str], redraw: re.Pattern[str] | None) -> Iterator[Reading]:
+    if not any(line.strip() for line in lines):
+        return
+    prefixes = list(_prefix_readings(lines))
+    yield from prefixes
+    if redraw is not None:
+        for base in [None, *prefixes[-1:]]:
+            split = _split_redraws(lines if base is None else base.text.split("\n"), redraw)
+            if split is not None:
+                yield split if base is None else _then(base, split)
+    report = _from_last_report(lines)
+    if report is not None:
+        yield report
+
+
 def split_reading(reading: Reading, cut: int) -> tuple[Reading, Reading]:
-    """A reading of two texts joined by a newline (the first of ``cut`` lines) as a reading
-    of each; the second's line numbers and decorations count from its own first line."""
+    """A reading of stdout and stderr joined by a newline (stdout's first ``cut`` lines) as
+    a reading of each; line numbers stay the capture's (stderr's after stdout's)."""
     lines = reading.text.split("\n")
-    first = [i for i, n in enumerate(reading.origin) if n <= cut]
-    second = [i for i, n in enumerate(reading.origin) if n > cut]
+    out = [i for i, n in enumerate(reading.origin) if n <= cut]
+    err = [i for i, n in enumerate(reading.origin) if n > cut]
 
-    def part(idx: list[int], offset: int, keep: Callable[[int], bool]) -> Reading:
-        removed = []
-        for d in reading.removed:
-            numbers = [n - offset for n in _numbers(d) if keep(n)]
-            if numbers:
-                removed.append(Decoration(d.kind, d.text, spans(numbers)))
-        return Reading(
-            "\n".join(lines[i] for i in idx),
-            tuple(reading.origin[i] - offset for i in idx),
-            tuple(removed),
-            reading.weight,
-        )
+    def part(idx: list[int]) -> Reading:
+        text = "\n".join(lines[i] for i in idx)
+        return Reading(text, tuple(reading.origin[i] for i in idx), reading.removed, reading.weight)
 
-    return part(first, 0, lambda n: n <= cut), part(second, cut, lambda n: n > cut)
+    return part(out), part(err)
 
 
 def _then(first: Reading, second: Reading) -> Reading:
@@ -273,7 +286,7 @@ def _decorative(atoms: Sequence[str]) -> bool:
             continue
         if _has_digit(a) and _STAMP.fullmatch(a):
             continue
-        near = atoms[i - 1 : i] + after[:1]
+        near = [*atoms[max(i - 1, 0) : i], *after[:1]]
         if _MONTH.fullmatch(a) and any(_has_digit(b) for b in near):
             continue
         if _HOST.fullmatch(a) and (after[:1] == ["|"] or any(_UNIT.fullmatch(b) for b in after)):
