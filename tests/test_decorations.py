@@ -22,8 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from lmsdrive.errors import ParseError
 from lmsdrive.golden import Fixture, iter_fixtures
-from lmsdrive.parsers import parse_transcript, resolve
+from lmsdrive.parsers import ParserInfo, get_module, parse_transcript, read, resolve
 from lmsdrive.parsers._base import Result
 from lmsdrive.transcript import Transcript
 
@@ -141,12 +142,23 @@ def facts(result: Result) -> dict[str, object]:
     return got
 
 
+def hidden(info: ParserInfo, wrapped: Transcript, want: Result) -> bool:
+    """Whether the parser alone, without the pre-pass, reads the decorated capture like the
+    bare one: its terminal replay erased the decoration (a prefix before a ``\\r``), so
+    there was nothing to remove."""
+    try:
+        alone = read(get_module(info).parse, wrapped, command=info.name)
+    except ParseError:
+        return False
+    return facts(alone) == facts(want)
+
+
 def lines_of(text: str) -> int:
     return len([x for x in text.split("\n") if x.strip()])
 
 
 SETTINGS = settings(
-    max_examples=8,
+    max_examples=6,
     derandomize=True,
     database=None,
     deadline=timedelta(seconds=3),
@@ -169,11 +181,9 @@ def test_a_decorated_capture_reads_like_the_bare_one(fx: Fixture, decor: Decor) 
     want = parse_transcript(info, bare, strict=True)
     got = parse_transcript(info, wrapped)
     assert facts(got) == facts(want), wrapped.text[:400]
-    assert got.removed, "the decoration removed is reported"
+    if not hidden(info, wrapped, want):
+        assert got.removed, "the decoration removed is reported"
     numbered = {n for d in got.removed for a, b in d.lines for n in range(a, b + 1)}
-    every = [
-        n
-        for n, line in enumerate((wrapped.stdout + wrapped.stderr).split("\n"), 1)
-        if line.strip()
-    ]
-    assert numbered <= set(every)
+    shown = [*(wrapped.stdout.split("\n") if wrapped.stdout else [])]
+    shown += wrapped.stderr.split("\n") if wrapped.stderr else []  # numbered after stdout
+    assert numbered <= {n for n, line in enumerate(shown, 1) if line.strip()}

@@ -342,7 +342,7 @@ def _prefix_readings(lines: Sequence[str]) -> Iterator[Reading]:
         if "\x1b" in "".join(sample):
             sample = [strip_ansi(s) for s in sample]
         common = _common(sample)
-        single = len(group) == 1
+        single = sum(1 for line in lines if line.strip()) == 1
         for cut in _cuts(common):
             head, tail = _pattern(common, cut)
             if tail:
