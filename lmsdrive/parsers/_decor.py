@@ -328,7 +328,7 @@ def _groups(lines: Sequence[str], idx: Sequence[int]) -> Iterator[list[int]]:
     yield list(idx)
     firsts = Counter(_tokens(lines[i])[0][0] for i in idx)
     key, count = firsts.most_common(1)[0]
-    if count < len(idx) and count >= 3 and 3 * count >= 2 * len(idx):
+    if count < len(idx) and count >= 2 and 3 * count >= 2 * len(idx):
         yield [i for i in idx if _tokens(lines[i])[0][0] == key]
 
 
@@ -409,6 +409,10 @@ def _split_redraws(lines: Sequence[str], unit: re.Pattern[str]) -> Reading | Non
     hit: list[int] = []
     example = ""
     for n, line in enumerate(lines, 1):
+        if "\r" in line or "\x1b" in line:  # a redraw the terminal replay reads as it is
+            out.append(line)
+            origin.append(n)
+            continue
         starts = [
             m.start()
             for m in unit.finditer(line)

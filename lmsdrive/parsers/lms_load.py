@@ -132,6 +132,9 @@ _SUCCESS_RE = re.compile(
     rf"(?:\s*\((?P<size>{SIZE_PATTERN})\))?$"
 )
 _SIZE_LINE_RE = re.compile(rf"^\((?P<size>{SIZE_PATTERN})\)$")
+#: Where a frame of the load's spinner starts: what the pre-pass splits a line on when a log
+#: collector dropped the ``\r``/escapes and left the frames on one line (``_decor``).
+REDRAW_UNIT = re.compile(r"Loading |Model loaded successfully ")
 _IDENT_RE = re.compile(r'^To use the model in the API/SDK, use the identifier "(?P<id>.*)"\.?$')
 _MODEL_RE = re.compile(r"^Model:\s+(?P<key>\S.*)$")
 _CTX_RE = re.compile(r"^Context Length:\s*(?P<n>\d[\d,.'\s\u00a0\u202f]*)$")
