@@ -407,3 +407,12 @@ def test_strict_still_refuses_what_is_not_understood_after_a_decoration() -> Non
         parse("ollama list", text, strict=True)
     got = parse("ollama list", text).to_dict()
     assert [s["line"] for s in got["skipped"]] == [3] and got["removed"][0]["kind"] == "comment"
+
+
+def test_a_long_capture_is_inferred_on_a_sample_and_read_whole() -> None:
+    row = TABLE.splitlines()[1]
+    table = TABLE.splitlines()[0] + "\n" + "".join(row + "\n" for _ in range(3000))
+    got = parse("ollama list", prefixed("> ", table), strict=True).to_dict()
+    assert len(got["models"]) == 3000
+    assert got["removed"] == [{"kind": "quote", "text": "> ", "lines": [[1, 3001]]}]
+    assert "removed" not in parse("ollama list", table, strict=True).to_dict()

@@ -320,21 +320,55 @@ def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool =
     understands best is kept -- fewest lines not understood, then most removed by
     decorations of a known shape, then most facts -- with what was removed in ``removed``.
     """
-    from ._decor import readings, split_reading
+    from ._decor import split_reading
 
-    out_text, err_text = transcript.stdout, transcript.stderr
-    cut = _line_count(out_text) if err_text else len(out_text.split("\n"))
-    joined = f"{out_text}\n{err_text}" if out_text and err_text else out_text or err_text
-    if not out_text:
-        cut = 0
-    options = readings(joined, getattr(get_module(info), "REDRAW_UNIT", None))
-    best = options[0]
-    if len(options) > 1:
-        scores = [_score(info, transcript, split_reading(r, cut)) for r in options]
-        best = options[scores.index(min(scores))]
-    out, err = split_reading(best, cut)
+    best = undecorated(info, transcript)
+    out, err = split_reading(best, _joined(transcript.stdout, transcript.stderr)[1])
     result = _parse_pasted(info, transcript, out, err, strict)
     return replace(result, removed=best.removed) if best.removed else result
+
+
+def undecorated(info: ParserInfo, transcript: Transcript) -> Reading:
+    """The capture (stdout, then stderr) without the decorations ``info``'s parser reads it
+    best without: the listed wrappers and the inferred ones (``_decor``). On a long capture
+    the choice is made on its first and last lines, then applied to the whole."""
+    from ._decor import replay
+
+    unit = getattr(get_module(info), "REDRAW_UNIT", None)
+    best, sampled = _best(info, transcript, unit)
+    if not sampled:
+        return best
+    return replay(_joined(transcript.stdout, transcript.stderr)[0], best.steps, unit)
+
+
+#: Lines of a stream beyond which decorations are inferred on its first and last lines
+#: (the choice is then applied to the whole).
+_SAMPLE = 600
+
+
+def _joined(out_text: str, err_text: str) -> tuple[str, int]:
+    """stdout and stderr as one text, and how many of its lines are stdout's."""
+    if out_text and err_text:
+        return f"{out_text}\n{err_text}", _line_count(out_text)
+    return out_text or err_text, _line_count(out_text)
+
+
+def _best(
+    info: ParserInfo, transcript: Transcript, unit: re.Pattern[str] | None
+) -> tuple[Reading, bool]:
+    """The reading of a capture that ``info``'s parser reads best (:func:`_score`), and
+    whether it was chosen on a sample (the first and last lines of a long capture)."""
+    from ._decor import readings, sample, split_reading
+
+    out_text, err_text = (sample(t, _SAMPLE) for t in (transcript.stdout, transcript.stderr))
+    sampled = out_text is not transcript.stdout or err_text is not transcript.stderr
+    transcript = replace(transcript, stdout=out_text, stderr=err_text)
+    joined, cut = _joined(out_text, err_text)
+    options = readings(joined, unit)
+    if len(options) == 1:
+        return options[0], sampled
+    scores = [_score(info, transcript, split_reading(r, cut)) for r in options]
+    return options[scores.index(min(scores))], sampled
 
 
 def _score(
@@ -342,14 +376,15 @@ def _score(
 ) -> tuple[int, ...]:
     """How well the parser reads a reading of stdout and stderr, lower is better: not read
     at all; lines not understood (skipped, or passed on unread); characters removed by
-    decorations of a known shape (more is better); facts read (more is better)."""
+    decorations of a known shape (more is better); facts read (more is better); how many
+    decorations (one for a prefix is better than two)."""
     try:
         result = _parse_pasted(info, transcript, *pair, False)
     except ParseError:
         return (1,)
     unread = sum(len(r.skipped) + r.unread() for r in (result, *result.attempts))
     weight = pair[0].weight if pair[0].shaped and pair[1].shaped else 0
-    return (0, unread, -weight, -_facts(result.to_dict()))
+    return (0, unread, -weight, -_facts(result.to_dict()), len(pair[0].removed))
 
 
 def _facts(value: object) -> int:

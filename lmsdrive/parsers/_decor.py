@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from .._text import strip_ansi
 from ._session import cut_visible, unwrap_text
 
-__all__ = ["Decoration", "Reading", "readings", "spans"]
+__all__ = ["Decoration", "Reading", "readings", "replay", "sample", "spans", "split_reading"]
 
 #: Lines looked at to infer a prefix (the first and last halves of a long capture).
 SAMPLE = 400
@@ -81,6 +81,11 @@ class Decoration:
     lines: tuple[tuple[int, int], ...]
 
 
+#: One step of a reading: ``("listed",)``, ``("prefix", head, tail, literal)``,
+#: ``("redraw",)``, ``("report",)``.
+Step = tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Reading:
     """A capture without one inferred decoration: its text, the 1-based input line of each
@@ -90,6 +95,8 @@ class Reading:
     origin: tuple[int, ...]
     removed: tuple[Decoration, ...]
     weight: int
+    #: How it was made, to make it again from a longer text (:func:`replay`).
+    steps: tuple[Step, ...] = ()
 
     @property
     def shaped(self) -> bool:
@@ -124,6 +131,34 @@ def readings(text: str, redraw: re.Pattern[str] | None = None) -> list[Reading]:
     return out
 
 
+def replay(text: str, steps: Sequence[Step], redraw: re.Pattern[str] | None) -> Reading:
+    """The reading ``steps`` made of another text, made of ``text`` (the inference runs on
+    a sample of a long capture; its choice is then applied to the whole)."""
+    lines = text.split("\n")
+    reading = Reading(text, tuple(range(1, len(lines) + 1)), (), 0)
+    for step in steps:
+        now = reading.text.split("\n")
+        if step[0] == "listed":
+            nxt = _listed(now)
+        elif step[0] == "prefix":
+            nxt = _strip(now, step[1], step[2], bool(step[3]))
+        elif step[0] == "redraw" and redraw is not None:
+            nxt = _split_redraws(now, redraw)
+        else:
+            nxt = _from_last_report(now)
+        if nxt is not None:
+            reading = _then(reading, nxt)
+    return reading
+
+
+def sample(text: str, lines: int) -> str:
+    """The first and last ``lines // 2`` lines of ``text`` (all of it when shorter)."""
+    parts = text.split("\n")
+    if len(parts) <= lines:
+        return text
+    return "\n".join(parts[: lines // 2] + parts[-(lines // 2) :])
+
+
 def _listed(lines: list[str]) -> Reading | None:
     """``lines`` without the wrappers the pre-pass lists (compose, docker/kubectl
     timestamps, journal), or ``None`` when there are none."""
@@ -131,7 +166,8 @@ def _listed(lines: list[str]) -> Reading | None:
     if not numbers:
         return None
     removed = Decoration(kind_of(example, False), example, spans(numbers))
-    return Reading(text, tuple(range(1, len(lines) + 1)), (removed,), len(example) * len(numbers))
+    weight = len(example) * len(numbers)
+    return Reading(text, tuple(range(1, len(lines) + 1)), (removed,), weight, (("listed",),))
 
 
 def _inferred(lines: list[str], redraw: re.Pattern[str] | None) -> Iterator[Reading]:
@@ -158,7 +194,8 @@ def split_reading(reading: Reading, cut: int) -> tuple[Reading, Reading]:
 
     def part(idx: list[int]) -> Reading:
         text = "\n".join(lines[i] for i in idx)
-        return Reading(text, tuple(reading.origin[i] for i in idx), reading.removed, reading.weight)
+        origin = tuple(reading.origin[i] for i in idx)
+        return Reading(text, origin, reading.removed, reading.weight, reading.steps)
 
     return part(out), part(err)
 
@@ -170,7 +207,8 @@ def _then(first: Reading, second: Reading) -> Reading:
         Decoration(d.kind, d.text, spans(sorted({first.origin[n - 1] for n in _numbers(d)})))
         for d in second.removed
     )
-    return Reading(second.text, origin, first.removed + moved, first.weight + second.weight)
+    weight = first.weight + second.weight
+    return Reading(second.text, origin, first.removed + moved, weight, first.steps + second.steps)
 
 
 def _numbers(d: Decoration) -> list[int]:
@@ -397,6 +435,7 @@ def _strip(lines: Sequence[str], head: str, tail: str, literal: bool) -> Reading
         tuple(range(1, len(lines) + 1)),
         (Decoration(kind, example, spans(hit)),),
         weight,
+        (("prefix", head, tail, "literal" if literal else ""),),
     )
 
 
@@ -436,6 +475,7 @@ def _split_redraws(lines: Sequence[str], unit: re.Pattern[str]) -> Reading | Non
         tuple(origin),
         (Decoration("redraw", example, spans(hit)),),
         len(out) - len(lines),
+        (("redraw",),),
     )
 
 
@@ -460,4 +500,5 @@ def _from_last_report(lines: Sequence[str]) -> Reading | None:
         tuple(range(last + 1, len(lines) + 1)),
         (Decoration("log before the report", plain[before[0]].strip(), spans(numbers)),),
         sum(len(plain[i]) for i in before),
+        (("report",),),
     )
