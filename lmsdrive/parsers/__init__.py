@@ -47,6 +47,7 @@ __all__ = [
     "parse_transcript",
     "read",
     "resolve",
+    "undecorated",
 ]
 
 
