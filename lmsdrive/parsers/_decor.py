@@ -3,18 +3,21 @@
 The pre-pass (``_session``) knows the common wrappers by name. This module finds the ones
 nobody listed, from the capture itself, and offers each way of removing them as a
 :class:`Reading`; :func:`lmsdrive.parsers.parse_transcript` keeps the reading its parser
-understands best (fewest lines not understood, then most facts read), so a removal is only
-ever kept when what remains is read. Three kinds of inference:
+understands best (fewest lines not understood, then most removed by a decoration of a known
+shape, then most facts read), so a removal is only ever kept when what remains is read.
+Three kinds of inference:
 
-* **a common prefix**: every line of a block (blank lines, typed commands and a minority
-  of other lines aside) is cut into tokens -- a run of letters/digits (any script, any
-  width), a run of blanks, any other character -- and the tokens all lines share *by shape*
-  (a letter/digit run matches any other, punctuation itself) make the prefix: a comment or
-  quote marker (``#``, ``# ``, ``> ``, ``>> ``), a timestamp in any format or locale
-  (``déc. 07 10:00:01``, ``2026-01-21 01:46:34.123 | ``), a tag (``[entrypoint] ``,
-  ``my-host-01 ollama[7]: ``), a literal. Each cut after a blank run (or after a leading
-  marker run) is a candidate, longest first; a line that is only the decoration
-  (``#`` on a blank line) becomes blank;
+* **a common prefix**: every line of the capture (blank lines, typed commands and a
+  minority of other lines aside) is cut into tokens -- a run of letters/digits (any script),
+  a run of blanks, any other character -- and the tokens all lines share *by shape* (a run
+  holding digits matches any other such run, a word the same word, punctuation itself) make
+  the prefix. Each cut after a blank run (or after a leading ``#``/``>`` run) is a
+  candidate, shortest first; a line that is only the decoration (``#`` on a blank line)
+  becomes blank. Its kind (:func:`kind_of`) says whether every piece of it is one of a
+  decoration: a comment or quote marker (``#``, ``# ``, ``> ``, ``>> ``), a timestamp in
+  any format or locale (``déc. 07 10:00:01 gpu-box-01 ollama[7]: ``, ``2026-01-21
+  01:46:34.123 | ``), a tag (``[entrypoint] ``, ``svc-1  | ``); else it is only text all
+  lines share (``literal``, ``prefix``), which may be the runtime's own (``data: ``);
 * **a flattened redraw**: a line holding several redraw units of the parser
   (``REDRAW_UNIT`` of its module: ``pulling manifest ⠋ pulling manifest ⠙ …`` after a log
   collector dropped the ``\\r``) is split before each unit;
@@ -73,8 +76,9 @@ _STACK = re.compile(r"^\s+at \S|/\$bunfs/|node:internal|^Node\.js v\d")
 @dataclass(frozen=True)
 class Decoration:
     """One decoration removed: its ``kind`` (``comment``, ``quote``, ``timestamp``,
-    ``tag``, ``literal``, ``redraw``, ``log before the report``), what was removed from the
-    first line it was on (``text``), and the 1-based input lines, as ``[first, last]`` spans."""
+    ``tag``, ``literal``, ``prefix``, ``redraw``, ``log before the report``), what was
+    removed from the first line it was on (``text``), and the 1-based input lines, as
+    ``[first, last]`` spans."""
 
     kind: str
     text: str
@@ -88,8 +92,8 @@ Step = tuple[str, ...]
 
 @dataclass(frozen=True)
 class Reading:
-    """A capture without one inferred decoration: its text, the 1-based input line of each
-    of its lines, what was removed, and how many characters went (the tie-breaker)."""
+    """A capture without some decorations: its text, the 1-based input line of each of its
+    lines, what was removed, and how many characters went (the tie-breaker)."""
 
     text: str
     origin: tuple[int, ...]
@@ -333,12 +337,6 @@ def _decorative(atoms: Sequence[str]) -> bool:
     return True
 
 
-def _alone(d: Decoration) -> bool:
-    """Whether what was removed from a capture of one line is a decoration by its shape
-    alone (on one line every prefix is common to all lines)."""
-    return d.kind in _ALONE
-
-
 def _participants(lines: Sequence[str]) -> list[int]:
     """Indices of the lines that should share the decoration: not a typed command, holding
     a letter or digit (a line of only ``> >`` is the decoration of a blank line)."""
@@ -390,7 +388,7 @@ def _prefix_readings(lines: Sequence[str]) -> Iterator[Reading]:
             seen.add(head + tail)
             literal = all(t.text is not None for t in common[:cut])
             reading = _strip(lines, head, tail, literal)
-            if reading is not None and (not single or _alone(reading.removed[0])):
+            if reading is not None and (not single or reading.removed[0].kind in _ALONE):
                 yield reading
 
 
