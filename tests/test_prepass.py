@@ -331,6 +331,37 @@ def test_a_journal_prefix_in_a_locale_or_form_not_listed(prefix: str) -> None:
     assert [d["kind"] for d in removed] == ["timestamp"]
 
 
+SYSTEMCTL_HEAD = """\
+● ollama.service - Ollama Service
+     Loaded: loaded (/etc/systemd/system/ollama.service; enabled; preset: enabled)
+     Active: active (running) since Mon 2026-12-07 10:00:00 CET; 5s ago
+   Main PID: 4242 (ollama)
+      Tasks: 12 (limit: 38092)
+     Memory: 20.1M
+        CPU: 80ms
+     CGroup: /system.slice/ollama.service
+             └─4242 /usr/local/bin/ollama serve
+
+"""
+
+
+def test_systemctl_status_header_above_journal_lines_in_a_locale() -> None:
+    case = "ollama/serve/gh8533-v0.5.7-windows-proxy"
+    real = fixture_text(case)
+    journal = "".join(
+        f"déc. 07 10:00:{n:02d} gpu-box-01 ollama[4242]: {line}\n"
+        for n, line in enumerate(real.splitlines())
+    )
+    want = parse("ollama serve", real, strict=True).to_dict()
+    got = parse("ollama serve", SYSTEMCTL_HEAD + journal).to_dict()
+    assert (got["ready"], got["version"], got["log_lines"]) == (
+        want["ready"],
+        want["version"],
+        want["log_lines"],
+    )
+    assert got["removed"][0]["kind"] == "timestamp" and got["removed"][0]["lines"] == [[11, 14]]
+
+
 @pytest.mark.parametrize("tag", ["[entrypoint] ", "[ollama-7f9c6d-x2kq][42] ", "<init> "])
 def test_a_containers_own_tag_on_every_line(tag: str) -> None:
     case = "ollama/pull/pingcap102-success-colon"

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .._text import strip_ansi
 from ._session import cut_visible, unwrap_text
@@ -359,13 +359,14 @@ def _sample(idx: Sequence[int]) -> list[int]:
 
 
 def _groups(lines: Sequence[str], idx: Sequence[int]) -> Iterator[list[int]]:
-    """The lines to infer from: all of them, then the largest group that starts alike (a
-    sentence of the author's or a line of another program's aside)."""
+    """The lines to infer from: all of them, then each group of lines that start alike and
+    hold a quarter of them, largest first (beside the author's sentence, or under
+    ``systemctl status``'s header, the journal lines)."""
     yield list(idx)
-    firsts = Counter(_tokens(lines[i])[0][0] for i in idx)
-    key, count = firsts.most_common(1)[0]
-    if count < len(idx) and count >= 2 and 3 * count >= 2 * len(idx):
-        yield [i for i in idx if _tokens(lines[i])[0][0] == key]
+    firsts = [_tokens(lines[i])[0][0] for i in idx]
+    for key, count in Counter(firsts).most_common(3):
+        if count < len(idx) and count >= 2 and 4 * count >= len(idx):
+            yield [i for i, first in zip(idx, firsts, strict=True) if first == key]
 
 
 def _prefix_readings(lines: Sequence[str]) -> Iterator[Reading]:
@@ -389,7 +390,8 @@ def _prefix_readings(lines: Sequence[str]) -> Iterator[Reading]:
             literal = all(t.text is not None for t in common[:cut])
             reading = _strip(lines, head, tail, literal)
             if reading is not None and (not single or reading.removed[0].kind in _ALONE):
-                yield reading
+                # found on some lines only: kept only when it reads strictly better
+                yield reading if len(group) == len(idx) else replace(reading, weight=0)
 
 
 def _narrowest(lines: Sequence[str], head: str, tail: str) -> str:
