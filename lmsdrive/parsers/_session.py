@@ -38,7 +38,9 @@ stderr before the parser, which then sees only the command's own output. In this
 
 Output lines are otherwise never touched, and every kept line remembers its line number in
 the input (``Paste.origin``), so a lenient parse reports skipped lines where the user sees
-them.
+them. Wrappers this list does not name are inferred before it runs (``_decor``: a prefix
+every line shares by shape, a flattened redraw, an ``lms`` report read from the end); the
+wrappers of step 1, like the inferred ones, are reported in the result's ``removed``.
 """
 
 from __future__ import annotations
