@@ -15,6 +15,7 @@ of a command line (``["ollama", "run", "llama3"]``, ``["lms", "ls", "--json"]``,
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -369,23 +370,37 @@ def _best(
     if len(options) == 1:
         return options[0], sampled
     scores = [_score(info, transcript, split_reading(r, cut)) for r in options]
-    return options[scores.index(min(scores))], sampled
+    bare = scores[0][1]
+    keys = [
+        (*key[:-1], -_leaked(r, bare, dump), key[-1])
+        for r, (key, dump) in zip(options, scores, strict=True)
+    ]
+    return options[keys.index(min(keys))], sampled
 
 
 def _score(
     info: ParserInfo, transcript: Transcript, pair: tuple[Reading, Reading]
-) -> tuple[int, ...]:
+) -> tuple[tuple[int, ...], str]:
     """How well the parser reads a reading of stdout and stderr, lower is better: not read
     at all; lines not understood (skipped, or passed on unread); characters removed by
     decorations of a known shape (more is better); facts read (more is better); how many
-    decorations (one for a prefix is better than two)."""
+    decorations (one for a prefix is better than two). And the result as JSON text."""
     try:
         result = _parse_pasted(info, transcript, *pair, False)
     except ParseError:
-        return (1,)
+        return (1, 0, 0, 0, 0), ""
     unread = sum(len(r.skipped) + r.unread() for r in (result, *result.attempts))
     weight = pair[0].weight if pair[0].shaped and pair[1].shaped else 0
-    return (0, unread, -weight, -_facts(result.to_dict()), len(pair[0].removed))
+    facts = result.to_dict()
+    dump = json.dumps(facts, ensure_ascii=False, default=str)
+    return (0, unread, -weight, -_facts(facts), len(pair[0].removed)), dump
+
+
+def _leaked(reading: Reading, bare: str, dump: str) -> int:
+    """1 when the bare reading carries a decoration's text in its facts more often than
+    this reading does: its parser took the decoration (``A: `` before every line) for
+    output (a tie-breaker before the number of decorations)."""
+    return int(any(bare.count(d.text) > dump.count(d.text) for d in reading.removed if d.text))
 
 
 def _facts(value: object) -> int:
