@@ -21,14 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from lmsdrive.parsers import (
-    lms_ls,
-    ollama_list,
-    ollama_pull,
-    parse_transcript,
-    resolve,
-    undecorated,
-)
+from lmsdrive.parsers import lms_ls, ollama_list, ollama_pull, parse_transcript, resolve
+from lmsdrive.parsers._choose import undecorated
 from lmsdrive.parsers._session import read_paste
 from lmsdrive.transcript import Transcript
 
@@ -270,7 +264,7 @@ def inference_row(n: int) -> Row:
     return Row(
         SECTION,
         f"pre-pass with inference, decorated log of {n:,} lines: time",
-        "lmsdrive parsers.undecorated + read_paste",
+        "lmsdrive _choose.undecorated + read_paste",
         took,
         "s",
         "listed pre-pass alone",
