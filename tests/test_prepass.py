@@ -300,6 +300,12 @@ def test_a_commented_command_and_output() -> None:
     assert parse("ollama list", text).to_dict()["removed"][0]["lines"] == [[1, 3]]
 
 
+def test_a_commented_crlf_paste_with_bare_markers_on_blank_lines() -> None:
+    body = "".join(f"# {line}\r\n" for line in TABLE.splitlines())
+    text = f"# $ ollama list\r\n# \r\n{body}#\r\n"
+    assert models(text, strict=True) == MODELS
+
+
 def test_a_log_viewers_timestamp_bar_before_slog_lines() -> None:
     real = fixture_text("ollama/serve/gh8533-v0.5.7-windows-proxy")
     text = "".join(

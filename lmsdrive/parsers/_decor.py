@@ -409,7 +409,7 @@ def _strip(lines: Sequence[str], head: str, tail: str, literal: bool) -> Reading
     """``lines`` without the prefix ``head + tail`` where they have it; a line that is only
     ``head`` (and blanks) becomes blank."""
     full = re.compile(head + tail)
-    only = re.compile(head + r"[ \t]*$")
+    only = re.compile(head + r"[ \t\r]*$")
     out: list[str] = []
     hit: list[int] = []
     example = ""
