@@ -376,6 +376,22 @@ def test_a_containers_own_tag_on_every_line(tag: str) -> None:
     assert [d["kind"] for d in removed] == ["tag"] and removed[0]["text"] == tag
 
 
+@pytest.mark.parametrize(
+    ("command", "case"),
+    [
+        ("lms ls", "lms/ls/markwatson-book-jan-aug-2025-layout"),
+        ("ollama pull", "ollama/pull/pingcap102-success-colon"),
+    ],
+)
+@pytest.mark.parametrize("suffix", ["  [stdout]", " |", " (gpu-box-01)"])
+def test_a_tag_around_every_line(command: str, case: str, suffix: str) -> None:
+    real = fixture_text(case)
+    text = "".join(f"2026-12-07 10:00:00.123 | {x}{suffix}\n" for x in real.splitlines() if x)
+    _, removed = bare_and(command, case, text, strict=True)
+    assert [d["kind"] for d in removed] == ["timestamp", "tag"]
+    assert removed[1]["text"] == suffix.strip()
+
+
 def test_a_sentence_before_a_quoted_table_is_left_aside() -> None:
     text = "Here is what I get:\n" + prefixed("> ", "$ ollama list\n" + TABLE)
     assert models(text, strict=True) == MODELS

@@ -5,7 +5,7 @@ nobody listed, from the capture itself, and offers each way of removing them as 
 :class:`Reading`; :func:`lmsdrive.parsers.parse_transcript` keeps the reading its parser
 understands best (fewest lines not understood, then most removed by a decoration of a known
 shape, then most facts read), so a removal is only ever kept when what remains is read.
-Three kinds of inference:
+Four kinds of inference:
 
 * **a common prefix**: every line of the capture (blank lines, typed commands and a
   minority of other lines aside) is cut into tokens -- a run of letters/digits (any script),
@@ -18,6 +18,8 @@ Three kinds of inference:
   any format or locale (``déc. 07 10:00:01 gpu-box-01 ollama[7]: ``, ``2026-01-21
   01:46:34.123 | ``), a tag (``[entrypoint] ``, ``svc-1  | ``); else it is only text all
   lines share (``literal``, ``prefix``), which may be the runtime's own (``data: ``);
+* **a common suffix**: the same tag at the end of every line with text (`` [stdout]``,
+  `` (gpu-box-01)``, `` |``), on the capture as is or after a prefix;
 * **a flattened redraw**: a line holding several redraw units of the parser
   (``REDRAW_UNIT`` of its module: ``pulling manifest ⠋ pulling manifest ⠙ …`` after a log
   collector dropped the ``\\r``) is split before each unit;
@@ -86,7 +88,7 @@ class Decoration:
 
 
 #: One step of a reading: ``("listed",)``, ``("prefix", head, tail, literal)``,
-#: ``("redraw",)``, ``("report",)``.
+#: ``("suffix",)``, ``("redraw",)``, ``("report",)``.
 Step = tuple[str, ...]
 
 
@@ -146,6 +148,8 @@ def replay(text: str, steps: Sequence[Step], redraw: re.Pattern[str] | None) -> 
             nxt = _listed(now)
         elif step[0] == "prefix":
             nxt = _strip(now, step[1], step[2], bool(step[3]))
+        elif step[0] == "suffix":
+            nxt = _suffix_reading(now)
         elif step[0] == "redraw" and redraw is not None:
             nxt = _split_redraws(now, redraw)
         else:
@@ -179,6 +183,10 @@ def _inferred(lines: list[str], redraw: re.Pattern[str] | None) -> Iterator[Read
         return
     prefixes = list(_prefix_readings(lines))
     yield from prefixes
+    for base in [None, *prefixes]:
+        suffix = _suffix_reading(lines if base is None else base.text.split("\n"))
+        if suffix is not None:
+            yield suffix if base is None else _then(base, suffix)
     if redraw is not None:
         for base in [None, *prefixes[-1:]]:
             split = _split_redraws(lines if base is None else base.text.split("\n"), redraw)
@@ -436,6 +444,40 @@ def _strip(lines: Sequence[str], head: str, tail: str, literal: bool) -> Reading
         (Decoration(kind, example, spans(hit)),),
         weight,
         (("prefix", head, tail, "literal" if literal else ""),),
+    )
+
+
+# -- a common suffix ---------------------------------------------------------------------------
+
+#: A tag at the end of a line, after a blank: `` [stdout]``, `` (ollama)``, `` <svc>``, `` |``.
+_SUFFIX = re.compile(r"[ \t]+(?P<tag>\[[^\]\s]{1,40}\]|\([^)\s]{1,40}\)|<[^>\s]{1,40}>|\|)[ \t]*$")
+
+
+def _suffix_reading(lines: Sequence[str]) -> Reading | None:
+    """``lines`` without the tag every line with text ends with (the same tag on at least
+    two lines: a log viewer's `` [stdout]`` column, a closing bar), or ``None``."""
+    idx = _participants(lines)
+    if len(idx) < 2:
+        return None
+    found = {}
+    for i in idx:
+        plain = (strip_ansi(lines[i]) if "\x1b" in lines[i] else lines[i]).rstrip("\r")
+        m = _SUFFIX.search(plain)
+        if m is None:
+            return None
+        found[i] = (m, plain, lines[i].endswith("\r"))
+    if len({m.group("tag") for m, _, _ in found.values()}) != 1:
+        return None
+    out = list(lines)
+    for i, (m, plain, cr) in found.items():
+        out[i] = plain[: m.start()] + ("\r" if cr else "")
+    first = found[idx[0]][0]
+    return Reading(
+        "\n".join(out),
+        tuple(range(1, len(lines) + 1)),
+        (Decoration("tag", first.group().strip(), spans([i + 1 for i in idx])),),
+        sum(len(m.group()) for m, _, _ in found.values()),
+        (("suffix",),),
     )
 
 
