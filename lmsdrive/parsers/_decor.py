@@ -188,7 +188,7 @@ def _inferred(lines: list[str], redraw: re.Pattern[str] | None) -> Iterator[Read
         if suffix is not None:
             yield suffix if base is None else _then(base, suffix)
     if redraw is not None:
-        for base in [None, *prefixes[-1:]]:
+        for base in [None, *prefixes]:
             split = _split_redraws(lines if base is None else base.text.split("\n"), redraw)
             if split is not None:
                 yield split if base is None else _then(base, split)
