@@ -274,3 +274,14 @@ def docker_compose_log(n: int, seed: int = 1) -> str:
         f"ollama-1  | 2026-01-21T01:{i // 60 % 60:02d}:{i % 60:02d}.{i:09d}Z {line}\n"
         for i, line in enumerate(lines)
     )
+
+
+def decorated_log(n: int, seed: int = 1) -> str:
+    """``n`` lines of an ``ollama list`` table as a log viewer shows it, behind a prefix no
+    wrapper list names: a day-first date with a French month name, a time with
+    milliseconds that changes on every line, a host with dashes, a bar."""
+    lines = ollama_list_table(n - 1, seed).splitlines()
+    return "".join(
+        f"21 déc. 2026 01:{i // 60 % 60:02d}:{i % 60:02d},{i % 1000:03d} gpu-box-01 | {line}\n"
+        for i, line in enumerate(lines)
+    )

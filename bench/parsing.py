@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from lmsdrive.parsers import lms_ls, ollama_list, ollama_pull, parse_transcript, resolve
+from lmsdrive.parsers._choose import undecorated
 from lmsdrive.parsers._session import read_paste
 from lmsdrive.transcript import Transcript
 
@@ -243,6 +244,35 @@ def rows(
     return out
 
 
+def _inferred_pre_pass(log: str) -> int:
+    """The pre-pass with inference, as ``parse`` runs it for ``ollama list``: the
+    decoration chosen on a sample (read by the parser), replayed on the whole, then the
+    listed pre-pass; the lines kept."""
+    reading = undecorated(resolve("ollama list"), Transcript(stdout=log))
+    return len(read_paste(reading.text, same=str).origin)
+
+
+def inference_row(n: int) -> Row:
+    """Issue 16: the pre-pass with inference on an ``n``-line log behind a prefix no list
+    names (``21 déc. 2026 01:00:00,000 gpu-box-01 | ``) next to the listed-wrappers-only
+    pre-pass (``read_paste``) on the same log, which cannot remove it."""
+    log = gen.decorated_log(n)
+    took, kept = time_call(partial(_inferred_pre_pass, log), 3)
+    if kept != n:
+        raise AssertionError(f"pre-pass with inference kept {kept} lines of {n}")
+    base, _ = time_call(partial(read_paste, log, same=str), 3)
+    return Row(
+        SECTION,
+        f"pre-pass with inference, decorated log of {n:,} lines: time",
+        "lmsdrive _choose.undecorated + read_paste",
+        took,
+        "s",
+        "listed pre-pass alone",
+        base,
+        f"{fmt(len(log.encode()), 'B')}; inferred on its first and last 300 lines, then replayed",
+    )
+
+
 def mode_rows(n: int) -> list[Row]:
     """Issue 10: the pre-pass on an ``n``-line ``docker compose logs --timestamps`` capture
     next to ``str.splitlines``; the lenient parse of the tables next to the strict one
@@ -264,6 +294,7 @@ def mode_rows(n: int) -> list[Row]:
             f"{fmt(len(log.encode()), 'B')}, service column + timestamp on every line",
         )
     ]
+    out.append(inference_row(n))
     for t in TABLES:
         info = resolve(" ".join(t.argv))
         transcript = Transcript(stdout=t.make(n), argv=t.argv)

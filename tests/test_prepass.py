@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 import pytest
 
+from lmsdrive._text import strip_ansi
 from lmsdrive.errors import (
     APIError,
     CommandError,
@@ -17,6 +20,7 @@ from lmsdrive.errors import (
     ServerStartError,
     error_for,
 )
+from lmsdrive.golden import DEFAULT_ROOT
 from lmsdrive.parsers import ERROR_KINDS, log_skipped, parse
 from lmsdrive.parsers._policy import not_understood, reading
 from lmsdrive.parsers._session import read_paste
@@ -255,3 +259,236 @@ def test_not_understood_raises_naming_the_command_or_records_the_line() -> None:
         not_understood("lms ls", "size is not a number", 5, '"size": "x"', part=True)
     assert [(s.line, s.text) for s in state.skipped] == [(2, "a b"), (4, ""), (5, '"size": "x"')]
     assert state.whole_lines == 2
+
+
+def fixture_text(case: str) -> str:
+    """A real capture of the in-repo fixture tree (``fixtures/<tool>/<command>/<case>.txt``)."""
+    return (DEFAULT_ROOT / f"{case}.txt").read_text(encoding="utf-8")
+
+
+def test_a_load_whose_author_cut_the_timing_line_is_still_loaded() -> None:
+    real = fixture_text("lms/load/markwatson-book-second-instance")
+    cut = "\n".join(x for x in real.split("\n") if not x.startswith("Model loaded")) + "\n"
+    got = parse("lms load", cut, strict=True).to_dict()
+    assert got["outcome"] == "loaded" and got["identifier"] == "google/gemma-3n-e4b:2"
+    only = next(x for x in real.split("\n") if x.startswith("To use the model"))
+    assert parse("lms load", only + "\n", strict=True).to_dict()["outcome"] == "loaded"
+
+
+def test_a_complete_last_row_after_an_elision_line_is_a_row() -> None:
+    lines = fixture_text("lms/ls/docs-lmstudio-ai-cli-ls").split("\n")
+    got = parse("lms ls", "\n".join([*lines[:4], "...", lines[6]]) + "\n", strict=True).to_dict()
+    assert [m["key"] for m in got["models"]] == [
+        "lmstudio-community/meta-llama-3.1-8b-instruct",
+        "zeta",
+    ]
+    assert got["models"][-1]["size_text"] == "4.09 GB" and not got.get("truncated")
+
+
+@pytest.mark.parametrize("note", ["  <- this one", " <--- this one", "  <== here", "  ⬅ mine"])
+def test_an_annotation_after_the_last_column_keeps_the_real_last_cell(note: str) -> None:
+    lines = fixture_text("lms/ls/docs-lmstudio-ai-cli-ls").split("\n")
+    got = parse("lms ls", "\n".join([*lines[:5], lines[5] + note]) + "\n", strict=True).to_dict()
+    assert got["models"][-1]["size_text"] == "4.08 GB"
+    assert models(TABLE.rstrip("\n") + note + "\n", strict=True) == MODELS
+
+
+# -- decorations nobody listed, inferred (issue 16; lmsdrive/parsers/_decor.py) ------------
+
+
+def bare_and(command: str, case: str, text: str, *, strict: bool = False) -> tuple[Any, Any]:
+    """The facts of a real capture and of ``text`` (the capture decorated), without
+    ``removed``; and the decorations the decorated reading reports."""
+    want = parse(command, fixture_text(case), strict=True).to_dict()
+    got = parse(command, text, strict=strict).to_dict()
+    removed = got.pop("removed", [])
+    assert got == want
+    return want, removed
+
+
+@pytest.mark.parametrize("mark", ["#", "# ", "> ", ">> "])
+@pytest.mark.parametrize("blank", ["", "keep"])
+def test_a_comment_or_quote_marker_on_every_line(mark: str, blank: str) -> None:
+    real = fixture_text("lms/ls/markwatson-book-jan-aug-2025-layout")
+    empty = mark if blank == "keep" else ""
+    text = "".join(mark + line + "\n" if line else empty + "\n" for line in real.splitlines())
+    _, removed = bare_and("lms ls", "lms/ls/markwatson-book-jan-aug-2025-layout", text, strict=True)
+    assert [d["kind"] for d in removed] == ["comment" if "#" in mark else "quote"]
+    assert removed[0]["text"] == mark
+
+
+def test_a_commented_command_and_output() -> None:
+    text = prefixed("# ", "$ ollama list\n" + TABLE)
+    assert models(text, strict=True) == MODELS
+    assert parse("ollama list", text).to_dict()["removed"][0]["lines"] == [[1, 3]]
+
+
+def test_a_commented_crlf_paste_with_bare_markers_on_blank_lines() -> None:
+    body = "".join(f"# {line}\r\n" for line in TABLE.splitlines())
+    text = f"# $ ollama list\r\n# \r\n{body}#\r\n"
+    assert models(text, strict=True) == MODELS
+
+
+def test_a_log_viewers_timestamp_bar_before_slog_lines() -> None:
+    real = fixture_text("ollama/serve/gh8533-v0.5.7-windows-proxy")
+    text = "".join(
+        f"2025-01-23 11:46:{n % 60:02d}.{n * 7 % 1000:03d} | {line}\n"
+        for n, line in enumerate(real.splitlines())
+    )
+    _, removed = bare_and("ollama serve", "ollama/serve/gh8533-v0.5.7-windows-proxy", text)
+    assert [d["kind"] for d in removed] == ["timestamp"]
+    assert removed[0]["text"].endswith(" | ")
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "déc. 07 10:00:{s} gpu-box-01 ollama[4242]: ",  # French locale
+        "07 Okt 10:00:{s} my-ollama-host ollama[7]: ",  # German, day first
+        "mai 30 10:00:{s} srv-a-1 ollama-serve@gpu0[123456]: ",  # a templated unit
+        "дек 07 10:00:{s} box ollama[99]: ",
+    ],
+)
+def test_a_journal_prefix_in_a_locale_or_form_not_listed(prefix: str) -> None:
+    real = fixture_text("ollama/serve/gh8533-v0.5.7-windows-proxy")
+    text = "".join(
+        prefix.format(s=f"{n:02d}") + line + "\n" for n, line in enumerate(real.splitlines())
+    )
+    _, removed = bare_and(
+        "ollama serve", "ollama/serve/gh8533-v0.5.7-windows-proxy", text, strict=True
+    )
+    assert [d["kind"] for d in removed] == ["timestamp"]
+
+
+SYSTEMCTL_HEAD = """\
+● ollama.service - Ollama Service
+     Loaded: loaded (/etc/systemd/system/ollama.service; enabled; preset: enabled)
+     Active: active (running) since Mon 2026-12-07 10:00:00 CET; 5s ago
+   Main PID: 4242 (ollama)
+      Tasks: 12 (limit: 38092)
+     Memory: 20.1M
+        CPU: 80ms
+     CGroup: /system.slice/ollama.service
+             └─4242 /usr/local/bin/ollama serve
+
+"""
+
+
+def test_systemctl_status_header_above_journal_lines_in_a_locale() -> None:
+    case = "ollama/serve/gh8533-v0.5.7-windows-proxy"
+    real = fixture_text(case)
+    journal = "".join(
+        f"déc. 07 10:00:{n:02d} gpu-box-01 ollama[4242]: {line}\n"
+        for n, line in enumerate(real.splitlines())
+    )
+    want = parse("ollama serve", real, strict=True).to_dict()
+    got = parse("ollama serve", SYSTEMCTL_HEAD + journal).to_dict()
+    assert (got["ready"], got["version"], got["log_lines"]) == (
+        want["ready"],
+        want["version"],
+        want["log_lines"],
+    )
+    assert got["removed"][0]["kind"] == "timestamp" and got["removed"][0]["lines"] == [[11, 14]]
+
+
+@pytest.mark.parametrize("tag", ["[entrypoint] ", "[ollama-7f9c6d-x2kq][42] ", "<init> "])
+def test_a_containers_own_tag_on_every_line(tag: str) -> None:
+    case = "ollama/pull/pingcap102-success-colon"
+    text = prefixed(tag, fixture_text(case))
+    _, removed = bare_and("ollama pull", case, text, strict=True)
+    assert [d["kind"] for d in removed] == ["tag"] and removed[0]["text"] == tag
+
+
+@pytest.mark.parametrize(
+    ("command", "case"),
+    [
+        ("lms ls", "lms/ls/markwatson-book-jan-aug-2025-layout"),
+        ("ollama pull", "ollama/pull/pingcap102-success-colon"),
+    ],
+)
+@pytest.mark.parametrize("suffix", ["  [stdout]", " |", " (gpu-box-01)"])
+def test_a_tag_around_every_line(command: str, case: str, suffix: str) -> None:
+    real = fixture_text(case)
+    text = "".join(f"2026-12-07 10:00:00.123 | {x}{suffix}\n" for x in real.splitlines() if x)
+    _, removed = bare_and(command, case, text, strict=True)
+    assert [d["kind"] for d in removed] == ["timestamp", "tag"]
+    assert removed[1]["text"] == suffix.strip()
+
+
+def test_a_sentence_before_a_quoted_table_is_left_aside() -> None:
+    text = "Here is what I get:\n" + prefixed("> ", "$ ollama list\n" + TABLE)
+    assert models(text, strict=True) == MODELS
+
+
+def test_a_literal_prefix_on_every_line() -> None:
+    case = "ollama/pull/pingcap102-success-colon"
+    _, removed = bare_and("ollama pull", case, prefixed("worker-3 :: ", fixture_text(case)))
+    assert [d["kind"] for d in removed] == ["literal"]
+
+
+def test_a_flattened_pull_redraw_is_split_on_its_frames() -> None:
+    case = "ollama/pull/pingcap102-success-colon"
+    lines = [x for x in fixture_text(case).splitlines() if x.strip()]
+    frames = " ".join(f"{x} ⠋ {x} ⠙ {x}" if not x.startswith("pulling ") else x for x in lines)
+    _, removed = bare_and("ollama pull", case, frames + "\n", strict=True)
+    assert [d["kind"] for d in removed] == ["redraw"] and removed[0]["lines"] == [[1, 1]]
+
+
+def test_a_flattened_load_spinner_is_split_on_its_frames() -> None:
+    case = "lms/load/real-cli-second-instance"
+    frames = strip_ansi(fixture_text(case)).replace("\r", "").replace("\n", "")
+    stderr = (DEFAULT_ROOT / f"{case}.stderr").read_text(encoding="utf-8")
+    got = parse("lms load", frames + stderr, strict=True).to_dict()
+    assert got["outcome"] == "loaded" and got["percentages"] == [17, 33, 50, 67, 83, 100]
+    assert [d["kind"] for d in got["removed"]] == ["redraw"]
+
+
+def test_a_server_log_reduced_to_its_msg_texts() -> None:
+    real = fixture_text("ollama/serve/gh8533-v0.5.7-windows-proxy")
+    want = parse("ollama serve", real, strict=True).to_dict()
+    quoted = re.findall(r'msg="(?:[^"\\]|\\.)*"', real)
+    for text in ("\n".join(quoted), "\n".join(q[5:-1] for q in quoted)):
+        got = parse("ollama serve", text + "\n").to_dict()
+        assert (got["ready"], got["listen_address"], got["version"]) == (
+            want["ready"],
+            want["listen_address"],
+            want["version"],
+        )
+
+
+LMS_CLIENT_LOG = (
+    "[LMStudioClient][LLM][ClientPort] Received communication warning from the server: "
+    "Received invalid creationParameter for channel\n"
+    "Error: Failed to load model\n"
+    "      at LLMDynamicHandle.load (/$bunfs/root/lms:96:17543)\n"
+    "      at processTicksAndRejections (native:7:39)\n"
+)
+
+
+@pytest.mark.parametrize("command", ["lms load", "lms error"])
+def test_an_lms_error_report_is_read_from_the_end(command: str) -> None:
+    report = 'Error: No model found that matches path "qwen/qwen-9b".\n'
+    got = parse(command, LMS_CLIENT_LOG + report, strict=True).to_dict()
+    assert got["kind"] == "model_not_found" and got["error"].startswith("No model found")
+    assert got["removed"] == [
+        {"kind": "log before the report", "text": LMS_CLIENT_LOG.split("\n")[0], "lines": [[1, 4]]}
+    ]
+    crash = parse("lms error", LMS_CLIENT_LOG, strict=True).to_dict()  # no report after it
+    assert crash["kind"] == "crash" and "removed" not in crash
+
+
+def test_strict_still_refuses_what_is_not_understood_after_a_decoration() -> None:
+    text = prefixed("# ", TABLE + "a new line from a new version\n")
+    with pytest.raises(ParseError):
+        parse("ollama list", text, strict=True)
+    got = parse("ollama list", text).to_dict()
+    assert [s["line"] for s in got["skipped"]] == [3] and got["removed"][0]["kind"] == "comment"
+
+
+def test_a_long_capture_is_inferred_on_a_sample_and_read_whole() -> None:
+    row = TABLE.splitlines()[1]
+    table = TABLE.splitlines()[0] + "\n" + "".join(row + "\n" for _ in range(3000))
+    got = parse("ollama list", prefixed("> ", table), strict=True).to_dict()
+    assert len(got["models"]) == 3000
+    assert got["removed"] == [{"kind": "quote", "text": "> ", "lines": [[1, 3001]]}]
+    assert "removed" not in parse("ollama list", table, strict=True).to_dict()

@@ -26,6 +26,7 @@ from .._text import clean_lines
 from ..errors import ParseError
 from ..transcript import Transcript
 from ._base import ERROR_KINDS, ErrorKind, Result
+from ._decor import Decoration
 from ._policy import SkippedLine, reading
 
 _log = logging.getLogger("lmsdrive")
@@ -33,6 +34,7 @@ _log = logging.getLogger("lmsdrive")
 __all__ = [
     "ERROR_KINDS",
     "PARSERS",
+    "Decoration",
     "ErrorKind",
     "ParseError",
     "ParserInfo",
@@ -312,22 +314,16 @@ def parse_transcript(info: ParserInfo, transcript: Transcript, *, strict: bool =
     ``skipped`` with their line number in the input; a capture of which nothing at all is
     understood still raises. Earlier runs of the same command in a paste are parsed into
     ``attempts``.
+
+    Decorations nobody listed (a comment or quote marker, a log viewer's timestamp, a tag on
+    every line, a flattened redraw, a client's log before an error report) are inferred
+    (``_decor``): each way of removing one is read too, and the reading the parser
+    understands best is kept -- fewest lines not understood, then most removed by
+    decorations of a known shape, then most facts -- with what was removed in ``removed``.
     """
-    from ._session import read_paste
+    from ._choose import parse_reading, undecorated
 
-    def same(command: str) -> str:
-        return resolve(command).name
-
-    drop_log = info.tool == "ollama" and "/" not in info.name and not info.reads_server_log
-    out, err = (
-        read_paste(text, same=same, drop_server_log=drop_log, target=info.name)
-        for text in (transcript.stdout, transcript.stderr)
-    )
-    stdout_lines = len(transcript.stdout.split("\n")) if transcript.stdout else 0
-    origin = out.origin + tuple(stdout_lines + n for n in err.origin)
-    result = _read(info, replace(transcript, stdout=out.text, stderr=err.text), origin, strict)
-    attempts = tuple(_read(info, Transcript.of(a.text), a.origin, strict) for a in out.attempts)
-    return replace(result, attempts=attempts) if attempts else result
+    return parse_reading(info, transcript, undecorated(info, transcript), strict)
 
 
 def _read(info: ParserInfo, transcript: Transcript, origin: Sequence[int], strict: bool) -> Result:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal, get_args
 
 from .._types import PHASES, Progress
 from ..errors import error_for
+from ._decor import Decoration
 from ._policy import SkippedLine
 
 JSONValue = Any
@@ -61,7 +62,7 @@ class ErrorReport:
 
 #: Fields of every result that :meth:`Result.to_dict` leaves out while they are empty (so
 #: a result of a clean capture reads exactly as before lenient parsing existed).
-_OMIT_EMPTY = ("skipped", "attempts")
+_OMIT_EMPTY = ("skipped", "removed", "attempts")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -73,13 +74,15 @@ class Result:
 
     ``skipped`` (lenient parsing only) lists the lines the parser did not understand, with
     their 1-based line number in the input; ``attempts`` holds the results of earlier runs
-    of the same command in a pasted session (the last run is this result). Both are left
-    out of :meth:`to_dict` while empty.
+    of the same command in a pasted session (the last run is this result); ``removed`` the
+    decorations the pre-pass inferred and removed (``lmsdrive.parsers._decor``: kind, an
+    example, which input lines). All three are left out of :meth:`to_dict` while empty.
     """
 
     error: str | None = None
     kind: str | None = None
     skipped: tuple[SkippedLine, ...] = ()
+    removed: tuple[Decoration, ...] = ()
     attempts: tuple[Result, ...] = ()
 
     #: Keys left out of :meth:`to_dict` when their value is ``None``.
@@ -96,6 +99,12 @@ class Result:
             if getattr(self, name):
                 out[name] = to_jsonable(getattr(self, name))
         return out
+
+    def unread(self) -> int:
+        """Lines passed on without being read, by a parser that never skips (``ollama
+        serve`` counts them in ``other_lines``): what the pre-pass weighs, beside
+        ``skipped``, to tell which reading of a capture its parser understands."""
+        return 0
 
     def raise_for_error(self) -> None:
         """Raise the typed exception of the runtime's error report, if the output is one

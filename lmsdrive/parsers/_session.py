@@ -28,7 +28,7 @@ stderr before the parser, which then sees only the command's own output. In this
    sentence), are not this command's output and are left out.
 4. **Author's marks** go: a line that is only ``...``, ``…``, ``[...]``, ``(truncated)``,
    ``<snip>`` or ``[... 12 lines omitted ...]`` (lines cut), and a note after a row
-   (``   <--- we load this one``, ``<==``, ``←``, ``  # this one``).
+   (``   <--- we load this one``, ``<- this``, ``<==``, ``←``, ``⬅``, ``  # this one``).
 5. **Server log noise** goes when the parser does not read server logs itself (all
    ``ollama`` text parsers but ``ollama serve``): Gin request lines (``[GIN] 2026/01/21 -
    01:46:34 | 200 | …``), slog lines (``time=… level=INFO …``), Go log lines
@@ -38,7 +38,9 @@ stderr before the parser, which then sees only the command's own output. In this
 
 Output lines are otherwise never touched, and every kept line remembers its line number in
 the input (``Paste.origin``), so a lenient parse reports skipped lines where the user sees
-them.
+them. Wrappers this list does not name are inferred before it runs (``_decor``: a prefix
+every line shares by shape, a flattened redraw, an ``lms`` report read from the end); the
+wrappers of step 1, like the inferred ones, are reported in the result's ``removed``.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ _WRAPPER_RE = re.compile(
 _JOURNAL_CUT_WIDTH = 79
 
 
-def _cut(raw: str, n: int) -> str:
+def cut_visible(raw: str, n: int) -> str:
     """``raw`` without its first ``n`` visible characters (escape sequences among them
     go too; the rest keeps its escapes)."""
     if "\x1b" not in raw:
@@ -97,13 +99,13 @@ def unwrap(raw: str) -> tuple[str, str | None]:
 
 def _rest(raw: str, plain: str, m: re.Match[str]) -> str:
     """``raw`` after the wrapper ``m`` matched on ``plain`` (its ANSI-free form)."""
-    out = raw[m.end() :] if raw is plain else _cut(raw, m.end())
+    out = raw[m.end() :] if raw is plain else cut_visible(raw, m.end())
     if len(plain) >= _JOURNAL_CUT_WIDTH and out.endswith(">") and m.group("journal"):
         out = out[:-1]
     return out
 
 
-def _unwrap_all(lines: Sequence[str]) -> list[str]:
+def unwrap_all(lines: Sequence[str]) -> list[str]:
     """:func:`unwrap` of every line, without the unit (the pre-pass's hot loop)."""
     match = _WRAPPER_RE.match
     out = []
@@ -112,6 +114,19 @@ def _unwrap_all(lines: Sequence[str]) -> list[str]:
         m = match(plain)
         out.append(raw if m is None or not m.end() else _rest(raw, plain, m))
     return out
+
+
+def unwrap_text(text: str) -> tuple[str, list[int], str]:
+    """``text`` without the listed log wrappers (step 1), the 1-based numbers of the lines
+    that had one, and the first wrapper removed (what the result reports)."""
+    lines = text.removeprefix("\ufeff").split("\n")
+    out = unwrap_all(lines)
+    changed = [i for i, (a, b) in enumerate(zip(lines, out, strict=True)) if a is not b]
+    if not changed:
+        return text, [], ""
+    first = strip_ansi(lines[changed[0]])
+    example = first[: len(first) - len(strip_ansi(out[changed[0]]))]
+    return "\n".join(out), [i + 1 for i in changed], example
 
 
 # -- 2. commands ----------------------------------------------------------------------------
@@ -159,7 +174,7 @@ _CUT_MARK = re.compile(
     re.IGNORECASE,
 )
 _CUT_WORDS = ("...", "…", "runcated", "snip", "cut", "omitted")
-_NOTE = re.compile(r"(?:\s+(?:<-{2,}|<={2,}|←)(?:\s.*)?|(?: {2,}|\t)#\s.*)$")
+_NOTE = re.compile(r"(?:\s+(?:<-+|<=+|<<+|←|⬅)(?:\s.*)?|(?: {2,}|\t)#\s.*)$")
 #: A Markdown code fence around a paste (```` ``` ````, ```` ```console ````, ``~~~``).
 _FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})\s*[\w+.-]*\s*$")
 #: The log system's own lines: docker compose's ``Attaching to a-1, b-1`` and ``a-1 exited
@@ -287,7 +302,7 @@ def read_paste(
     """
     if not text:
         return Paste(text, ())
-    raw = _unwrap_all(text.removeprefix("\ufeff").split("\n"))
+    raw = unwrap_all(text.removeprefix("\ufeff").split("\n"))
     plain = [strip_ansi(line).replace("\r", "") for line in raw]
     runs = [r for r in _runs(plain) if any(plain[i].strip() for i in r.lines)]
     if not runs:  # nothing but prompts: leave it to the parser
@@ -337,7 +352,7 @@ def _paste(
 
 
 def _has_note_mark(line: str) -> bool:
-    return "<" in line or "←" in line or "#" in line
+    return "<" in line or "←" in line or "⬅" in line or "#" in line
 
 
 def _is_dropped(line: str, drop_log: bool) -> bool:

@@ -6,7 +6,8 @@ old 50-cell percent bar on stdout (E0 – Dec 2025, frames redrawn with ``\\r`` 
 (May 2026+; ``on <device>`` for remote devices; cleared with ``\\r ESC[K``), the success
 lines ``Model loaded successfully in 13.59s. (5.86 GB)`` (one line, base 1000, until Feb
 2026) or ``Model loaded successfully in 22.12s.`` + ``(27.50 GiB)`` on the next line
-(since Feb 2026), ``… successfully on <device> in 3.10s.``, the identifier line, the
+(since Feb 2026), ``… successfully on <device> in 3.10s.``, the identifier line (printed only
+after a load, so it alone reads as ``loaded`` when an author cut the timing line), the
 ``--estimate-only`` block (locale-grouped context length ``32,768`` / ``32.768`` /
 ``32 768``, GB or GiB), the interactive notices (``! Cannot find a model matching …``,
 ``? Select a model to load``, ``W N models match …``) and errors (``Model not found``
@@ -131,6 +132,9 @@ _SUCCESS_RE = re.compile(
     rf"(?:\s*\((?P<size>{SIZE_PATTERN})\))?$"
 )
 _SIZE_LINE_RE = re.compile(rf"^\((?P<size>{SIZE_PATTERN})\)$")
+#: Where a frame of the load's spinner starts: what the pre-pass splits a line on when a log
+#: collector dropped the ``\r``/escapes and left the frames on one line (``_decor``).
+REDRAW_UNIT = re.compile(r"Loading |Model loaded successfully ")
 _IDENT_RE = re.compile(r'^To use the model in the API/SDK, use the identifier "(?P<id>.*)"\.?$')
 _MODEL_RE = re.compile(r"^Model:\s+(?P<key>\S.*)$")
 _CTX_RE = re.compile(r"^Context Length:\s*(?P<n>\d[\d,.'\s\u00a0\u202f]*)$")
@@ -219,6 +223,8 @@ class LoadReader(FrameReader[LmsLoadResult]):
             return Progress(phase="done", item=self._key(), message=msg)
         if m := _IDENT_RE.match(msg):
             v["identifier"] = m.group("id")
+            if self._state is None:
+                self._state = "loaded"  # printed only after a load: its timing line may be cut
             return None
         if m := _MODEL_RE.match(msg):
             v["model_key"] = m.group("key").strip()

@@ -145,6 +145,13 @@ _WARNING_RE = re.compile(r"^\s*Warning: ?(?P<msg>.*)$")
 _PROMPT_RE = re.compile(r"^\s*>>>(?:\s.*)?$")
 _CONNECTING_RE = re.compile(r"^Connecting to '.*' on '.*'")
 
+#: Where a frame of the pull's redraw starts: what the pre-pass splits a line on when a log
+#: collector dropped the ``\r``/escapes and left the frames on one line (``_decor``).
+REDRAW_UNIT = re.compile(
+    r"(?:pulling|pushing|downloading) (?:manifest|[0-9a-f]{12}|model)|verifying sha256 digest"
+    r"|writing manifest|removing (?:any )?unused layers|success\b|Error: "
+)
+
 _PHASE_BY_VERB = {
     "success": "done",
     "verifying": "verifying",

@@ -8,6 +8,9 @@ Reads the server log of every era (docs/reference/ollama-cli.md §4):
   v0.1.34 – v0.6.8): ``2024/01/25 10:00:00 routes.go:NNN: INFO Listening on …``;
 * slog text (v0.1.23+): ``time=… level=INFO source=routes.go:1019 msg="Listening on
   127.0.0.1:11434 (version 0.1.27)"`` (quoted values unescaped);
+* reduced by a person to the ``msg=`` part of each slog line (``msg="Listening on …"``,
+  with or without ``level=``/``source=``), or to the messages alone (the readiness message
+  is read; other messages are ``unknown`` output lines);
 * wrapped by a supervisor: journald (``Aug 19 22:32:14 host ollama[PID]: ``, also the
   ISO form), ``docker compose`` (``ollama-1  | ``), ``docker logs -t`` (RFC 3339 prefix),
   ``kubectl logs --prefix`` (``[pod/…/…] ``); prefixes are removed before reading, line by
@@ -163,6 +166,9 @@ class OllamaServeResult(Result):
     log_lines: int = 0
     other_lines: int = 0
 
+    def unread(self) -> int:
+        return self.other_lines
+
 
 # --- log lines ------------------------------------------------------------------------
 
@@ -173,6 +179,12 @@ _GOLOG_RE = re.compile(
 )
 _SLOG_RE = re.compile(r"^time=(?P<time>\S+) level=(?P<level>[\w+-]+)(?P<rest>.*)$")
 _ATTR_RE = re.compile(r'\s(?P<key>[\w.-]+)=(?P<value>"(?:[^"\\]|\\.)*"?|\S*)')
+#: A slog line its author reduced to its attributes or its message (``msg="…"``,
+#: ``level=INFO source=routes.go:1 msg="…"``).
+_MSG_RE = re.compile(
+    r"^(?:level=(?P<level>[\w+-]+) )?(?:source=(?P<source>\S+) )?"
+    r'msg=(?P<msg>"(?:[^"\\]|\\.)*"?|\S.*)'
+)
 _READY_RE = re.compile(r"^Listening on (?P<addr>[^\s\"]+)(?: \(version (?P<version>[^)]+)\))?$")
 
 # --- other shapes ---------------------------------------------------------------------
@@ -216,6 +228,13 @@ def _log(line: str, number: int) -> ServeLog | None:
         return ServeLog(
             number, m.group("time"), m.group("level"), m.group("source"), m.group("msg")
         )
+    m = _MSG_RE.match(line)
+    if m:
+        msg = m.group("msg")
+        value = _unquote(msg) if msg.startswith('"') else msg.split(" ", 1)[0]
+        return ServeLog(number, None, m.group("level"), m.group("source"), value)
+    if _READY_RE.match(line.strip()):  # a log reduced to its messages: the readiness one
+        return ServeLog(number, None, None, None, line.strip())
     return None
 
 
