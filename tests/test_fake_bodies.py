@@ -94,13 +94,36 @@ def _recorded_fields(route_dir: str) -> tuple[set[tuple[str, str]], list[str]]:
 #: Fields the fake sends that no real recorded body of the route shows, and the source that
 #: documents them.
 DOCUMENTED_ONLY = {
+    # 0.3.16+ (LM Studio docs api-changelog: v0 GET /models lists "capabilities": ["tool_use"]);
+    # the recordings predate it
+    "lms/api-v0-models": {(".data[].capabilities", "array"), (".data[].capabilities[]", "string")},
     # v0.10.0+ (api/types.go history; the fake is 0.12.3): the recording predates it
     "ollama/api-ps": {(".models[].context_length", "integer")},
+}
+#: A reply that calls a tool, as the real llama.cpp server recorded it (llamacpp-tiny-tool-call).
+TOOL_CALL_FIELDS = {
+    (".choices[].message.tool_calls", "array"),
+    (".choices[].message.tool_calls[]", "object"),
+    (".choices[].message.tool_calls[].function", "object"),
+    (".choices[].message.tool_calls[].function.arguments", "string"),
+    (".choices[].message.tool_calls[].function.name", "string"),
+    (".choices[].message.tool_calls[].id", "string"),
+    (".choices[].message.tool_calls[].type", "string"),
+}
+#: What llama.cpp alone adds to such a reply: the legacy ``function_call`` twin and a null
+#: ``content``; no LM Studio body recorded or documented shows either.
+LLAMACPP_TOOL_CALL_EXTRAS = {
+    (".choices[].message.content", "null"),
+    (".choices[].message.function_call", "object"),
+    (".choices[].message.function_call.arguments", "string"),
+    (".choices[].message.function_call.name", "string"),
 }
 #: Recorded fields the fake may leave out, and why.
 SITUATIONAL = {
     # a mixture-of-experts model's load setting; the fake's models are dense
     "lms/api-v1-models": {(".models[].loaded_instances[].config.num_experts", "integer")},
+    # a reply that calls a tool: this case asks none (test_fake_tool_call_reply below does)
+    "lms/api-chat": TOOL_CALL_FIELDS | LLAMACPP_TOOL_CALL_EXTRAS,
 }
 
 Q = "qwen/qwen3-4b"
@@ -140,3 +163,31 @@ def test_fake_http_bodies_have_the_recorded_fields(route: str, lms_jit: bool) ->
     invented = fake - recorded - DOCUMENTED_ONLY.get(route, set())
     assert not missing, f"recorded in {names}, not sent by the fake"
     assert not invented, f"sent by the fake, recorded nowhere in {names}"
+
+
+def test_fake_tool_call_reply_has_the_recorded_tool_fields() -> None:
+    """A chat that offers a tool the model calls: the fake LM Studio answers with every field
+    of the real recorded tool call (llama.cpp's legacy extras aside)."""
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "The weather in a city.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
+    recorded, _ = _recorded_fields("lms/api-chat")
+    assert recorded >= TOOL_CALL_FIELDS  # the recording still shows what this test expects
+    with FakeRuntime(server_running=True, models_loaded={"lms": [Q]}) as rt:
+        body = {"model": Q, "messages": [{"role": "user", "content": "Paris?"}], "tools": tools}
+        answer = httpx.post(rt.url("lms") + "/v1/chat/completions", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    fake = set(_fields(answer.json()))
+    assert TOOL_CALL_FIELDS - fake == set()
+    assert answer.json()["choices"][0]["finish_reason"] == "tool_calls"
