@@ -156,7 +156,9 @@ def test_the_error_message_shows_the_first_five_problems_and_the_reply() -> None
     assert str(e.value) == (
         "the reply of qwen3 does not match the schema asked for ("
         + "; ".join(f"$: {k!r} is required" for k in "abcde")
-        + "). Reply: '{}'"
+        + "): the server did not hold the answer to it (Ollama takes a schema in `format` from "
+        "v0.5.0, `format: json` before; a server without structured output answers freely): "
+        "update the server, or validate and retry. Reply: '{}'"
     )
     assert len(e.value.problems) == 6
 

@@ -50,8 +50,19 @@ def test_lmstudio_update_compares_the_size(fake_runtime: Factory) -> None:
 
 def test_cli_pull_update(fake_runtime: Factory, capsys: pytest.CaptureFixture[str]) -> None:
     rt = fake_runtime(server_running=True, models_downloaded={"ollama": [OLLAMA]})
-    assert main(["pull", "--update", "--json", OLLAMA]) == 0
-    assert json.loads(capsys.readouterr().out)["changed"] is False
+    assert main(["pull", "--update", "--json", OLLAMA]) == 0  # the pull's JSON-lines events
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[:2] == ["begin", "step"] and kinds[-2:] == ["model", "result"]
+    assert set(kinds[2:-2]) == {"progress"}  # the pull again, its progress
+    model = events[-2]
+    assert (model["model"], model["ok"], model["changed"], model["compared"]) == (
+        OLLAMA,
+        True,
+        False,
+        "digest",
+    )
+    assert model["digest_before"] == model["digest_after"] and events[-1]["exit_status"] == 0
     assert main(["pull", "--update", OLLAMA]) == 0
     assert "is already up to date (digest " in capsys.readouterr().out
     with rt.edit() as st:
