@@ -21,6 +21,7 @@ _EXPORTS = {
     "Driver": ".driver",
     "AsyncDriver": ".async_driver",
     "AsyncChatStream": ".async_driver",
+    "AsyncGenerationStream": ".async_driver",
     "InitReport": ".driver",
     "ModelReport": ".driver",
     "CheckResult": ".health",
@@ -79,6 +80,7 @@ __all__ = [
     "APIError",
     "AsyncChatStream",
     "AsyncDriver",
+    "AsyncGenerationStream",
     "AuthenticationError",
     "CapabilityError",
     "ChatReply",
@@ -135,7 +137,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from ._types import LoadOptions, Progress
-    from .async_driver import AsyncChatStream, AsyncDriver
+    from .async_driver import AsyncChatStream, AsyncDriver, AsyncGenerationStream
     from .config import Config
     from .driver import Driver, InitReport, ModelReport
     from .errors import (

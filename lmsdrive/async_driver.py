@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._types import (
     ChatReply,
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from .status import Status
 
 T = TypeVar("T")
+R = TypeVar("R", ChatReply, Generation)
 _DONE = object()
 
 
@@ -112,19 +113,19 @@ async def _pump(
         await asyncio.shield(worker)
 
 
-class AsyncChatStream(AsyncIterator[str]):
-    """The answer's pieces of :meth:`AsyncDriver.chat_stream` as they arrive; :attr:`result`
-    is the whole :class:`ChatReply` once exhausted (``None`` until then, and when closed
-    early). ``aclose()`` (or leaving ``async with``) closes the HTTP response."""
+class _AsyncResultStream(AsyncIterator[str], Generic[R]):
+    """Text pieces of a sync stream read in a worker thread as they arrive; :attr:`result`
+    is the whole answer once exhausted (``None`` until then, and when closed early).
+    ``aclose()`` (or leaving ``async with``) closes the HTTP response."""
 
     def __init__(self, open_stream: Callable[[], Iterator[str]]) -> None:
-        self.result: ChatReply | None = None
+        self.result: R | None = None
         self._pieces = _pump(open_stream, self._ended)
 
     def _ended(self, stream: Iterator[str]) -> None:
         self.result = getattr(stream, "result", None)
 
-    def __aiter__(self) -> AsyncChatStream:
+    def __aiter__(self) -> _AsyncResultStream[R]:
         return self
 
     async def __anext__(self) -> str:
@@ -140,11 +141,21 @@ class AsyncChatStream(AsyncIterator[str]):
     async def aclose(self) -> None:
         await self._pieces.aclose()
 
-    async def __aenter__(self) -> AsyncChatStream:
+    async def __aenter__(self) -> _AsyncResultStream[R]:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+class AsyncChatStream(_AsyncResultStream[ChatReply]):
+    """:meth:`AsyncDriver.chat_stream`: the answer's pieces; :attr:`result` the whole
+    :class:`ChatReply` once exhausted."""
+
+
+class AsyncGenerationStream(_AsyncResultStream[Generation]):
+    """:meth:`AsyncDriver.generate_stream`: the answer's pieces; :attr:`result` the whole
+    :class:`Generation` (finish reason, token counts) once exhausted."""
 
 
 class AsyncDriver:
@@ -323,7 +334,7 @@ class AsyncDriver:
             )
         )
 
-    async def generate_stream(
+    def generate_stream(
         self,
         prompt: str,
         *,
@@ -331,10 +342,11 @@ class AsyncDriver:
         temperature: float | None = None,
         max_tokens: int | None = None,
         keep_alive: KeepAlive | None = None,
-    ) -> AsyncIterator[str]:
-        """The answer's pieces as they arrive. Leaving the ``async for`` early (or
+    ) -> AsyncGenerationStream:
+        """The answer's pieces as they arrive (``async for``); ``.result`` is the whole
+        :class:`Generation` once exhausted. Leaving early (``aclose()``, ``async with``, or
         cancelling) closes the HTTP response."""
-        pieces = _pump(
+        return AsyncGenerationStream(
             lambda: self.sync.generate_stream(
                 prompt,
                 model=model,
@@ -343,8 +355,6 @@ class AsyncDriver:
                 keep_alive=keep_alive,
             )
         )
-        async for piece in pieces:
-            yield piece
 
     # -- chat and embeddings -----------------------------------------------------------------
     async def chat(
@@ -441,4 +451,4 @@ class AsyncDriver:
         return await asyncio.to_thread(self.sync.embed, texts, model=model)
 
 
-__all__ = ["AsyncChatStream", "AsyncDriver"]
+__all__ = ["AsyncChatStream", "AsyncDriver", "AsyncGenerationStream"]
