@@ -8,7 +8,7 @@ timestamp (random date and time formats, month names of random locales, random f
 widths, digits that change from line to line), a tag (bracketed, ``unit[pid]:`` after a host
 with dashes, a padded service column), a quote or comment marker (``#``, ``# ``, ``> ``,
 ``>> ``; blank lines with or without the marker's trailing space). The seed is fixed
-(``SEED``, no example database), so every run draws the same examples and a failure
+(``SEED``), so every run draws the same examples and a failure
 reproduces; examples are bounded and have a deadline, so the whole file runs in about
 twenty seconds. Both modes are checked: strict reads the decorated capture too once the
 decoration is removed.
@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from lmsdrive.errors import ParseError
@@ -159,12 +159,9 @@ def lines_of(text: str) -> int:
     return len([x for x in text.split("\n") if x.strip()])
 
 
-SETTINGS = settings(
-    max_examples=6,
-    database=None,
-    deadline=timedelta(seconds=3),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+#: The suite's profile (tests/conftest.py: a replay blob, the checkout's example database),
+#: fewer examples, and a longer deadline: one example parses a whole capture several ways.
+SETTINGS = settings(max_examples=6, deadline=timedelta(seconds=3))
 
 
 @pytest.mark.parametrize("fx", REAL, ids=[f.case_id for f in REAL])
