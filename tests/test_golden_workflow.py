@@ -184,13 +184,34 @@ def test_a_whole_baseline_reports_a_key_that_appears_later(tmp_path: Path) -> No
     case.with_suffix(".json").write_text(json.dumps(meta))
     assert lmsdrive(tmp_path, "fixtures", "accept").returncode == 0
     accepted = json.loads(case.with_suffix(".json").read_text())
-    accepted["expected"]["models"][0].pop("modified")
+    accepted["expected"]["models"][0].pop("id")
     accepted["expected"]["models"][0]["size_bytes"] = 1
     case.with_suffix(".json").write_text(json.dumps(accepted))
     p = lmsdrive(tmp_path, "fixtures", "check")
     assert p.returncode == 1
     assert "models[0].size_bytes: 1 → " in p.stdout
-    assert "models[0].modified: new key → " in p.stdout
+    assert "models[0].id: new key → " in p.stdout
+
+
+def test_a_relative_time_is_not_a_change(tmp_path: Path) -> None:
+    """``ollama list`` prints MODIFIED relative to now ("3 weeks ago"): the same models
+    recorded a minute later read the same; a size that changed still does not."""
+    case = tmp_path / "fixtures" / "ollama" / "list" / "c"
+    case.parent.mkdir(parents=True)
+    real = (DEFAULT_ROOT / "ollama" / "list" / "gh4470-llama3.txt").read_text(encoding="utf-8")
+    case.with_suffix(".txt").write_text(real, encoding="utf-8")
+    meta = json.loads((DEFAULT_ROOT / "ollama" / "list" / "gh4470-llama3.json").read_text())
+    meta.pop("expected")
+    case.with_suffix(".json").write_text(json.dumps(meta))
+    assert lmsdrive(tmp_path, "fixtures", "accept").returncode == 0
+    ago = re.compile(r"\b(\d+|About an?|an?) (second|minute|hour|day|week|month|year)s? ago\b")
+    assert ago.search(real), "the capture shows a relative time"
+    case.with_suffix(".txt").write_text(ago.sub("2 seconds ago", real), encoding="utf-8")
+    p = lmsdrive(tmp_path, "fixtures", "check")
+    assert p.returncode == 0, p.stdout
+    case.with_suffix(".txt").write_text(real.replace(" GB", " TB", 1), encoding="utf-8")
+    p = lmsdrive(tmp_path, "fixtures", "check")
+    assert p.returncode == 1 and "size_bytes" in p.stdout, p.stdout
 
 
 def test_accept_rewrites_a_snapshot_baseline_as_syrupy_writes_it(tmp_path: Path) -> None:

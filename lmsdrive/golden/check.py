@@ -135,6 +135,40 @@ def parse_now(fx: Fixture) -> Any:
     return json.loads(json.dumps(result, ensure_ascii=False))
 
 
+def _volatile(parser: str) -> tuple[str, ...]:
+    """The parser's facts that change with the moment of capture (``ParserInfo.volatile``)."""
+    from ..parsers import resolve
+
+    return resolve(parser).volatile
+
+
+def without(value: Any, paths: tuple[str, ...]) -> Any:
+    """``value`` without the facts at ``paths`` (``models[].modified``: that key of every
+    item of ``models``), so a fact that changes with the moment of capture is not compared.
+
+    >>> without({"models": [{"name": "a", "modified": "2 s ago"}]}, ("models[].modified",))
+    {'models': [{'name': 'a'}]}
+    """
+    for path in paths:
+        value = _drop(value, path.split("."))
+    return value
+
+
+def _drop(value: Any, parts: list[str]) -> Any:
+    head, rest = parts[0], parts[1:]
+    key, each = head.removesuffix("[]"), head.endswith("[]")
+    if not isinstance(value, dict) or key not in value:
+        return value
+    if not rest:
+        return {k: v for k, v in value.items() if k != key}
+    inner = value[key]
+    if each and isinstance(inner, list):
+        inner = [_drop(item, rest) for item in inner]
+    elif not each:
+        inner = _drop(inner, rest)
+    return {**value, key: inner}
+
+
 def _check(fx: Fixture, root: Path, snapshots: Path | None) -> FixtureCheck:
     case_id = fixture_case_id(fx.path, root)
     snap = snapshot_path(case_id, snapshots)
@@ -148,13 +182,19 @@ def _check(fx: Fixture, root: Path, snapshots: Path | None) -> FixtureCheck:
     except (ParseError, ValueError) as exc:
         return FixtureCheck(case_id, fx.path, fx.parser, "error", baseline, [str(exc)])
     differences: list[str] = []
+    volatile = _volatile(fx.parser)
     if snap is not None:
-        differences += diff_values(json.loads(snap.read_text(encoding="utf-8")), now)
+        before = json.loads(snap.read_text(encoding="utf-8"))
+        differences += diff_values(without(before, volatile), without(now, volatile))
     if fx.expected:
         if fx.expected_read_as:  # facts of a shared transcript, some read lmsdrive's way
             facts = expected_mismatches(fx.expected, now, fx.expected_read_as)
-        else:  # a baseline (``fixtures accept``): every leaf, as a diff
-            facts = diff_values(fx.expected, now, new_keys=bool(fx.meta.get(COMPLETE)))
+        else:  # a baseline (``fixtures accept``): every leaf but the volatile, as a diff
+            facts = diff_values(
+                without(fx.expected, volatile),
+                without(now, volatile),
+                new_keys=bool(fx.meta.get(COMPLETE)),
+            )
         differences += [f"expected fact {d}" for d in facts] if snap is not None else facts
     if baseline is None:
         return FixtureCheck(case_id, fx.path, fx.parser, "unchecked", None)

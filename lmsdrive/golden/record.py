@@ -131,7 +131,10 @@ def record_fixture(
     text_path = folder / f"{case}.txt"
     meta_path = text_path.with_suffix(".json")
     if not overwrite and (text_path.exists() or meta_path.exists()):
-        raise FileExistsError(f"{text_path} already exists: choose another --name")
+        raise FileExistsError(
+            f"{text_path} already exists: choose another --name, or --force to record it "
+            "again (its baseline is kept)"
+        )
     binary = str(find_binary(tool))
     command = [binary, *words[1:]]
     if info.streaming:

@@ -65,6 +65,10 @@ class ParserInfo:
     #: The parser reads the runtime's server log itself (``ollama serve``), so the pre-pass
     #: keeps Gin/slog/llama.cpp lines in its input.
     reads_server_log: bool = False
+    #: Facts that change with the moment of capture, not with the runtime (relative times
+    #: such as ``"24 seconds ago"``), by path (``models[].modified``): ``lmsdrive fixtures
+    #: check`` does not compare them, so re-recording the same state reads the same.
+    volatile: tuple[str, ...] = ()
 
     @property
     def tool(self) -> str:
@@ -112,8 +116,10 @@ PARSERS: tuple[ParserInfo, ...] = (
     ParserInfo("lms /error", "lms_api_error"),
     ParserInfo("lms /v1/embeddings", "lms_api_embeddings", aliases=("lms /api/v0/embeddings",)),
     # ollama, text
-    ParserInfo("ollama list", "ollama_list", aliases=("ollama ls",)),
-    ParserInfo("ollama ps", "ollama_ps"),
+    ParserInfo(
+        "ollama list", "ollama_list", aliases=("ollama ls",), volatile=("models[].modified",)
+    ),
+    ParserInfo("ollama ps", "ollama_ps", volatile=("models[].until",)),
     ParserInfo(
         "ollama pull", "ollama_pull", aliases=("ollama run", "ollama create"), streaming=True
     ),
