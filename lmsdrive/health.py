@@ -145,7 +145,7 @@ def run_check(
         with backend.time_limit(timeout):
             states = backend.probe(models)
             if not all(s.running for s in states):
-                return result(False, None, [], "server_down", f"{name} at {url} does not answer")
+                return result(False, None, [], "server_down", str(backend.not_answering()))
             checks = [
                 _model_check(m, s.downloaded, s.loaded) for m, s in zip(models, states, strict=True)
             ]
@@ -153,8 +153,8 @@ def run_check(
                 checks = [_answer(backend, c, timeout) if c.ok else c for c in checks]
     except AuthenticationError as exc:
         return result(True, False, [], "auth", str(exc))
-    except ServerNotRunningError:
-        return result(False, None, [], "server_down", f"{name} at {url} does not answer")
+    except ServerNotRunningError as exc:  # where it is, why, and what to do: as every face
+        return result(False, None, [], "server_down", str(backend.not_answering(exc.reason)))
     except CommandTimeoutError:
         why = f"{name} at {url} did not answer within {timeout:g} s"
         return result(False, None, [], "server_down", why)

@@ -69,6 +69,10 @@ def test_check_each_state_read_only(fake_runtime: Factory, backend: str, remote:
     d = driver(backend, remote=remote)
     down = checked(rt, d)
     assert (down.ok, down.problem, down.server_up) == (False, "server_down", False)
+    # the message every face shows: where, and what to do (never circular advice)
+    assert down.message.startswith(f"{d.backend.display_name} server at {d.backend.url} ")
+    tail = "lmsdrive starts servers only on this machine" if remote else d.config.runtime.start_hint
+    assert tail in down.message, down.message
     rt.start_server(FAKE[backend])
     present = checked(rt, d)
     assert present.problem == "not_loaded" and present.models[0].downloaded is True
