@@ -39,8 +39,11 @@ from .._types import (
 )
 from ..errors import (
     APIError,
+    AuthenticationError,
+    CommandTimeoutError,
     ConfigError,
     LmsdriveError,
+    ModelNotFoundError,
     ServerNotRunningError,
     ServerStartError,
 )
@@ -74,6 +77,18 @@ def _unix_time(rfc3339: str | None) -> float | None:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
         return None
+
+
+def _registry_cause(exc: LmsdriveError) -> str:
+    """Why a registry request failed, in a few words (a connection's own reason; never the
+    client's advice about starting a local server)."""
+    if isinstance(exc, ServerNotRunningError) and exc.reason:
+        return exc.reason
+    if isinstance(exc, CommandTimeoutError):
+        return "no answer in time"
+    if isinstance(exc, AuthenticationError):
+        return f"HTTP {exc.status_code}: it refused the request"
+    return str(exc)
 
 
 #: An ``expires_at`` further away than this is Ollama's "keep loaded forever" (year 2318).
@@ -348,7 +363,8 @@ class OllamaBackend(RuntimeBackend):
     ) -> Estimate:
         """Weights (``/api/tags``; before the download, the registry manifest) + KV cache
         for the context (``/api/show``) + compute allowance, against ``memory`` (default:
-        this machine's, when the server runs here; unknown for a remote server)."""
+        this machine's, when the server runs here; unknown for a remote server). A registry
+        that cannot be reached gives the verdict ``unknown``, naming it and its error."""
         name = self.spell(model)
         options = options or LoadOptions()
         self.check_load_options(options)
@@ -362,9 +378,23 @@ class OllamaBackend(RuntimeBackend):
             weights, source = listed.size, "ollama /api/tags + /api/show"
             note = "" if kv else "; its KV cache is not counted (/api/show gives no shape)"
         else:
-            with OllamaAPI(self._registry_for(name)) as registry:
-                weights, kv = registry.manifest(name).weights_bytes, None
-            source = "ollama /v2/manifests"
+            source, registry_url = "ollama /v2/manifests", self._registry_for(name)
+            try:
+                with OllamaAPI(registry_url) as registry:
+                    weights, kv = registry.manifest(name).weights_bytes, None
+            except ModelNotFoundError:
+                raise
+            except LmsdriveError as exc:  # the registry, not the local server, failed
+                return Estimate(
+                    model=name,
+                    verdict="unknown",
+                    reason=f"{name}'s size is not known before the download: the registry at "
+                    f"{registry_url} cannot be reached ({_registry_cause(exc)}). Check this "
+                    "machine's network (or proxy), or download the model first and ask again",
+                    source=source,
+                    context_length=ctx,
+                    gpu=options.gpu,
+                )
             note = f"; before the download the KV cache of {ctx} tokens is not counted"
         if memory is None and not self.remote:
             memory = machine_memory()
