@@ -6,7 +6,8 @@
 | running? downloaded? loaded? | ``GET /api/tags`` + ``GET /api/ps`` (two requests) |
 | start | ``ollama serve`` detached; ready at its ``Listening on`` line or when the port answers |
 | pull | ``ollama pull NAME`` through the ``ollama pull`` parser; ``POST /api/pull`` |
-|  | (streamed) when the server is remote or no ``ollama`` is installed here |
+|  | (streamed) when the server is remote, no ``ollama`` is installed here, or a token |
+|  | is configured (``ollama pull`` cannot send one) |
 | load / unload | ``POST /api/generate``, empty prompt, ``keep_alive`` (and ``options.num_ctx``) |
 | delete | unload if loaded (as ``ollama rm`` does), then ``DELETE /api/delete`` |
 | generate | ``POST /api/generate`` |
@@ -306,6 +307,12 @@ class OllamaBackend(RuntimeBackend):
             if self.matches(model, m.name):
                 return m.digest
         return None
+
+    @property
+    def pulls_via_api(self) -> bool:
+        """Also with a token configured (``OLLAMA_API_KEY``): ``ollama pull`` sends none
+        (and a token never goes in an argv), so the download is ``POST /api/pull`` with it."""
+        return self.via_api or self.api.has_token
 
     def _pull_command(self, name: str) -> tuple[list[str], PullReader, str]:
         """``ollama pull NAME``, its redrawn progress read by the ``ollama pull`` parser."""
