@@ -198,3 +198,15 @@ def test_an_unreachable_registry_gives_unknown_never_blames_the_server(
     assert (data["verdict"], data["fits"], data["model"]) == ("unknown", False, OLLAMA)
     assert main(["init", *flags, "--check-fit"]) == 0  # unknown is not refused
     assert OLLAMA in [m.name for m in rt.state().ollama.loaded]
+
+
+def test_cli_fit_json_prints_an_object_when_the_estimate_fails(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_runtime()  # no server runs
+    assert main(["fit", "--backend", "ollama", "--model", OLLAMA, "--json"]) == 4
+    shown = capsys.readouterr()
+    data = json.loads(shown.out)
+    assert (data["model"], data["verdict"], data["fits"]) == (OLLAMA, "unknown", False)
+    assert (data["error"], data["exit_status"]) == ("server_not_running", 4)
+    assert "does not answer" in data["reason"] and "does not answer" in shown.err
