@@ -306,7 +306,7 @@ class Driver:
                             on_progress(event)
                 finally:  # a raising callback stops the download's child process
                     close_iterator(events)
-                steps.append(f"Downloaded model {model}{self._how()}")
+                steps.append(f"Downloaded model {model}{self._how(download=True)}")
                 state = b.readiness(model)
             if not state.loaded:
                 if check_fit and not fit_known:
@@ -354,9 +354,10 @@ class Driver:
         with self._not_running_guard():
             return self.backend.estimate(name, options, memory)
 
-    def _how(self) -> str:
+    def _how(self, *, download: bool = False) -> str:
         """How a download or load went, for the report: empty for the CLI on this machine."""
-        return " through the server's API" if self.backend.via_api else ""
+        api = self.backend.pulls_via_api if download else self.backend.via_api
+        return " through the server's API" if api else ""
 
     def _model(self, model: str | None) -> str:
         return (

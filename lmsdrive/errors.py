@@ -189,14 +189,17 @@ def error_for(
     """The typed exception for a runtime's error report of ``kind`` (a parse result's
     ``kind``): the one mapping every layer uses.
 
-    ``model_not_found`` → :class:`ModelNotFoundError`; for an HTTP API's answer (``api``)
-    every other kind → :class:`APIError` with ``status_code`` (the server answered, so it
-    runs); otherwise ``server_not_running`` → :class:`ServerNotRunningError`,
-    ``pull_failed`` → :class:`PullError`, ``bind_failed`` → :class:`ServerStartError`, and
-    any other kind → :class:`CommandError`. ``message`` is used as given.
+    ``model_not_found`` → :class:`ModelNotFoundError`, ``authentication`` →
+    :class:`AuthenticationError`; for an HTTP API's answer (``api``) every other kind →
+    :class:`APIError` with ``status_code`` (the server answered, so it runs); otherwise
+    ``server_not_running`` → :class:`ServerNotRunningError`, ``pull_failed`` →
+    :class:`PullError`, ``bind_failed`` → :class:`ServerStartError`, and any other kind →
+    :class:`CommandError`. ``message`` is used as given.
     """
     if kind == "model_not_found":
         return ModelNotFoundError(message)
+    if kind == "authentication":
+        return AuthenticationError(message, status_code)
     if api:
         return APIError(message, status_code)
     by_kind: dict[str, type[LmsdriveError]] = {

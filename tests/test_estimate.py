@@ -25,7 +25,7 @@ from lmsdrive.backends.lmstudio import LMStudioBackend
 from lmsdrive.backends.ollama import OllamaBackend
 from lmsdrive.cli import main
 from lmsdrive.estimate import kv_cache_bytes, needed_bytes
-from lmsdrive.testing.runtime import FakeRuntime
+from lmsdrive.testing.runtime import FakeRuntime, free_port
 
 Factory = Callable[..., FakeRuntime]
 GIB = 1 << 30
@@ -173,3 +173,40 @@ def test_cli_fit(fake_runtime: Factory, capsys: pytest.CaptureFixture[str]) -> N
     assert "does not fit" in shown.out and "guardrails" in shown.err
     assert main(["init", *flags, "--check-fit"]) == 1
     assert "does not fit" in capsys.readouterr().err
+
+
+def test_an_unreachable_registry_gives_unknown_never_blames_the_server(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No network: the registry manifest cannot be fetched. The local server is up and says
+    # nothing wrong, so the verdict is unknown (exit 1), naming the registry and its error.
+    rt = fake_runtime(server_running=True)
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setattr(OllamaBackend, "registry", nowhere)
+    with Driver(Config.from_env(backend="ollama", model_name=OLLAMA)) as d:
+        est = d.estimate(memory=Memory(ram_bytes=16 * GIB))
+    assert (est.verdict, est.fits, est.needed_bytes) == ("unknown", False, None)
+    assert f"the registry at {nowhere} cannot be reached (" in est.reason
+    assert "refused" in est.reason.lower() and "ollama serve" not in est.reason
+    flags = ["--backend", "ollama", "--model", OLLAMA]
+    assert main(["fit", *flags]) == 1
+    shown = capsys.readouterr()
+    assert "cannot be told" in shown.out and "registry" in shown.err
+    assert rt.ollama_url not in shown.err and "lmsdrive init" not in shown.err
+    assert main(["fit", *flags, "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert (data["verdict"], data["fits"], data["model"]) == ("unknown", False, OLLAMA)
+    assert main(["init", *flags, "--check-fit"]) == 0  # unknown is not refused
+    assert OLLAMA in [m.name for m in rt.state().ollama.loaded]
+
+
+def test_cli_fit_json_prints_an_object_when_the_estimate_fails(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_runtime()  # no server runs
+    assert main(["fit", "--backend", "ollama", "--model", OLLAMA, "--json"]) == 4
+    shown = capsys.readouterr()
+    data = json.loads(shown.out)
+    assert (data["model"], data["verdict"], data["fits"]) == (OLLAMA, "unknown", False)
+    assert (data["error"], data["exit_status"]) == ("server_not_running", 4)
+    assert "does not answer" in data["reason"] and "does not answer" in shown.err

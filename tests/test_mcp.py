@@ -20,8 +20,9 @@ from mcp.types import CallToolResult, TextContent
 
 from lmsdrive import Memory, __version__
 from lmsdrive._types import Progress
+from lmsdrive.backends.ollama import OllamaBackend
 from lmsdrive.mcp_server import DownloadProgress, create_server, main
-from lmsdrive.testing.runtime import FakeRuntime
+from lmsdrive.testing.runtime import FakeRuntime, free_port
 
 MakeRuntime = Callable[..., FakeRuntime]
 TOOLS = {
@@ -604,3 +605,16 @@ async def test_fit_on_ollama_counts_the_context(
     assert (long["context_length"], long["gpu"], long["verdict"]) == (32768, "off", "fits")
     assert long["needed_bytes"] > short["needed_bytes"]
     assert rt.state().ollama.loaded == []
+
+
+async def test_fit_with_an_unreachable_registry_is_unknown_not_a_server_error(
+    fake_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_runtime(server_running=True)
+    configure(monkeypatch, "ollama", OTHER["ollama"])
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setattr(OllamaBackend, "registry", nowhere)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        found = await call_ok(client, "fit")
+    assert (found["verdict"], found["fits"], found["needed_bytes"]) == ("unknown", False, None)
+    assert f"the registry at {nowhere} cannot be reached" in found["reason"]

@@ -393,3 +393,41 @@ def test_load_options_a_runtime_cannot_honour_are_refused_before_any_work(
     assert not report.success and isinstance(report.error, ConfigError)
     assert "identifier" in report.message and report.steps_performed == []
     assert rt.spawn_count() == 0 and rt.state().ollama.downloaded == []
+
+
+# ----- a local Ollama that wants a token: downloads go through the API with it ---------------
+
+
+def test_ollama_pull_with_a_token_goes_through_the_api(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `ollama pull` sends no token: with one configured, POST /api/pull carries it (never argv).
+    rt = fake_runtime(server_running=True, api_token=TOKEN)
+    monkeypatch.setenv("OLLAMA_API_KEY", TOKEN)
+    assert main(["pull", "--backend", "ollama", "--model", MODEL["ollama"]]) == 0
+    with Driver(Config.from_env(backend="ollama", model_name="qwen2.5:0.5b")) as d:
+        report = d.ensure_ready()
+    assert report.steps_performed[0] == f"Downloaded model qwen2.5:0.5b{VIA_API}"
+    assert MODEL["ollama"] in [m.name for m in rt.state().ollama.downloaded]
+    assert [r for r in rt.requests() if r["path"] == "/api/pull"]
+    assert not [s for s in rt.spawns() if "pull" in s["argv"]]
+    assert not [s for s in rt.spawns() if any(TOKEN in a for a in s["argv"])]
+    with Driver(Config.from_env(backend="ollama", model_name="smollm2:135m")) as d:
+        assert list(d.pull())[-1].phase == "done"
+    assert TOKEN not in capsys.readouterr().err
+
+
+def test_ollama_pull_refused_for_want_of_a_token_is_an_auth_error(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No token configured: `ollama pull` gets "401 Unauthorized" from the server (exit 8).
+    fake_runtime(server_running=True, api_token=TOKEN)
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    with (
+        Driver(Config.from_env(backend="ollama", model_name=MODEL["ollama"])) as d,
+        pytest.raises(AuthenticationError, match="OLLAMA_API_KEY") as caught,
+    ):
+        list(d.pull())
+    assert "401 Unauthorized" in str(caught.value) and "disk space" not in str(caught.value)
+    assert main(["pull", "--backend", "ollama", "--model", MODEL["ollama"]]) == EXIT_AUTH
+    assert "OLLAMA_API_KEY" in capsys.readouterr().err

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from ..errors import ParseError, PullError, error_for, pull_failed_hint
+from ..errors import AuthenticationError, ParseError, PullError, error_for, pull_failed_hint
 from ..parsers import log_skipped, read
 from ..parsers._base import Progress, Result
 from ..parsers._policy import SkippedLine, reading
@@ -87,12 +87,15 @@ def raise_for_outcome(
     command: str,
     succeeded: bool,
     result: Result | None,
+    token_variables: Sequence[str] = (),
 ) -> None:
     """After the stream: return on success, else raise the typed error that says what to do.
 
     ``succeeded`` is the parser's verdict, ``result.error``/``.kind`` the runtime's own report.
     An exit status 0 with output the parser did not understand is still a success (the
     download ran to its end; nothing is lost to a parser that fell behind a new version).
+    A refusal for want of a token (kind ``authentication``) raises
+    :class:`AuthenticationError` naming ``token_variables``.
     """
     if succeeded and outcome.exit_code == 0:
         return
@@ -110,4 +113,10 @@ def raise_for_outcome(
     if kind in ("model_not_found", "server_not_running"):
         raise error_for(kind, error)
     reason = error.rstrip(".")
+    if kind == "authentication":
+        names = " or ".join(token_variables) or "the API token"
+        raise AuthenticationError(
+            f"Downloading {what} failed: {reason}: it wants an API token. Set {names} to a "
+            "token it accepts (or pass --token-file PATH), then run the download again."
+        )
     raise PullError(f"Downloading {what} failed: {reason}. {pull_failed_hint(reason)}")

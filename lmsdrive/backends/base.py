@@ -138,6 +138,8 @@ class Backend(Protocol):
     def remote(self) -> bool: ...
     @property
     def via_api(self) -> bool: ...
+    @property
+    def pulls_via_api(self) -> bool: ...
     def not_answering(self, reason: str | None = None) -> ServerNotRunningError: ...
     def list_models(self) -> list[LocalModel]: ...
     def has_model(self, model: str) -> bool: ...
@@ -376,7 +378,7 @@ class RuntimeBackend:
 
     def pull(self, model: str) -> Iterator[Progress]:
         """Download ``model``: typed progress events while it runs, through the CLI on this
-        machine, or the server's API when :attr:`via_api`. When the iterator is exhausted:
+        machine, or the server's API when :attr:`pulls_via_api`. When the iterator is exhausted:
         :class:`ModelNotFoundError` for an unknown name, :class:`PullError` for any other
         failure (with the runtime's own message). Closing it early stops the download.
 
@@ -391,8 +393,14 @@ class RuntimeBackend:
             idle_timeout=self.pull_idle_timeout,
         )
 
+    @property
+    def pulls_via_api(self) -> bool:
+        """Downloads go through the server's API (:attr:`via_api`; a runtime whose CLI
+        cannot carry a configured token adds that case)."""
+        return self.via_api
+
     def _pull_now(self, name: str) -> Iterator[Progress]:
-        if self.via_api:
+        if self.pulls_via_api:
             yield from self._pull_api(name)
             return
         args, reader, command = self._pull_command(name)
@@ -410,6 +418,7 @@ class RuntimeBackend:
             command=command,
             succeeded=self._pulled(outcome.result),
             result=outcome.result,
+            token_variables=self.spec.token_variables,
         )
 
     def _pull_command(self, name: str) -> tuple[list[str], PullReader, str]:

@@ -6,7 +6,8 @@
 | running? downloaded? loaded? | ``GET /api/tags`` + ``GET /api/ps`` (two requests) |
 | start | ``ollama serve`` detached; ready at its ``Listening on`` line or when the port answers |
 | pull | ``ollama pull NAME`` through the ``ollama pull`` parser; ``POST /api/pull`` |
-|  | (streamed) when the server is remote or no ``ollama`` is installed here |
+|  | (streamed) when the server is remote, no ``ollama`` is installed here, or a token |
+|  | is configured (``ollama pull`` cannot send one) |
 | load / unload | ``POST /api/generate``, empty prompt, ``keep_alive`` (and ``options.num_ctx``) |
 | delete | unload if loaded (as ``ollama rm`` does), then ``DELETE /api/delete`` |
 | generate | ``POST /api/generate`` |
@@ -39,8 +40,11 @@ from .._types import (
 )
 from ..errors import (
     APIError,
+    AuthenticationError,
+    CommandTimeoutError,
     ConfigError,
     LmsdriveError,
+    ModelNotFoundError,
     ServerNotRunningError,
     ServerStartError,
 )
@@ -74,6 +78,18 @@ def _unix_time(rfc3339: str | None) -> float | None:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
         return None
+
+
+def _registry_cause(exc: LmsdriveError) -> str:
+    """Why a registry request failed, in a few words (a connection's own reason; never the
+    client's advice about starting a local server)."""
+    if isinstance(exc, ServerNotRunningError) and exc.reason:
+        return exc.reason
+    if isinstance(exc, CommandTimeoutError):
+        return "no answer in time"
+    if isinstance(exc, AuthenticationError):
+        return f"HTTP {exc.status_code}: it refused the request"
+    return str(exc)
 
 
 #: An ``expires_at`` further away than this is Ollama's "keep loaded forever" (year 2318).
@@ -292,6 +308,12 @@ class OllamaBackend(RuntimeBackend):
                 return m.digest
         return None
 
+    @property
+    def pulls_via_api(self) -> bool:
+        """Also with a token configured (``OLLAMA_API_KEY``): ``ollama pull`` sends none
+        (and a token never goes in an argv), so the download is ``POST /api/pull`` with it."""
+        return self.via_api or self.api.has_token
+
     def _pull_command(self, name: str) -> tuple[list[str], PullReader, str]:
         """``ollama pull NAME``, its redrawn progress read by the ``ollama pull`` parser."""
         return ["pull", name], ollama_pull.PullReader(), "ollama pull"
@@ -348,7 +370,8 @@ class OllamaBackend(RuntimeBackend):
     ) -> Estimate:
         """Weights (``/api/tags``; before the download, the registry manifest) + KV cache
         for the context (``/api/show``) + compute allowance, against ``memory`` (default:
-        this machine's, when the server runs here; unknown for a remote server)."""
+        this machine's, when the server runs here; unknown for a remote server). A registry
+        that cannot be reached gives the verdict ``unknown``, naming it and its error."""
         name = self.spell(model)
         options = options or LoadOptions()
         self.check_load_options(options)
@@ -362,9 +385,23 @@ class OllamaBackend(RuntimeBackend):
             weights, source = listed.size, "ollama /api/tags + /api/show"
             note = "" if kv else "; its KV cache is not counted (/api/show gives no shape)"
         else:
-            with OllamaAPI(self._registry_for(name)) as registry:
-                weights, kv = registry.manifest(name).weights_bytes, None
-            source = "ollama /v2/manifests"
+            source, registry_url = "ollama /v2/manifests", self._registry_for(name)
+            try:
+                with OllamaAPI(registry_url) as registry:
+                    weights, kv = registry.manifest(name).weights_bytes, None
+            except ModelNotFoundError:
+                raise
+            except LmsdriveError as exc:  # the registry, not the local server, failed
+                return Estimate(
+                    model=name,
+                    verdict="unknown",
+                    reason=f"{name}'s size is not known before the download: the registry at "
+                    f"{registry_url} cannot be reached ({_registry_cause(exc)}). Check this "
+                    "machine's network (or proxy), or download the model first and ask again",
+                    source=source,
+                    context_length=ctx,
+                    gpu=options.gpu,
+                )
             note = f"; before the download the KV cache of {ctx} tokens is not counted"
         if memory is None and not self.remote:
             memory = machine_memory()

@@ -422,9 +422,20 @@ def _done_one(log: JsonLines | None, ui: Ui, name: str, message: str, **extra: A
 
 @_handled
 def cmd_fit(args: argparse.Namespace) -> int:
-    """Will the model fit: the verdict and its numbers (``--json``: one object)."""
-    with _driver(args, args.model_arg) as driver:
-        est = driver.estimate(options=_load_options(args))
+    """Will the model fit: the verdict and its numbers (``--json``: one object, also when
+    the estimate fails: verdict ``unknown``, the message, the error's kind)."""
+    try:
+        with _driver(args, args.model_arg) as driver:
+            est = driver.estimate(options=_load_options(args))
+    except Failure as exc:
+        if args.json:
+            kind = getattr(exc.__cause__, "kind", "error")
+            model = _models_arg(args, args.model_arg) or os.environ.get("MODEL_NAME")
+            _dump(
+                {"model": model, "verdict": "unknown", "fits": False, "reason": str(exc)}
+                | {"error": kind, "exit_status": exc.status}
+            )
+        raise
     status = EXIT_OK if est.fits else EXIT_FAILED
     if args.json:
         _dump(est.to_dict())

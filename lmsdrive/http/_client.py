@@ -74,11 +74,11 @@ _S = TypeVar("_S", bound="ResultStream[Any, Any]")
 
 def api_error(
     message: str, status_code: int | None, kind: str | None, url: str
-) -> APIError | ModelNotFoundError:
+) -> APIError | ModelNotFoundError | AuthenticationError:
     """The typed error for a server's error report (``kind`` as the error parsers set it)."""
     hint = "" if kind == "model_not_found" else server_failed_hint(status_code, kind)
     error = error_for(kind, f"{message} ({url}){hint}", api=True, status_code=status_code)
-    assert isinstance(error, (APIError, ModelNotFoundError))
+    assert isinstance(error, (APIError, ModelNotFoundError, AuthenticationError))
     return error
 
 

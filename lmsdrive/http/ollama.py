@@ -28,6 +28,7 @@ import httpx
 from .._types import ToolCall
 from ..errors import (
     APIError,
+    AuthenticationError,
     LmsdriveError,
     ModelNotFoundError,
     ParseError,
@@ -181,6 +182,14 @@ class OllamaAPI(BaseAPI):
                 "(https://ollama.com/library)",
                 model=name,
                 detail=str(error),
+            )
+        if isinstance(error, AuthenticationError) and error.status_code is not None:
+            return error  # the server's own 401/403: the message names the variable
+        if isinstance(error, AuthenticationError):  # an error line in the stream
+            return AuthenticationError(
+                f"pulling {name} failed: {error}: the server or its registry wants a token; "
+                "check OLLAMA_API_KEY (or --token-file)",
+                error.status_code,
             )
         return PullError(f"pulling {name} failed: {error}. {pull_failed_hint(str(error))}")
 

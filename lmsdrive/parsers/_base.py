@@ -24,6 +24,7 @@ ErrorKind = Literal[
     "server_error",
     "usage",
     "crash",
+    "authentication",
     "unknown",
 ]
 #: The same kinds as a tuple, in that order.

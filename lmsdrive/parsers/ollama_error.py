@@ -39,8 +39,10 @@ Kinds (first match wins, case-insensitive; docs/reference/ollama-cli.md §3.3, �
   argument``, ``invalid argument``;
 * ``server_error`` (runner side): ``llama runner``, ``runner process``, ``error starting
   llama-server``, ``something went wrong, please see the ollama server logs``;
+* ``authentication``: ``unauthorized`` (``unauthorized: access denied``, a registry's 401;
+  ``401 Unauthorized``, a server or proxy that wants a token), ``401``, ``403 Forbidden``;
 * ``pull_failed``: ``pull model manifest:`` (other causes), ``max retries exceeded``, ``digest
-  mismatch``, ``EOF``, ``unauthorized``, ``insecure protocol``, ``unexpected end to pull``;
+  mismatch``, ``EOF``, ``insecure protocol``, ``unexpected end to pull``;
 * ``server_error`` (HTTP): ``500 Internal Server Error``, ``Bad Gateway``, ``Service
   Unavailable``, ``status code 5NN`` / ``status 5NN`` / ``: 5NN`` at the end;
 * ``crash``: a Go panic (``panic: …``, ``goroutine N [running]:``) or a message holding one;
@@ -137,10 +139,11 @@ _KIND_RULES: tuple[tuple[ErrorKind, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
+    ("authentication", re.compile(r"\bunauthori[sz]ed\b|\b401\b|\b403 Forbidden\b", re.I)),
     (
         "pull_failed",
         re.compile(
-            r"pull model manifest:|max retries exceeded|digest mismatch|\bEOF\b|unauthorized"
+            r"pull model manifest:|max retries exceeded|digest mismatch|\bEOF\b"
             r"|insecure protocol|unexpected end to pull",
             re.I,
         ),

@@ -47,7 +47,10 @@ from lmsdrive.transcript import Transcript
         ("max retries exceeded: unexpected EOF", "pull_failed"),
         ("digest mismatch, file must be downloaded again", "pull_failed"),
         ("EOF", "pull_failed"),
-        ("unauthorized: access denied", "pull_failed"),
+        ("unauthorized: access denied", "authentication"),  # a registry's 401 (ollama-cli §3.3)
+        ("401 Unauthorized", "authentication"),  # a proxy's 401 to the client's HEAD /
+        ("pull model manifest: 401: unauthorized", "authentication"),
+        ("pull model manifest: 403 Forbidden", "authentication"),
         ("something went wrong, please see the ollama server logs for details", "server_error"),
         ("llama runner process has terminated: exit status 2", "server_error"),
         ("500 Internal Server Error", "server_error"),
