@@ -303,7 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("models", nargs="*", metavar="MODEL", help="default: --model / MODEL_NAME")
     p.add_argument("--interval", type=float, default=30.0, help="seconds between checks")
     p.add_argument(
-        "--max-failures", type=int, default=5, help="give up after N failed checks in a row"
+        "--max-failures",
+        type=_at_least(int, 1, "a whole number >= 1"),
+        default=5,
+        metavar="N",
+        help="give up after N failed checks in a row (default 5)",
     )
     p.add_argument(
         "--refresh-before",
