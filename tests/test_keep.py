@@ -312,6 +312,25 @@ def test_keep_holds_several_models(fake_runtime: MakeRuntime, tmp_path: Path) ->
         assert sorted(_loaded(rt, "ollama")) == sorted(models)
 
 
+@pytest.mark.parametrize("how", ["MODEL_NAME", "--model"])
+def test_keep_holds_every_configured_model(
+    fake_runtime: MakeRuntime, tmp_path: Path, how: str
+) -> None:
+    """The models from MODEL_NAME (comma-separated) or a repeated --model, as init and check
+    read them; keep once refused them: "this call uses one", exit 2."""
+    models = ["llama3.2:1b", "qwen2.5:0.5b"]
+    rt = fake_runtime(server_running=["ollama"], models_downloaded=models, load_seconds=0.05)
+    if how == "MODEL_NAME":
+        argv: list[str] = []
+        env = {"MODEL_NAME": ",".join(models)}
+    else:
+        argv, env = ["--model", models[0], "--model", models[1]], {"MODEL_NAME": ""}
+    with Keep(rt, tmp_path / "state", "ollama", *argv, "--interval", "0.2", **env) as keep:
+        assert keep.until("ready")["message"].startswith("llama3.2:1b, qwen2.5:0.5b loaded")
+        assert keep.seen[0]["models"] == models
+        assert sorted(_loaded(rt, "ollama")) == sorted(models)
+
+
 def test_sigterm_during_a_download_stops_it_and_exits_0(
     fake_runtime: MakeRuntime, tmp_path: Path
 ) -> None:

@@ -476,11 +476,10 @@ def cmd_keep(args: argparse.Namespace) -> int:
         else:
             print(f"{ev.to_dict()['time']} {ev.event}: {ev.message}", flush=True)
 
-    model = getattr(args, "model", None)
-    models = list(args.models) or ([model] if isinstance(model, str) else list(model or []))
-    with _driver(args, models[0] if models else None) as driver:
+    # MODEL [MODEL...], else --model (repeated) / MODEL_NAME (a list): as init and check
+    with _driver(args, ",".join(args.models) or None) as driver:
         keeper = driver._keeper(
-            models or None,
+            driver.model_names,
             interval=args.interval,
             max_failures=args.max_failures,
             refresh_before=args.refresh_before,
