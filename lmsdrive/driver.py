@@ -489,9 +489,10 @@ class Driver:
         on_progress: ProgressCallback | None = None,
         handle_signals: bool = False,
     ) -> None:
-        """Hold ``models`` (default: the configured one) loaded until stopped (SIGTERM or
-        SIGINT with ``handle_signals``): see :mod:`lmsdrive.keep`. Raises the last error
-        after ``max_failures`` failed checks in a row."""
+        """Hold ``models`` (default: every configured one, as ``MODEL_NAME`` lists them)
+        loaded until stopped (SIGTERM or SIGINT with ``handle_signals``): see
+        :mod:`lmsdrive.keep`. Raises the last error after ``max_failures`` failed checks in
+        a row."""
         self._keeper(
             models,
             interval=interval,
@@ -517,10 +518,9 @@ class Driver:
         in a thread of its own and ends it with ``stop()``."""
         from .keep import Keeper
 
-        names = [self._model(m) for m in models] if models else [self.model]
         return Keeper(
             self.backend,
-            names,
+            self._names(models),
             interval=interval,
             max_failures=max_failures,
             refresh_before=refresh_before,

@@ -5,8 +5,8 @@ every ``interval`` seconds: a model that was unloaded (the runtime's TTL or ``ke
 another user's unload) is loaded again, and one the runtime says will unload soon (Ollama's
 ``/api/ps`` ``expires_at``) is refreshed ``refresh_before`` seconds before. It never starts
 a server: the server is its service manager's (systemd, the Pod), so a server that does not
-answer is a failed check, retried every ``interval``; after ``max_failures`` failed checks in
-a row it gives up, raising the last error. Each thing it does is a :class:`KeepEvent`.
+answer is a failed check, retried every ``interval``; after ``max_failures`` (>= 1) failed
+checks in a row it gives up, raising the last error. Each thing it does is a :class:`KeepEvent`.
 
 LM Studio: ``lms load`` without ``--ttl`` sets no idle TTL, so there is nothing to refresh;
 a model unloaded anyway is loaded again.
@@ -98,8 +98,8 @@ class Keeper:
     ) -> None:
         if not models:
             raise ValueError("keep: name at least one model")
-        if interval <= 0 or max_failures < 0 or refresh_before < 0:
-            raise ValueError("keep: interval > 0, max_failures >= 0, refresh_before >= 0")
+        if interval <= 0 or max_failures < 1 or refresh_before < 0:
+            raise ValueError("keep: interval > 0, max_failures >= 1, refresh_before >= 0")
         self.backend = backend
         self.models = list(dict.fromkeys(models))
         self.interval = interval
@@ -174,7 +174,7 @@ class Keeper:
         signals = self._signals() if handle_signals else contextlib.nullcontext()
         with signals, contextlib.suppress(_Stopped):
             self._loop()
-        self._emit("stopping", None, "stopping: SIGTERM or stop()")
+        self._emit("stopping", None, "SIGTERM or stop(): the models are left loaded")
         self._notify("STOPPING=1")
 
     def _loop(self) -> None:
@@ -191,9 +191,11 @@ class Keeper:
                 except (LmsdriveError, OSError) as exc:
                     failures += 1
                     ready = False
-                    self._emit("failed", None, str(exc), failures)
+                    give_up = failures >= self.max_failures or _no_retry_helps(exc)
+                    again = "" if give_up else f"; checking again in {self.interval:g} s"
+                    self._emit("failed", None, f"{exc}{again}", failures)
                     self._notify(f"STATUS=check failed ({failures} in a row): {exc}")
-                    if failures > self.max_failures or _no_retry_helps(exc):
+                    if give_up:
                         self._emit("gave_up", None, f"{failures} failed checks in a row", failures)
                         if isinstance(exc, LmsdriveError):
                             raise
@@ -235,7 +237,7 @@ class Keeper:
         if not state.running:
             raise ServerNotRunningError(
                 f"the {b.display_name} server at {b.url} does not answer; keep does not "
-                "start it (its service manager does): checking again"
+                "start it (its service manager does)"
             )
         if not state.downloaded:
             self._emit("downloading", model, f"{model} is not downloaded: downloading it")

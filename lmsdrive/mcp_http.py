@@ -43,6 +43,14 @@ ENDPOINT = "/mcp"
 EXIT_USAGE = 2
 
 
+def _port(text: str) -> int:
+    """An argparse ``type``: a TCP port, ``0``-``65535`` (a bigger one would be served on a
+    port the kernel picks, not the one asked for)."""
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text}: it must be a whole number from 0 to 65535")
+    return int(text)
+
+
 def add_http_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--transport",
@@ -54,7 +62,10 @@ def add_http_arguments(parser: argparse.ArgumentParser) -> None:
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     parser.add_argument(
-        "--port", type=int, default=8000, help="port to listen on (default 8000; 0: any free)"
+        "--port",
+        type=_port,
+        default=8000,
+        help="port to listen on, 0-65535 (default 8000; 0: any free)",
     )
     parser.add_argument(
         "--token-file",

@@ -640,3 +640,57 @@ def test_record_keeps_the_streams_apart(
     t = fx.transcript()
     assert t.stderr and t.stderr == fx.path.with_suffix(".stderr").read_text()
     assert fx.path.read_text() == t.stdout
+
+
+# -- bad input: exit 2 with a message, never a traceback ---------------------------------
+@pytest.mark.parametrize("command", ["check", "init", "stop", "record"])
+@pytest.mark.parametrize("timeout", ["-1", "0", "nan", "soon"])
+def test_a_timeout_that_is_not_positive_is_a_usage_error(
+    command: str, timeout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rest = ["--", "ollama", "list"] if command == "record" else ["--model", OLLAMA_MODEL]
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--timeout", timeout, *rest])
+    assert stop.value.code == 2
+    assert f"--timeout: {timeout}: it must be a number > 0" in capsys.readouterr().err
+
+
+def test_check_with_a_negative_timeout_is_exit_2_as_a_process(fake_runtime: MakeRuntime) -> None:
+    fake_runtime(server_running=True, models_loaded=[OLLAMA_MODEL])
+    p = run_cli("check", "--model", OLLAMA_MODEL, "--timeout", "-1")
+    assert (p.returncode, p.stdout) == (2, "")
+    assert "it must be a number > 0" in p.stderr and "Traceback" not in p.stderr
+
+
+NOT_UTF8 = "\udcff"  # the byte 0xff as argv and a surrogateescape'd stdin reach Python
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "what"),
+    [
+        (["chat"], b"\xff", "the message on stdin"),
+        (["chat"], b"caf\xe9 au lait?", "the message on stdin"),
+        (["generate", f"{NOT_UTF8} hi"], None, "the prompt"),
+        (["embed", "fine", NOT_UTF8], None, "TEXT 2"),
+        (["chat", "--system", NOT_UTF8], b"hi", "--system"),
+    ],
+)
+@pytest.mark.parametrize("errors", ["surrogateescape", "strict"])
+def test_text_that_is_not_utf8_is_exit_2_with_a_message(
+    fake_runtime: MakeRuntime, argv: list[str], stdin: bytes | None, what: str, errors: str
+) -> None:
+    """Python reads invalid UTF-8 in argv (and, with surrogateescape, stdin) as lone
+    surrogates that no request can encode: exit 2 saying so, not a UnicodeEncodeError."""
+    fake_runtime(server_running=True, models_loaded=[OLLAMA_MODEL, "nomic-embed-text"])
+    model = "nomic-embed-text" if argv[0] == "embed" else OLLAMA_MODEL
+    p = subprocess.run(
+        [sys.executable, "-m", "lmsdrive", *argv, "--model", model],
+        input=stdin or b"",
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": f"utf-8:{errors}"},
+        timeout=60,
+        cwd=REPO,
+    )
+    err = p.stderr.decode("utf-8", "replace")
+    assert (p.returncode, p.stdout) == (2, b""), err
+    assert f"{what} is not valid UTF-8" in err and "Traceback" not in err

@@ -256,8 +256,37 @@ def test_keep_gives_up_when_the_server_stays_gone(
         code, _ = keep.finish()
     assert code == 4  # the server is not running
     failed = [e for e in keep.seen if e["event"] == "failed"]
-    assert [e["failures"] for e in failed] == [1, 2, 3, 4]
-    assert keep.kinds()[-2:] == ["gave_up", "result"] and keep.seen[-1]["exit_status"] == 4
+    assert [e["failures"] for e in failed] == [1, 2, 3]  # --max-failures 3: three, not four
+    assert all("checking again" in e["message"] for e in failed[:-1])
+    assert "checking again" not in failed[-1]["message"]  # the last one gives up
+    assert keep.kinds()[-3:] == ["failed", "gave_up", "result"]
+    assert keep.seen[-2]["failures"] == 3 and keep.seen[-1]["exit_status"] == 4
+
+
+def test_keep_says_stopping_once(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
+    """The text line of the ``stopping`` event does not repeat its name."""
+    rt = fake_runtime(server_running=["ollama"], models_loaded=["llama3.2:1b"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lmsdrive", "keep", "llama3.2:1b", "--interval", "30"],
+        env=_env(rt, tmp_path / "state", "ollama"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if " ready: " in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    stopping = [line for line in out.splitlines() if " stopping: " in line]
+    assert len(stopping) == 1 and stopping[0].count("stopping") == 1, out
 
 
 def test_keep_never_starts_a_server(fake_runtime: MakeRuntime, tmp_path: Path) -> None:
@@ -280,6 +309,25 @@ def test_keep_holds_several_models(fake_runtime: MakeRuntime, tmp_path: Path) ->
         httpx.post(rt.ollama_url + "/api/generate", json=body, timeout=10).raise_for_status()
         assert keep.until("evicted")["model"] == "qwen2.5:0.5b"
         keep.until("reloaded")
+        assert sorted(_loaded(rt, "ollama")) == sorted(models)
+
+
+@pytest.mark.parametrize("how", ["MODEL_NAME", "--model"])
+def test_keep_holds_every_configured_model(
+    fake_runtime: MakeRuntime, tmp_path: Path, how: str
+) -> None:
+    """The models from MODEL_NAME (comma-separated) or a repeated --model, as init and check
+    read them; keep once refused them: "this call uses one", exit 2."""
+    models = ["llama3.2:1b", "qwen2.5:0.5b"]
+    rt = fake_runtime(server_running=["ollama"], models_downloaded=models, load_seconds=0.05)
+    if how == "MODEL_NAME":
+        argv: list[str] = []
+        env = {"MODEL_NAME": ",".join(models)}
+    else:
+        argv, env = ["--model", models[0], "--model", models[1]], {"MODEL_NAME": ""}
+    with Keep(rt, tmp_path / "state", "ollama", *argv, "--interval", "0.2", **env) as keep:
+        assert keep.until("ready")["message"].startswith("llama3.2:1b, qwen2.5:0.5b loaded")
+        assert keep.seen[0]["models"] == models
         assert sorted(_loaded(rt, "ollama")) == sorted(models)
 
 

@@ -103,6 +103,15 @@ def test_refuses_beyond_loopback_without_a_token(tmp_path: Path) -> None:
     assert mcp_main(["--transport", "streamable-http", "--host", "::"]) == 2
 
 
+@pytest.mark.parametrize("port", ["99999", "65536", "-1", "http"])
+def test_a_port_out_of_range_is_exit_2(port: str) -> None:
+    """Not served on a port the kernel picks instead (99999 once served on a free one)."""
+    argv = [*SERVER, "--transport", "streamable-http", "--port", port]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert f"--port: {port}: it must be a whole number from 0 to 65535" in done.stderr
+
+
 def test_empty_token_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=f"{TOKEN_VARIABLE} is set but empty"):
         read_token({TOKEN_VARIABLE: " "}, None)

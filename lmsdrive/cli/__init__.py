@@ -165,19 +165,32 @@ def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def _at_least(kind: type[float] | type[int], low: float, what: str) -> Any:
-    """An argparse ``type``: a number of ``kind`` that is ``>= low``."""
+def _at_least(
+    kind: type[float] | type[int], low: float, what: str, *, strictly: bool = False
+) -> Any:
+    """An argparse ``type``: a number of ``kind`` that is ``>= low`` (``strictly``: ``> low``)."""
 
     def convert(text: str) -> float | int:
         try:
             value = kind(text)
         except ValueError:
             value = None
-        if value is None or not math.isfinite(value) or value < low:
+        if value is None or not math.isfinite(value) or value < low or (strictly and value == low):
             raise argparse.ArgumentTypeError(f"{text}: it must be {what}")
         return value
 
     return convert
+
+
+def _timeout_flag(parser: argparse.ArgumentParser, default: float, help: str) -> None:
+    """``--timeout S``: seconds, > 0 (a bad one is a usage error, exit 2)."""
+    parser.add_argument(
+        "--timeout",
+        type=_at_least(float, 0.0, "a number > 0", strictly=True),
+        default=default,
+        metavar="S",
+        help=help,
+    )
 
 
 def _sampling_flags(parser: argparse.ArgumentParser) -> None:
@@ -265,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_help = "the model (default: --model / MODEL_NAME)"
     p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)
     p.add_argument("--json", action="store_true", help=_JSON_LINES)
-    p.add_argument("--timeout", type=float, default=60.0, help="server start timeout (s)")
+    _timeout_flag(p, 60.0, "server start timeout, seconds (default 60)")
     _load_flags(p)
     p.set_defaults(func=c.cmd_init)
 
@@ -288,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         "that started it), as recorded in lmsdrive's state dir. A server lmsdrive did not "
         "start is left running: exit 11. Nothing running: exit 0.",
     )
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds before SIGKILL")
+    _timeout_flag(p, 30.0, "seconds before SIGKILL (default 30)")
     p.set_defaults(func=c.cmd_stop)
 
     p = command(
@@ -303,7 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("models", nargs="*", metavar="MODEL", help="default: --model / MODEL_NAME")
     p.add_argument("--interval", type=float, default=30.0, help="seconds between checks")
     p.add_argument(
-        "--max-failures", type=int, default=5, help="give up after N failed checks in a row"
+        "--max-failures",
+        type=_at_least(int, 1, "a whole number >= 1"),
+        default=5,
+        metavar="N",
+        help="give up after N failed checks in a row (default 5)",
     )
     p.add_argument(
         "--refresh-before",
@@ -346,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         "container health checks and Kubernetes probes.",
     )
     p.add_argument("--answer", action="store_true", help="also generate one token")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
+    _timeout_flag(p, 5.0, "seconds per request (default 5)")
     p.add_argument("--json", action="store_true", help=_JSON_LINES)
     p.set_defaults(func=c.cmd_check)
 
@@ -445,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--name", help="the case name (default: recorded-<date>-<time>)")
     p.add_argument("--dir", default="fixtures", help="the fixture tree (default: fixtures)")
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds (default 600)")
+    _timeout_flag(p, 600.0, "seconds (default 600)")
     p.add_argument("--force", action="store_true", help="overwrite an existing case")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND...")
     p.set_defaults(func=c.cmd_record)

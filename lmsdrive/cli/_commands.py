@@ -216,6 +216,24 @@ def _handled(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     return run
 
 
+def _not_utf8(what: str) -> Failure:
+    return Failure(
+        f"{what} is not valid UTF-8 text: convert it first (e.g. `iconv -f LATIN1 -t UTF-8`)",
+        EXIT_USAGE,
+    )
+
+
+def _utf8(text: str, what: str) -> str:
+    """``text`` (a prompt, a message) when it is valid UTF-8. Invalid bytes in argv (and in a
+    surrogateescape stdin) reach Python as lone surrogates that no request can encode: they
+    are refused here, exit 2, instead of a UnicodeEncodeError in the request."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _not_utf8(what) from None
+    return text
+
+
 def _dump(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2), flush=True)
 
@@ -487,11 +505,10 @@ def cmd_keep(args: argparse.Namespace) -> int:
         else:
             print(f"{ev.to_dict()['time']} {ev.event}: {ev.message}", flush=True)
 
-    model = getattr(args, "model", None)
-    models = list(args.models) or ([model] if isinstance(model, str) else list(model or []))
-    with _driver(args, models[0] if models else None) as driver:
+    # MODEL [MODEL...], else --model (repeated) / MODEL_NAME (a list): as init and check
+    with _driver(args, ",".join(args.models) or None) as driver:
         keeper = driver._keeper(
-            models or None,
+            driver.model_names,
             interval=args.interval,
             max_failures=args.max_failures,
             refresh_before=args.refresh_before,
@@ -669,7 +686,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     An answer cut by the token limit is said on stderr."""
     import sys
 
-    if not args.prompt.strip():
+    if not _utf8(args.prompt, "the prompt").strip():
         raise Failure(
             'generate: the prompt is empty: give the text to answer, e.g. lmsdrive generate "Why '
             'is the sky blue?"',
@@ -742,10 +759,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
             raise Failure(why, EXIT_USAGE)
     messages: list[dict[str, str]] = []
     if args.system:
-        messages.append({"role": "system", "content": args.system})
+        messages.append({"role": "system", "content": _utf8(args.system, "--system")})
     with _driver(args) as driver:
         if not sys.stdin.isatty():
-            text = sys.stdin.read().strip()
+            what = "the message on stdin"
+            try:
+                text = _utf8(sys.stdin.read(), what).strip()
+            except UnicodeDecodeError:  # a strict stdin (not surrogateescape)
+                raise _not_utf8(what) from None
             if not text:
                 raise Failure("chat: stdin is empty: pipe the message to send", EXIT_USAGE)
             ask: dict[str, Any] = {"role": "user", "content": text}
@@ -763,6 +784,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         title = f"Chatting with {driver.model} ({driver.config.runtime.display_name})"
 
     def answer(conversation: list[dict[str, str]]) -> str:
+        _utf8(conversation[-1]["content"], "the message")
         with _driver(args) as turn_driver:  # an error: the message every command gives
             return _chat_reply(turn_driver, conversation, args)
 
@@ -790,8 +812,9 @@ def _check_model(driver: Driver) -> None:
 @_handled
 def cmd_embed(args: argparse.Namespace) -> int:
     """Print one JSON array per text, in order, one line each (JSON lines)."""
+    texts = [_utf8(t, f"TEXT {i}") for i, t in enumerate(args.texts, 1)]
     with _driver(args) as driver:
-        vectors = driver.embed(args.texts)
+        vectors = driver.embed(texts)
     for vector in vectors:
         print(json.dumps(vector), flush=True)
     return EXIT_OK
