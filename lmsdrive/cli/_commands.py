@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import (
     EXIT_AUTH,
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_MODEL_NOT_FOUND,
     EXIT_NOT_INSTALLED,
     EXIT_NOT_LOADED,
@@ -201,16 +202,24 @@ def _model_hint(exc: BaseException) -> str:
     return ""
 
 
+def _end_json_log(args: argparse.Namespace, status: int, message: str) -> None:
+    """With ``--json``, a failed run's last events: the model under way, the result."""
+    log: JsonLines | None = getattr(args, "json_log", None)
+    if log is not None:
+        log.fail(status, message)
+
+
 def _handled(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
             return func(args)
         except Failure as exc:
             error(str(exc))
-            log = getattr(args, "json_log", None)
-            if log is not None:
-                log.result(exc.status, str(exc))
+            _end_json_log(args, exc.status, str(exc))
             return exc.status
+        except KeyboardInterrupt:  # main() says so on stderr and exits 130
+            _end_json_log(args, EXIT_INTERRUPTED, "interrupted")
+            raise
 
     run.__doc__ = func.__doc__
     return run
@@ -613,23 +622,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     return status
 
 
-def _on_model(args: argparse.Namespace, act: Callable[[Driver], None], done: str) -> int:
-    """One action on one model (``unload``, ``rm``), then ``OK <done> MODEL``."""
+def _on_model(
+    args: argparse.Namespace, command: str, act: Callable[[Driver], None], doing: str, done: str
+) -> int:
+    """One action on one model (``unload``, ``rm``), said as ``load`` says its own."""
+    log = _json_log(args, command)
+    ui = Ui(quiet=args.json)
     with _driver(args, args.model_arg) as driver:
-        name = driver.model
+        name = _begin_one(log, ui, driver, doing)
         act(driver)
-    Ui().ok(f"{done} {name}")
-    return EXIT_OK
+    return _done_one(log, ui, name, f"{done} {name}")
 
 
 @_handled
 def cmd_unload(args: argparse.Namespace) -> int:
-    return _on_model(args, lambda d: d.unload(), "Unloaded")
+    return _on_model(args, "unload", lambda d: d.unload(), "Unloading", "Unloaded")
 
 
 @_handled
 def cmd_rm(args: argparse.Namespace) -> int:
-    return _on_model(args, lambda d: d.delete(), "Deleted")
+    return _on_model(args, "rm", lambda d: d.delete(), "Deleting", "Deleted")
 
 
 def _sampling(args: argparse.Namespace) -> dict[str, Any]:
