@@ -331,6 +331,23 @@ def test_ctrl_c_during_pull_json_ends_with_the_model_and_result_events(
     assert result["command"] == "pull" and result["ok"] is False
 
 
+@pytest.mark.parametrize("sent", [None, "sk-wrong-0123456789"], ids=["none", "wrong"])
+def test_a_refused_token_names_the_variable_and_token_file(
+    fake_runtime: MakeRuntime,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    sent: str | None,
+) -> None:
+    fake_runtime(server_running=True, api_token="sk-right-9876543210")
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    if sent is not None:
+        monkeypatch.setenv("OLLAMA_API_KEY", sent)
+    for command in (["generate", "hi"], ["check"]):
+        assert main([*command, "--model", OLLAMA_MODEL]) == 8
+        err = capsys.readouterr().err
+        assert "OLLAMA_API_KEY" in err and "--token-file PATH" in err and "sk-" not in err
+
+
 # -- parse (as before) -------------------------------------------------------------------
 def _stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))

@@ -357,6 +357,23 @@ async def test_generate_and_chat_answer_with_the_model_asked(
     assert "nope:1b" in text_of(missing) and MODELS["ollama"] not in text_of(missing)
 
 
+@pytest.mark.parametrize("sent", [None, "sk-wrong-0123456789"], ids=["none", "wrong"])
+async def test_a_refused_token_names_only_the_runtimes_variable(
+    fake_runtime: MakeRuntime, monkeypatch: Any, sent: str | None
+) -> None:
+    # lmsdrive-mcp's own --token-file is its bearer token, not the runtime's: never advised
+    fake_runtime(server_running=True, api_token="sk-right-9876543210")
+    configure(monkeypatch, "ollama")
+    if sent is not None:
+        monkeypatch.setenv("OLLAMA_API_KEY", sent)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("generate", {"prompt": "hi"})
+    assert result.is_error and result.structured_content is not None
+    assert result.structured_content["kind"] == "authentication"
+    assert "OLLAMA_API_KEY" in text_of(result)
+    assert "token-file" not in text_of(result) and "sk-" not in text_of(result)
+
+
 # --- the progress translation -----------------------------------------------------------------
 
 

@@ -166,7 +166,7 @@ def _driver(args: argparse.Namespace, model: str | None = None) -> Iterator[Driv
     """A Driver for the configuration; every library error leaving the block becomes a
     :class:`Failure` with the friendly message and its exit status."""
     from ..driver import Driver, friendly_message
-    from ..errors import LmsdriveError, ServerNotRunningError
+    from ..errors import AuthenticationError, LmsdriveError, ServerNotRunningError
 
     try:
         config = _config(args, model)
@@ -183,7 +183,7 @@ def _driver(args: argparse.Namespace, model: str | None = None) -> Iterator[Driv
         message = friendly_message(config.backend, model_name, exc)
         if isinstance(exc, ServerNotRunningError) and exc.startable:
             message = f"{message}\n{_RUN_INIT_HINT}"
-        message += _model_hint(exc)
+        message += _model_hint(exc) + _token_hint(args, isinstance(exc, AuthenticationError))
         raise Failure(message, exit_status(exc)) from exc
     finally:
         driver.close()
@@ -207,6 +207,16 @@ def _end_json_log(args: argparse.Namespace, status: int, message: str) -> None:
     log: JsonLines | None = getattr(args, "json_log", None)
     if log is not None:
         log.fail(status, message)
+
+
+def _token_hint(args: argparse.Namespace, refused: bool) -> str:
+    """The CLI's other way to give a ``refused`` token: ``--token-file``."""
+    if not refused:
+        return ""
+    path = getattr(args, "token_file", None)
+    if path:
+        return f"\nThe token sent is the first line of --token-file {path}."
+    return "\nOr pass --token-file PATH (a file whose first line is the token)."
 
 
 def _handled(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -591,6 +601,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         names = driver.model_names
         result = driver.check(names, answer=args.answer, timeout=args.timeout)
     status = CHECK_STATUS[result.problem]
+    message = result.message + _token_hint(args, result.problem == "auth")
     if log is not None:
         log.begin(result.url, names)
         for m in result.models:
@@ -607,7 +618,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             )
         log.result(
             status,
-            result.message,
+            message,
             url=result.url,
             problem=result.problem,
             server_up=result.server_up,
@@ -616,9 +627,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
         return status
     if result.ok:
-        Ui().ok(f"{result.message} ({result.seconds * 1000:.0f} ms)")
+        Ui().ok(f"{message} ({result.seconds * 1000:.0f} ms)")
     else:
-        error(result.message)
+        error(message)
     return status
 
 
