@@ -33,11 +33,12 @@ Tools (every decision stays in the library; this module only translates):
     context_length}``) / unload it (``{model, message}``).
 ``delete(model=None)``
     Delete a model from the server's disk (Ollama; LM Studio has no delete): destructive.
-``generate(prompt, temperature=0.1, max_tokens=100)``
-    The answer's text (structured: ``text``, ``model``, ``finish_reason``, token counts).
+``generate(prompt, temperature=0.1, max_tokens=100, model=None)``
+    The answer's text (structured: ``text``, ``model``, ``finish_reason``, token counts);
+    an empty prompt is an ``invalid_message`` tool error, as in the CLI.
     0.1 and 100 are the original agent-router's defaults, kept for its callers (the library
     and CLI send none unless given); ``finish_reason`` ``"length"`` says 100 cut the answer.
-``chat(messages, temperature=None, max_tokens=None, json_schema=None)``
+``chat(messages, temperature=None, max_tokens=None, json_schema=None, model=None)``
     The answer to a conversation (structured: ``text``, ``model``, ``finish_reason``,
     ``thinking``, ``json`` (the parsed answer when a schema was given), token counts).
 ``embed(texts, model=None)``
@@ -108,6 +109,7 @@ from .driver import Driver, friendly_message
 from .errors import (
     CommandError,
     ConfigError,
+    InvalidMessageError,
     InvalidModelNameError,
     LmsdriveError,
     ServerNotRunningError,
@@ -643,12 +645,20 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
             float, Field(ge=0.0, description="Sampling temperature (0 = deterministic).")
         ] = 0.1,
         max_tokens: Annotated[int, Field(ge=1, description="The most tokens to generate.")] = 100,
+        model: ModelArg = None,
     ) -> Annotated[CallToolResult, GenerateResult]:
-        """Generate an answer to the prompt with the configured local model (run init_llm
-        first)."""
+        """Generate an answer to the prompt (not empty) with a local model (default: the
+        configured one; run init_llm first)."""
 
         def work(driver: Driver) -> CallToolResult:
-            gen = driver.generate(prompt, temperature=temperature, max_tokens=max_tokens)
+            if not prompt.strip():
+                raise InvalidMessageError(
+                    "generate: the prompt is empty: give the text to answer, e.g. "
+                    '"Why is the sky blue?"'
+                )
+            gen = driver.generate(
+                prompt, model=model, temperature=temperature, max_tokens=max_tokens
+            )
             data: GenerateResult = {
                 "text": gen.text,
                 "model": gen.model,
@@ -658,7 +668,7 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
             }
             return _text_result(gen.text, data)
 
-        return _state(ctx).run(work)
+        return _state(ctx).run(work, model)
 
     @server.tool(
         annotations=ToolAnnotations(title="Chat", read_only_hint=True, open_world_hint=False)
@@ -688,13 +698,19 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
             dict[str, Any] | None,
             Field(description="A JSON schema the answer must fit (structured output)."),
         ] = None,
+        model: ModelArg = None,
     ) -> Annotated[CallToolResult, ChatResult]:
-        """Answer a conversation with the configured local model (run init_llm first); with
-        json_schema, the answer is JSON that fits it (parsed in the result's json)."""
+        """Answer a conversation with a local model (default: the configured one; run
+        init_llm first); with json_schema, the answer is JSON that fits it (parsed in the
+        result's json)."""
 
         def work(driver: Driver) -> CallToolResult:
             reply = driver.chat(
-                messages, temperature=temperature, max_tokens=max_tokens, format=json_schema
+                messages,
+                model=model,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                format=json_schema,
             )
             data: ChatResult = {
                 "text": reply.text,
@@ -707,7 +723,7 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
             }
             return _text_result(reply.text, data)
 
-        return _state(ctx).run(work)
+        return _state(ctx).run(work, model)
 
     @server.tool(annotations=ToolAnnotations(title="Embed texts", read_only_hint=True))
     def embed(

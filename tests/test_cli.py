@@ -274,10 +274,11 @@ def test_generate_server_down_is_exit_4(fake_runtime: MakeRuntime) -> None:
     assert p.stdout == "" and "Traceback" not in p.stderr
 
 
-def test_ctrl_c_during_pull_stops_the_child(fake_runtime: MakeRuntime) -> None:
-    rt = fake_runtime(server_running=True, pull_seconds=30, pull_frames=300)
+def interrupt_pull(*flags: str, under_way: Callable[[str], bool]) -> tuple[int, str, str]:
+    """Run ``lmsdrive pull MODEL FLAGS``, Ctrl-C it once a stdout line is ``under_way``:
+    its exit status, and the rest of its stdout and its stderr."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lmsdrive", "pull", OLLAMA_MODEL],
+        [sys.executable, "-m", "lmsdrive", "pull", OLLAMA_MODEL, *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -286,23 +287,65 @@ def test_ctrl_c_during_pull_stops_the_child(fake_runtime: MakeRuntime) -> None:
         assert proc.stdout is not None
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # wait for the download to be under way
-            line = proc.stdout.readline()
-            if "%" in line:
+            if under_way(proc.stdout.readline()):
                 break
-        pulls = [s for s in rt.spawns() if s["argv"][1:2] == ["pull"]]
-        assert pulls and pid_alive(pulls[0]["pid"])
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
+        out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130
+    return proc.returncode, out, err
+
+
+def test_ctrl_c_during_pull_stops_the_child(fake_runtime: MakeRuntime) -> None:
+    rt = fake_runtime(server_running=True, pull_seconds=30, pull_frames=300)
+    pulls: list[dict[str, Any]] = []
+
+    def under_way(line: str) -> bool:
+        pulls[:] = [s for s in rt.spawns() if s["argv"][1:2] == ["pull"]]
+        return "%" in line and bool(pulls) and pid_alive(pulls[0]["pid"])
+
+    status, _, err = interrupt_pull(under_way=under_way)
+    assert pulls, "the pull never got under way"
+    assert status == 130
     assert "interrupted" in err and "Traceback" not in err
     deadline = time.monotonic() + 5
     while pid_alive(pulls[0]["pid"]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not pid_alive(pulls[0]["pid"])
+
+
+def test_ctrl_c_during_pull_json_ends_with_the_model_and_result_events(
+    fake_runtime: MakeRuntime,
+) -> None:
+    fake_runtime(server_running=True, pull_seconds=30, pull_frames=300)
+    status, out, err = interrupt_pull(
+        "--json", under_way=lambda line: '"event": "progress"' in line
+    )
+    assert status == 130 and "Traceback" not in err
+    model = json.loads(out.splitlines()[-2])
+    result = result_event(out)
+    assert (model["event"], model["model"], model["ok"]) == ("model", OLLAMA_MODEL, False)
+    assert model["exit_status"] == result["exit_status"] == 130
+    assert result["command"] == "pull" and result["ok"] is False
+
+
+@pytest.mark.parametrize("sent", [None, "sk-wrong-0123456789"], ids=["none", "wrong"])
+def test_a_refused_token_names_the_variable_and_token_file(
+    fake_runtime: MakeRuntime,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    sent: str | None,
+) -> None:
+    fake_runtime(server_running=True, api_token="sk-right-9876543210")
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    if sent is not None:
+        monkeypatch.setenv("OLLAMA_API_KEY", sent)
+    for command in (["generate", "hi"], ["check"]):
+        assert main([*command, "--model", OLLAMA_MODEL]) == 8
+        err = capsys.readouterr().err
+        assert "OLLAMA_API_KEY" in err and "--token-file PATH" in err and "sk-" not in err
 
 
 # -- parse (as before) -------------------------------------------------------------------

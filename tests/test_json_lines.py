@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from lmsdrive import Driver, ModelReport, Progress
-from lmsdrive.cli import EXIT_MODEL_NOT_FOUND, EXIT_OK, main
+from lmsdrive.cli import EXIT_MODEL_NOT_FOUND, EXIT_OK, EXIT_USAGE, main
 from lmsdrive.cli._commands import worst_status
 from lmsdrive.cli._events import PROGRESS_PER_SECOND, JsonLines
 from lmsdrive.cli._ui import ProgressView, Ui, human_seconds, parse_eta
@@ -258,3 +258,46 @@ def test_pull_of_a_present_model_says_so_once(
     assert main(["--backend", "lmstudio", "pull", LMS, "--json"]) == EXIT_OK
     events = events_of(capsys.readouterr().out)
     assert [e["already_downloaded"] for e in events if e["event"] == "model"] == [True]
+
+
+# -- every --json run: the same events, and a result at the end (QA) -----------------------
+@pytest.mark.parametrize(
+    ("command", "doing", "done"),
+    [("unload", "Unloading", "Unloaded"), ("rm", "Deleting", "Deleted")],
+)
+def test_unload_and_rm_json_events_as_load(
+    fake_runtime: Factory, command: str, doing: str, done: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_runtime(server_running=True, models_loaded={"ollama": [A]})
+    assert main([command, A, "--json"]) == EXIT_OK
+    events = events_of(capsys.readouterr().out)  # JSON lines only: no "OK ..." text
+    assert [e["event"] for e in events] == ["begin", "step", "model", "result"]
+    assert events[0]["command"] == command and events[0]["models"] == [A]
+    assert events[2]["model"] == A and events[2]["ok"] is True
+    assert events[2]["message"] == events[3]["message"] == f"{done} {A}"
+    again = main([command, A])  # as text: unload is idempotent, rm finds it gone
+    assert again == (EXIT_OK if command == "unload" else EXIT_MODEL_NOT_FOUND)
+    assert capsys.readouterr().out.startswith(f"-> {doing} {A} with Ollama")
+
+
+def test_a_failed_pull_json_has_its_model_event_and_one_result(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_runtime(server_running=True)
+    assert main(["pull", "nope:9b", "--json"]) == EXIT_MODEL_NOT_FOUND
+    captured = capsys.readouterr()
+    events = [e for e in events_of(captured.out) if e["event"] != "progress"]  # manifest
+    assert [e["event"] for e in events] == ["begin", "step", "model", "result"]
+    model, result = events[2], events[3]
+    assert (model["model"], model["ok"], model["exit_status"]) == ("nope:9b", False, 5)
+    assert (result["ok"], result["exit_status"]) == (False, EXIT_MODEL_NOT_FOUND)
+    assert model["message"] == result["message"] and result["message"] in captured.err
+
+
+def test_a_usage_error_json_ends_with_a_result_and_no_model_event(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_runtime(server_running=True)
+    assert main(["unload", "--json"]) == EXIT_USAGE  # no model named
+    (result,) = events_of(capsys.readouterr().out)
+    assert result["event"] == "result" and result["exit_status"] == EXIT_USAGE

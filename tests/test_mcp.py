@@ -140,7 +140,17 @@ async def test_tool_list_and_schemas(fake_runtime: MakeRuntime, monkeypatch: Any
         assert annotations.destructive_hint is (name == "delete") or annotations.read_only_hint
     for name in ("status", "list_models", "generate", "chat", "embed", "check", "fit"):
         assert tools[name].annotations.read_only_hint is True  # type: ignore[union-attr]
-    for name in ("pull", "load", "unload", "delete", "ensure_ready", "check", "fit"):
+    for name in (
+        "pull",
+        "load",
+        "unload",
+        "delete",
+        "ensure_ready",
+        "check",
+        "fit",
+        "generate",
+        "chat",
+    ):
         props = tools[name].input_schema.get("properties", {})
         assert "model" in props and "model" not in tools[name].input_schema.get("required", [])
 
@@ -305,6 +315,64 @@ async def test_generate_refuses_bad_arguments(fake_runtime: MakeRuntime, monkeyp
     assert result.is_error
     assert "max_tokens" in text_of(result)
     assert not [r for r in rt.requests("ollama") if r["path"] == "/api/generate"]
+
+
+async def test_generate_refuses_an_empty_prompt(
+    fake_runtime: MakeRuntime, monkeypatch: Any
+) -> None:
+    rt = fake_runtime(server_running=True, models_loaded=[MODELS["ollama"]])
+    configure(monkeypatch, "ollama")
+    async with Client(create_server(), raise_exceptions=True) as client:
+        for prompt in ("", " \n"):
+            result = await client.call_tool("generate", {"prompt": prompt})
+            assert result.is_error, repr(prompt)
+            assert result.structured_content == {
+                "kind": "invalid_message",
+                "message": text_of(result),
+            }
+            assert "the prompt is empty" in text_of(result)
+    assert not [r for r in rt.requests("ollama") if r["path"] == "/api/generate"]
+
+
+@pytest.mark.parametrize("tool", ["generate", "chat"])
+async def test_generate_and_chat_answer_with_the_model_asked(
+    fake_runtime: MakeRuntime, monkeypatch: Any, tool: str
+) -> None:
+    other = OTHER["ollama"]
+    fake_runtime(server_running=True, models_loaded=[MODELS["ollama"], other])
+    configure(monkeypatch, "ollama")
+    ask: dict[str, Any] = (
+        {"prompt": "hi"}
+        if tool == "generate"
+        else {"messages": [{"role": "user", "content": "hi"}]}
+    )
+    async with Client(create_server(), raise_exceptions=True) as client:
+        default = await client.call_tool(tool, ask)
+        chosen = await client.call_tool(tool, {**ask, "model": other})
+        missing = await client.call_tool(tool, {**ask, "model": "nope:1b"})
+    assert default.structured_content is not None and chosen.structured_content is not None
+    assert default.structured_content["model"] == MODELS["ollama"]
+    assert chosen.structured_content["model"] == other
+    assert missing.is_error and missing.structured_content is not None
+    assert missing.structured_content["kind"] == "model_not_found"
+    assert "nope:1b" in text_of(missing) and MODELS["ollama"] not in text_of(missing)
+
+
+@pytest.mark.parametrize("sent", [None, "sk-wrong-0123456789"], ids=["none", "wrong"])
+async def test_a_refused_token_names_only_the_runtimes_variable(
+    fake_runtime: MakeRuntime, monkeypatch: Any, sent: str | None
+) -> None:
+    # lmsdrive-mcp's own --token-file is its bearer token, not the runtime's: never advised
+    fake_runtime(server_running=True, api_token="sk-right-9876543210")
+    configure(monkeypatch, "ollama")
+    if sent is not None:
+        monkeypatch.setenv("OLLAMA_API_KEY", sent)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("generate", {"prompt": "hi"})
+    assert result.is_error and result.structured_content is not None
+    assert result.structured_content["kind"] == "authentication"
+    assert "OLLAMA_API_KEY" in text_of(result)
+    assert "token-file" not in text_of(result) and "sk-" not in text_of(result)
 
 
 # --- the progress translation -----------------------------------------------------------------

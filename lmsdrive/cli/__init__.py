@@ -15,8 +15,9 @@ The server's API token comes from ``LM_API_TOKEN``/``LMSTUDIO_API_TOKEN`` (LM St
 
 Output: rich tables and live progress bars on a terminal; plain lines when stdout is not a
 terminal (or rich is not installed); ``NO_COLOR`` honoured. ``--json`` on init, pull, load,
-check and status writes JSON lines (one event per line, :mod:`lmsdrive.cli._events`); on
-generate and fixtures check it prints one JSON object. Nothing else goes to stdout then.
+unload, rm, check, keep and status writes JSON lines (one event per line, ending with
+``result``: :mod:`lmsdrive.cli._events`); on generate, fit, daemon and fixtures it prints one
+JSON object (chat: one per answer). Nothing else goes to stdout then.
 Errors go to stderr as the friendly per-backend message, without a traceback.
 
 Exit statuses
@@ -349,8 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="pull again and say whether the model changed (digest before/after)",
             )
-        if name != "unload":
-            p.add_argument("--json", action="store_true", help=_JSON_LINES)
+        p.add_argument("--json", action="store_true", help=_JSON_LINES)
         p.set_defaults(func=func)
 
     p = command(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import (
     EXIT_AUTH,
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_MODEL_NOT_FOUND,
     EXIT_NOT_INSTALLED,
     EXIT_NOT_LOADED,
@@ -165,7 +166,7 @@ def _driver(args: argparse.Namespace, model: str | None = None) -> Iterator[Driv
     """A Driver for the configuration; every library error leaving the block becomes a
     :class:`Failure` with the friendly message and its exit status."""
     from ..driver import Driver, friendly_message
-    from ..errors import LmsdriveError, ServerNotRunningError
+    from ..errors import AuthenticationError, LmsdriveError, ServerNotRunningError
 
     try:
         config = _config(args, model)
@@ -182,7 +183,7 @@ def _driver(args: argparse.Namespace, model: str | None = None) -> Iterator[Driv
         message = friendly_message(config.backend, model_name, exc)
         if isinstance(exc, ServerNotRunningError) and exc.startable:
             message = f"{message}\n{_RUN_INIT_HINT}"
-        message += _model_hint(exc)
+        message += _model_hint(exc) + _token_hint(args, isinstance(exc, AuthenticationError))
         raise Failure(message, exit_status(exc)) from exc
     finally:
         driver.close()
@@ -201,16 +202,34 @@ def _model_hint(exc: BaseException) -> str:
     return ""
 
 
+def _end_json_log(args: argparse.Namespace, status: int, message: str) -> None:
+    """With ``--json``, a failed run's last events: the model under way, the result."""
+    log: JsonLines | None = getattr(args, "json_log", None)
+    if log is not None:
+        log.fail(status, message)
+
+
+def _token_hint(args: argparse.Namespace, refused: bool) -> str:
+    """The CLI's other way to give a ``refused`` token: ``--token-file``."""
+    if not refused:
+        return ""
+    path = getattr(args, "token_file", None)
+    if path:
+        return f"\nThe token sent is the first line of --token-file {path}."
+    return "\nOr pass --token-file PATH (a file whose first line is the token)."
+
+
 def _handled(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
             return func(args)
         except Failure as exc:
             error(str(exc))
-            log = getattr(args, "json_log", None)
-            if log is not None:
-                log.result(exc.status, str(exc))
+            _end_json_log(args, exc.status, str(exc))
             return exc.status
+        except KeyboardInterrupt:  # main() says so on stderr and exits 130
+            _end_json_log(args, EXIT_INTERRUPTED, "interrupted")
+            raise
 
     run.__doc__ = func.__doc__
     return run
@@ -610,6 +629,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         names = driver.model_names
         result = driver.check(names, answer=args.answer, timeout=args.timeout)
     status = CHECK_STATUS[result.problem]
+    message = result.message + _token_hint(args, result.problem == "auth")
     if log is not None:
         log.begin(result.url, names)
         for m in result.models:
@@ -626,7 +646,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             )
         log.result(
             status,
-            result.message,
+            message,
             url=result.url,
             problem=result.problem,
             server_up=result.server_up,
@@ -635,29 +655,32 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
         return status
     if result.ok:
-        Ui().ok(f"{result.message} ({result.seconds * 1000:.0f} ms)")
+        Ui().ok(f"{message} ({result.seconds * 1000:.0f} ms)")
     else:
-        error(result.message)
+        error(message)
     return status
 
 
-def _on_model(args: argparse.Namespace, act: Callable[[Driver], None], done: str) -> int:
-    """One action on one model (``unload``, ``rm``), then ``OK <done> MODEL``."""
+def _on_model(
+    args: argparse.Namespace, command: str, act: Callable[[Driver], None], doing: str, done: str
+) -> int:
+    """One action on one model (``unload``, ``rm``), said as ``load`` says its own."""
+    log = _json_log(args, command)
+    ui = Ui(quiet=args.json)
     with _driver(args, args.model_arg) as driver:
-        name = driver.model
+        name = _begin_one(log, ui, driver, doing)
         act(driver)
-    Ui().ok(f"{done} {name}")
-    return EXIT_OK
+    return _done_one(log, ui, name, f"{done} {name}")
 
 
 @_handled
 def cmd_unload(args: argparse.Namespace) -> int:
-    return _on_model(args, lambda d: d.unload(), "Unloaded")
+    return _on_model(args, "unload", lambda d: d.unload(), "Unloading", "Unloaded")
 
 
 @_handled
 def cmd_rm(args: argparse.Namespace) -> int:
-    return _on_model(args, lambda d: d.delete(), "Deleted")
+    return _on_model(args, "rm", lambda d: d.delete(), "Deleting", "Deleted")
 
 
 def _sampling(args: argparse.Namespace) -> dict[str, Any]:

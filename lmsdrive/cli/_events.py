@@ -44,6 +44,8 @@ class JsonLines:
         self.out = out if out is not None else sys.stdout
         self.clock = clock
         self.model: str | None = None
+        self._unreported: str | None = None  # begun, its ``model`` event not written yet
+        self._ended = False
         self._overall = Overall()
         self._last_progress = -1e9
 
@@ -54,9 +56,11 @@ class JsonLines:
     def begin(self, url: str, models: list[str]) -> None:
         self.emit("begin", command=self.command, backend=self.backend, url=url, models=models)
 
-    def for_model(self, model: str) -> None:
-        """Later step and progress events are about ``model``."""
+    def for_model(self, model: str, *, reported: bool = True) -> None:
+        """Later step and progress events are about ``model`` (``reported``: it gets a
+        ``model`` event when done, or when the run fails: :meth:`fail`)."""
         self.model = model
+        self._unreported = model if reported else None
         self._overall = Overall()
 
     def step(self, text: str) -> None:
@@ -98,7 +102,7 @@ class JsonLines:
         """One of ``keep``'s events (:data:`lmsdrive.keep.EVENTS`); the progress events of
         a download follow its ``downloading`` event and name its model."""
         if event.event == "downloading" and event.model is not None:
-            self.for_model(event.model)
+            self.for_model(event.model, reported=False)
         self.emit(
             event.event,
             backend=self.backend,
@@ -110,6 +114,8 @@ class JsonLines:
     def model_result(
         self, model: str, ok: bool, exit_status: int, message: str, **extra: Any
     ) -> None:
+        if model == self._unreported:
+            self._unreported = None
         self.emit(
             "model",
             backend=self.backend,
@@ -121,6 +127,7 @@ class JsonLines:
         )
 
     def result(self, exit_status: int, message: str, **extra: Any) -> None:
+        self._ended = True
         self.emit(
             "result",
             command=self.command,
@@ -130,3 +137,11 @@ class JsonLines:
             message=message,
             **extra,
         )
+
+    def fail(self, exit_status: int, message: str) -> None:
+        """The run stopped on an error or Ctrl-C: the model under way gets its ``model``
+        event and the run its ``result``, each unless already written."""
+        if self._unreported is not None:
+            self.model_result(self._unreported, False, exit_status, message)
+        if not self._ended:
+            self.result(exit_status, message)

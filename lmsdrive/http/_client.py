@@ -405,14 +405,15 @@ class BaseAPI:
         return status in (401, 403) or '"invalid_api_key"' in body[:4096]
 
     def _auth_error(self, url: str, status: int) -> AuthenticationError:
-        """The error for a refused token: names the variable(s) to set, never the token."""
+        """The error for a refused token: names the variable(s) to set, never the token (a
+        face with another way to give it says so: the CLI's ``--token-file``)."""
         names = " or ".join(self.token_variables) or "the API token"
         if self.has_token:
             what = f"refused the API token lmsdrive sent ({url}, HTTP {status})"
-            todo = f"check the token in {names} (or --token-file): it may be wrong or revoked"
+            todo = f"check the token in {names}: it may be wrong or revoked"
         else:
             what = f"requires an API token ({url}, HTTP {status})"
-            todo = f"set {names} to a token the server accepts, or pass --token-file PATH"
+            todo = f"set {names} to a token the server accepts"
         return AuthenticationError(f"{self.backend} {what}: {todo}", status)
 
     def _answers_with_auth(self, response: httpx.Response) -> bool:
