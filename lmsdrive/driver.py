@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._keep_alive import check_keep_alive
@@ -428,16 +428,42 @@ class Driver:
 
     def load(self, model: str | None = None, options: LoadOptions | None = None) -> LoadedModel:
         """Load ``model`` (default: the configured one) into memory, with ``options``
-        (context length, GPU offload, TTL, identifier)."""
+        (context length, GPU offload, TTL, identifier). Idempotent: a model already loaded
+        (by its name, or by the ``identifier`` asked) is loaded again neither as a second
+        copy (``lms load`` would add ``MODEL:2``) nor with other options: the instance
+        found is returned with ``already_loaded`` true."""
         name = self._model(model)
+        if options is not None:
+            self.backend.check_load_options(options)  # refused even when already loaded
         with self._not_running_guard(), self._present(name, load=True):
+            found = self._loaded_instance(name, options)
+            if found is not None:
+                return replace(found, already_loaded=True)
             return self.backend.load(name, options)
 
-    def unload(self, model: str | None = None) -> None:
-        """Unload ``model`` (default: the configured one) from memory."""
+    def _loaded_instance(self, name: str, options: LoadOptions | None) -> LoadedModel | None:
+        """The loaded instance a load of ``name`` with ``options`` would duplicate: the one
+        with the identifier asked, else any instance of ``name``."""
+        ident = options.identifier if options is not None else None
+        spec, ref = self.config.runtime, ModelRef.parse(name)
+        for m in self.backend.loaded_models():
+            if (ident is not None and m.identifier == ident) or (
+                ident is None and (spec.matches(ref, m.name) or spec.matches(ref, m.identifier))
+            ):
+                return m
+        return None
+
+    def unload(self, model: str | None = None) -> bool:
+        """Unload ``model`` (default: the configured one) from memory: ``True`` when it was
+        loaded, ``False`` when it is downloaded but was not loaded (nothing to do, on both
+        backends); a model the server does not have raises
+        :class:`~lmsdrive.errors.ModelNotFoundError`."""
         name = self._model(model)
         with self._not_running_guard(), self._present(name, unload=True):
+            if not self.backend.is_loaded(name) and self.backend.has_model(name):
+                return False
             self.backend.unload(name)
+        return True
 
     def delete(self, model: str | None = None) -> None:
         """Delete ``model`` (default: the configured one) from the server's disk (Ollama:

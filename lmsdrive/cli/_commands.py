@@ -558,7 +558,12 @@ def cmd_load(args: argparse.Namespace) -> int:
         name = _begin_one(log, ui, driver, "Loading")
         loaded = driver.load(options=_load_options(args))
     shown = f" as {loaded.identifier}" if loaded.identifier != name else ""
-    return _done_one(log, ui, name, f"Loaded {name}{shown}", identifier=loaded.identifier)
+    message = (
+        f"{name} was already loaded{shown}" if loaded.already_loaded else f"Loaded {name}{shown}"
+    )
+    return _done_one(
+        log, ui, name, message, identifier=loaded.identifier, already_loaded=loaded.already_loaded
+    )
 
 
 #: The exit status of each problem a health check finds.
@@ -613,18 +618,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     return status
 
 
-def _on_model(args: argparse.Namespace, act: Callable[[Driver], None], done: str) -> int:
-    """One action on one model (``unload``, ``rm``), then ``OK <done> MODEL``."""
+def _on_model(
+    args: argparse.Namespace, act: Callable[[Driver], bool | None], done: str, undone: str = ""
+) -> int:
+    """One action on one model (``unload``, ``rm``), then ``OK <done> MODEL`` (``OK MODEL
+    <undone>`` when ``act`` says there was nothing to do)."""
     with _driver(args, args.model_arg) as driver:
         name = driver.model
-        act(driver)
-    Ui().ok(f"{done} {name}")
+        did = act(driver)
+    Ui().ok(f"{name} {undone}" if did is False else f"{done} {name}")
     return EXIT_OK
 
 
 @_handled
 def cmd_unload(args: argparse.Namespace) -> int:
-    return _on_model(args, lambda d: d.unload(), "Unloaded")
+    """Unload the model; one not loaded (but downloaded) is said so, exit 0 (both backends)."""
+    return _on_model(args, lambda d: d.unload(), "Unloaded", undone="was not loaded")
 
 
 @_handled

@@ -1,0 +1,85 @@
+"""Load, unload and pull are idempotent on both backends (against the FAKE runtimes of
+lmsdrive.testing): a second ``load`` loads no second copy (real ``lms load`` would: ``:2``),
+``unload`` of a model not loaded exits 0 on both, and options asked of a model already
+loaded are not silently dropped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from lmsdrive import Config, Driver
+from lmsdrive.cli import main
+from lmsdrive.testing.runtime import FakeRuntime
+
+Factory = Callable[..., FakeRuntime]
+BACKENDS = ["ollama", "lmstudio"]
+MODEL = {"ollama": "llama3.2:3b", "lmstudio": "qwen/qwen3-4b"}
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("BACKEND", "MODEL_NAME", "MODEL_SOURCE", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def driver(backend: str) -> Driver:
+    return Driver(Config.from_env(backend=backend, model_name=MODEL[backend]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_load_of_a_loaded_model_loads_no_second_copy(fake_runtime: Factory, backend: str) -> None:
+    fake_runtime(server_running=True, models_downloaded=[MODEL[backend]])
+    with driver(backend) as d:
+        first = d.load()
+        assert not first.already_loaded
+        second = d.load()
+        assert second.already_loaded
+        assert second.identifier == first.identifier
+        assert [m.identifier for m in d.loaded_models()] == [first.identifier]
+
+
+def test_lmstudio_load_with_a_new_identifier_loads_another_instance(
+    fake_runtime: Factory,
+) -> None:
+    from lmsdrive._types import LoadOptions
+
+    fake_runtime(server_running=True, models_loaded=[MODEL["lmstudio"]])
+    with driver("lmstudio") as d:
+        other = d.load(options=LoadOptions(identifier="second"))
+        assert not other.already_loaded and other.identifier == "second"
+        again = d.load(options=LoadOptions(identifier="second"))
+        assert again.already_loaded
+        assert sorted(m.identifier for m in d.loaded_models()) == [MODEL["lmstudio"], "second"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cli_load_twice_says_already_loaded(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str], backend: str
+) -> None:
+    fake_runtime(server_running=True, models_downloaded=[MODEL[backend]])
+    argv = ["--backend", backend, "load", MODEL[backend]]
+    assert main(argv) == 0
+    assert f"OK Loaded {MODEL[backend]}" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert f"OK {MODEL[backend]} was already loaded" in capsys.readouterr().out
+    assert main([*argv, "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    model = next(e for e in lines if e["event"] == "model")
+    assert model["already_loaded"] is True and model["exit_status"] == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unload_of_a_model_not_loaded_is_exit_0_on_both(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str], backend: str
+) -> None:
+    fake_runtime(server_running=True, models_downloaded=[MODEL[backend]])
+    assert main(["--backend", backend, "unload", MODEL[backend]]) == 0
+    assert f"OK {MODEL[backend]} was not loaded" in capsys.readouterr().out
+    with driver(backend) as d:
+        assert d.unload() is False
+        d.load()
+        assert d.unload() is True
+        assert d.loaded_models() == []
