@@ -77,6 +77,20 @@ def friendly_message(backend: str, model: str | None, exc: BaseException) -> str
     return str(exc)
 
 
+def context_note(model: str, loaded: LoadedModel, options: LoadOptions | None) -> str:
+    """What a load of ``model`` asked that its instance already ``loaded`` does not have:
+    empty, or the context length it has and how to get the one asked. lmsdrive does not
+    reload a loaded model behind its users' backs (a request in flight would fail)."""
+    asked = options.context_length if options is not None else None
+    if asked is None or loaded.context_length in (None, asked):
+        return ""
+    return (
+        f"{model} is loaded with context {loaded.context_length}, not the {asked} asked: "
+        f"it was not reloaded. To load it with {asked}, unload it first "
+        f"(`lmsdrive unload {model}`, then `lmsdrive load --context-length {asked} {model}`)."
+    )
+
+
 @dataclass
 class ModelReport:
     """What ``ensure_ready`` did for one model."""
@@ -272,6 +286,7 @@ class Driver:
     ) -> ModelReport:
         b = self.backend
         steps: list[str] = []
+        note = ""  # what the load options asked that a model already loaded does not have
 
         def announce(text: str) -> None:
             if on_step is not None:
@@ -314,6 +329,9 @@ class Driver:
                 announce(f"Loading model {model}")
                 b.load(model, load_options)
                 steps.append(f"Loaded model {model}{self._how()}")
+            elif load_options is not None and load_options.context_length is not None:
+                found = self._loaded_instance(model, load_options)
+                note = "" if found is None else context_note(model, found, load_options)
         except (LmsdriveError, OSError) as exc:
             err = exc if isinstance(exc, LmsdriveError) else CommandError(str(exc))
             if isinstance(err, ServerNotRunningError):
@@ -324,7 +342,7 @@ class Driver:
             message = f"{b.display_name} is ready: model {model} is loaded."
         else:
             message = f"{b.display_name} was already ready: model {model} is loaded."
-        return ModelReport(model, True, message, steps)
+        return ModelReport(model, True, f"{message} {note}".rstrip(), steps)
 
     def _check_fit(self, model: str, options: LoadOptions | None) -> bool:
         """Refuse a model that will not fit; whether the estimate could tell."""
@@ -834,6 +852,7 @@ __all__ = [
     "InitReport",
     "ModelReport",
     "StepCallback",
+    "context_note",
     "friendly_message",
     "make_backend",
 ]

@@ -17,6 +17,7 @@ from lmsdrive.testing.runtime import FakeRuntime
 Factory = Callable[..., FakeRuntime]
 BACKENDS = ["ollama", "lmstudio"]
 MODEL = {"ollama": "llama3.2:3b", "lmstudio": "qwen/qwen3-4b"}
+FAKE = {"ollama": "ollama", "lmstudio": "lms"}
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +84,35 @@ def test_unload_of_a_model_not_loaded_is_exit_0_on_both(
         d.load()
         assert d.unload() is True
         assert d.loaded_models() == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("command", ["init", "load"])
+def test_a_context_asked_of_a_loaded_model_is_not_dropped_silently(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str], backend: str, command: str
+) -> None:
+    rt = fake_runtime(server_running=True, models_loaded=[MODEL[backend]])
+    (before,) = rt.state().backend(FAKE[backend]).live_loaded()
+    assert before.context_length == 4096
+    argv = ["--backend", backend, command, "--context-length", "8192", MODEL[backend]]
+    assert main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"{MODEL[backend]} is loaded with context 4096, not the 8192 asked" in out, out
+    assert f"lmsdrive unload {MODEL[backend]}" in out, out
+    # not reloaded behind the user's back: the same instance, the same context
+    (after,) = rt.state().backend(FAKE[backend]).live_loaded()
+    assert (after.identifier, after.context_length) == (before.identifier, 4096)
+    assert main([*argv[:3], MODEL[backend]]) == 0  # no context asked: nothing to say
+    assert "not the" not in capsys.readouterr().out
+
+
+def test_ensure_ready_reports_the_context_it_did_not_change(fake_runtime: Factory) -> None:
+    from lmsdrive._types import LoadOptions
+
+    fake_runtime(server_running=True, models_loaded=[MODEL["ollama"]])
+    with driver("ollama") as d:
+        report = d.ensure_ready(load_options=LoadOptions(context_length=4096))
+        assert report.success and "not the" not in report.message
+        report = d.ensure_ready(load_options=LoadOptions(context_length=8192))
+        assert report.success and report.steps_performed == []
+        assert "is loaded with context 4096, not the 8192 asked" in report.message

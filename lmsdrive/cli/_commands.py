@@ -552,14 +552,19 @@ def _short(digest: str | None) -> str:
 
 @_handled
 def cmd_load(args: argparse.Namespace) -> int:
+    from ..driver import context_note
+
     log = _json_log(args, "load")
     ui = Ui(quiet=args.json)
     with _driver(args, args.model_arg) as driver:
         name = _begin_one(log, ui, driver, "Loading")
-        loaded = driver.load(options=_load_options(args))
+        options = _load_options(args)
+        loaded = driver.load(options=options)
     shown = f" as {loaded.identifier}" if loaded.identifier != name else ""
     message = (
-        f"{name} was already loaded{shown}" if loaded.already_loaded else f"Loaded {name}{shown}"
+        f"{name} was already loaded{shown}. {context_note(name, loaded, options)}".rstrip()
+        if loaded.already_loaded
+        else f"Loaded {name}{shown}"
     )
     return _done_one(
         log, ui, name, message, identifier=loaded.identifier, already_loaded=loaded.already_loaded
