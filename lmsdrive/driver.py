@@ -385,8 +385,23 @@ class Driver:
 
     def pull(self, model: str | None = None) -> Generator[Progress, None, None]:
         """Download ``model`` (default: the configured one): typed progress events while it
-        runs; closing the iterator stops the download."""
-        yield from self._guard(self._download(self._model(model)))
+        runs; closing the iterator stops the download. A model already downloaded is one
+        ``done`` event whose message says ``already downloaded`` (:meth:`update` pulls
+        again)."""
+        name = self._model(model)
+        if not self.backend.pull_says_present:
+            with self._not_running_guard():
+                present = self.backend.has_model(name)
+            if present:
+                yield Progress(
+                    phase="done",
+                    item=name,
+                    percent=100.0,
+                    overall_percent=100.0,
+                    message="already downloaded",
+                )
+                return
+        yield from self._guard(self._download(name))
 
     def _download(self, name: str) -> Generator[Progress, None, None]:
         """The backend's download of ``name``. When it breaks off after progress because
@@ -431,7 +446,7 @@ class Driver:
         name = self._model(model)
         with self._not_running_guard():
             before = self.backend.fingerprint(name)
-        for event in self.pull(name):
+        for event in self._guard(self._download(name)):
             if on_progress is not None:
                 on_progress(event)
         with self._not_running_guard():

@@ -116,3 +116,43 @@ def test_ensure_ready_reports_the_context_it_did_not_change(fake_runtime: Factor
         report = d.ensure_ready(load_options=LoadOptions(context_length=8192))
         assert report.success and report.steps_performed == []
         assert "is loaded with context 4096, not the 8192 asked" in report.message
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pull_of_a_downloaded_model_says_already_downloaded(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str], backend: str
+) -> None:
+    fake_runtime(server_running=True, models_downloaded=[MODEL[backend]])
+    argv = ["--backend", backend, "pull", MODEL[backend]]
+    assert main(argv) == 0
+    assert f"OK {MODEL[backend]} was already downloaded" in capsys.readouterr().out
+    assert main([*argv, "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    model = next(e for e in lines if e["event"] == "model")
+    assert model["already_downloaded"] is True, lines
+    last = [e for e in lines if e["event"] == "progress"][-1]
+    assert (last["phase"], last["percent"], last.get("already_downloaded")) == ("done", 100.0, True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pull_of_a_new_model_is_not_already_downloaded(
+    fake_runtime: Factory, capsys: pytest.CaptureFixture[str], backend: str
+) -> None:
+    fake_runtime(server_running=True)
+    assert main(["--backend", backend, "pull", "--json", MODEL[backend]]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    model = next(e for e in lines if e["event"] == "model")
+    assert model["already_downloaded"] is False and model["message"].startswith("Downloaded")
+
+
+def test_ollama_pull_of_a_downloaded_model_asks_the_list_not_the_registry(
+    fake_runtime: Factory,
+) -> None:
+    rt = fake_runtime(server_running=True, models_downloaded=[MODEL["ollama"]])
+    with driver("ollama") as d:
+        (event,) = list(d.pull())
+        assert (event.phase, event.percent, event.message) == ("done", 100.0, "already downloaded")
+        assert not [s for s in rt.spawns() if s["argv"][1:2] == ["pull"]]
+        report = d.update()  # pull --update still pulls again
+        assert not report.changed and report.digest_before is not None
+        assert [s for s in rt.spawns() if s["argv"][1:2] == ["pull"]]
