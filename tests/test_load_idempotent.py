@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,17 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def driver(backend: str) -> Driver:
     return Driver(Config.from_env(backend=backend, model_name=MODEL[backend]))
+
+
+def run_again(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> list[dict[str, Any]]:
+    """Run ``argv`` on a model already there: exit 0, ``said`` printed; then with
+    ``--json``: its events."""
+    assert main(argv) == 0
+    assert said in capsys.readouterr().out
+    assert main([*argv, "--json"]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -64,10 +76,7 @@ def test_cli_load_twice_says_already_loaded(
     argv = ["--backend", backend, "load", MODEL[backend]]
     assert main(argv) == 0
     assert f"OK Loaded {MODEL[backend]}" in capsys.readouterr().out
-    assert main(argv) == 0
-    assert f"OK {MODEL[backend]} was already loaded" in capsys.readouterr().out
-    assert main([*argv, "--json"]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    lines = run_again(argv, f"OK {MODEL[backend]} was already loaded", capsys)
     model = next(e for e in lines if e["event"] == "model")
     assert model["already_loaded"] is True and model["exit_status"] == 0
 
@@ -124,10 +133,7 @@ def test_pull_of_a_downloaded_model_says_already_downloaded(
 ) -> None:
     fake_runtime(server_running=True, models_downloaded=[MODEL[backend]])
     argv = ["--backend", backend, "pull", MODEL[backend]]
-    assert main(argv) == 0
-    assert f"OK {MODEL[backend]} was already downloaded" in capsys.readouterr().out
-    assert main([*argv, "--json"]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    lines = run_again(argv, f"OK {MODEL[backend]} was already downloaded", capsys)
     model = next(e for e in lines if e["event"] == "model")
     assert model["already_downloaded"] is True, lines
     last = [e for e in lines if e["event"] == "progress"][-1]
