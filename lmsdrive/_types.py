@@ -80,13 +80,15 @@ class LocalModel:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model loaded in memory. ``identifier`` is what generate requests name."""
+    """A model loaded in memory. ``identifier`` is what generate requests name.
+    ``already_loaded``: a load found it loaded and loaded nothing."""
 
     name: str
     identifier: str
     size_bytes: int | None = None
     context_length: int | None = None
     details: dict[str, object] = field(default_factory=dict, compare=False)
+    already_loaded: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -240,9 +240,9 @@ class AsyncDriver:
         """:meth:`Driver.load` in a worker thread."""
         return await asyncio.to_thread(self.sync.load, model, options)
 
-    async def unload(self, model: str | None = None) -> None:
+    async def unload(self, model: str | None = None) -> bool:
         """:meth:`Driver.unload` in a worker thread."""
-        await asyncio.to_thread(self.sync.unload, model)
+        return await asyncio.to_thread(self.sync.unload, model)
 
     async def delete(self, model: str | None = None) -> None:
         """:meth:`Driver.delete` in a worker thread."""

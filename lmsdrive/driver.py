@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._keep_alive import check_keep_alive
@@ -75,6 +75,20 @@ def friendly_message(backend: str, model: str | None, exc: BaseException) -> str
     if isinstance(exc, ModelNotFoundError) and not exc.local:
         return spec.model_not_found(model or "?", exc.detail or str(exc))
     return str(exc)
+
+
+def context_note(model: str, loaded: LoadedModel, options: LoadOptions | None) -> str:
+    """What a load of ``model`` asked that its instance already ``loaded`` does not have:
+    empty, or the context length it has and how to get the one asked. lmsdrive does not
+    reload a loaded model behind its users' backs (a request in flight would fail)."""
+    asked = options.context_length if options is not None else None
+    if asked is None or loaded.context_length in (None, asked):
+        return ""
+    return (
+        f"{model} is loaded with context {loaded.context_length}, not the {asked} asked: "
+        f"it was not reloaded. To load it with {asked}, unload it first "
+        f"(`lmsdrive unload {model}`, then `lmsdrive load --context-length {asked} {model}`)."
+    )
 
 
 @dataclass
@@ -272,6 +286,7 @@ class Driver:
     ) -> ModelReport:
         b = self.backend
         steps: list[str] = []
+        note = ""  # what the load options asked that a model already loaded does not have
 
         def announce(text: str) -> None:
             if on_step is not None:
@@ -314,6 +329,9 @@ class Driver:
                 announce(f"Loading model {model}")
                 b.load(model, load_options)
                 steps.append(f"Loaded model {model}{self._how()}")
+            elif load_options is not None and load_options.context_length is not None:
+                found = self._loaded_instance(model, load_options)
+                note = "" if found is None else context_note(model, found, load_options)
         except (LmsdriveError, OSError) as exc:
             err = exc if isinstance(exc, LmsdriveError) else CommandError(str(exc))
             if isinstance(err, ServerNotRunningError):
@@ -324,7 +342,7 @@ class Driver:
             message = f"{b.display_name} is ready: model {model} is loaded."
         else:
             message = f"{b.display_name} was already ready: model {model} is loaded."
-        return ModelReport(model, True, message, steps)
+        return ModelReport(model, True, f"{message} {note}".rstrip(), steps)
 
     def _check_fit(self, model: str, options: LoadOptions | None) -> bool:
         """Refuse a model that will not fit; whether the estimate could tell."""
@@ -368,8 +386,23 @@ class Driver:
 
     def pull(self, model: str | None = None) -> Generator[Progress, None, None]:
         """Download ``model`` (default: the configured one): typed progress events while it
-        runs; closing the iterator stops the download."""
-        yield from self._guard(self._download(self._model(model)))
+        runs; closing the iterator stops the download. A model already downloaded is one
+        ``done`` event whose message says ``already downloaded`` (:meth:`update` pulls
+        again)."""
+        name = self._model(model)
+        if not self.backend.pull_says_present:
+            with self._not_running_guard():
+                present = self.backend.has_model(name)
+            if present:
+                yield Progress(
+                    phase="done",
+                    item=name,
+                    percent=100.0,
+                    overall_percent=100.0,
+                    message="already downloaded",
+                )
+                return
+        yield from self._guard(self._download(name))
 
     def _download(self, name: str) -> Generator[Progress, None, None]:
         """The backend's download of ``name``. When it breaks off after progress because
@@ -414,7 +447,7 @@ class Driver:
         name = self._model(model)
         with self._not_running_guard():
             before = self.backend.fingerprint(name)
-        for event in self.pull(name):
+        for event in self._guard(self._download(name)):
             if on_progress is not None:
                 on_progress(event)
         with self._not_running_guard():
@@ -429,16 +462,42 @@ class Driver:
 
     def load(self, model: str | None = None, options: LoadOptions | None = None) -> LoadedModel:
         """Load ``model`` (default: the configured one) into memory, with ``options``
-        (context length, GPU offload, TTL, identifier)."""
+        (context length, GPU offload, TTL, identifier). Idempotent: a model already loaded
+        (by its name, or by the ``identifier`` asked) is loaded again neither as a second
+        copy (``lms load`` would add ``MODEL:2``) nor with other options: the instance
+        found is returned with ``already_loaded`` true."""
         name = self._model(model)
+        if options is not None:
+            self.backend.check_load_options(options)  # refused even when already loaded
         with self._not_running_guard(), self._present(name, load=True):
+            found = self._loaded_instance(name, options)
+            if found is not None:
+                return replace(found, already_loaded=True)
             return self.backend.load(name, options)
 
-    def unload(self, model: str | None = None) -> None:
-        """Unload ``model`` (default: the configured one) from memory."""
+    def _loaded_instance(self, name: str, options: LoadOptions | None) -> LoadedModel | None:
+        """The loaded instance a load of ``name`` with ``options`` would duplicate: the one
+        with the identifier asked, else any instance of ``name``."""
+        ident = options.identifier if options is not None else None
+        spec, ref = self.config.runtime, ModelRef.parse(name)
+        for m in self.backend.loaded_models():
+            if (ident is not None and m.identifier == ident) or (
+                ident is None and (spec.matches(ref, m.name) or spec.matches(ref, m.identifier))
+            ):
+                return m
+        return None
+
+    def unload(self, model: str | None = None) -> bool:
+        """Unload ``model`` (default: the configured one) from memory: ``True`` when it was
+        loaded, ``False`` when it is downloaded but was not loaded (nothing to do, on both
+        backends); a model the server does not have raises
+        :class:`~lmsdrive.errors.ModelNotFoundError`."""
         name = self._model(model)
         with self._not_running_guard(), self._present(name, unload=True):
+            if not self.backend.is_loaded(name) and self.backend.has_model(name):
+                return False
             self.backend.unload(name)
+        return True
 
     def delete(self, model: str | None = None) -> None:
         """Delete ``model`` (default: the configured one) from the server's disk (Ollama:
@@ -809,6 +868,7 @@ __all__ = [
     "InitReport",
     "ModelReport",
     "StepCallback",
+    "context_note",
     "friendly_message",
     "make_backend",
 ]

@@ -454,15 +454,17 @@ async def _act(
     ctx: Context[ServerState, Any],
     model: str | None,
     done: str,
-    act: Callable[[Driver, str | None], None],
+    act: Callable[[Driver, str | None], bool | None],
 ) -> CallToolResult:
-    """``act(driver, model)`` in a worker thread: ``{model, message}`` ("Unloaded model X")."""
+    """``act(driver, model)`` in a worker thread: ``{model, message}`` ("Unloaded model X";
+    "X was not loaded" when ``act`` returns ``False``: there was nothing to do)."""
     state = _state(ctx)
 
     def work(driver: Driver) -> CallToolResult:
         name = model or driver.model
-        act(driver, model)
-        return _data_result(ModelDone(model=name, message=f"{done} model {name}"))
+        did = act(driver, model)
+        message = f"{name} was not loaded" if did is False else f"{done} model {name}"
+        return _data_result(ModelDone(model=name, message=message))
 
     return await anyio.to_thread.run_sync(lambda: state.run(work, model))
 

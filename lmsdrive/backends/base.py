@@ -146,6 +146,8 @@ class Backend(Protocol):
     def fingerprint(self, model: str) -> str | None: ...
     @property
     def fingerprint_kind(self) -> str: ...
+    @property
+    def pull_says_present(self) -> bool: ...
     def pull(self, model: str) -> Iterator[Progress]: ...
     def load(self, model: str, options: LoadOptions | None = None) -> LoadedModel: ...
     def loaded_models(self) -> list[LoadedModel]: ...
@@ -203,6 +205,10 @@ class RuntimeBackend:
 
     spec: ClassVar[RuntimeSpec]
     lists_offline: ClassVar[bool] = False
+    #: Whether the runtime's own download says a model already there is already there
+    #: (``lms get``, REST v1 ``already_downloaded``). ``ollama pull`` does not: it asks the
+    #: registry again and reports every layer on disk once, at 100 %, like a download.
+    pull_says_present: ClassVar[bool] = False
     #: How long a download may print nothing before it counts as hung (seconds).
     pull_idle_timeout: float = 600.0
 

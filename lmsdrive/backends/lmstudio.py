@@ -100,6 +100,7 @@ class LMStudioBackend(RuntimeBackend):
     spec = LMSTUDIO
     api: LMStudioAPI
     lists_offline = True
+    pull_says_present = True
 
     def __init__(
         self,

@@ -599,13 +599,23 @@ def _short(digest: str | None) -> str:
 
 @_handled
 def cmd_load(args: argparse.Namespace) -> int:
+    from ..driver import context_note
+
     log = _json_log(args, "load")
     ui = Ui(quiet=args.json)
     with _driver(args, args.model_arg) as driver:
         name = _begin_one(log, ui, driver, "Loading")
-        loaded = driver.load(options=_load_options(args))
+        options = _load_options(args)
+        loaded = driver.load(options=options)
     shown = f" as {loaded.identifier}" if loaded.identifier != name else ""
-    return _done_one(log, ui, name, f"Loaded {name}{shown}", identifier=loaded.identifier)
+    message = (
+        f"{name} was already loaded{shown}. {context_note(name, loaded, options)}".rstrip()
+        if loaded.already_loaded
+        else f"Loaded {name}{shown}"
+    )
+    return _done_one(
+        log, ui, name, message, identifier=loaded.identifier, already_loaded=loaded.already_loaded
+    )
 
 
 #: The exit status of each problem a health check finds.
@@ -662,20 +672,29 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _on_model(
-    args: argparse.Namespace, command: str, act: Callable[[Driver], None], doing: str, done: str
+    args: argparse.Namespace,
+    command: str,
+    act: Callable[[Driver], bool | None],
+    doing: str,
+    done: str,
+    undone: str = "",
 ) -> int:
-    """One action on one model (``unload``, ``rm``), said as ``load`` says its own."""
+    """One action on one model (``unload``, ``rm``), said as ``load`` says its own; ``OK
+    MODEL <undone>`` when ``act`` says there was nothing to do."""
     log = _json_log(args, command)
     ui = Ui(quiet=args.json)
     with _driver(args, args.model_arg) as driver:
         name = _begin_one(log, ui, driver, doing)
-        act(driver)
-    return _done_one(log, ui, name, f"{done} {name}")
+        did = act(driver)
+    return _done_one(log, ui, name, f"{name} {undone}" if did is False else f"{done} {name}")
 
 
 @_handled
 def cmd_unload(args: argparse.Namespace) -> int:
-    return _on_model(args, "unload", lambda d: d.unload(), "Unloading", "Unloaded")
+    """Unload the model; one not loaded (but downloaded) is said so, exit 0 (both backends)."""
+    return _on_model(
+        args, "unload", lambda d: d.unload(), "Unloading", "Unloaded", undone="was not loaded"
+    )
 
 
 @_handled
