@@ -498,14 +498,14 @@ def test_fixtures_check_reports_a_tampered_snapshot(
     snap = snaps / "test_fixture[ollama-list-gh4470-llama3].json"
     data = json.loads(snap.read_text())
     data["models"][0]["size_bytes"] += 1
-    data["models"][0].pop("modified")
+    data["models"][0].pop("id")
     snap.write_text(json.dumps(data, indent=2))
     assert main(["fixtures", "check", str(fixture_copy)]) == 1
     out = capsys.readouterr().out
     assert "CHANGED   ollama-list-gh4470-llama3 (ollama list, against its snapshot)" in out
     before = data["models"][0]["size_bytes"]
     assert f"models[0].size_bytes: {before} → {before - 1}" in out
-    assert "models[0].modified: new key" in out
+    assert "models[0].id: new key" in out
     assert "1 changed" in out
     assert main(["fixtures", "check", "--json", str(fixture_copy)]) == 1
     report = json.loads(capsys.readouterr().out)

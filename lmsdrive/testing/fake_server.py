@@ -364,9 +364,9 @@ class Handler(BaseHTTPRequestHandler):
         except Died:
             self.close_connection = True
             self.wfile.flush()
+            self.fake.die()  # dead before the client can see the cut (a loaded machine)
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            self.fake.die()
             return
         self.wfile.write(b"0\r\n\r\n")
 
