@@ -465,15 +465,18 @@ class Driver:
         (context length, GPU offload, TTL, identifier). Idempotent: a model already loaded
         (by its name, or by the ``identifier`` asked) is loaded again neither as a second
         copy (``lms load`` would add ``MODEL:2``) nor with other options: the instance
-        found is returned with ``already_loaded`` true."""
+        found is returned with ``already_loaded`` true. Where a load only sets options on the
+        loaded copy (Ollama's ``keep_alive``), a ``ttl`` asked is applied to it."""
         name = self._model(model)
         if options is not None:
             self.backend.check_load_options(options)  # refused even when already loaded
         with self._not_running_guard(), self._present(name, load=True):
             found = self._loaded_instance(name, options)
-            if found is not None:
-                return replace(found, already_loaded=True)
-            return self.backend.load(name, options)
+            if found is None:
+                return self.backend.load(name, options)
+            if options is not None and options.ttl is not None and self.backend.loads_in_place:
+                found = self.backend.load(name, options)  # the TTL asked, on that same copy
+            return replace(found, already_loaded=True)
 
     def _loaded_instance(self, name: str, options: LoadOptions | None) -> LoadedModel | None:
         """The loaded instance a load of ``name`` with ``options`` would duplicate: the one

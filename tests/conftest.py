@@ -19,10 +19,14 @@ pytest_plugins = ["lmsdrive.testing.pytest_plugin", "ci_rules"]
 #: Fuzzing (hypothesis): an example slower than the deadline fails (a parser gone quadratic);
 #: a failure prints the blob that replays it (@reproduce_failure) and, between local runs, is
 #: kept in the git-ignored .hypothesis/examples of the checkout and tried first next time.
+#: Every setting is explicit: with CI set, hypothesis's own "ci" profile is the default this
+#: one would inherit (no deadline, too_slow suppressed, derandomized), and CI must fuzz alike.
 settings.register_profile(
     "lmsdrive",
     deadline=timedelta(seconds=1),
     print_blob=True,
+    suppress_health_check=(),
+    derandomize=False,
     database=DirectoryBasedExampleDatabase(
         Path(__file__).resolve().parent.parent / ".hypothesis" / "examples"
     ),

@@ -428,6 +428,6 @@ def test_ollama_pull_refused_for_want_of_a_token_is_an_auth_error(
         pytest.raises(AuthenticationError, match="OLLAMA_API_KEY") as caught,
     ):
         list(d.pull())
-    assert "401 Unauthorized" in str(caught.value) and "disk space" not in str(caught.value)
+    assert "401" in str(caught.value) and "disk space" not in str(caught.value)
     assert main(["pull", "--backend", "ollama", "--model", MODEL["ollama"]]) == EXIT_AUTH
     assert "OLLAMA_API_KEY" in capsys.readouterr().err

@@ -148,6 +148,8 @@ class Backend(Protocol):
     def fingerprint_kind(self) -> str: ...
     @property
     def pull_says_present(self) -> bool: ...
+    @property
+    def loads_in_place(self) -> bool: ...
     def pull(self, model: str) -> Iterator[Progress]: ...
     def load(self, model: str, options: LoadOptions | None = None) -> LoadedModel: ...
     def loaded_models(self) -> list[LoadedModel]: ...
@@ -209,6 +211,10 @@ class RuntimeBackend:
     #: (``lms get``, REST v1 ``already_downloaded``). ``ollama pull`` does not: it asks the
     #: registry again and reports every layer on disk once, at 100 %, like a download.
     pull_says_present: ClassVar[bool] = False
+    #: Whether loading a model already loaded only sets its options on that copy (Ollama:
+    #: a load's ``keep_alive`` refreshes its expiry) rather than adding a second copy
+    #: (``lms load`` → ``MODEL:2``).
+    loads_in_place: ClassVar[bool] = False
     #: How long a download may print nothing before it counts as hung (seconds).
     pull_idle_timeout: float = 600.0
 

@@ -117,6 +117,7 @@ class OllamaBackend(RuntimeBackend):
 
     spec = OLLAMA
     api: OllamaAPI
+    loads_in_place = True
     #: Where models are looked up before they are downloaded (the manifest's layer sizes);
     #: ``host/namespace/model`` names (``hf.co/...``) use their own host.
     registry: str = "https://registry.ollama.ai"
