@@ -57,6 +57,13 @@ class Progress:
     eta: str | None = None
     message: str | None = None
 
+    @property
+    def already_downloaded(self) -> bool:
+        """This (last) event says the model was there before (``lms get``'s "Model already
+        downloaded", REST v1's ``already_downloaded``, lmsdrive's own check on Ollama)."""
+        text = (self.message or "").lower().replace("_", " ")
+        return self.phase == "done" and "already downloaded" in text
+
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 

@@ -587,12 +587,15 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
                 name = model or driver.model
                 on_progress = reporter.downloads()
                 events = driver.pull(model)
+                already = False
                 try:
                     for event in events:
                         on_progress(event)
+                        already = event.already_downloaded
                 finally:  # closing stops the download's child process
                     close_iterator(events)
-                return _data_result(ModelDone(model=name, message=f"Downloaded model {name}"))
+                said = f"{name} was already downloaded" if already else f"Downloaded model {name}"
+                return _data_result(ModelDone(model=name, message=said))
 
             return state.run(download, model)
 

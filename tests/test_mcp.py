@@ -686,3 +686,18 @@ async def test_fit_with_an_unreachable_registry_is_unknown_not_a_server_error(
         found = await call_ok(client, "fit")
     assert (found["verdict"], found["fits"], found["needed_bytes"]) == ("unknown", False, None)
     assert f"the registry at {nowhere} cannot be reached" in found["reason"]
+
+
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
+async def test_pull_of_a_model_already_there_says_so(
+    fake_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """As the CLI says it: a pull that found the model downloaded is not 'Downloaded'."""
+    fake_runtime(server_running=True, models_downloaded=[MODELS[backend]])
+    configure(monkeypatch, backend)
+    async with Client(create_server(), raise_exceptions=True) as client:
+        done = await call_ok(client, "pull")
+    assert done == {
+        "model": MODELS[backend],
+        "message": f"{MODELS[backend]} was already downloaded",
+    }

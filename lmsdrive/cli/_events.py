@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .._types import Progress
-from ._ui import Overall, already_downloaded
+from ._ui import Overall
 
 if TYPE_CHECKING:
     from ..keep import KeepEvent
@@ -68,7 +68,7 @@ class JsonLines:
 
     def progress(self, event: Progress) -> None:
         now = self.clock()
-        if already_downloaded(event):
+        if event.already_downloaded:
             self.emit(
                 "progress",
                 backend=self.backend,

@@ -240,13 +240,6 @@ class Overall:
         return "  ".join(parts)
 
 
-def already_downloaded(event: Progress) -> bool:
-    """Whether a download's last event says the model was there before (``lms get``'s
-    "Model already downloaded", REST v1's ``already_downloaded``)."""
-    text = (event.message or "").lower().replace("_", " ")
-    return event.phase == "done" and "already downloaded" in text
-
-
 def _label(event: Progress) -> str:
     if event.message:
         return event.message
@@ -282,7 +275,7 @@ class ProgressView:
 
     def update(self, event: Progress) -> None:
         self.events += 1
-        if already_downloaded(event):
+        if event.already_downloaded:
             self.already = True
             return
         now = self.clock()
