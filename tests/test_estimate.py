@@ -6,6 +6,7 @@ fake prints the block of the real-cli-estimate-only recording)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -13,10 +14,12 @@ from typing import Any
 import pytest
 
 from lmsdrive import (
+    AsyncDriver,
     CapabilityError,
     Config,
     Driver,
     Estimate,
+    InitReport,
     LoadOptions,
     Memory,
     ModelNotFoundError,
@@ -152,7 +155,11 @@ def test_lmstudio_before_the_download_from_the_plan_of_lms_get(
     rt = fake_runtime(server_running=True)
     with Driver(Config.from_env(backend="lmstudio", model_name="qwen/qwen3-8b")) as d:
         est = d.estimate(options=LoadOptions(context_length=8192), memory=memory)
-    assert (est.verdict, est.gpu_bytes, est.source) == (verdict, gpu_bytes, "lms get (download plan)")
+    assert (est.verdict, est.gpu_bytes, est.source) == (
+        verdict,
+        gpu_bytes,
+        "lms get (download plan)",
+    )
     assert est.needed_bytes == needed_bytes(QWEN8_DOWNLOAD, None)
     assert (est.context_length, est.ram_bytes) == (8192, memory.ram_bytes)
     assert "5.03 GB download: before the download the KV cache is not counted" in est.reason
@@ -174,10 +181,56 @@ def test_lmstudio_plan_is_judged_against_this_machine(
 
 def test_lmstudio_plan_of_a_model_lm_studio_cannot_find(fake_runtime: Factory) -> None:
     rt = fake_runtime(server_running=True)
-    with Driver(Config.from_env(backend="lmstudio", model_name="nobody/no-such-model")) as d:
-        with pytest.raises(ModelNotFoundError, match="cannot find nobody/no-such-model"):
-            d.estimate(memory=Memory(ram_bytes=GIB))
+    config = Config.from_env(backend="lmstudio", model_name="nobody/no-such-model")
+    with Driver(config) as d, pytest.raises(ModelNotFoundError, match="cannot find nobody/"):
+        d.estimate(memory=Memory(ram_bytes=GIB))
     assert not any(pid_alive(s["pid"]) for s in lms_get_spawns(rt))
+
+
+def test_lmstudio_async_driver_refuses_before_downloading(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = fake_runtime(server_running=True)
+    monkeypatch.setattr("lmsdrive.backends.lmstudio.machine_memory", lambda: Memory(GIB))
+
+    async def session() -> tuple[Estimate, InitReport]:
+        async with AsyncDriver(Config.from_env(backend="lmstudio", model_name=LMS)) as d:
+            return await d.estimate(), await d.ensure_ready(check_fit=True)
+
+    est, report = asyncio.run(session())
+    assert (est.verdict, est.source) == ("does_not_fit", "lms get (download plan)")
+    assert isinstance(report.error, WontFitError) and report.steps_performed == []
+    assert_nothing_downloaded(rt, LMS)
+
+
+def test_cli_fit_before_the_download_on_lmstudio(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rt = fake_runtime(server_running=True)
+    memory = Memory(ram_bytes=16 * GIB)
+    monkeypatch.setattr("lmsdrive.backends.lmstudio.machine_memory", lambda: memory)
+    flags = ["--backend", "lmstudio", "--model", "qwen/qwen3-8b"]
+    assert main(["fit", *flags]) == 0
+    shown = capsys.readouterr()
+    assert "lms get (download plan)" in shown.out and "fits" in shown.out
+    assert "KV cache is not counted" in shown.out + shown.err
+    assert main(["fit", *flags, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["verdict"], data["fits"], data["needed_bytes"], data["ram_bytes"]) == (
+        "fits",
+        True,
+        needed_bytes(QWEN8_DOWNLOAD, None),
+        16 * GIB,
+    )
+    memory = Memory(ram_bytes=2 * GIB)  # what the patched machine_memory now gives
+    assert main(["fit", *flags]) == 1
+    assert "does not fit" in capsys.readouterr().out
+    assert main(["init", *flags, "--check-fit"]) == 1
+    assert "does not fit" in capsys.readouterr().err
+    assert main(["fit", "--backend", "lmstudio", "--model", "nobody/no-such-model"]) == 5
+    assert "'nobody/no-such-model' was not found" in capsys.readouterr().err
+    assert_nothing_downloaded(rt, "qwen/qwen3-8b")
+    assert not rt.state().lms.loaded
 
 
 def test_lmstudio_remote_cannot_estimate(fake_runtime: Factory) -> None:

@@ -561,8 +561,9 @@ class LMStudioBackend(RuntimeBackend):
 
         if plan.started:
             raise CommandError(
-                f"`lms get {name}` began a download without asking first, and lmsdrive "
-                "stopped it at once (Ctrl-C): check `lmsdrive list` and LM Studio's downloads",
+                f"`lms get {name}` went on to download without asking first (an lms older "
+                "than Apr 2026?), and lmsdrive stopped it at once: check `lmsdrive list` and "
+                "LM Studio's downloads. Download the model first, then ask again",
                 plan.transcript,
             )
         if r.kind == "model_not_found":
