@@ -12,9 +12,11 @@ import pytest
 
 from lmsdrive import CommandError, CommandTimeoutError, LoadOptions, Memory
 from lmsdrive.backends.lmstudio import LMStudioBackend
+from lmsdrive.runner import stream
 from lmsdrive.testing.fake_cli import pid_alive
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+ROOT = Path(__file__).resolve().parent.parent
 
 #: What the scripted lms prints for `lms load --estimate-only` (the model is not downloaded).
 NOT_DOWNLOADED = (
@@ -90,3 +92,28 @@ def test_a_plan_that_ignores_ctrl_c_is_killed(tmp_path: Path) -> None:
     assert (est.verdict, est.needed_bytes) == ("fits", 1_000_000_000 + (256 << 20))
     assert not pid_alive(int(pid.read_text()))
     assert not marker.exists()
+
+
+def test_the_real_recording_is_answered_with_ctrl_c(tmp_path: Path) -> None:
+    # lms get qwen/qwen3-8b without --yes on a terminal (real-cli-no-yes-confirmation-pty),
+    # byte for byte, then a "download" that only a confirmation would reach.
+    real = ROOT / "fixtures" / "lms" / "get" / "real-cli-no-yes-confirmation-pty.txt"
+    backend, pid, marker = scripted_lms(tmp_path, f"cat '{real}'; sleep 30; touch MARKER")
+    est = backend.estimate("qwen/qwen3-8b", memory=Memory(ram_bytes=4 << 30))
+    assert (est.verdict, est.needed_bytes) == ("does_not_fit", 5_030_000_000 + 503_000_000)
+    assert "its 5.03 GB download" in est.reason
+    assert not pid_alive(int(pid.read_text()))
+    assert not marker.exists()
+
+
+def test_interrupt_types_ctrl_c_on_the_terminal() -> None:
+    with stream(
+        ["sh", "-c", "trap 'echo answered; exit 3' INT; echo asking; while :; do sleep 1; done"],
+        timeout=30,
+        idle_timeout=None,
+    ) as proc:
+        assert "asking" in next(iter(proc))
+        proc.interrupt()
+        rest = "".join(proc)
+    assert "answered" in rest and proc.exit_code == 3
+    proc.interrupt()  # after the end: nothing to do
