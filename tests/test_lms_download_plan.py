@@ -77,7 +77,20 @@ def test_an_old_hugging_face_search_is_stopped_before_it_chooses(tmp_path: Path)
         "lms get (download plan)",
         4096,
     )
-    assert "owner/name" in est.reason
+    assert "stopped before it chose: update LM Studio" in est.reason
+    assert not pid_alive(int(pid.read_text()))
+    assert not marker.exists()
+
+
+def test_a_picker_instead_of_a_plan_is_unknown(tmp_path: Path) -> None:
+    backend, pid, marker = scripted_lms(
+        tmp_path,
+        "echo 'Searching staff picks with the term qwen'; "
+        "echo '? Select a model to download'; echo '❯ qwen/qwen3-8b'; echo '  qwen/qwen3-4b'; "
+        "sleep 30; touch MARKER",
+    )
+    est = backend.estimate("qwen", memory=Memory(ram_bytes=1 << 40))
+    assert est.verdict == "unknown" and "owner/name" in est.reason
     assert not pid_alive(int(pid.read_text()))
     assert not marker.exists()
 

@@ -579,11 +579,16 @@ class LMStudioBackend(RuntimeBackend):
                 f"LM Studio has {name} downloaded, yet `lms load --estimate-only` does not "
                 "find it by that name: ask again with its key as `lmsdrive list` shows it"
             )
-        if plan.searched or r.outcome == "awaiting_selection":
+        if plan.searched:
             return unknown(
-                f"`lms get {name}` would search for it rather than show one download plan: "
-                "name the model by its LM Studio key (owner/name, e.g. qwen/qwen3-8b), or "
-                "download it first and ask again"
+                f"this lms searches Hugging Face for {name} (an lms older than Apr 2026), and "
+                "would download a match without asking first, so it was stopped before it "
+                "chose: update LM Studio, or download the model first and ask again"
+            )
+        if r.outcome == "awaiting_selection":
+            return unknown(
+                f"`lms get {name}` asks which model to download rather than showing one plan: "
+                "name the model by its LM Studio key (owner/name, e.g. qwen/qwen3-8b)"
             )
         if r.download_size_bytes is None:
             raise CommandError(
