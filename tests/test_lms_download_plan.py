@@ -41,13 +41,18 @@ def scripted_lms(tmp_path: Path, get: str) -> tuple[LMStudioBackend, Path, Path]
     return backend, pid, marker
 
 
+def assert_stopped(pid: Path, marker: Path) -> None:
+    """The scripted lms is gone, and never reached its download."""
+    assert not pid_alive(int(pid.read_text()))
+    assert not marker.exists()
+
+
 def test_an_lms_that_never_shows_its_plan_is_stopped_with_a_timeout(tmp_path: Path) -> None:
     backend, pid, marker = scripted_lms(tmp_path, "sleep 30; touch MARKER")
     with pytest.raises(CommandTimeoutError, match="nothing was downloaded") as info:
         backend.estimate("x/y", memory=Memory(ram_bytes=1 << 40))
     assert "showed no download plan within 3 s" in str(info.value)
-    assert not pid_alive(int(pid.read_text()))
-    assert not marker.exists()
+    assert_stopped(pid, marker)
 
 
 def test_an_lms_that_would_download_without_asking_is_stopped_at_its_choice(
@@ -60,8 +65,7 @@ def test_an_lms_that_would_download_without_asking_is_stopped_at_its_choice(
     )
     with pytest.raises(CommandError, match="without asking first"):
         backend.estimate("x/y", memory=Memory(ram_bytes=1 << 40))
-    assert not pid_alive(int(pid.read_text()))
-    assert not marker.exists()
+    assert_stopped(pid, marker)
 
 
 def test_an_old_hugging_face_search_is_stopped_before_it_chooses(tmp_path: Path) -> None:
@@ -78,8 +82,7 @@ def test_an_old_hugging_face_search_is_stopped_before_it_chooses(tmp_path: Path)
         4096,
     )
     assert "stopped before it chose: update LM Studio" in est.reason
-    assert not pid_alive(int(pid.read_text()))
-    assert not marker.exists()
+    assert_stopped(pid, marker)
 
 
 def test_a_picker_instead_of_a_plan_is_unknown(tmp_path: Path) -> None:
@@ -91,8 +94,7 @@ def test_a_picker_instead_of_a_plan_is_unknown(tmp_path: Path) -> None:
     )
     est = backend.estimate("qwen", memory=Memory(ram_bytes=1 << 40))
     assert est.verdict == "unknown" and "owner/name" in est.reason
-    assert not pid_alive(int(pid.read_text()))
-    assert not marker.exists()
+    assert_stopped(pid, marker)
 
 
 def test_a_plan_that_ignores_ctrl_c_is_killed(tmp_path: Path) -> None:
@@ -103,8 +105,7 @@ def test_a_plan_that_ignores_ctrl_c_is_killed(tmp_path: Path) -> None:
     )
     est = backend.estimate("x/y", memory=Memory(ram_bytes=1 << 40))
     assert (est.verdict, est.needed_bytes) == ("fits", 1_000_000_000 + (256 << 20))
-    assert not pid_alive(int(pid.read_text()))
-    assert not marker.exists()
+    assert_stopped(pid, marker)
 
 
 def test_the_real_recording_is_answered_with_ctrl_c(tmp_path: Path) -> None:
@@ -115,8 +116,7 @@ def test_the_real_recording_is_answered_with_ctrl_c(tmp_path: Path) -> None:
     est = backend.estimate("qwen/qwen3-8b", memory=Memory(ram_bytes=4 << 30))
     assert (est.verdict, est.needed_bytes) == ("does_not_fit", 5_030_000_000 + 503_000_000)
     assert "its 5.03 GB download" in est.reason
-    assert not pid_alive(int(pid.read_text()))
-    assert not marker.exists()
+    assert_stopped(pid, marker)
 
 
 def test_interrupt_types_ctrl_c_on_the_terminal() -> None:
