@@ -240,9 +240,10 @@ class Driver:
         ("Starting the Ollama server at ..."). A callback that raises stops the download
         (its child process too) and its exception propagates.
         ``check_fit``: ask :meth:`estimate` first and refuse (:class:`WontFitError`, in the
-        report) a model that will not fit, before downloading it (LM Studio estimates only
-        downloaded models: there, before loading it). An ``unknown`` verdict (a remote
-        server's memory) is not refused.
+        report) a model that will not fit, before downloading it; after a download, ask
+        again before loading it (the estimate then counts the KV cache, and LM Studio
+        applies its own guardrails). An ``unknown`` verdict (a remote server's memory) is
+        not refused.
         """
         try:
             names = self._names(models)
@@ -310,8 +311,8 @@ class Driver:
                     steps.append(f"Started {b.display_name} server at {started.url}")
                 state = b.readiness(model)
             fit_known = False
-            if check_fit and not state.loaded:
-                fit_known = self._check_fit(model, load_options)
+            if check_fit and not state.loaded:  # before a download: checked again after it
+                fit_known = self._check_fit(model, load_options) and bool(state.downloaded)
             if not state.downloaded:
                 announce(f"Downloading model {model}")
                 events = self._download(model)
@@ -367,7 +368,9 @@ class Driver:
         (fits / partly on the GPU / does not fit / unknown) with the numbers. ``memory``:
         what the machine that loads it has free (default: this machine's, when the server
         runs here). Ollama: :mod:`lmsdrive.estimate`; LM Studio: ``lms load --estimate-only``
-        (its own guardrails; a remote LM Studio raises :class:`CapabilityError`)."""
+        (its own guardrails), before the download the size in ``lms get``'s plan (never
+        confirmed: nothing is downloaded); a remote LM Studio raises
+        :class:`CapabilityError`."""
         name = self._model(model)
         with self._not_running_guard():
             return self.backend.estimate(name, options, memory)

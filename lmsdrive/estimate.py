@@ -8,8 +8,12 @@ free RAM (``/proc/meminfo`` ``MemAvailable``, else physical memory) and free VRA
 (``nvidia-smi``), when the server runs here. A remote server's memory is not known here: the
 verdict is then ``unknown``, with the numbers the model needs.
 
-LM Studio (:meth:`LMStudioBackend.estimate`): ``lms load --estimate-only`` on the server's
-machine, judged by LM Studio's own resource guardrails.
+LM Studio (:meth:`LMStudioBackend.estimate`), where ``lms`` runs on the server's machine: a
+downloaded model, ``lms load --estimate-only`` judged by LM Studio's own resource guardrails;
+before the download, the download size in the plan ``lms get MODEL`` shows before it asks
+(answered with Ctrl-C: nothing is downloaded) plus the compute allowance, against this
+machine's free RAM and VRAM as for Ollama (the KV cache is not counted: LM Studio gives no
+shape before the download).
 
 >>> judge("m", 5 << 30, Memory(ram_bytes=16 << 30, vram_bytes=4 << 30), source="x").verdict
 'partial'

@@ -809,9 +809,9 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
     ) -> Annotated[CallToolResult, FitResult]:
         """Will the model fit in memory with this context length and GPU offload, before it
         is downloaded or loaded where the runtime can tell (Ollama: the registry's manifest
-        or the downloaded model; LM Studio: lms load --estimate-only, downloaded models on
-        this machine). Returns the verdict (fits, partial, does_not_fit, unknown), the
-        reason and the numbers in bytes."""
+        or the downloaded model; LM Studio on this machine: lms load --estimate-only, or
+        before the download the size in lms get's plan). Returns the verdict (fits,
+        partial, does_not_fit, unknown), the reason and the numbers in bytes."""
         state = _state(ctx)
 
         def work(driver: Driver) -> CallToolResult:

@@ -6,6 +6,7 @@ fake prints the block of the real-cli-estimate-only recording)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +14,12 @@ from typing import Any
 import pytest
 
 from lmsdrive import (
+    AsyncDriver,
     CapabilityError,
     Config,
     Driver,
+    Estimate,
+    InitReport,
     LoadOptions,
     Memory,
     ModelNotFoundError,
@@ -25,6 +29,7 @@ from lmsdrive.backends.lmstudio import LMStudioBackend
 from lmsdrive.backends.ollama import OllamaBackend
 from lmsdrive.cli import main
 from lmsdrive.estimate import kv_cache_bytes, needed_bytes
+from lmsdrive.testing.fake_cli import pid_alive
 from lmsdrive.testing.runtime import FakeRuntime, free_port
 
 Factory = Callable[..., FakeRuntime]
@@ -110,16 +115,122 @@ def test_lmstudio_estimate_from_lms(fake_runtime: Factory) -> None:
         half = d.estimate(options=LoadOptions(context_length=32768, gpu=0.5))
         rt.set(lms_guardrail_bytes=GIB)
         refused = d.estimate()
-        missing = d.estimate("qwen/qwen3-8b")
     assert (whole.verdict, whole.source) == ("fits", "lms load --estimate-only")
     assert whole.needed_bytes is not None and whole.gpu_bytes == whole.needed_bytes
     assert (half.verdict, half.context_length, half.gpu) == ("partial", 32768, 0.5)
     assert half.gpu_bytes is not None and half.needed_bytes is not None
     assert abs(half.gpu_bytes * 2 - half.needed_bytes) < half.needed_bytes / 100
     assert refused.verdict == "does_not_fit" and "guardrails" in refused.reason
-    assert missing.verdict == "unknown" and "not downloaded" in missing.reason
     spawned = [s["argv"] for s in rt.spawns() if "--estimate-only" in s["argv"]]
     assert spawned[1][-4:] == ["--context-length", "32768", "--gpu", "0.5"]
+
+
+#: qwen/qwen3-8b's download in the fake registry, as its plan prints it ("5.03 GB").
+QWEN8_DOWNLOAD = 5_030_000_000
+
+
+def lms_get_spawns(rt: FakeRuntime) -> list[dict[str, Any]]:
+    return [s for s in rt.spawns() if s["argv"][:2] == ["lms", "get"]]
+
+
+def assert_nothing_downloaded(rt: FakeRuntime, model: str) -> None:
+    """No ``lms get`` ran with --yes, each one ended, and the fake has no new model."""
+    gets = lms_get_spawns(rt)
+    assert gets and all(not {"-y", "--yes"} & set(s["argv"]) for s in gets)
+    assert not any(pid_alive(s["pid"]) for s in gets)
+    assert rt.state().lms.find(model) is None
+
+
+@pytest.mark.parametrize(
+    ("memory", "verdict", "gpu_bytes"),
+    [
+        (Memory(ram_bytes=16 * GIB), "fits", 0),
+        (Memory(ram_bytes=16 * GIB, vram_bytes=2 * GIB), "partial", 2 * GIB),
+        (Memory(ram_bytes=2 * GIB), "does_not_fit", None),
+    ],
+)
+def test_lmstudio_before_the_download_from_the_plan_of_lms_get(
+    fake_runtime: Factory, memory: Memory, verdict: str, gpu_bytes: int | None
+) -> None:
+    rt = fake_runtime(server_running=True)
+    with Driver(Config.from_env(backend="lmstudio", model_name="qwen/qwen3-8b")) as d:
+        est = d.estimate(options=LoadOptions(context_length=8192), memory=memory)
+    assert (est.verdict, est.gpu_bytes, est.source) == (
+        verdict,
+        gpu_bytes,
+        "lms get (download plan)",
+    )
+    assert est.needed_bytes == needed_bytes(QWEN8_DOWNLOAD, None)
+    assert (est.context_length, est.ram_bytes) == (8192, memory.ram_bytes)
+    assert "5.03 GB download: before the download the KV cache is not counted" in est.reason
+    assert [s["argv"] for s in lms_get_spawns(rt)] == [["lms", "get", "qwen/qwen3-8b"]]
+    assert_nothing_downloaded(rt, "qwen/qwen3-8b")
+
+
+def test_lmstudio_plan_is_judged_against_this_machine(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = fake_runtime(server_running=True)
+    small = Memory(ram_bytes=GIB)
+    monkeypatch.setattr("lmsdrive.backends.lmstudio.machine_memory", lambda: small)
+    with Driver(Config.from_env(backend="lmstudio", model_name="qwen/qwen3-8b")) as d:
+        est = d.estimate()
+    assert (est.verdict, est.ram_bytes) == ("does_not_fit", GIB)
+    assert_nothing_downloaded(rt, "qwen/qwen3-8b")
+
+
+def test_lmstudio_plan_of_a_model_lm_studio_cannot_find(fake_runtime: Factory) -> None:
+    rt = fake_runtime(server_running=True)
+    config = Config.from_env(backend="lmstudio", model_name="nobody/no-such-model")
+    with Driver(config) as d, pytest.raises(ModelNotFoundError, match="cannot find nobody/"):
+        d.estimate(memory=Memory(ram_bytes=GIB))
+    assert not any(pid_alive(s["pid"]) for s in lms_get_spawns(rt))
+
+
+def test_lmstudio_async_driver_refuses_before_downloading(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = fake_runtime(server_running=True)
+    monkeypatch.setattr("lmsdrive.backends.lmstudio.machine_memory", lambda: Memory(GIB))
+
+    async def session() -> tuple[Estimate, InitReport]:
+        async with AsyncDriver(Config.from_env(backend="lmstudio", model_name=LMS)) as d:
+            return await d.estimate(), await d.ensure_ready(check_fit=True)
+
+    est, report = asyncio.run(session())
+    assert (est.verdict, est.source) == ("does_not_fit", "lms get (download plan)")
+    assert isinstance(report.error, WontFitError) and report.steps_performed == []
+    assert_nothing_downloaded(rt, LMS)
+
+
+def test_cli_fit_before_the_download_on_lmstudio(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rt = fake_runtime(server_running=True)
+    memory = Memory(ram_bytes=16 * GIB)
+    monkeypatch.setattr("lmsdrive.backends.lmstudio.machine_memory", lambda: memory)
+    flags = ["--backend", "lmstudio", "--model", "qwen/qwen3-8b"]
+    assert main(["fit", *flags]) == 0
+    shown = capsys.readouterr()
+    assert "lms get (download plan)" in shown.out and "fits" in shown.out
+    assert "KV cache is not counted" in shown.out + shown.err
+    assert main(["fit", *flags, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["verdict"], data["fits"], data["needed_bytes"], data["ram_bytes"]) == (
+        "fits",
+        True,
+        needed_bytes(QWEN8_DOWNLOAD, None),
+        16 * GIB,
+    )
+    memory = Memory(ram_bytes=2 * GIB)  # what the patched machine_memory now gives
+    assert main(["fit", *flags]) == 1
+    assert "does not fit" in capsys.readouterr().out
+    assert main(["init", *flags, "--check-fit"]) == 1
+    assert "does not fit" in capsys.readouterr().err
+    assert main(["fit", "--backend", "lmstudio", "--model", "nobody/no-such-model"]) == 5
+    assert "'nobody/no-such-model' was not found" in capsys.readouterr().err
+    assert_nothing_downloaded(rt, "qwen/qwen3-8b")
+    assert not rt.state().lms.loaded
 
 
 def test_lmstudio_remote_cannot_estimate(fake_runtime: Factory) -> None:
@@ -148,15 +259,41 @@ def test_ensure_ready_refuses_before_downloading(
         assert d.ensure_ready(check_fit=True).success
 
 
-def test_lmstudio_ensure_ready_refuses_before_loading(fake_runtime: Factory) -> None:
-    # LM Studio estimates only downloaded models: the check comes after the download.
+def test_lmstudio_ensure_ready_refuses_before_downloading(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rt = fake_runtime(server_running=True)
-    rt.set(lms_guardrail_bytes=GIB)
+    monkeypatch.setattr("lmsdrive.backends.lmstudio.machine_memory", lambda: Memory(GIB))
     with Driver(Config.from_env(backend="lmstudio", model_name=LMS)) as d:
         report = d.ensure_ready(check_fit=True)
     assert not report.success and isinstance(report.error, WontFitError)
+    assert isinstance(report.error.estimate, Estimate)
+    assert report.error.estimate.source == "lms get (download plan)"
+    assert "does not fit" in report.message and "smaller model" in report.message
+    assert report.steps_performed == []
+    assert_nothing_downloaded(rt, LMS)
+    assert not rt.state().lms.loaded
+
+
+def test_lmstudio_ensure_ready_checks_again_after_the_download(
+    fake_runtime: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The plan fits this machine, but LM Studio's guardrails (KV cache counted) refuse the
+    # downloaded model: refused before loading it.
+    rt = fake_runtime(server_running=True)
+    rt.set(lms_guardrail_bytes=GIB)
+    monkeypatch.setattr("lmsdrive.backends.lmstudio.machine_memory", lambda: Memory(64 * GIB))
+    with Driver(Config.from_env(backend="lmstudio", model_name=LMS)) as d:
+        report = d.ensure_ready(check_fit=True)
+    assert not report.success and isinstance(report.error, WontFitError)
+    assert isinstance(report.error.estimate, Estimate)
+    assert report.error.estimate.source == "lms load --estimate-only"
     assert report.steps_performed == [f"Downloaded model {LMS}"]
     assert not rt.state().lms.loaded
+    rt.set(lms_guardrail_bytes=64 * GIB)
+    with Driver(Config.from_env(backend="lmstudio", model_name=LMS)) as d:
+        assert d.ensure_ready(check_fit=True).success
+    assert [x.name for x in rt.state().lms.loaded] == [LMS]
 
 
 def test_cli_fit(fake_runtime: Factory, capsys: pytest.CaptureFixture[str]) -> None:

@@ -628,12 +628,14 @@ async def test_fit_on_lmstudio_gives_the_verdict_and_the_numbers(
     model = MODELS["lmstudio"]
     rt = fake_runtime(server_running=True, models_downloaded=[model])
     configure(monkeypatch, "lmstudio")
+    memory = Memory(ram_bytes=64 << 30)  # before a download: judged against this machine's
+    monkeypatch.setattr("lmsdrive.backends.lmstudio.machine_memory", lambda: memory)
     async with Client(create_server(), raise_exceptions=True) as client:
         whole = await call_ok(client, "fit")
         half = await call_ok(client, "fit", context_length=32768, gpu="0.5")
         rt.set(lms_guardrail_bytes=1 << 30)
         refused = await call_ok(client, "fit")
-        unknown = await call_ok(client, "fit", model=OTHER["lmstudio"])
+        planned = await call_ok(client, "fit", model=OTHER["lmstudio"])
     assert set(whole) == {
         "model",
         "verdict",
@@ -653,8 +655,9 @@ async def test_fit_on_lmstudio_gives_the_verdict_and_the_numbers(
     assert (half["verdict"], half["context_length"], half["gpu"]) == ("partial", 32768, 0.5)
     assert (refused["verdict"], refused["fits"]) == ("does_not_fit", False)
     assert "guardrails" in refused["reason"]
-    assert unknown["verdict"] == "unknown" and "not downloaded" in unknown["reason"]
+    assert (planned["verdict"], planned["source"]) == ("fits", "lms get (download plan)")
     assert rt.state().lms.loaded == []  # estimated, never loaded
+    assert rt.state().lms.find(OTHER["lmstudio"]) is None  # nor downloaded
 
 
 async def test_fit_on_ollama_counts_the_context(

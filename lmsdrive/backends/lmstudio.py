@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from .._types import (
@@ -54,6 +54,7 @@ from ..errors import (
     ServerTooOldError,
     pull_failed_hint,
 )
+from ..estimate import Memory, judge, machine_memory, needed_bytes
 from ..http.lmstudio import LMStudioAPI
 from ..parsers import (
     lms_daemon_down,
@@ -74,6 +75,7 @@ from ..parsers.lms_api_v1_models import V1Model
 from ..runner import run
 from ..runtimes.lmstudio import LMSTUDIO
 from ..transcript import Transcript
+from ._download_plan import read_download_plan
 from ._locks import machine_lock
 from ._pull import PullOutcome, live, stream_progress
 from ._started import StartedServer, record_started
@@ -84,9 +86,6 @@ NO_DAEMON_COMMAND = (
     "this lms has no `daemon` command (an LM Studio older than 0.4): it has no headless "
     "daemon (llmster) to report"
 )
-
-if TYPE_CHECKING:
-    from ..estimate import Memory
 
 
 def _tail(t: Transcript, n: int = 10) -> str:
@@ -491,34 +490,31 @@ class LMStudioBackend(RuntimeBackend):
     def estimate(
         self, model: str, options: LoadOptions | None = None, memory: Memory | None = None
     ) -> Estimate:
-        """``lms load MODEL --estimate-only -y`` (with ``--context-length``/``--gpu``),
-        judged by LM Studio's own resource guardrails (``memory`` is not used: LM Studio
-        knows its machine). It needs ``lms`` on the server's machine, and a downloaded
-        model: a model ``lms`` does not have is ``unknown``."""
+        """A downloaded model: ``lms load MODEL --estimate-only -y`` (with
+        ``--context-length``/``--gpu``), judged by LM Studio's own resource guardrails
+        (``memory`` is not used: LM Studio knows its machine). A model not downloaded: the
+        download size of the plan ``lms get MODEL`` shows before it asks to download
+        (answered with Ctrl-C: nothing is downloaded; :mod:`._download_plan`), judged
+        against ``memory`` (default: this machine's) by :func:`lmsdrive.estimate.judge`,
+        without its KV cache. A model LM Studio cannot find raises
+        :class:`ModelNotFoundError`. Both need ``lms`` on the server's machine: a remote LM
+        Studio, or one without ``lms`` here, raises :class:`CapabilityError` (its REST API
+        estimates nothing)."""
         name = self.spell(model)
         options = options or LoadOptions()
         if self.via_api:
             where = "another machine" if self.remote else "a machine without `lms`"
             raise CapabilityError(
                 f"LM Studio at {self._url} is on {where}: LM Studio estimates a model's memory "
-                "only with `lms load --estimate-only` where it runs; run `lmsdrive fit "
-                f"{name}` on that machine"
+                "only with `lms` where it runs (`lms load --estimate-only`; before the "
+                f"download, `lms get`'s plan); run `lmsdrive fit {name}` on that machine"
             )
         flags = self.load_args(LoadOptions(context_length=options.context_length, gpu=options.gpu))
         t = self._run("load", name, "--estimate-only", "-y", *flags)
         r = live(lms_load.parse, t, "lms load --estimate-only")
         source = "lms load --estimate-only"
         if r.kind == "model_not_found":
-            return Estimate(
-                model=name,
-                verdict="unknown",
-                reason=f"LM Studio estimates only downloaded models, and {name} is not "
-                "downloaded: download it first (`lmsdrive pull`), then ask again before "
-                "loading it",
-                source=source,
-                context_length=options.context_length,
-                gpu=options.gpu,
-            )
+            return self._estimate_from_plan(name, options, memory)
         if r.error or r.outcome != "estimate" or r.total_memory_bytes is None:
             raise CommandError(
                 f"`lms load --estimate-only` gave no estimate for {name}: "
@@ -544,6 +540,72 @@ class LMStudioBackend(RuntimeBackend):
             gpu_bytes=r.gpu_memory_bytes,
             context_length=r.context_length or options.context_length,
             gpu=options.gpu,
+        )
+
+    def _estimate_from_plan(
+        self, name: str, options: LoadOptions, memory: Memory | None
+    ) -> Estimate:
+        """Before the download: the size ``lms get NAME``'s plan shows, never confirmed."""
+        plan = read_download_plan([str(self.binary()), "get", name], self.command_timeout)
+        r, source = plan.result, "lms get (download plan)"
+
+        def unknown(reason: str) -> Estimate:
+            return Estimate(
+                model=name,
+                verdict="unknown",
+                reason=reason,
+                source=source,
+                context_length=options.context_length,
+                gpu=options.gpu,
+            )
+
+        if plan.started:
+            raise CommandError(
+                f"`lms get {name}` went on to download without asking first (an lms older "
+                "than Apr 2026?), and lmsdrive stopped it at once: check `lmsdrive list` and "
+                "LM Studio's downloads. Download the model first, then ask again",
+                plan.transcript,
+            )
+        if r.kind == "model_not_found":
+            raise ModelNotFoundError(
+                f"LM Studio cannot find {name} to download: {r.error}", model=name, detail=r.error
+            )
+        if r.error:
+            raise CommandError(
+                f"`lms get {name}` showed no download plan: {r.error}", plan.transcript
+            )
+        if r.outcome == "already_downloaded":
+            return unknown(
+                f"LM Studio has {name} downloaded, yet `lms load --estimate-only` does not "
+                "find it by that name: ask again with its key as `lmsdrive list` shows it"
+            )
+        if plan.searched:
+            return unknown(
+                f"this lms searches Hugging Face for {name} (an lms older than Apr 2026), and "
+                "would download a match without asking first, so it was stopped before it "
+                "chose: update LM Studio, or download the model first and ask again"
+            )
+        if r.outcome == "awaiting_selection":
+            return unknown(
+                f"`lms get {name}` asks which model to download rather than showing one plan: "
+                "name the model by its LM Studio key (owner/name, e.g. qwen/qwen3-8b)"
+            )
+        if r.download_size_bytes is None:
+            raise CommandError(
+                f"`lms get {name}` showed no download size (outcome {r.outcome!r})",
+                plan.transcript,
+            )
+        if memory is None:
+            memory = machine_memory()  # lms runs here: the server is local
+        return judge(
+            name,
+            needed_bytes(r.download_size_bytes, None),
+            memory,
+            source=source,
+            context_length=options.context_length,
+            gpu=options.gpu,
+            note=f"; from its {r.download_size_text} download: before the download the KV "
+            "cache is not counted",
         )
 
     def loaded_models(self) -> list[LoadedModel]:

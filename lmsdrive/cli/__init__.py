@@ -373,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="The memory MODEL needs with --context-length and --gpu, against what "
         "the machine that loads it has free: Ollama from its size (before the download: the "
         "registry's manifest) and shape, with this machine's RAM/VRAM when the server runs "
-        "here; LM Studio from `lms load --estimate-only`. Exit 0: it fits (wholly or partly "
+        "here; LM Studio from `lms load --estimate-only` (before the download: the size in "
+        "`lms get`'s plan, never confirmed). Exit 0: it fits (wholly or partly "
         "on the GPU); 1: it does not fit, or it cannot be told.",
     )
     p.add_argument("model_arg", nargs="?", metavar="MODEL", help=model_help)

@@ -230,6 +230,19 @@ class GetReader(FrameReader[LmsGetResult]):
         self._finalizing = False
         self._in_progress = False
         self._resolving = False
+        self._footer = False
+        #: ``Searching for models with the term X``: the Hugging Face search of an lms before
+        #: Apr 2026, which downloads an exact match without asking first.
+        self.searched_hf = False
+
+    @property
+    def asking(self) -> str | None:
+        """Mid-stream: what lms waits on or is about to ask (``awaiting_confirmation``: a
+        question, or the footer ``About to download <size>.`` that comes before it;
+        ``awaiting_selection``: a picker), else ``None``."""
+        if self._prompt is None and self._footer and not self._in_progress:
+            return "awaiting_confirmation"
+        return self._prompt
 
     # -- one frame -----------------------------------------------------------------------
     def _own(self, text: str, msg: str) -> list[Progress] | None:
@@ -333,6 +346,7 @@ class GetReader(FrameReader[LmsGetResult]):
             return None
         if m := _SEARCH_RE.match(msg):
             self.search_term = m.group("term")
+            self.searched_hf = msg.startswith("Searching for models")
             return None
         if m := _RECOMMENDED_RE.match(msg):
             self._file(m.group("file"), m.group("q"), m.group("size"))
@@ -346,6 +360,7 @@ class GetReader(FrameReader[LmsGetResult]):
             )
         if m := _ABOUT_RE.match(msg):
             self.size_text = m.group("size")
+            self._footer = True
             return None
         if m := _RESOLUTION_RE.match(msg):
             self.size_text = m.group("size")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from _support_lmsstream import E, _drain, _frame
 
@@ -106,3 +108,39 @@ def test_get_plan_redraws_keep_latest_state() -> None:
 
 def test_get_resolving_leftover_only_is_resolving() -> None:
     assert lms_get.parse(Transcript.of("⠋ Resolving download plan...\n")).outcome == "resolving"
+
+
+_GET_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "lms" / "get"
+
+
+def test_get_asking_mid_stream_comes_with_the_footer_of_the_real_plan() -> None:
+    # real-cli-no-yes-confirmation-pty, fed line by line as a terminal delivers it: lms is
+    # about to ask once "About to download 5.03 GB." is read, never before.
+    text = (_GET_FIXTURES / "real-cli-no-yes-confirmation-pty.txt").read_text()
+    reader = lms_get.GetReader()
+    seen: list[str | None] = []
+    for line in text.splitlines(keepends=True):
+        list(reader.feed(line))
+        seen.append(reader.asking)
+    footer = next(i for i, line in enumerate(text.splitlines()) if "About to download" in line)
+    assert set(seen[:footer]) == {None}
+    assert set(seen[footer:]) == {"awaiting_confirmation"}
+    assert not reader.searched_hf
+    list(reader.close())
+    assert reader.result().download_size_bytes == 5_030_000_000
+
+
+def test_get_asking_ends_when_the_download_starts() -> None:
+    reader = lms_get.GetReader()
+    list(reader.feed("About to download 1.00 GB.\n"))
+    assert reader.asking == "awaiting_confirmation"
+    list(reader.feed("Continue? (Y/N): y\n" + _frame("1.00", "10.00 MB / 1.00 GB")))
+    assert reader.asking is None
+
+
+def test_get_the_old_hugging_face_search_is_told_apart_from_staff_picks() -> None:
+    old, new = lms_get.GetReader(), lms_get.GetReader()
+    list(old.feed("Searching for models with the term llama\n"))
+    list(new.feed("Searching staff picks with the term llama\n"))
+    assert (old.searched_hf, new.searched_hf) == (True, False)
+    assert old.asking is None and new.asking is None
