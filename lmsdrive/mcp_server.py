@@ -38,9 +38,14 @@ Tools (every decision stays in the library; this module only translates):
     an empty prompt is an ``invalid_message`` tool error, as in the CLI.
     0.1 and 100 are the original agent-router's defaults, kept for its callers (the library
     and CLI send none unless given); ``finish_reason`` ``"length"`` says 100 cut the answer.
-``chat(messages, temperature=None, max_tokens=None, json_schema=None, model=None)``
+``chat(messages, temperature=None, max_tokens=None, json_schema=None, tools=None, model=None)``
     The answer to a conversation (structured: ``text``, ``model``, ``finish_reason``,
-    ``thinking``, ``json`` (the parsed answer when a schema was given), token counts).
+    ``thinking``, ``json`` (the parsed answer when a schema was given), ``tool_calls``
+    (``[{name, arguments, id, invalid_arguments}]``), token counts). A message may carry
+    ``images`` (base64 or ``data:`` URLs; over stdio also paths on this machine) for a
+    vision model; ``tools`` are JSON schemas or MCP tool definitions, and the host answers
+    the calls in the next ``chat``: the assistant message with its ``tool_calls``, then a
+    ``tool`` message per call (``content``, ``tool_call_id``, ``name``).
 ``embed(texts, model=None)``
     ``{model, embeddings}``: one vector per text, from an embedding model.
 ``status()``
@@ -121,10 +126,11 @@ logger = logging.getLogger(__name__)
 INSTRUCTIONS = (
     "Drives a local LLM runtime (Ollama or LM Studio, chosen by the server's environment). "
     "Call init_llm first: it starts the runtime's server, downloads the configured model if "
-    "needed (with progress) and loads it. Then call generate. status and list_models report "
-    "what is installed, running, downloaded and loaded; check is the read-only health check "
-    "and fit says whether a model will fit in memory; pull, load, unload, ensure_ready and "
-    "delete act on any model (default: the configured one)."
+    "needed (with progress) and loads it. Then call generate, or chat (images for a vision "
+    "model; tools whose calls you run and answer in the next chat). status and list_models "
+    "report what is installed, running, downloaded and loaded; check is the read-only health "
+    "check and fit says whether a model will fit in memory; pull, load, unload, ensure_ready "
+    "and delete act on any model (default: the configured one)."
 )
 
 #: The tools that may run as tasks (they may download for minutes).
@@ -819,12 +825,13 @@ def create_server(
                 format=json_schema,
                 tools=[_tool_spec(t) for t in tools] if tools else None,
             )
+            parse = json_schema is not None and not reply.tool_calls  # calls are no answer yet
             data: ChatResult = {
                 "text": reply.text,
                 "model": reply.model,
                 "finish_reason": reply.finish_reason,
                 "thinking": reply.thinking,
-                "json": reply.json() if json_schema is not None else None,
+                "json": reply.json() if parse else None,
                 "tool_calls": [cast(ToolCallInfo, c.to_dict()) for c in reply.tool_calls],
                 "prompt_tokens": reply.prompt_tokens,
                 "completion_tokens": reply.completion_tokens,
