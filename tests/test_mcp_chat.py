@@ -215,3 +215,18 @@ async def test_a_message_the_schema_does_not_know_is_refused(
     assert result.is_error
     assert "tool_calls" in text_of(result)
     assert chats(rt, "ollama") == 0
+
+
+async def test_a_tool_result_that_names_no_call_is_refused_on_lmstudio(
+    fake_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an OpenAI-compatible server needs the id of the call a tool result answers (a real one
+    # refuses it with an HTTP 500 and no reason): said before any request
+    rt = serve(fake_runtime, monkeypatch, "lmstudio", CHAT["lmstudio"])
+    conversation = [ASK, {"role": "tool", "content": "Sunny"}]
+    async with Client(create_server(), raise_exceptions=True) as client:
+        result = await client.call_tool("chat", {"messages": conversation})
+    assert result.is_error
+    assert result.structured_content == {"kind": "invalid_message", "message": text_of(result)}
+    assert text_of(result).startswith("message 2: a tool message answers a call: give the call")
+    assert chats(rt, "lmstudio") == 0

@@ -217,6 +217,11 @@ def openai_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
             ]
         if m.get("role") == "tool":
             msg["tool_call_id"] = m.get("tool_call_id") or _answered_id(out, m.get("name"))
+            if msg["tool_call_id"] is None:  # the server would refuse it with no reason given
+                raise InvalidMessageError(
+                    f"message {n}: a tool message answers a call: give the call's id "
+                    "(tool_call_id), or the name of a tool an earlier message called"
+                )
         out.append(msg)
     return out
 
