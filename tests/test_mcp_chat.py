@@ -230,3 +230,28 @@ async def test_a_tool_result_that_names_no_call_is_refused_on_lmstudio(
     assert result.structured_content == {"kind": "invalid_message", "message": text_of(result)}
     assert text_of(result).startswith("message 2: a tool message answers a call: give the call")
     assert chats(rt, "lmstudio") == 0
+
+
+async def test_the_chat_schemas_show_images_and_the_tool_round_trip(
+    fake_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve(fake_runtime, monkeypatch, "ollama", CHAT["ollama"])
+    async with Client(create_server(), raise_exceptions=True) as client:
+        chat = {t.name: t for t in (await client.list_tools()).tools}["chat"]
+    inputs = chat.input_schema
+    assert {"messages", "tools", "json_schema", "model"} <= set(inputs["properties"])
+    message = inputs["$defs"]["ChatMessage"]
+    assert set(message["properties"]) == {
+        "role",
+        "content",
+        "images",
+        "tool_calls",
+        "tool_call_id",
+        "name",
+    }
+    assert message["properties"]["role"]["enum"] == ["system", "user", "assistant", "tool"]
+    assert message["required"] == ["role"] and message["additionalProperties"] is False
+    assert chat.output_schema is not None
+    assert "tool_calls" in chat.output_schema["required"]
+    call = chat.output_schema["$defs"]["ToolCallInfo"]
+    assert set(call["required"]) == {"name", "arguments", "id", "invalid_arguments"}
