@@ -38,9 +38,14 @@ Tools (every decision stays in the library; this module only translates):
     an empty prompt is an ``invalid_message`` tool error, as in the CLI.
     0.1 and 100 are the original agent-router's defaults, kept for its callers (the library
     and CLI send none unless given); ``finish_reason`` ``"length"`` says 100 cut the answer.
-``chat(messages, temperature=None, max_tokens=None, json_schema=None, model=None)``
+``chat(messages, temperature=None, max_tokens=None, json_schema=None, tools=None, model=None)``
     The answer to a conversation (structured: ``text``, ``model``, ``finish_reason``,
-    ``thinking``, ``json`` (the parsed answer when a schema was given), token counts).
+    ``thinking``, ``json`` (the parsed answer when a schema was given), ``tool_calls``
+    (``[{name, arguments, id, invalid_arguments}]``), token counts). A message may carry
+    ``images`` (base64 or ``data:`` URLs; over stdio also paths on this machine) for a
+    vision model; ``tools`` are JSON schemas or MCP tool definitions, and the host answers
+    the calls in the next ``chat``: the assistant message with its ``tool_calls``, then a
+    ``tool`` message per call (``content``, ``tool_call_id``, ``name``).
 ``embed(texts, model=None)``
     ``{model, embeddings}``: one vector per text, from an embedding model.
 ``status()``
@@ -91,8 +96,8 @@ import anyio.to_thread
 try:
     from mcp.server.mcpserver import Context, MCPServer
     from mcp.types import CallToolResult, TextContent, ToolAnnotations
-    from pydantic import Field
-    from typing_extensions import TypedDict
+    from pydantic import ConfigDict, Field, with_config
+    from typing_extensions import NotRequired, TypedDict
 
     from .mcp_tasks import TaskCancelled, Tasks, current_task
 except ImportError as exc:  # pragma: no cover - depends on the install
@@ -121,10 +126,11 @@ logger = logging.getLogger(__name__)
 INSTRUCTIONS = (
     "Drives a local LLM runtime (Ollama or LM Studio, chosen by the server's environment). "
     "Call init_llm first: it starts the runtime's server, downloads the configured model if "
-    "needed (with progress) and loads it. Then call generate. status and list_models report "
-    "what is installed, running, downloaded and loaded; check is the read-only health check "
-    "and fit says whether a model will fit in memory; pull, load, unload, ensure_ready and "
-    "delete act on any model (default: the configured one)."
+    "needed (with progress) and loads it. Then call generate, or chat (images for a vision "
+    "model; tools whose calls you run and answer in the next chat). status and list_models "
+    "report what is installed, running, downloaded and loaded; check is the read-only health "
+    "check and fit says whether a model will fit in memory; pull, load, unload, ensure_ready "
+    "and delete act on any model (default: the configured one)."
 )
 
 #: The tools that may run as tasks (they may download for minutes).
@@ -150,12 +156,25 @@ class GenerateResult(TypedDict):
     completion_tokens: int | None
 
 
+class ToolCallInfo(TypedDict):
+    """A tool the model asks to call: its arguments parsed from JSON, the call's id where the
+    runtime gives one (LM Studio always; Ollama not before it numbered calls), and
+    invalid_arguments the model's text when it wrote no JSON object (arguments is then
+    empty)."""
+
+    name: str
+    arguments: dict[str, Any]
+    id: str | None
+    invalid_arguments: str | None
+
+
 class ChatResult(TypedDict):
     text: str
     model: str
     finish_reason: str | None
     thinking: str | None
     json: Any
+    tool_calls: list[ToolCallInfo]
     prompt_tokens: int | None
     completion_tokens: int | None
 
@@ -488,10 +507,99 @@ IdentifierArg = Annotated[
 ]
 
 
+@with_config(ConfigDict(extra="forbid"))
+class ToolCallArg(TypedDict):
+    """A call of an earlier answer, sent back as chat returned it in tool_calls."""
+
+    name: str
+    arguments: NotRequired[dict[str, Any]]
+    id: NotRequired[str | None]
+    invalid_arguments: NotRequired[str | None]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class ChatMessage(TypedDict):
+    """One message of the conversation chat answers."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: NotRequired[Annotated[str, Field(description="The text (default: empty).")]]
+    images: NotRequired[
+        Annotated[
+            list[str],
+            Field(
+                description="Images for a vision model: base64 data (as an MCP image content "
+                "holds it) or data: URLs; over stdio also paths of image files on the "
+                "server's machine."
+            ),
+        ]
+    ]
+    tool_calls: NotRequired[
+        Annotated[
+            list[ToolCallArg],
+            Field(description="An assistant message's calls, as an earlier chat returned them."),
+        ]
+    ]
+    tool_call_id: NotRequired[
+        Annotated[str | None, Field(description="A tool message: the id of the call it answers.")]
+    ]
+    name: NotRequired[
+        Annotated[str, Field(description="A tool message: the name of the tool it answers for.")]
+    ]
+
+
+MessagesArg = Annotated[
+    list[ChatMessage],
+    Field(
+        min_length=1,
+        description="The conversation, oldest first: system, user, assistant (with the "
+        "tool_calls an earlier chat returned) and tool messages (a call's result: content, "
+        "tool_call_id and name of the call).",
+    ),
+]
+ToolsArg = Annotated[
+    list[dict[str, Any]] | None,
+    Field(
+        description='Tools the model may call: {"type": "function", "function": {"name", '
+        '"description", "parameters": JSON schema}}, or an MCP tool {"name", "description", '
+        '"inputSchema"}. The calls it asks for come back in tool_calls: run them, then send '
+        "the assistant message and one tool message per call in the next chat."
+    ),
+]
+
+
+def _tool_spec(tool: dict[str, Any]) -> dict[str, Any]:
+    """``tool`` in the form both runtimes take: an MCP tool (``name``, ``description``,
+    ``inputSchema``) becomes ``{"type": "function", "function": {...}}``; anything else is
+    left for :func:`lmsdrive.tools.tool_specs` to check."""
+    if "function" in tool or "inputSchema" not in tool:
+        return tool
+    function = {
+        "name": tool.get("name"),
+        "description": tool.get("description") or "",
+        "parameters": tool["inputSchema"],
+    }
+    return {"type": "function", "function": function}
+
+
+def _conversation(messages: Sequence[ChatMessage], image_paths: bool) -> list[dict[str, Any]]:
+    """``messages`` as :meth:`Driver.chat` takes them (it reads the images, and sends the
+    tool calls and results in each API's own form); without ``image_paths`` an image is
+    base64 only: over HTTP the host is not on this machine, and the server reads none of
+    its files for it."""
+    from .http._messages import read_images
+
+    conversation = [{"content": "", **message} for message in messages]
+    return conversation if image_paths else read_images(conversation, paths=False)
+
+
 # --- the server -----------------------------------------------------------------------------------
-def create_server(config: Config | None = None) -> MCPServer[ServerState]:
+def create_server(
+    config: Config | None = None, *, image_paths: bool = True
+) -> MCPServer[ServerState]:
     """The MCP server. ``config`` defaults to :meth:`Config.from_env` at server start; an
-    invalid environment does not stop the server: every tool then answers with the reason."""
+    invalid environment does not stop the server: every tool then answers with the reason.
+    ``image_paths``: whether ``chat`` reads an image given as a path on this machine (over
+    stdio the host is here; over HTTP it is not, and images are base64 only)."""
     tasks = Tasks(TASK_TOOLS)
 
     @asynccontextmanager
@@ -680,14 +788,7 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
     )
     def chat(
         ctx: Context[ServerState, Any],
-        messages: Annotated[
-            list[dict[str, str]],
-            Field(
-                min_length=1,
-                description='The conversation: [{"role": "system" | "user" | "assistant", '
-                '"content": "..."}], the last one the user\'s.',
-            ),
-        ],
+        messages: MessagesArg,
         temperature: Annotated[
             float | None,
             Field(
@@ -703,29 +804,40 @@ def create_server(config: Config | None = None) -> MCPServer[ServerState]:
             dict[str, Any] | None,
             Field(description="A JSON schema the answer must fit (structured output)."),
         ] = None,
+        tools: ToolsArg = None,
         model: ModelArg = None,
     ) -> Annotated[CallToolResult, ChatResult]:
         """Answer a conversation with a local model (default: the configured one; run
-        init_llm first); with json_schema, the answer is JSON that fits it (parsed in the
-        result's json)."""
+        init_llm first). With json_schema, the answer is JSON that fits it (parsed in the
+        result's json). A message's images go to a vision model. With tools, the model may
+        answer with tool_calls (name, arguments, id) instead of text: run them, then call
+        chat again with the conversation, plus {"role": "assistant", "content": text,
+        "tool_calls": tool_calls} and, per call, {"role": "tool", "content": result,
+        "tool_call_id": id, "name": name}. A model that cannot read images or call tools is
+        a tool error saying which model can."""
 
         def work(driver: Driver) -> CallToolResult:
             reply = driver.chat(
-                messages,
+                _conversation(messages, image_paths),
                 model=model,
                 temperature=temperature,
                 max_tokens=max_tokens,
                 format=json_schema,
+                tools=[_tool_spec(t) for t in tools] if tools else None,
             )
+            parse = json_schema is not None and not reply.tool_calls  # calls are no answer yet
             data: ChatResult = {
                 "text": reply.text,
                 "model": reply.model,
                 "finish_reason": reply.finish_reason,
                 "thinking": reply.thinking,
-                "json": reply.json() if json_schema is not None else None,
+                "json": reply.json() if parse else None,
+                "tool_calls": [cast(ToolCallInfo, c.to_dict()) for c in reply.tool_calls],
                 "prompt_tokens": reply.prompt_tokens,
                 "completion_tokens": reply.completion_tokens,
             }
+            if reply.tool_calls:  # a host that reads only the text sees the calls too
+                return _text_result(json.dumps(data, indent=2), data)
             return _text_result(reply.text, data)
 
         return _state(ctx).run(work, model)
@@ -844,7 +956,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("httpx", "httpcore"):  # one INFO line per request would flood the host's log
         logging.getLogger(name).setLevel(logging.WARNING)
     if args.transport == "streamable-http":
-        return serve_http(create_server, args)
+        return serve_http(lambda: create_server(image_paths=False), args)
     create_server().run("stdio")
     return 0
 

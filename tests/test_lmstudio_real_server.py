@@ -18,6 +18,7 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -277,6 +278,39 @@ def test_tool_results_go_back_in_the_openai_shape(llama_server: LlamaServer) -> 
     roles = [m["role"] for m in e.value.messages]
     assert roles == ["user", "assistant", "tool", "assistant", "tool"]
     assert e.value.messages[2]["content"].startswith("noted: ")
+
+
+def test_an_mcp_hosts_tool_round_trip_is_taken_by_the_real_server(
+    llama_server: LlamaServer,
+) -> None:
+    # The second chat call of an MCP host's round trip: the assistant message with the
+    # tool_calls as the chat tool returned them, the tool message answering by id. The real
+    # server validates the OpenAI shape (arguments as JSON text, tool_call_id) and answers.
+    import anyio
+    from mcp import Client
+
+    from lmsdrive.config import Config
+    from lmsdrive.mcp_server import create_server
+    from lmsdrive.tools import tool_schema
+
+    call = {"name": "set_ok", "arguments": {"ok": True}, "id": "call_7", "invalid_arguments": None}
+    answer = {"role": "tool", "content": "noted: all is well", "tool_call_id": "call_7"}
+    conversation = [
+        *HI,
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {**answer, "name": "set_ok"},
+    ]
+    ask = {"messages": conversation, "tools": [tool_schema(set_ok)], "max_tokens": 3}
+    config = Config(backend="lmstudio", model_name=MODEL, url=llama_server.base_url)
+
+    async def second_call() -> tuple[bool, Any]:
+        async with Client(create_server(config), raise_exceptions=True) as client:
+            result = await client.call_tool("chat", ask)
+        return bool(result.is_error), result.structured_content
+
+    is_error, data = anyio.run(second_call)
+    assert not is_error, data
+    assert (data["text"], data["tool_calls"]) == (" hello" * 3, [])
 
 
 @pytest.fixture(scope="module")

@@ -51,9 +51,10 @@ def _mime(data: bytes) -> str:
     return next((mime for magic, mime in _MAGIC if data.startswith(magic)), "image/png")
 
 
-def image_data(image: object, where: str) -> tuple[str, str]:
+def image_data(image: object, where: str, *, paths: bool = True) -> tuple[str, str]:
     """(base64 text, MIME type) of one image: a path, bytes, or base64 text (or a ``data:``
-    URL). Anything else is an :class:`InvalidMessageError` naming ``where``."""
+    URL). Anything else is an :class:`InvalidMessageError` naming ``where``. ``paths``
+    false: text is never read as a path (an MCP host on another machine)."""
     raw: bytes | None = None
     if isinstance(image, (bytes, bytearray, memoryview)):
         raw = bytes(image)
@@ -63,9 +64,9 @@ def image_data(image: object, where: str) -> tuple[str, str]:
             text = text.decode("utf-8", "replace")
         if text.startswith("data:") and ";base64," in text[:200]:
             header, _, text = text.partition(";base64,")
-            return _b64(text, where), header.removeprefix("data:") or "image/png"
+            return _b64(text, where, paths), header.removeprefix("data:") or "image/png"
         path = Path(text).expanduser()
-        if isinstance(image, os.PathLike) or (len(text) < 4096 and path.is_file()):
+        if paths and (isinstance(image, os.PathLike) or (len(text) < 4096 and path.is_file())):
             try:
                 if path.stat().st_size > MAX_IMAGE_BYTES:
                     raise InvalidMessageError(
@@ -77,7 +78,7 @@ def image_data(image: object, where: str) -> tuple[str, str]:
                     f"{where}: cannot read the image {path} ({exc.strerror or exc})"
                 ) from None
         else:
-            b64 = _b64(text, where)
+            b64 = _b64(text, where, paths)
             return b64, _mime(base64.b64decode(b64[:64]))
     else:
         raise InvalidMessageError(
@@ -90,38 +91,43 @@ def image_data(image: object, where: str) -> tuple[str, str]:
     return base64.b64encode(raw).decode("ascii"), _mime(raw)
 
 
-def _b64(text: str, where: str) -> str:
+def _b64(text: str, where: str, paths: bool) -> str:
     cleaned = "".join(text.split())
     try:
         base64.b64decode(cleaned, validate=True)
     except (binascii.Error, ValueError):
         shown = text[:60] + ("..." if len(text) > 60 else "")
-        raise InvalidMessageError(
-            f"{where}: {shown!r} is not a file, nor base64 text: give a path to the image, its "
-            "bytes, or its base64 encoding"
-        ) from None
+        what = (
+            "a file, nor base64 text: give a path to the image, its bytes, or its base64 encoding"
+            if paths
+            else "base64 text: give the image's base64 encoding, or a data: URL (no path is "
+            "read here)"
+        )
+        raise InvalidMessageError(f"{where}: {shown!r} is not {what}") from None
     if not cleaned:
         raise InvalidMessageError(f"{where}: the image is empty")
     return cleaned
 
 
-def _images(message: Mapping[str, Any], n: int) -> list[tuple[str, str]]:
+def _images(message: Mapping[str, Any], n: int, paths: bool = True) -> list[tuple[str, str]]:
     images = message.get("images")
     if images is None:
         return []
     if isinstance(images, (str, bytes, os.PathLike)) or not isinstance(images, Sequence):
         images = [images]
-    return [image_data(img, f"message {n}, image {k}") for k, img in enumerate(images, 1)]
+    where = f"message {n}, image "
+    return [image_data(img, f"{where}{k}", paths=paths) for k, img in enumerate(images, 1)]
 
 
-def read_images(messages: Sequence[Any]) -> list[Any]:
+def read_images(messages: Sequence[Any], *, paths: bool = True) -> list[Any]:
     """``messages`` with every image read once, as a ``data:`` URL: a file that cannot be
     read or text that is not base64 is an :class:`InvalidMessageError` before any request.
-    What is not a message is left for :func:`check_messages` to name."""
+    What is not a message is left for :func:`check_messages` to name. ``paths`` false:
+    no image is read from a file (:func:`image_data`)."""
     out: list[Any] = []
     for n, m in enumerate(messages, 1):
         if isinstance(m, Mapping) and m.get("images"):
-            urls = [f"data:{mime};base64,{b64}" for b64, mime in _images(m, n)]
+            urls = [f"data:{mime};base64,{b64}" for b64, mime in _images(m, n, paths)]
             m = {**m, "images": urls}
         out.append(m)
     return out
@@ -211,6 +217,11 @@ def openai_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
             ]
         if m.get("role") == "tool":
             msg["tool_call_id"] = m.get("tool_call_id") or _answered_id(out, m.get("name"))
+            if msg["tool_call_id"] is None:  # the server would refuse it with no reason given
+                raise InvalidMessageError(
+                    f"message {n}: a tool message answers a call: give the call's id "
+                    "(tool_call_id), or the name of a tool an earlier message called"
+                )
         out.append(msg)
     return out
 
