@@ -361,6 +361,17 @@ def test_parse_reads_stdin(
     assert json.loads(capsys.readouterr().out)["models"] == []
 
 
+@pytest.mark.parametrize(
+    "command", [["ollama list"], ["ollama", "list"], ["--", "ollama  list"], [" ollama ls "]]
+)
+def test_parse_takes_the_command_as_one_word_or_several(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, "NAME    ID    SIZE    MODIFIED \n")
+    assert main(["parse", *command]) == 0
+    assert json.loads(capsys.readouterr().out)["models"] == []
+
+
 def test_parse_error_is_exit_1_and_nothing_on_stdout(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -391,6 +402,7 @@ def test_parse_of_nothing_understood_fails_in_both_modes(
 def test_parse_usage_errors() -> None:
     p = run_cli("parse", "curl", "x")
     assert p.returncode == 2 and "unknown tool" in p.stderr
+    assert "lmsdrive parses the output of: lms, ollama" in p.stderr
     p = run_cli("parse")
     assert p.returncode == 2 and "name the command" in p.stderr
 

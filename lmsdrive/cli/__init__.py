@@ -109,7 +109,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
     from ..parsers import parse_transcript, resolve
     from ..transcript import Transcript
 
-    words = list(args.command)
+    # `lmsdrive parse "ollama list"` (one quoted word) reads as `lmsdrive parse ollama list`
+    words = [part for word in args.command for part in word.split()]
     if words and words[0] == "--":
         words = words[1:]
     try:
