@@ -35,7 +35,7 @@ from lmsdrive.errors import (
 )
 from lmsdrive.golden import DEFAULT_ROOT, iter_fixtures
 from lmsdrive.golden.check import diff_values
-from lmsdrive.parsers import get_module, resolve
+from lmsdrive.parsers import PARSERS, ParserInfo, get_module, resolve
 from lmsdrive.runtimes import RUNTIMES
 from lmsdrive.testing.fake_cli import pid_alive
 from lmsdrive.testing.runtime import FakeRuntime
@@ -397,6 +397,33 @@ def test_parse_of_nothing_understood_fails_in_both_modes(
     _stdin(monkeypatch, "garbage ][ line\nmore garbage\n")
     assert main(["parse", "ollama", "list"]) == 1
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("info", PARSERS, ids=lambda i: i.name)
+@pytest.mark.parametrize("text", ["", "\n  \n"], ids=["empty", "blank"])
+def test_parse_of_empty_stdin_is_one_rule_for_every_parser(
+    info: ParserInfo,
+    text: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _stdin(monkeypatch, text)
+    assert main(["parse", "--", *info.name.split()]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "lmsdrive parse: nothing to parse: stdin was empty; pipe the output of "
+        f"`{info.name}` into it (with `2>&1` to keep an error it prints)\n"
+    )
+
+
+def test_parse_of_an_empty_file_says_which_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "out.txt"
+    empty.write_text("")
+    assert main(["parse", "--file", str(empty), "ollama", "list"]) == 2
+    assert f"nothing to parse: {empty} was empty" in capsys.readouterr().err
 
 
 def test_parse_usage_errors() -> None:
