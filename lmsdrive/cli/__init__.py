@@ -23,7 +23,8 @@ Errors go to stderr as the friendly per-backend message, without a traceback.
 Exit statuses
 -------------
 ===  ===========================================================================
-0    success (``init``: the model is loaded and ready; ``status``: status shown)
+0    success (``init``: the model is loaded and ready; ``status``: status shown, the server
+     down included: ``check`` is the probe)
 1    the operation failed (download, load, HTTP error, ...); ``fit``: the model does
      not fit (or it cannot be told); ``parse``: the output
      could not be parsed (kept from the first version); ``fixtures check``: some
@@ -71,7 +72,7 @@ EXIT_INTERRUPTED = 130
 
 EPILOG = """\
 exit statuses:
-  0    success (init: the model is loaded and ready)
+  0    success (init: the model is loaded and ready; status: shown, server down or not)
   1    the operation failed; fit: it does not fit; parse: unparsable output;
        fixtures check: a fixture differs
   2    usage or configuration error, invalid model name; parse: empty input
