@@ -1,9 +1,11 @@
 """Text helpers at the bottom of the package (parsers, runner and backends use them):
-ANSI removal, line cleaning, sizes, the tail of an output."""
+ANSI removal, line cleaning, sizes, the tail of an output, timestamps."""
 
 from __future__ import annotations
 
 import re
+import time
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL/ST), two-char escapes (ESC 7, ESC 8, ESC =, ...)
@@ -106,3 +108,13 @@ def parse_size(text: str | None) -> int | None:
 def tail(text: str, n: int) -> list[str]:
     """The last ``n`` non-blank display lines of ``text`` (ANSI removed, redraws resolved)."""
     return [line for line in clean_lines(text) if line.strip()][-n:] if n > 0 else []
+
+
+def timestamp(seconds: float | None = None) -> str:
+    """A Unix time (default: now) as the JSON lines' ``ts``: UTC, ISO 8601, milliseconds.
+
+    >>> timestamp(1765104552.5)
+    '2025-12-07T10:49:12.500+00:00'
+    """
+    when = time.time() if seconds is None else seconds
+    return datetime.fromtimestamp(when, tz=timezone.utc).isoformat(timespec="milliseconds")

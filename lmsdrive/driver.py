@@ -41,6 +41,7 @@ from .errors import (
     AuthenticationError,
     CommandError,
     ConfigError,
+    InvalidMessageError,
     LmsdriveError,
     ModelNotFoundError,
     NotInstalledError,
@@ -62,6 +63,30 @@ if TYPE_CHECKING:
 
 StepCallback = Callable[[str], None]
 T = TypeVar("T")
+
+#: The one message for an empty prompt (the MCP generate tool's too; the CLI adds its example).
+_EMPTY_PROMPT = (
+    'generate: the prompt is empty: give the text to answer, e.g. "Why is the sky blue?"'
+)
+
+
+def _refuse_empty_prompt(prompt: str | None = None, messages: Sequence[Message] = ()) -> None:
+    """:class:`InvalidMessageError` for a prompt with no text, or a conversation whose last
+    turn is the user's with no text and no image: nothing to answer, refused before any work.
+    An earlier empty turn is history, an image alone a question."""
+    if prompt is not None and not prompt.strip():
+        raise InvalidMessageError(_EMPTY_PROMPT)
+    last = messages[-1] if isinstance(messages, Sequence) and messages else None
+    if (
+        isinstance(last, Mapping)
+        and last.get("role") == "user"
+        and isinstance(last.get("content"), str)
+        and not last["content"].strip()
+        and not last.get("images")
+    ):
+        raise InvalidMessageError(
+            f"message {len(messages)}: the user's message is empty: give the text to send"
+        )
 
 
 def friendly_message(backend: str, model: str | None, exc: BaseException) -> str:
@@ -614,7 +639,9 @@ class Driver:
         be running). ``temperature``/``max_tokens`` unset: the model's own defaults (nothing
         is sent); an answer the token limit cut has ``finish_reason == "length"``.
         ``keep_alive``: how long the model stays loaded after it (seconds or ``"10m"``;
-        negative: for ever; Ollama ``keep_alive``, LM Studio ``ttl``)."""
+        negative: for ever; Ollama ``keep_alive``, LM Studio ``ttl``). An empty prompt is
+        an :class:`~lmsdrive.errors.InvalidMessageError` before any request."""
+        _refuse_empty_prompt(prompt)
         name = self._model(model)
         keep = _keep_alive_kw(keep_alive)
         try:
@@ -641,6 +668,7 @@ class Driver:
         response."""
         from .http._client import GenerationStream
 
+        _refuse_empty_prompt(prompt)
         name = self._model(model)
         keep = _keep_alive_kw(keep_alive)
         stream = self.backend.generate_stream(
@@ -686,7 +714,8 @@ class Driver:
         A message's ``images`` (paths, bytes or base64) go to a vision model in each API's
         own form. ``keep_alive``: as in :meth:`generate`.
         A model that cannot serve the call (chat, think, tools, images) raises
-        :class:`~lmsdrive.errors.CapabilityError` before the request."""
+        :class:`~lmsdrive.errors.CapabilityError` before the request; a last user turn with
+        no text and no image, :class:`~lmsdrive.errors.InvalidMessageError`."""
         name, request = self._chat_request(
             model, messages, temperature, max_tokens, format, options, think, tools, keep_alive
         )
@@ -712,6 +741,7 @@ class Driver:
         from .http._messages import read_images
         from .tools import tool_specs
 
+        _refuse_empty_prompt(messages=messages)
         name = self._model(model)
         specs = tool_specs(tools) if tools else None
         check_keep_alive(keep_alive)

@@ -19,11 +19,11 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from types import FrameType
 from typing import Any
 
 from . import _sdnotify
+from ._text import timestamp
 from ._types import LoadOptions, Progress
 from .backends.base import Backend, close_iterator
 from .errors import (
@@ -54,7 +54,7 @@ EVENTS = (
 @dataclass(frozen=True)
 class KeepEvent:
     """One thing keep did or saw. ``failures``: failed checks in a row (``failed``,
-    ``gave_up``); ``time``: Unix time."""
+    ``gave_up``); ``time``: Unix time (``ts`` in :meth:`to_dict`, as in the JSON lines)."""
 
     event: str
     model: str | None
@@ -63,13 +63,13 @@ class KeepEvent:
     time: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        when = datetime.fromtimestamp(self.time, tz=timezone.utc)
+        """The event's ``keep --json`` line without its ``backend``."""
         return {
             "event": self.event,
+            "ts": timestamp(self.time),
             "model": self.model,
             "message": self.message,
             "failures": self.failures,
-            "time": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         }
 
 

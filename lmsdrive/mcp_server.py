@@ -114,7 +114,6 @@ from .driver import Driver, friendly_message
 from .errors import (
     CommandError,
     ConfigError,
-    InvalidMessageError,
     InvalidModelNameError,
     LmsdriveError,
     ServerNotRunningError,
@@ -763,12 +762,7 @@ def create_server(
         """Generate an answer to the prompt (not empty) with a local model (default: the
         configured one; run init_llm first)."""
 
-        def work(driver: Driver) -> CallToolResult:
-            if not prompt.strip():
-                raise InvalidMessageError(
-                    "generate: the prompt is empty: give the text to answer, e.g. "
-                    '"Why is the sky blue?"'
-                )
+        def work(driver: Driver) -> CallToolResult:  # an empty prompt: the library refuses it
             gen = driver.generate(
                 prompt, model=model, temperature=temperature, max_tokens=max_tokens
             )

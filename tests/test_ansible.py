@@ -250,7 +250,7 @@ def test_fleet_check_then_apply_then_nothing_to_do(ansible: Ansible, fleet: list
     assert failed["gpu-dead"]["error_kind"] == "ServerNotRunningError"
     assert failed["gpu-dead"]["msg"] == (
         f"Ollama server at {dead.url} does not answer, and lmsdrive starts servers only on this "
-        "machine: start it on that host, or set OLLAMA_HOST to where it listens."
+        "machine: start it on that host, or set the url option to where it listens."
     )
     assert '-    "loaded": false,' in apply.stdout and '+    "loaded": true,' in apply.stdout
     assert f"Downloaded model {QWEN} through the server's API; Loaded model {QWEN}" in apply.stdout

@@ -12,7 +12,7 @@ import pytest
 from lmsdrive import Config, Driver
 from lmsdrive._types import Progress
 from lmsdrive.async_driver import AsyncDriver
-from lmsdrive.errors import ServerNotRunningError
+from lmsdrive.errors import InvalidMessageError, ServerNotRunningError
 from lmsdrive.testing.runtime import FakeRuntime
 
 Factory = Callable[..., FakeRuntime]
@@ -70,6 +70,71 @@ def test_errors_arrive_in_the_coroutine(fake_runtime: Factory) -> None:
                     pass
 
     asyncio.run(main())
+
+
+#: The library's one message for an empty prompt (the MCP generate tool's too).
+_EMPTY_PROMPT = r"^generate: the prompt is empty: give the text to answer"
+_EMPTY_CHAT = r"^message 2: the user's message is empty: give the text to send"
+
+
+def _empty_chat(text: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}]
+
+
+@pytest.mark.parametrize(
+    ("backend", "model"), [("ollama", "llama3.2:3b"), ("lmstudio", "qwen/qwen3-4b")]
+)
+@pytest.mark.parametrize("text", ["", " \n\t"], ids=["empty", "blank"])
+def test_an_empty_prompt_is_refused_before_any_work(
+    fake_runtime: Factory, backend: str, model: str, text: str
+) -> None:
+    rt = fake_runtime(server_running=True)
+    rt.reset_counts()
+    cfg = Config.from_env(backend=backend, model_name=model)
+    with Driver(cfg) as driver:
+        with pytest.raises(InvalidMessageError, match=_EMPTY_PROMPT):
+            driver.generate(text)
+        with pytest.raises(InvalidMessageError, match=_EMPTY_PROMPT):
+            driver.generate_stream(text)
+        with pytest.raises(InvalidMessageError, match=_EMPTY_CHAT):
+            driver.chat(_empty_chat(text))
+        with pytest.raises(InvalidMessageError, match=_EMPTY_CHAT):
+            driver.chat_stream(_empty_chat(text))
+
+    async def main() -> None:
+        async with AsyncDriver(cfg) as driver:
+            with pytest.raises(InvalidMessageError, match=_EMPTY_PROMPT):
+                await driver.generate(text)
+            with pytest.raises(InvalidMessageError, match=_EMPTY_PROMPT):
+                async for _ in driver.generate_stream(text):
+                    pass
+            with pytest.raises(InvalidMessageError, match=_EMPTY_CHAT):
+                await driver.chat(_empty_chat(text))
+            with pytest.raises(InvalidMessageError, match=_EMPTY_CHAT):
+                async for _ in driver.chat_stream(_empty_chat(text)):
+                    pass
+
+    asyncio.run(main())
+    assert rt.requests() == [] and rt.spawns() == []
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"role": "user", "content": "", "images": [b"\x89PNG\r\n\x1a\n"]}],
+        [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}],
+    ],
+    ids=["an image alone", "the last turn not the user's"],
+)
+def test_only_an_empty_last_user_turn_is_refused(
+    fake_runtime: Factory, messages: list[dict[str, object]]
+) -> None:
+    """An image alone is a question; an earlier empty turn is history: they reach the server
+    (here: not running)."""
+    fake_runtime()
+    cfg = Config.from_env(backend="ollama", model_name="llama3.2:3b")
+    with Driver(cfg) as driver, pytest.raises(ServerNotRunningError):
+        driver.chat(messages)
 
 
 # -- the Driver's twin: every public method, the same signature ----------------------------

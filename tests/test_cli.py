@@ -35,7 +35,7 @@ from lmsdrive.errors import (
 )
 from lmsdrive.golden import DEFAULT_ROOT, iter_fixtures
 from lmsdrive.golden.check import diff_values
-from lmsdrive.parsers import get_module, resolve
+from lmsdrive.parsers import PARSERS, ParserInfo, get_module, resolve
 from lmsdrive.runtimes import RUNTIMES
 from lmsdrive.testing.fake_cli import pid_alive
 from lmsdrive.testing.runtime import FakeRuntime
@@ -361,6 +361,17 @@ def test_parse_reads_stdin(
     assert json.loads(capsys.readouterr().out)["models"] == []
 
 
+@pytest.mark.parametrize(
+    "command", [["ollama list"], ["ollama", "list"], ["--", "ollama  list"], [" ollama ls "]]
+)
+def test_parse_takes_the_command_as_one_word_or_several(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, "NAME    ID    SIZE    MODIFIED \n")
+    assert main(["parse", *command]) == 0
+    assert json.loads(capsys.readouterr().out)["models"] == []
+
+
 def test_parse_error_is_exit_1_and_nothing_on_stdout(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -388,9 +399,37 @@ def test_parse_of_nothing_understood_fails_in_both_modes(
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.parametrize("info", PARSERS, ids=lambda i: i.name)
+@pytest.mark.parametrize("text", ["", "\n  \n"], ids=["empty", "blank"])
+def test_parse_of_empty_stdin_is_one_rule_for_every_parser(
+    info: ParserInfo,
+    text: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _stdin(monkeypatch, text)
+    assert main(["parse", "--", *info.name.split()]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "lmsdrive parse: nothing to parse: stdin was empty; pipe the output of "
+        f"`{info.name}` into it (with `2>&1` to keep an error it prints)\n"
+    )
+
+
+def test_parse_of_an_empty_file_says_which_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "out.txt"
+    empty.write_text("")
+    assert main(["parse", "--file", str(empty), "ollama", "list"]) == 2
+    assert f"nothing to parse: {empty} was empty" in capsys.readouterr().err
+
+
 def test_parse_usage_errors() -> None:
     p = run_cli("parse", "curl", "x")
     assert p.returncode == 2 and "unknown tool" in p.stderr
+    assert "lmsdrive parses the output of: lms, ollama" in p.stderr
     p = run_cli("parse")
     assert p.returncode == 2 and "name the command" in p.stderr
 

@@ -3,6 +3,7 @@ notify protocol on a real Unix datagram socket."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
@@ -21,7 +22,8 @@ import httpx
 import pytest
 
 from lmsdrive import _sdnotify
-from lmsdrive.keep import EVENTS
+from lmsdrive.cli._events import JsonLines
+from lmsdrive.keep import EVENTS, KeepEvent
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
@@ -30,6 +32,18 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 #: The fields of each of keep's own events: those of every command's ``step`` event, and
 #: ``failures``.
 KEEP_FIELDS = {"event", "ts", "backend", "model", "message", "failures"}
+
+
+def test_keep_event_dict_is_its_json_line_without_the_backend() -> None:
+    """``KeepEvent.to_dict()`` has the documented JSON-lines fields (``ts``, not ``time``),
+    formatted as ``keep --json`` writes them, for the moment the event happened."""
+    event = KeepEvent("loaded", "llama3.2:1b", "Loaded model llama3.2:1b", 0, 1765104552.5)
+    as_dict = event.to_dict()
+    assert set(as_dict) == KEEP_FIELDS - {"backend"}
+    assert as_dict["ts"] == "2025-12-07T10:49:12.500+00:00"
+    out = io.StringIO()
+    JsonLines("keep", "ollama", out=out).keep_event(event)
+    assert json.loads(out.getvalue()) == {**as_dict, "backend": "ollama"}
 
 
 # -- sd_notify ---------------------------------------------------------------------------

@@ -13,11 +13,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from lmsdrive._types import Progress
+from lmsdrive.backends import base
+from lmsdrive.backends.lmstudio import LMStudioBackend
+from lmsdrive.backends.ollama import OllamaBackend
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
@@ -78,6 +82,72 @@ def test_two_processes_start_one_download(
     # the second showed the first one's progress (plain lines: percentages)
     assert "%" in out2, out2
     assert list((tmp_path / "state" / "downloads").glob("*.progress")) == []
+
+
+#: The URL variable of each backend.
+URL_VARIABLE = {"ollama": "OLLAMA_HOST", "lmstudio": "LMSTUDIO_URL"}
+
+
+@pytest.mark.parametrize(
+    ("backend", "model"), [("ollama", "llama3.2:1b"), ("lmstudio", "qwen/qwen3-4b")]
+)
+def test_two_local_urls_share_one_lock_the_model_store(
+    fake_runtime: MakeRuntime, tmp_path: Path, backend: str, model: str
+) -> None:
+    """Two servers on this machine (here: one server under two local URLs) share one model
+    store, so the lock is the store's, not the URL's: one download, the other waits."""
+    rt = fake_runtime(server_running=True, pull_seconds=2.0, pull_frames=10)
+    env = _env(rt, tmp_path / "state", backend)
+    variable = URL_VARIABLE[backend]
+    other = env[variable].replace("127.0.0.1", "localhost")  # the same server, another URL
+    first = _lmsdrive(["pull", model], env)
+    _wait_for_download(tmp_path / "state", first)
+    second = _lmsdrive(["pull", model], {**env, variable: other})
+    _, err1 = first.communicate(timeout=60)
+    out2, err2 = second.communicate(timeout=60)
+    assert (first.returncode, second.returncode) == (0, 0), (err1, err2)
+    assert _downloads(rt, backend) == 1
+    assert "%" in out2, out2
+
+
+def _key(backend: base.RuntimeBackend, model: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The one-download lock ``backend.pull(model)`` takes (nothing is downloaded)."""
+    keys: list[str] = []
+
+    def record(key: str, *args: object, **kwargs: object) -> Iterator[Progress]:
+        keys.append(key)
+        return iter(())
+
+    monkeypatch.setattr(base, "one_download", record)
+    try:
+        assert list(backend.pull(model)) == []
+    finally:
+        backend.close()
+    return keys[0]
+
+
+def test_the_lock_is_the_local_model_store_and_the_remote_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("OLLAMA_MODELS", raising=False)
+
+    def ollama(url: str) -> str:
+        return _key(OllamaBackend(url), "llama3.2:1b", monkeypatch)
+
+    def lms(url: str) -> str:
+        return _key(LMStudioBackend(url), "qwen/qwen3-4b", monkeypatch)
+
+    here = ollama("http://127.0.0.1:11434")
+    assert ollama("http://localhost:11500") == here
+    assert ollama("http://gpu-a:11434") != ollama("http://gpu-b:11434")
+    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "elsewhere"))
+    assert ollama("http://127.0.0.1:11434") != here  # another store
+    default_home = lms("http://127.0.0.1:1234")
+    assert lms("http://localhost:1235") == default_home
+    (tmp_path / ".lmstudio-home-pointer").write_text(str(tmp_path / "lms-home"))
+    assert lms("http://localhost:1235") != default_home  # the pointer's home, another store
+    assert lms("http://127.0.0.1:1234") != lms("http://gpu-a:1234")
 
 
 def test_a_killed_holder_never_blocks_the_next_run(

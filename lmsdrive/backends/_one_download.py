@@ -1,5 +1,6 @@
 """One download at a time: processes on this machine that make the same model ready on the
-same server start one download; the others wait and follow its progress.
+same server (a server on this machine: in the same model store) start one download; the
+others wait and follow its progress.
 
 The lock is an ``flock`` on ``<state_dir>/downloads/<key>.lock``: the kernel releases it when
 its holder dies, so a killed process never blocks the next run. The holder mirrors its
@@ -33,15 +34,15 @@ logger = logging.getLogger("lmsdrive")
 POLL_INTERVAL = 0.1
 
 
-def download_key(backend: str, url: str, model: str) -> str:
-    """A file name for ``model`` on ``backend``'s server at ``url``: readable, and unique
-    through a hash of the three.
+def download_key(backend: str, where: str, model: str) -> str:
+    """A file name for ``model`` on ``backend`` ``where`` (a remote server's URL, a local
+    one's model store): readable, and unique through a hash of the three.
 
     >>> download_key("ollama", "http://127.0.0.1:11434", "llama3.2:1b")[:31]
     'ollama-127.0.0.1-11434-llama3.2'
     """
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{backend}-{url.split('://')[-1]}-{model}")
-    digest = hashlib.sha256(f"{backend}\0{url}\0{model}".encode()).hexdigest()[:12]
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{backend}-{where.split('://')[-1]}-{model}")
+    digest = hashlib.sha256(f"{backend}\0{where}\0{model}".encode()).hexdigest()[:12]
     return f"{readable.strip('-')[:80]}-{digest}"
 
 

@@ -395,11 +395,14 @@ class RuntimeBackend:
         failure (with the runtime's own message). Closing it early stops the download.
 
         One download at a time: while another process on this machine downloads the same
-        model to the same server, this one follows that download's progress, then downloads
-        only if the model is still missing (:mod:`._one_download`)."""
+        model to the same server (a server on this machine: to the same model store, which
+        servers on two ports share), this one follows that download's progress, then
+        downloads only if the model is still missing (:mod:`._one_download`)."""
         name = self.spell(model)  # refuses flag-like names before any process starts
+        store = self.spec.model_store
+        where = self._url if self.remote or store is None else str(store(Path.home()))
         yield from one_download(
-            download_key(self.name, self._url, name),
+            download_key(self.name, where, name),
             lambda: self._pull_now(name),
             lambda: self.has_model(name),
             idle_timeout=self.pull_idle_timeout,

@@ -23,13 +23,14 @@ Errors go to stderr as the friendly per-backend message, without a traceback.
 Exit statuses
 -------------
 ===  ===========================================================================
-0    success (``init``: the model is loaded and ready; ``status``: status shown)
+0    success (``init``: the model is loaded and ready; ``status``: status shown, the server
+     down included: ``check`` is the probe)
 1    the operation failed (download, load, HTTP error, ...); ``fit``: the model does
      not fit (or it cannot be told); ``parse``: the output
      could not be parsed (kept from the first version); ``fixtures check``: some
      fixture now reads differently, or no longer parses
 2    usage: bad arguments, bad configuration (``BACKEND``, URLs), invalid model name,
-     no model named
+     no model named; ``parse``: its input was empty
 3    the runtime is not installed (``ollama`` / ``lms`` not found)
 4    the server is not running, or could not be started
 5    the model was not found (locally or in the registry)
@@ -71,10 +72,10 @@ EXIT_INTERRUPTED = 130
 
 EPILOG = """\
 exit statuses:
-  0    success (init: the model is loaded and ready)
+  0    success (init: the model is loaded and ready; status: shown, server down or not)
   1    the operation failed; fit: it does not fit; parse: unparsable output;
        fixtures check: a fixture differs
-  2    usage or configuration error, invalid model name
+  2    usage or configuration error, invalid model name; parse: empty input
   3    the runtime is not installed
   4    the server is not running, or could not be started
   5    model not found
@@ -109,7 +110,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
     from ..parsers import parse_transcript, resolve
     from ..transcript import Transcript
 
-    words = list(args.command)
+    # `lmsdrive parse "ollama list"` (one quoted word) reads as `lmsdrive parse ollama list`
+    words = [part for word in args.command for part in word.split()]
     if words and words[0] == "--":
         words = words[1:]
     try:
@@ -121,6 +123,15 @@ def cmd_parse(args: argparse.Namespace) -> int:
         text = _read_input(args.file, words)
     except OSError as exc:
         print(f"lmsdrive parse: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if not text.strip():  # one rule for every parser: empty input is a usage error
+        piped = not args.file or args.file == "-"
+        print(
+            f"lmsdrive parse: nothing to parse: {'stdin' if piped else args.file} was empty; "
+            f"{'pipe' if piped else 'save'} the output of `{' '.join(words)}` into it "
+            "(with `2>&1` to keep an error it prints)",
+            file=sys.stderr,
+        )
         return 2
     transcript = Transcript(
         stdout=text,

@@ -522,7 +522,7 @@ def cmd_keep(args: argparse.Namespace) -> int:
         if log is not None:
             log.keep_event(ev)
         else:
-            print(f"{ev.to_dict()['time']} {ev.event}: {ev.message}", flush=True)
+            print(f"{ev.to_dict()['ts']} {ev.event}: {ev.message}", flush=True)
 
     # MODEL [MODEL...], else --model (repeated) / MODEL_NAME (a list): as init and check
     with _driver(args, ",".join(args.models) or None) as driver:

@@ -8,13 +8,13 @@ shows). Never a token, never a prompt's answer. The README lists every event and
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .._text import timestamp
 from .._types import Progress
 from ._ui import Overall
 
@@ -22,10 +22,6 @@ if TYPE_CHECKING:
     from ..keep import KeepEvent
 
 PROGRESS_PER_SECOND = 4
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 class JsonLines:
@@ -50,7 +46,7 @@ class JsonLines:
         self._last_progress = -1e9
 
     def emit(self, event: str, **fields: Any) -> None:
-        record = {"event": event, "ts": _now(), **fields}
+        record = {"event": event, "ts": timestamp(), **fields}
         print(json.dumps(record, ensure_ascii=False), file=self.out, flush=True)
 
     def begin(self, url: str, models: list[str]) -> None:
@@ -105,6 +101,7 @@ class JsonLines:
             self.for_model(event.model, reported=False)
         self.emit(
             event.event,
+            ts=timestamp(event.time),  # when it happened, as its to_dict() says
             backend=self.backend,
             model=event.model,
             message=event.message,

@@ -26,7 +26,9 @@ class RuntimeSpec:
     the CLI, system-wide folders under ``root`` (``/`` unless ``LMSDRIVE_INSTALL_ROOT`` says
     otherwise; :func:`lmsdrive.discovery.find_binary` looks there after ``bin_variable`` and
     ``PATH``). ``backend`` is the backend class as ``module:Class``,
-    imported only when a backend is made.
+    imported only when a backend is made. ``model_store(home)`` is the folder a server on this
+    machine keeps its models in (servers on two ports share it: the one-download lock's key);
+    ``None``: unknown, the server's URL is the key.
     """
 
     id: str
@@ -46,6 +48,7 @@ class RuntimeSpec:
     matches: Callable[[ModelRef, str], bool]
     #: Names ``model_hint``'s ``{example}`` shows (the first one that is not the failed name).
     model_examples: tuple[str, ...] = ()
+    model_store: Callable[[Path], Path] | None = None
 
     @property
     def default_url(self) -> str:

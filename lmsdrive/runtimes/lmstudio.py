@@ -35,6 +35,14 @@ def _install_places(home: Path, root: Path) -> list[Path]:
     return [h / "bin" / exe_name("lms") for h in _homes(home)]
 
 
+def _model_store(home: Path) -> Path:
+    """``models`` in the LM Studio home ``findLMStudioHome`` picks: the pointer's folder, else
+    the legacy one if it exists, else ``~/.lmstudio`` (the app may move the folder; the home
+    still names the one store)."""
+    *pointed, legacy, default = _homes(home)
+    return (pointed[0] if pointed else legacy if legacy.is_dir() else default) / "models"
+
+
 #: Names already said to be respelled (each is said once per process).
 _RESPELLED: set[str] = set()
 
@@ -84,4 +92,5 @@ LMSTUDIO = RuntimeSpec(
     spell=_spell,
     matches=ModelRef.matches_lmstudio,
     model_examples=("qwen/qwen3-8b", "google/gemma-3-4b"),
+    model_store=_model_store,
 )

@@ -36,6 +36,12 @@ def _read_url(value: str | None, variable: str) -> str:
     return parse_ollama_host(value, variable=variable)
 
 
+def _model_store(home: Path) -> Path:
+    """``OLLAMA_MODELS``, else ``~/.ollama/models``: where a server started here keeps models."""
+    value = os.environ.get("OLLAMA_MODELS")
+    return Path(value).expanduser() if value else home / ".ollama" / "models"
+
+
 def _spell(ref: ModelRef, source: str) -> str:
     return ref.for_ollama(cast(Literal["ollama", "huggingface"], source))
 
@@ -62,4 +68,5 @@ OLLAMA = RuntimeSpec(
     spell=_spell,
     matches=ModelRef.matches_ollama,
     model_examples=("llama3.2:3b", "qwen3:8b"),
+    model_store=_model_store,
 )

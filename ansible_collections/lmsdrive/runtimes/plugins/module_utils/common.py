@@ -18,10 +18,11 @@ try:
     from lmsdrive.driver import friendly_message
     from lmsdrive.errors import LmsdriveError, ServerNotRunningError
     from lmsdrive.model_ref import ModelRef
+    from lmsdrive.runtimes import get_runtime
 except ImportError:
     HAS_LMSDRIVE = False
     LMSDRIVE_IMPORT_ERROR = traceback.format_exc()
-    Config = Driver = LoadOptions = ModelRef = friendly_message = None
+    Config = Driver = LoadOptions = ModelRef = friendly_message = get_runtime = None
     LmsdriveError = ServerNotRunningError = Exception
 else:
     HAS_LMSDRIVE = True
@@ -68,9 +69,13 @@ def make_driver(params, model=None):
 def failure(backend, model, exc):
     """``fail_json`` keywords for an lmsdrive error: its kind (the class name) and the
     message lmsdrive gives users (a server that does not answer keeps its whole message:
-    which URL, and what to do)."""
+    which URL, and what to do, naming the ``url`` option where lmsdrive names the
+    environment variable the module does not read)."""
     if isinstance(exc, ServerNotRunningError) or friendly_message is None:
         message = str(exc)
     else:
         message = friendly_message(backend, model, exc)
+    if get_runtime is not None:
+        variable = get_runtime(backend).url_variable
+        message = message.replace("set %s " % variable, "set the url option ")
     return dict(msg=message, error_kind=type(exc).__name__)

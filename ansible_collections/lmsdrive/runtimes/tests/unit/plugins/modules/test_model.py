@@ -36,6 +36,9 @@ def test_failure_carries_the_error_kind_and_never_the_token(capsys):
     assert result["failed"] is True
     assert result["error_kind"] == "ServerNotRunningError"
     assert "does not answer" in result["msg"] and url in result["msg"]
+    # the option the playbook sets, not the environment variable the CLI reads
+    assert "set the url option to where it listens" in result["msg"]
+    assert "OLLAMA_HOST" not in result["msg"]
     assert TOKEN not in str(result)
 
 
