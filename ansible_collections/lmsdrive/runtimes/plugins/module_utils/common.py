@@ -69,13 +69,16 @@ def make_driver(params, model=None):
 def failure(backend, model, exc):
     """``fail_json`` keywords for an lmsdrive error: its kind (the class name) and the
     message lmsdrive gives users (a server that does not answer keeps its whole message:
-    which URL, and what to do, naming the ``url`` option where lmsdrive names the
-    environment variable the module does not read)."""
+    which URL, and what to do, naming the ``url`` and ``token`` options where lmsdrive names
+    the environment variables the module does not read)."""
     if isinstance(exc, ServerNotRunningError) or friendly_message is None:
         message = str(exc)
     else:
         message = friendly_message(backend, model, exc)
     if get_runtime is not None:
-        variable = get_runtime(backend).url_variable
-        message = message.replace("set %s " % variable, "set the url option ")
+        runtime = get_runtime(backend)
+        message = message.replace("set %s " % runtime.url_variable, "set the url option ")
+        tokens = " or ".join(runtime.token_variables)
+        message = message.replace("in %s:" % tokens, "in the token option:")
+        message = message.replace("set %s " % tokens, "set the token option ")
     return dict(msg=message, error_kind=type(exc).__name__)

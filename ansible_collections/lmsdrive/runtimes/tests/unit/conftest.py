@@ -41,11 +41,13 @@ class Fake(object):
 
 @pytest.fixture
 def fake(tmp_path):
-    """``fake(flavor, downloaded=(), host=...)``: a started fake server."""
+    """``fake(flavor, downloaded=(), host=..., token=None)``: a started fake server (with
+    ``token``, one that requires it)."""
     started = []
 
-    def make(flavor, downloaded=(), host="127.1"):
+    def make(flavor, downloaded=(), host="127.1", token=None):
         state = FakeState()
+        state.knobs.api_token = token
         state.knobs.pull_seconds = 0.05
         state.knobs.load_seconds = 0.0
         state.lms.service_running = True

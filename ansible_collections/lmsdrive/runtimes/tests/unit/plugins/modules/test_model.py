@@ -42,6 +42,21 @@ def test_failure_carries_the_error_kind_and_never_the_token(capsys):
     assert TOKEN not in str(result)
 
 
+def test_a_refused_token_names_the_token_option(fake, capsys):
+    for flavor, name in (("ollama", LLAMA), ("lms", "qwen/qwen3-4b")):
+        server = fake(flavor, downloaded=[name], token="the-right-one")
+        backend = "ollama" if flavor == "ollama" else "lmstudio"
+        for token in (TOKEN, None):
+            args = dict(name=name, backend=backend, url=server.url, token=token)
+            result = run_module(model.main, args, capsys)
+            assert result["failed"] is True, result
+            assert result["error_kind"] == "AuthenticationError"
+            # the option the playbook sets, not the environment variables the CLI reads
+            assert "the token option" in result["msg"], result["msg"]
+            assert "API_KEY" not in result["msg"] and "API_TOKEN" not in result["msg"]
+            assert TOKEN not in str(result)
+
+
 def test_bad_name_is_a_typed_failure(capsys):
     result = run_module(model.main, dict(name="--bad name"), capsys)
     assert result["failed"] is True and result["error_kind"] == "InvalidModelNameError"
