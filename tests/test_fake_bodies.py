@@ -186,11 +186,12 @@ def test_fake_lists_the_recorded_models_with_jit_as_recorded(path: str) -> None:
     recorded = json.loads(_recorded(path).stdout)["data"]
     ids = [m["id"] for m in recorded]
     unlisted = [] if jit else [G]  # downloaded, not loaded: listed only with JIT
+    knobs: dict[str, Any] = {} if jit else {"lms_jit": False}
     with FakeRuntime(
         server_running=True,
         models_downloaded={"lms": ids + unlisted},
         models_loaded={"lms": loaded},
-        **({} if jit else {"lms_jit": False}),
+        **knobs,
     ) as rt:
         listed = httpx.get(rt.url("lms") + route, timeout=30).json()["data"]
     assert sorted(m["id"] for m in listed) == sorted(ids)
