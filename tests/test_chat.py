@@ -511,7 +511,7 @@ def test_lmstudio_a_model_downloaded_not_loaded_says_load_it(
     embed: LM Studio's 'Model "text-embedding-nomic-embed-text-v1.5" is not loaded.' (a dot
     in the name) was read as kind usage and raised as APIError."""
     model = EMBED["lmstudio"] if call == "embed" else CHAT["lmstudio"]
-    fake_runtime(server_running=True, models_downloaded={"lms": [model]})
+    fake_runtime(server_running=True, models_downloaded={"lms": [model]}, lms_jit=False)
     with driver("lmstudio") as d, pytest.raises(ModelNotFoundError) as info:
         request(call, "lmstudio")(d)
     said = str(info.value)
@@ -520,15 +520,16 @@ def test_lmstudio_a_model_downloaded_not_loaded_says_load_it(
     assert (info.value.local, info.value.model, info.value.downloaded) == (True, model, True)
 
 
-@pytest.mark.parametrize(("backend", "knobs"), [("ollama", {}), ("lmstudio", {"lms_jit": True})])
+@pytest.mark.parametrize("backend", ["ollama", "lmstudio"])
 def test_embed_of_a_model_downloaded_not_loaded_loads_it_where_the_server_does(
-    fake_runtime: Factory, backend: str, knobs: dict[str, Any]
+    fake_runtime: Factory, backend: str
 ) -> None:
-    """Ollama (always) and LM Studio with JIT load an embedding model on its first request:
-    the vectors come back, no error (the other side of the test above)."""
-    fake_runtime(server_running=True, models_downloaded={FAKE[backend]: [EMBED[backend]]}, **knobs)
+    """Ollama (always) and LM Studio with JIT (its default) load an embedding model on its
+    first request: the vectors come back, no error (the other side of the test above)."""
+    fake_runtime(server_running=True, models_downloaded={FAKE[backend]: [EMBED[backend]]})
     with driver(backend) as d:
         vectors = d.embed(["x", "y"], model=EMBED[backend])
+        assert d.backend.is_loaded(EMBED[backend])  # the request loaded it
     assert len(vectors) == 2 and vectors[0] != vectors[1]
 
 
@@ -540,7 +541,7 @@ def test_cli_embed_of_a_model_downloaded_not_loaded_says_run_load(
     from lmsdrive.cli import main
 
     model = EMBED["lmstudio"]
-    fake_runtime(server_running=True, models_downloaded={"lms": [model]})
+    fake_runtime(server_running=True, models_downloaded={"lms": [model]}, lms_jit=False)
     assert main(["--backend", "lmstudio", "embed", "--model", model, "x"]) == 5
     err = capsys.readouterr().err
     assert f"Model '{model}' is downloaded but not loaded in LM Studio (" in err, err

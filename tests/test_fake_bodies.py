@@ -165,6 +165,40 @@ def test_fake_http_bodies_have_the_recorded_fields(route: str, lms_jit: bool) ->
     assert not invented, f"sent by the fake, recorded nowhere in {names}"
 
 
+#: Recorded model lists whose notes say whether JIT loading was on: (route, JIT on, the
+#: models loaded then). With JIT (LM Studio's default) every downloaded model is listed.
+JIT_RECORDINGS = {
+    "lms/api-models/ebal-jit.txt": ("/v1/models", True, []),
+    "lms/api-v0-models/bugtracker-816-loaded-only.txt": (
+        "/api/v0/models",
+        False,
+        ["gemma-3n-e4b-it-mlx"],
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(JIT_RECORDINGS))
+def test_fake_lists_the_recorded_models_with_jit_as_recorded(path: str) -> None:
+    """The fake's default (no ``lms_jit`` given) is the JIT of the recording that had it on:
+    the ids it lists are the recorded ones, and for ``/api/v0/models`` their states; with JIT
+    off, a model downloaded but not loaded is not listed."""
+    route, jit, loaded = JIT_RECORDINGS[path]
+    recorded = json.loads(_recorded(path).stdout)["data"]
+    ids = [m["id"] for m in recorded]
+    unlisted = [] if jit else [G]  # downloaded, not loaded: listed only with JIT
+    knobs: dict[str, Any] = {} if jit else {"lms_jit": False}
+    with FakeRuntime(
+        server_running=True,
+        models_downloaded={"lms": ids + unlisted},
+        models_loaded={"lms": loaded},
+        **knobs,
+    ) as rt:
+        listed = httpx.get(rt.url("lms") + route, timeout=30).json()["data"]
+    assert sorted(m["id"] for m in listed) == sorted(ids)
+    if route == "/api/v0/models":
+        assert {m["id"]: m["state"] for m in listed} == {m["id"]: m["state"] for m in recorded}
+
+
 def test_fake_tool_call_reply_has_the_recorded_tool_fields() -> None:
     """A chat that offers a tool the model calls: the fake LM Studio answers with every field
     of the real recorded tool call (llama.cpp's legacy extras aside)."""

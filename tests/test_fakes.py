@@ -588,7 +588,10 @@ def test_in_process_server_dies_mid_pull(server: FakeServer) -> None:
 
 
 def test_lm_studio_http_api(server: FakeServer) -> None:
+    """Without JIT loading: only loaded models are listed, a chat needs a loaded model."""
     u = server.url
+    with edit_state(server.state_path) as st:
+        st.knobs.lms_jit = False
     assert httpx.get(u + "/lmstudio-greeting").json() == {"lmstudio": True}
     assert body("lms /v1/models", httpx.get(u + "/v1/models"))["ids"] == []
     chat = {"model": "qwen/qwen3-4b", "messages": [{"role": "user", "content": "hello"}]}
@@ -625,6 +628,51 @@ def test_lm_studio_http_api(server: FakeServer) -> None:
         body("lms /error", odd)["error"]
         == "Unexpected endpoint or method. (POST /chat/completions)"
     )
+
+
+@pytest.mark.parametrize("jit", [True, False], ids=["jit-on", "jit-off"])
+def test_lm_studio_jit_lists_and_loads_what_lm_studio_does(jit: bool) -> None:
+    """JIT loading (LM Studio's default, the fake's too) changes what ``/v1/models`` and
+    ``/api/v0/models`` list and what a request may do (docs/reference/runtimes-2026.md
+    §6.1, §6.3; lms-cli.md §7.2), never ``/api/v1/models``, ``lms ls`` or ``lms ps``: a
+    request loads its model with JIT's 60-min TTL, and Auto-Evict keeps one such model."""
+    chat, embed, held = "qwen/qwen3-4b", "text-embedding-nomic-embed-text-v1.5", "google/gemma-3-1b"
+    with FakeRuntime(
+        models_downloaded={"lms": [chat, embed, held]},
+        models_loaded={"lms": [held]},
+        server_running=True,
+        lms_jit=jit,
+    ) as rt:
+        u = rt.lms_url
+
+        def ps() -> list[str]:
+            return [m["identifier"] for m in facts("lms ps", run("lms", "ps", "--json"))["models"]]
+
+        ls = [m["key"] for m in facts("lms ls", run("lms", "ls", "--json"))["models"]]
+        assert sorted(ls) == sorted([chat, embed, held]) and ps() == [held]
+        v1 = body("lms /api/v1/models", httpx.get(u + "/api/v1/models"))["models"]
+        assert {m["key"]: len(m["loaded_instances"]) for m in v1} == {chat: 0, embed: 0, held: 1}
+        v0 = body("lms /api/v0/models", httpx.get(u + "/api/v0/models"))["models"]
+        listed = body("lms /v1/models", httpx.get(u + "/v1/models"))["ids"]
+        if jit:
+            want = {chat: "not-loaded", embed: "not-loaded", held: "loaded"}
+            assert {m["id"]: m["state"] for m in v0} == want
+            assert sorted(listed) == sorted(want)
+        else:
+            assert [(m["id"], m["state"]) for m in v0] == [(held, "loaded")] and listed == [held]
+        ask = {"model": chat, "messages": [{"role": "user", "content": "hi"}]}
+        answer = httpx.post(u + "/v1/chat/completions", json=ask)
+        assert answer.status_code == (200 if jit else 400), answer.text
+        assert ps() == ([held, chat] if jit else [held])
+        if jit:
+            (loaded,) = [x for x in rt.state().lms.loaded if x.name == chat]
+            assert loaded.ttl_seconds == 3600
+        vectors = httpx.post(u + "/v1/embeddings", json={"model": embed, "input": "x"})
+        assert vectors.status_code == (200 if jit else 400), vectors.text
+        assert ps() == ([held, embed] if jit else [held])  # Auto-Evict: the chat model went
+        assert sorted(m["key"] for m in facts("lms ls", run("lms", "ls", "--json"))["models"]) == (
+            sorted(ls)
+        )
 
 
 def test_flavors_route_apart(tmp_path: Path) -> None:

@@ -224,6 +224,7 @@ def test_lmstudio_generate_of_a_downloaded_model_not_loaded_says_load_it(
         server_running=True,
         models_downloaded=["qwen/qwen3-4b", "google/gemma-3-1b"],
         models_loaded=["google/gemma-3-1b"] if other_loaded else [],
+        lms_jit=False,  # with JIT (LM Studio's default) the request loads the model
     )
     argv = ["--backend", "lmstudio", "--model", "qwen/qwen3-4b", "generate", "hi"]
     assert main(argv) == EXIT_MODEL_NOT_FOUND

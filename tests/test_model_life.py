@@ -371,7 +371,6 @@ def test_ollama_keep_alive_per_call(fake_runtime: Factory) -> None:
 
 def test_lmstudio_keep_alive_is_the_ttl_of_a_jit_load(fake_runtime: Factory) -> None:
     rt = fake_runtime(server_running=True, models_downloaded={"lms": [CHAT["lmstudio"]]})
-    rt.set(lms_jit=True)
     with driver("lmstudio") as d:
         d.chat(ASK, keep_alive="2m")
     (instance,) = rt.state().lms.loaded

@@ -10,8 +10,10 @@ service dies during ``lms get`` and the chat error for a model that is not loade
 another one is.
 
 The API (Express): ``/lmstudio-greeting``, ``/v1/models`` and ``/api/v0/models``
-(pretty-printed), ``POST /v1/chat/completions`` (plain, or SSE ending with ``data:
-[DONE]``; HTTP 400 error object when the model is not loaded; ``response_format``
+(pretty-printed; with Just-In-Time loading, on by default as in LM Studio, every downloaded
+model, else only loaded ones), ``POST /v1/chat/completions`` (plain, or SSE ending with
+``data: [DONE]``; a model not loaded is loaded by the request under JIT, else HTTP 400
+error object; ``response_format``
 ``json_schema``/``json_object`` answered with JSON that fits; ``reasoning`` apart for the
 gpt-oss family), ``POST /v1/embeddings`` (embedding models only), REST API v1 (0.4+: models
 with ``loaded_instances``, a download job with progress, load, unload); any other route or
@@ -986,6 +988,29 @@ class LmStudioRoutes(Handler):
             out.append(obj)
         return out
 
+    def _jit_load(self, st: FakeState, key: str, ttl: object) -> Loaded:
+        """Just-In-Time loading: the request's downloaded model ``key`` is loaded, with the
+        request's ``ttl`` (seconds) or JIT's default of 60 min; Auto-Evict (on by default)
+        first unloads the model an earlier request loaded (docs/reference/runtimes-2026.md
+        §6.1: at most one JIT-loaded model)."""
+        time.sleep(st.knobs.load_seconds)
+        model = st.lms.find(key)
+        assert model is not None
+        ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) and ttl > 0 else 3600
+        now = time.time()
+        inst = Loaded(
+            name=key,
+            identifier=key,
+            size=model.size,
+            loaded_at=now,
+            expires_at=now + ttl,
+            ttl_seconds=ttl,
+            jit=True,
+        )
+        with edit_state(self.fake.state_path) as s:
+            s.lms.loaded = [x for x in s.lms.live_loaded(now) if not x.jit] + [inst]
+        return inst
+
     def _lms_error(self, message: str, *, param: str | None = "model") -> None:
         err: dict[str, Any] = {"message": message, "type": "invalid_request_error"}
         if param is not None:
@@ -1004,22 +1029,7 @@ class LmStudioRoutes(Handler):
         if inst is None and not want and len(live) == 1:
             inst = live[0]
         if inst is None and st.knobs.lms_jit and st.lms.find(lms_key(want)) is not None:
-            time.sleep(st.knobs.load_seconds)
-            key = lms_key(want)
-            m = st.lms.find(key)
-            assert m is not None
-            ttl = body.get("ttl")  # JIT loads keep the request's TTL, else 60 min
-            ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) and ttl > 0 else 3600
-            inst = Loaded(
-                name=key,
-                identifier=key,
-                size=m.size,
-                loaded_at=time.time(),
-                expires_at=time.time() + ttl,
-                ttl_seconds=ttl,
-            )
-            with edit_state(self.fake.state_path) as s:
-                s.lms.loaded.append(inst)
+            inst = self._jit_load(st, lms_key(want), body.get("ttl"))
         if inst is None:
             if not live:
                 self._lms_error(LMS_NOT_LOADED)
@@ -1181,6 +1191,8 @@ class LmStudioRoutes(Handler):
         if model.type != "embedding":
             self._lms_error(f'Model "{want}" is not an embedding model.')
             return
+        if inst is None:
+            self._jit_load(st, model.name, body.get("ttl"))
         texts = body.get("input")
         items = [texts] if isinstance(texts, str) else texts
         if not isinstance(items, list) or not all(isinstance(t, str) for t in items):

@@ -76,9 +76,11 @@ class Knobs:
     #: that time, so a quick server is reported without waiting for the next 1-s step.
     lms_verify_attempts: int = 5
     lms_verify_interval: float = 1.0
-    #: LM Studio's Just-In-Time loading: ``/v1/models`` lists every downloaded model and a
-    #: chat request loads its model. Off by default, so a chat needs a loaded model.
-    lms_jit: bool = False
+    #: LM Studio's Just-In-Time loading, on by default as in LM Studio: ``/v1/models`` and
+    #: ``/api/v0/models`` list every downloaded model (``"state": "not-loaded"`` until it is
+    #: loaded) and a chat or embeddings request loads its model. False: they list only loaded
+    #: models and a request for another one is refused (docs/reference/runtimes-2026.md §6.3).
+    lms_jit: bool = True
     #: The LM Studio service cannot be woken up (commands that need it fail like the real lms).
     lms_service_fails: bool = False
     #: lms commands wake a stopped daemon (llmster) themselves, as the real lms does when it
@@ -168,6 +170,8 @@ class Loaded:
     #: Unix time it unloads; ``None`` = never (Ollama keep_alive < 0, lms without TTL).
     expires_at: float | None = None
     ttl_seconds: int | None = None
+    #: Loaded by a request under LM Studio's JIT loading (Auto-Evict unloads it for the next).
+    jit: bool = False
 
 
 @dataclass
