@@ -114,6 +114,7 @@ class Keeper:
         self._due: dict[str, float] = {}  # when to refresh it (Unix time)
         self._stopping = False
         self._busy = False
+        self._abandon = False  # a signal came during a step: its download ends too
         self._watchdog_every = _sdnotify.watchdog_interval(environ)
         self._watchdog_next = 0.0
 
@@ -135,6 +136,8 @@ class Keeper:
             self._watchdog_next = now + self._watchdog_every
 
     def _progress(self, event: Progress) -> None:
+        if self._abandon:  # the signal's _Stopped was lost (see _on_signal): raised again here
+            raise _Stopped
         self._watchdog()  # a download that progresses is alive
         if self.on_progress is not None:
             self.on_progress(event)
@@ -145,8 +148,12 @@ class Keeper:
         self._stopping = True
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """Stop; abandon the running step. Python ignores an exception raised where the
+        handler may happen to run (an at-fork hook, a ``__del__``, a weakref callback): a
+        download whose stop was lost so is stopped at its next progress event."""
         self._stopping = True
         if self._busy:
+            self._abandon = True
             raise _Stopped
 
     @contextlib.contextmanager

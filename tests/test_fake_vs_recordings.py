@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,7 +30,7 @@ import pytest
 from lmsdrive._text import strip_ansi
 from lmsdrive.golden import DEFAULT_ROOT, Fixture, iter_fixtures
 from lmsdrive.parsers._lms_stream import SPINNER
-from lmsdrive.testing import FakeRuntime
+from lmsdrive.testing import FakeRuntime, fake_lmstudio
 from lmsdrive.testing.fake_state import Loaded, Model, RegistryEntry
 from lmsdrive.testing.runtime import held_port
 
@@ -277,6 +278,32 @@ def test_recordings_the_fake_cannot_reproduce(name: str) -> None:
 
 #: Terminal recordings where the recorder typed: what, and when (after which output).
 TYPED = {"get/real-cli-no-yes-confirmation-pty": ("Start download?", signal.SIGINT)}
+
+
+def test_fake_lms_prompt_cancelled_by_a_ctrl_c_as_it_draws_exits_1_as_lms_does(
+    fake_runtime: Callable[..., FakeRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Ctrl-C above is typed as soon as the prompt's text arrives; under load it reached
+    the fake before it waited for an answer, and the fake exited 130 (lms: 1, whenever the
+    Ctrl-C comes once the prompt shows: Node handles SIGINT after its synchronous write).
+    Here the Ctrl-C is sent from inside the fake's own write of the prompt."""
+    drawn: list[str] = []
+
+    def ctrl_c_while_drawing(text: str) -> None:
+        if not drawn:  # the prompt
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        drawn.append(text)
+
+    monkeypatch.setattr(fake_lmstudio, "out", ctrl_c_while_drawing)
+    lms = fake_lmstudio.Lms(fake_runtime(backends=("lms",)).state_path)
+    try:
+        code = lms._ask_to_download()
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl-C escaped the prompt: the fake would exit 130, lms exits 1")
+    assert code == 1
+    assert stream_lines("".join(drawn)) == stream_lines(
+        _recording(next(iter(TYPED))).text.split("About to download 5.03 GB.")[1]
+    )
 
 
 def _pty_names() -> list[str]:

@@ -3,6 +3,7 @@ notify protocol on a real Unix datagram socket."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -21,9 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-from lmsdrive import _sdnotify
+from lmsdrive import Config, Driver, Progress, _sdnotify
 from lmsdrive.cli._events import JsonLines
-from lmsdrive.keep import EVENTS, KeepEvent
+from lmsdrive.keep import EVENTS, Keeper, KeepEvent, _Stopped
 from lmsdrive.testing.runtime import FakeRuntime
 
 MakeRuntime = Callable[..., FakeRuntime]
@@ -95,7 +96,8 @@ class Keep:
         )
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -117,7 +119,8 @@ class Keep:
     def finish(self, timeout: float = 30.0) -> tuple[int, str]:
         code = self.proc.wait(timeout=timeout)
         assert self.proc.stderr is not None
-        time.sleep(0.1)  # the reader thread drains what is left
+        self.reader.join(timeout)  # it ends at the end of keep's output (a sleep did not wait)
+        assert not self.reader.is_alive(), "keep exited but its output did not end"
         while not self.events.empty():
             self._saw(self.events.get())
         return code, self.proc.stderr.read()
@@ -361,6 +364,36 @@ def test_sigterm_during_a_download_stops_it_and_exits_0(
     assert keep.kinds()[-2:] == ["stopping", "result"]
     # the download's lock and progress file went with it: the next run is not blocked
     assert list((tmp_path / "state" / "downloads").glob("*.progress")) == []
+    assert rt.state().ollama.downloaded == []
+
+
+def test_a_sigterm_whose_exception_python_dropped_still_stops_the_download(
+    fake_runtime: MakeRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keep's SIGTERM handler raises to abandon the running download; where Python ignores
+    an exception (an at-fork hook, a ``__del__``) that one is lost. The next progress event
+    raises it again, instead of the download running on to its end."""
+    monkeypatch.setenv("LMSDRIVE_STATE_DIR", str(tmp_path / "state"))
+    rt = fake_runtime(server_running=["ollama"], pull_seconds=60.0, pull_frames=120)
+    seen: list[Progress] = []
+
+    def on_progress(event: Progress) -> None:
+        seen.append(event)
+        if len(seen) == 1:
+            with contextlib.suppress(_Stopped):  # as Python does in an at-fork hook
+                keeper._on_signal(signal.SIGTERM, None)
+
+    events: list[str] = []
+    with Driver(Config.from_env(backend="ollama")) as driver:
+        keeper = Keeper(
+            driver.backend,
+            ["llama3.2:1b"],
+            on_progress=on_progress,
+            on_event=lambda e: events.append(e.event),
+        )
+        keeper.run()
+    assert len(seen) == 1
+    assert events == ["downloading", "stopping"]
     assert rt.state().ollama.downloaded == []
 
 

@@ -522,6 +522,44 @@ def test_sigint_to_the_consumer_process_leaves_no_child(tmp_path: Path) -> None:
     assert gone(*pids)
 
 
+def test_a_signal_during_the_fork_reaches_the_caller_and_leaves_no_child(tmp_path: Path) -> None:
+    """SIGTERM or Ctrl-C while the child is being forked. Python runs its at-fork hooks
+    (logging's lock release) in the parent, and ignores an exception raised in them: a
+    handler that raises there (keep's stop, Ctrl-C's KeyboardInterrupt) was lost and the
+    download went on. The signal is sent from an at-fork hook, so it lands in that window."""
+    child = script(tmp_path, 'import time\nprint("up", flush=True)\ntime.sleep(60)\n')
+    consumer = tmp_path / "consumer.py"
+    consumer.write_text(
+        textwrap.dedent(
+            """
+            import os, signal, sys
+            from lmsdrive.runner import stream
+
+            os.register_at_fork(before=lambda: os.kill(os.getpid(), signal.SIGINT))
+            try:
+                s = stream([sys.argv[1]], timeout=30, idle_timeout=None)
+            except KeyboardInterrupt:
+                try:
+                    os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    sys.exit("interrupted; no child left")
+                sys.exit("interrupted; a child left running")
+            s.close()
+            sys.exit("the signal was lost: the child started")
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, str(consumer), str(child)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.stderr.strip().splitlines()[-1:] == ["interrupted; no child left"], done.stderr
+
+
 # -- detached servers -----------------------------------------------------------------------
 
 SERVER = """

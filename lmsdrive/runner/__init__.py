@@ -15,7 +15,10 @@ Three ways to run a command:
   120 columns, and iterated chunk by chunk as the bytes arrive, so progress reaches the
   caller while the download runs. Closing the iterator, an exception in the consumer,
   a timeout or Ctrl-C end the child: SIGINT to its process group, then SIGTERM, then
-  SIGKILL, and it is always reaped. POSIX only (pexpect's pty spawn).
+  SIGKILL, and it is always reaped. A SIGINT or SIGTERM that comes while the child is being
+  started is held until the stream exists, so its handler's exception (``KeyboardInterrupt``,
+  keep's stop) stops the child instead of being lost in Python's at-fork hooks. POSIX only
+  (pexpect's pty spawn).
 * :func:`spawn_detached` -- a server that outlives us (``ollama serve``): its own session,
   stdin from ``/dev/null``, stdout and stderr appended to a log file that :func:`follow`
   tails, so a readiness parser sees the server's lines as they are written.

@@ -11,7 +11,7 @@ import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import NoReturn
 
@@ -38,6 +38,13 @@ from ._process import (
 # -- streams ------------------------------------------------------------------------------
 
 _LIVE_STREAMS: weakref.WeakSet[Stream] = weakref.WeakSet()
+
+#: Held (blocked) while the child is forked, delivered once it runs. Python runs its at-fork
+#: hooks (``logging``'s lock release) in the parent and ignores an exception raised in them,
+#: so a handler that raises there (Ctrl-C's ``KeyboardInterrupt``, ``lmsdrive keep``'s stop
+#: on SIGTERM) was lost, and the command it should have stopped ran on to its end. Held,
+#: the signal's handler runs when the stream exists, and its exception stops the child.
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 @atexit.register
@@ -93,24 +100,15 @@ class Stream:
         self.grace = grace
         full_env = child_env({"TERM": STREAM_TERM, **(env or {})})
         program = _resolve(self.argv[0], full_env)
+        # SIGINT and SIGTERM wait until the child runs: see _STOP_SIGNALS.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         try:
-            with warnings.catch_warnings():
-                # Python 3.12+ warns about fork() in a threaded process (our reaper threads);
-                # the pty child execs at once, which is the safe use.
-                warnings.filterwarnings(
-                    "ignore", r".*fork\(\) may lead to deadlocks", DeprecationWarning
-                )
-                self._child = pexpect.spawn(
-                    program,
-                    list(self.argv[1:]),
-                    env=full_env,
-                    encoding="utf-8",
-                    codec_errors="replace",
-                    dimensions=DIMENSIONS,
-                    timeout=None,
-                )
-        except FileNotFoundError as exc:
-            raise _not_installed(self.argv[0]) from exc
+            self._child = self._spawn(program, full_env, mask)
+        except BaseException as exc:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            if isinstance(exc, FileNotFoundError):
+                raise _not_installed(self.argv[0]) from exc
+            raise
         # pexpect and ptyprocess sleep 0.1 s on close/terminate by default.
         for obj in (self._child, self._child.ptyproc):
             obj.delayafterclose = 0.0
@@ -131,6 +129,37 @@ class Stream:
         self._closed = False
         self._exit_code: int | None = None
         _LIVE_STREAMS.add(self)
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a held signal's handler runs here
+        except BaseException:
+            self.close()
+            raise
+
+    def _spawn(self, program: str, env: dict[str, str], mask: Iterable[int]) -> pexpect.spawn:
+        def in_the_child() -> None:
+            """Before the exec: what the exec would do to a caught SIGINT/SIGTERM (default
+            action; ignored ones stay ignored), then the caller's mask back."""
+            for sig in _STOP_SIGNALS:
+                if signal.getsignal(sig) not in (signal.SIG_IGN, signal.SIG_DFL):
+                    signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork() in a threaded process (our reaper threads);
+            # the pty child execs at once, which is the safe use.
+            warnings.filterwarnings(
+                "ignore", r".*fork\(\) may lead to deadlocks", DeprecationWarning
+            )
+            return pexpect.spawn(
+                program,
+                list(self.argv[1:]),
+                env=env,
+                encoding="utf-8",
+                codec_errors="replace",
+                dimensions=DIMENSIONS,
+                timeout=None,
+                preexec_fn=in_the_child,
+            )
 
     # iteration ------------------------------------------------------------------------
     def __iter__(self) -> Stream:

@@ -27,6 +27,7 @@ import hashlib
 import http.client
 import json
 import os
+import signal
 import string
 import subprocess
 import sys
@@ -501,13 +502,18 @@ class Lms:
 
     def _ask_to_download(self) -> int:
         """On a terminal, without --yes, lms asks (real-cli-no-yes-confirmation-pty) and
-        waits, even with stdin at /dev/null. Answering is not faked: it waits for Ctrl-C."""
-        out(
-            "\n\x1b[34m?\x1b[39m \x1b[1mStart download?\x1b[22m\n\x1b[36m❯ Yes\x1b[39m\n  No\n"
-            "  Change variant selection\n\n\x1b[1m↑↓\x1b[22m \x1b[2mnavigate\x1b[22m\x1b[2m • "
-            "\x1b[22m\x1b[1m⏎\x1b[22m \x1b[2mselect\x1b[22m\x1b[?25l\x1b[23G"
-        )
+        waits, even with stdin at /dev/null. Answering is not faked: it waits for Ctrl-C.
+        Ctrl-C as soon as the prompt shows cancels it as at any later time (exit 1, not the
+        130 of an interrupted fake): Node draws the prompt in one synchronous write and
+        handles SIGINT after it, so SIGINT is held while the prompt is drawn."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
+            out(
+                "\n\x1b[34m?\x1b[39m \x1b[1mStart download?\x1b[22m\n\x1b[36m❯ Yes\x1b[39m\n"
+                "  No\n  Change variant selection\n\n\x1b[1m↑↓\x1b[22m \x1b[2mnavigate\x1b[22m"
+                "\x1b[2m • \x1b[22m\x1b[1m⏎\x1b[22m \x1b[2mselect\x1b[22m\x1b[?25l\x1b[23G"
+            )
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl-C held meanwhile: here
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
