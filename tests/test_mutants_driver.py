@@ -1,0 +1,214 @@
+"""What the Driver's request paths send, and what they say when a server does not answer:
+behaviours that surviving mutants of ``lmsdrive/driver.py`` showed no fast test held
+(``make mutate``). Each request is read where it leaves the client (an httpx transport that
+records the body, then forwards it to the FAKE runtime's server)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from lmsdrive import Config, Driver, Generation, Progress, ServerNotRunningError
+from lmsdrive.backends.lmstudio import LMStudioBackend
+from lmsdrive.backends.ollama import OllamaBackend
+from lmsdrive.errors import PullError
+from lmsdrive.http import LMStudioAPI, OllamaAPI
+from lmsdrive.testing.runtime import FakeRuntime
+
+Factory = Callable[..., FakeRuntime]
+
+BACKENDS = ["ollama", "lmstudio"]
+FAKE = {"ollama": "ollama", "lmstudio": "lms"}
+CHAT = {"ollama": "llama3.2:3b", "lmstudio": "qwen/qwen3-4b"}
+OTHER = {"ollama": "qwen3:0.6b", "lmstudio": "openai/gpt-oss-20b"}
+ANSWER_PATH = {"ollama": ("/api/generate", "/api/chat"), "lmstudio": ("/v1/chat/completions",)}
+HI = [{"role": "user", "content": "hi"}]
+
+
+class Recorder(httpx.HTTPTransport):
+    """Forwards every request, keeping its path and JSON body."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else {}
+        self.sent.append((request.url.path, body))
+        return super().handle_request(request)
+
+    def answers(self, backend: str) -> list[dict[str, Any]]:
+        """The bodies of the requests that asked for an answer (not capability look-ups)."""
+        return [body for path, body in self.sent if path in ANSWER_PATH[backend]]
+
+
+def recording(fake_runtime: Factory, backend: str) -> tuple[Driver, Recorder]:
+    """A Driver on a fake server with both models loaded, its requests recorded."""
+    fake_runtime(
+        server_running=True, models_loaded={FAKE[backend]: [CHAT[backend], OTHER[backend]]}
+    )
+    cfg = Config.from_env(backend=backend, model_name=CHAT[backend])
+    rec = Recorder()
+    url = cfg.backend_url()
+    be: OllamaBackend | LMStudioBackend = (
+        OllamaBackend(url, api=OllamaAPI(url, transport=rec))
+        if backend == "ollama"
+        else LMStudioBackend(url, api=LMStudioAPI(url, transport=rec))
+    )
+    return Driver(cfg, backend=be), rec
+
+
+def sampling(backend: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The sampling keys a request body carries, in lmsdrive's words."""
+    if backend == "ollama":
+        names = {"temperature": "temperature", "num_predict": "max_tokens"}
+        return {names[k]: v for k, v in body.get("options", {}).items() if k in names}
+    return {k: body[k] for k in ("temperature", "max_tokens") if k in body}
+
+
+def keep_alive(backend: str, body: dict[str, Any]) -> object:
+    return body.get("keep_alive" if backend == "ollama" else "ttl", "absent")
+
+
+CALLS: dict[str, Callable[..., object]] = {
+    "generate": lambda d, **kw: d.generate("hi", **kw).text,
+    "generate_stream": lambda d, **kw: "".join(d.generate_stream("hi", **kw)),
+    "chat": lambda d, **kw: d.chat(HI, **kw).text,
+    "chat_stream": lambda d, **kw: "".join(str(p) for p in d.chat_stream(HI, **kw)),
+}
+
+
+@pytest.mark.parametrize("call", CALLS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unset_sampling_sends_no_key_and_set_sampling_reaches_the_body(
+    fake_runtime: Factory, backend: str, call: str
+) -> None:
+    """Unset temperature/max_tokens: neither key is in the body (the model's own defaults,
+    issue 17); set: both reach it, on every request path."""
+    d, rec = recording(fake_runtime, backend)
+    with d:
+        assert CALLS[call](d)
+        assert CALLS[call](d, temperature=0.25, max_tokens=7)
+    unset, given = rec.answers(backend)
+    assert sampling(backend, unset) == {}
+    assert sampling(backend, given) == {"temperature": 0.25, "max_tokens": 7}
+
+
+@pytest.mark.parametrize("call", CALLS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_model_and_keep_alive_given_reach_the_body(
+    fake_runtime: Factory, backend: str, call: str
+) -> None:
+    """``model=`` asks that model, not the configured one; ``keep_alive`` is sent (Ollama
+    ``keep_alive``, LM Studio ``ttl``) only when given."""
+    d, rec = recording(fake_runtime, backend)
+    with d:
+        CALLS[call](d)
+        CALLS[call](d, model=OTHER[backend], keep_alive=90)
+    plain, other = rec.answers(backend)
+    assert (plain["model"], keep_alive(backend, plain)) == (CHAT[backend], "absent")
+    assert (other["model"], keep_alive(backend, other)) == (OTHER[backend], 90)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_generate_stream_sends_the_prompt_and_keeps_the_result(
+    fake_runtime: Factory, backend: str
+) -> None:
+    d, rec = recording(fake_runtime, backend)
+    with d:
+        stream = d.generate_stream("What colour is the sky?")
+        text = "".join(stream)
+    (body,) = rec.answers(backend)
+    sent = body["prompt"] if backend == "ollama" else body["messages"][-1]["content"]
+    assert sent == "What colour is the sky?"
+    assert isinstance(stream.result, Generation)
+    assert (stream.result.text, stream.result.model) == (text, CHAT[backend])
+    assert text and stream.result.finish_reason == "stop"
+
+
+class PlainStreams(OllamaBackend):
+    """A backend whose streams are plain iterators (no ``.result``), as one written
+    outside lmsdrive may return."""
+
+    def generate_stream(self, model: str, prompt: str, **kw: Any) -> Iterator[str]:
+        return iter(["a", "b"])
+
+
+def test_generate_stream_of_a_backend_without_a_result_is_an_empty_generation() -> None:
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url="http://127.0.0.1:9")
+    with Driver(cfg, backend=PlainStreams(cfg.url)) as d:
+        stream = d.generate_stream("hi")
+        assert list(stream) == ["a", "b"]
+    assert stream.result == Generation(text="", model="llama3.2:3b")
+
+
+def refusing(handler_error: Exception) -> Driver:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise handler_error
+
+    url = "http://127.0.0.1:9"
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
+    api = OllamaAPI(url, transport=httpx.MockTransport(handler))
+    return Driver(cfg, backend=OllamaBackend(url, api=api, remote=True))
+
+
+def test_a_server_that_refuses_is_said_with_where_and_why() -> None:
+    """The client's error (no URL on it) becomes the backend's message: where the server
+    is, the reason in brackets, what to do."""
+    with (
+        refusing(httpx.ConnectError("refused here")) as d,
+        pytest.raises(ServerNotRunningError) as caught,
+    ):
+        d.generate("hi")
+    err = caught.value
+    assert (err.reason, err.url) == ("refused here", "http://127.0.0.1:9")
+    assert "server at http://127.0.0.1:9 does not answer (refused here), and lmsdrive " in str(err)
+
+
+class Gone(OllamaBackend):
+    """A backend that raises the bare error a backend written outside lmsdrive may raise."""
+
+    def generate(self, model: str, prompt: str, **kw: Any) -> Generation:
+        raise ServerNotRunningError("gone away")
+
+
+def test_a_bare_not_running_error_gives_its_message_as_the_reason() -> None:
+    url = "http://127.0.0.1:9"
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
+    with (
+        Driver(cfg, backend=Gone(url, remote=True)) as d,
+        pytest.raises(ServerNotRunningError) as caught,
+    ):
+        d.generate("hi")
+    assert caught.value.reason == "gone away"
+    assert "does not answer (gone away)" in str(caught.value)
+
+
+class BrokenPull(OllamaBackend):
+    """A pull that reports 40 % and then fails, on a server that then does not answer."""
+
+    def has_model(self, model: str) -> bool:
+        return False
+
+    def pull(self, model: str) -> Iterator[Progress]:
+        yield Progress(phase="downloading", percent=40.0, message="pulling")
+        raise PullError("pull failed")
+
+    def is_running(self) -> bool:
+        raise ServerNotRunningError("no answer", reason="refused")
+
+
+def test_a_pull_broken_off_by_a_server_gone_says_where_it_stopped() -> None:
+    """A pull error after progress, the server no longer answering: the error says the
+    download stopped at that percent because the server went away."""
+    url = "http://127.0.0.1:9"
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
+    with (
+        Driver(cfg, backend=BrokenPull(url, remote=True)) as d,
+        pytest.raises(ServerNotRunningError, match="stopped at 40%"),
+    ):
+        list(d.pull())
