@@ -12,7 +12,19 @@ from typing import Any
 import httpx
 import pytest
 
-from lmsdrive import Config, Driver, Generation, Progress, ServerNotRunningError
+from lmsdrive import (
+    Config,
+    Driver,
+    Generation,
+    LoadedModel,
+    LoadOptions,
+    ModelNotFoundError,
+    Progress,
+    Readiness,
+    ServerNotRunningError,
+    ServerStartError,
+    StartResult,
+)
 from lmsdrive.backends.lmstudio import LMStudioBackend
 from lmsdrive.backends.ollama import OllamaBackend
 from lmsdrive.errors import PullError
@@ -212,3 +224,62 @@ def test_a_pull_broken_off_by_a_server_gone_says_where_it_stopped() -> None:
         pytest.raises(ServerNotRunningError, match="stopped at 40%"),
     ):
         list(d.pull())
+
+
+class NotDownloaded(OllamaBackend):
+    """A server without the model: nothing loaded, a load refused as not found."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, remote=True)
+        self.asked: list[str] = []
+
+    def loaded_models(self) -> list[LoadedModel]:
+        return []
+
+    def load(self, model: str, options: LoadOptions | None = None) -> LoadedModel:
+        raise ModelNotFoundError(f"model '{model}' not found")
+
+    def has_model(self, model: str) -> bool:
+        self.asked.append(model)
+        return False
+
+
+def test_a_load_refused_as_not_found_says_not_downloaded_without_asking_again() -> None:
+    """A load fails as not found only when the model is not downloaded: the error says so
+    (``downloaded`` false) without another request to the server."""
+    url = "http://127.0.0.1:9"
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
+    be = NotDownloaded(url)
+    with Driver(cfg, backend=be) as d, pytest.raises(ModelNotFoundError) as caught:
+        d.load()
+    assert (caught.value.downloaded, caught.value.local) == (False, True)
+    assert str(caught.value).startswith("Model 'llama3.2:3b' is not downloaded in Ollama (")
+    assert be.asked == []
+
+
+class NeverStarts(OllamaBackend):
+    """A local server that is down and whose start fails, keeping the timeout it got."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, remote=False)
+        self.timeouts: list[float] = []
+
+    def readiness(self, model: str) -> Readiness:
+        return Readiness(running=False)
+
+    def is_installed(self) -> bool:
+        return True
+
+    def start(self, timeout: float = 60.0) -> StartResult:
+        self.timeouts.append(timeout)
+        raise ServerStartError("it exited")
+
+
+def test_ensure_ready_waits_60_s_for_a_server_it_starts_unless_told() -> None:
+    url = "http://127.0.0.1:9"
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
+    be = NeverStarts(url)
+    with Driver(cfg, backend=be) as d:
+        assert not d.ensure_ready().success
+        assert not d.ensure_ready(start_timeout=5).success
+    assert be.timeouts == [60.0, 5]
