@@ -27,8 +27,10 @@ from lmsdrive import (
 )
 from lmsdrive.backends.lmstudio import LMStudioBackend
 from lmsdrive.backends.ollama import OllamaBackend
+from lmsdrive.driver import friendly_message
 from lmsdrive.errors import PullError
 from lmsdrive.http import LMStudioAPI, OllamaAPI
+from lmsdrive.runtimes.ollama import OLLAMA
 from lmsdrive.testing.runtime import FakeRuntime
 
 Factory = Callable[..., FakeRuntime]
@@ -168,17 +170,34 @@ def refusing(handler_error: Exception) -> Driver:
     return Driver(cfg, backend=OllamaBackend(url, api=api, remote=True))
 
 
-def test_a_server_that_refuses_is_said_with_where_and_why() -> None:
-    """The client's error (no URL on it) becomes the backend's message: where the server
-    is, the reason in brackets, what to do."""
+REFUSED_CALLS: dict[str, Callable[..., object]] = {**CALLS, "embed": lambda d: d.embed("hi")}
+
+
+@pytest.mark.parametrize("call", REFUSED_CALLS)
+def test_a_server_that_refuses_is_said_with_where_and_why(call: str) -> None:
+    """The client's error (no URL on it) becomes the backend's message on every request
+    path: where the server is, the reason in brackets, what to do."""
     with (
         refusing(httpx.ConnectError("refused here")) as d,
         pytest.raises(ServerNotRunningError) as caught,
     ):
-        d.generate("hi")
+        REFUSED_CALLS[call](d)
     err = caught.value
     assert (err.reason, err.url) == ("refused here", "http://127.0.0.1:9")
     assert "server at http://127.0.0.1:9 does not answer (refused here), and lmsdrive " in str(err)
+
+
+def test_friendly_message_of_a_catalog_miss_and_of_a_bare_not_running_error() -> None:
+    """A catalog miss is said with the runtime's words and the server's detail (``?`` for
+    a model not named); a not-running error without a URL gets the runtime's text first."""
+    miss = ModelNotFoundError("pull model manifest: file does not exist")
+    assert friendly_message("ollama", "nope:1b", miss).startswith(
+        "Model 'nope:1b' was not found in the Ollama library (pull model manifest: file "
+        "does not exist). "
+    )
+    assert friendly_message("ollama", None, miss).startswith("Model '?' was not found")
+    bare = friendly_message("ollama", None, ServerNotRunningError("refused"))
+    assert bare == f"{OLLAMA.not_running} (refused)"
 
 
 class Gone(OllamaBackend):
