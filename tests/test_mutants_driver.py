@@ -196,6 +196,10 @@ def test_friendly_message_of_a_catalog_miss_and_of_a_bare_not_running_error() ->
         "does not exist). "
     )
     assert friendly_message("ollama", None, miss).startswith("Model '?' was not found")
+    advised = ModelNotFoundError("no such model: try another", detail="file does not exist")
+    assert "nope:1b' was not found in the Ollama library (file does not exist). " in (
+        friendly_message("ollama", "nope:1b", advised)
+    )
     bare = friendly_message("ollama", None, ServerNotRunningError("refused"))
     assert bare == f"{OLLAMA.not_running} (refused)"
 
@@ -302,3 +306,80 @@ def test_ensure_ready_waits_60_s_for_a_server_it_starts_unless_told() -> None:
         assert not d.ensure_ready().success
         assert not d.ensure_ready(start_timeout=5).success
     assert be.timeouts == [60.0, 5]
+
+
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "weather",
+        "description": "The weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+@pytest.mark.parametrize("call", ["chat", "chat_stream"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_chat_options_think_and_tools_reach_the_body(
+    fake_runtime: Factory, backend: str, call: str
+) -> None:
+    """``options`` (the runtime's own names), ``think`` (Ollama) and ``tools`` are sent as
+    given, by ``chat`` and ``chat_stream`` alike."""
+    d, rec = recording(fake_runtime, backend)
+    with d:
+        CALLS[call](d, options={"seed": 3}, think=False, tools=[TOOL])
+    (body,) = rec.answers(backend)
+    seed = body["options"]["seed"] if backend == "ollama" else body["seed"]
+    assert (seed, body["tools"][0]["function"]["name"]) == (3, "weather")
+    if backend == "ollama":
+        assert body["think"] is False
+
+
+class Steps(OllamaBackend):
+    """A server that is up without the model, then has it downloaded; downloads go
+    through its API (a token is configured), loads through the CLI here."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, remote=False, api=OllamaAPI(url, api_token="t"))
+        self.states = [Readiness(running=True, downloaded=False, loaded=False)]
+        self.states.append(Readiness(running=True, downloaded=True, loaded=False))
+
+    def readiness(self, model: str) -> Readiness:
+        return self.states.pop(0)
+
+    def is_installed(self) -> bool:
+        return True
+
+    def pull(self, model: str) -> Iterator[Progress]:
+        yield Progress(phase="done", percent=100.0)
+
+    def load(self, model: str, options: LoadOptions | None = None) -> LoadedModel:
+        return LoadedModel(name=model, identifier=model)
+
+
+def test_ensure_ready_says_which_step_went_through_the_api() -> None:
+    url = "http://127.0.0.1:9"
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
+    with Driver(cfg, backend=Steps(url)) as d:
+        report = d.ensure_ready()
+    assert report.steps_performed == [
+        "Downloaded model llama3.2:3b through the server's API",
+        "Loaded model llama3.2:3b",
+    ]
+
+
+def test_a_pull_that_fails_before_any_progress_raises_its_own_error() -> None:
+    """No progress yet: the download's error as it is (no 'stopped at N%')."""
+
+    class FailsAtOnce(BrokenPull):
+        def pull(self, model: str) -> Iterator[Progress]:
+            raise PullError("pull failed")
+            yield  # a generator
+
+    url = "http://127.0.0.1:9"
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
+    with (
+        Driver(cfg, backend=FailsAtOnce(url, remote=True)) as d,
+        pytest.raises(PullError, match="pull failed"),
+    ):
+        list(d.pull())
