@@ -1,0 +1,206 @@
+"""The Ollama backend's own rules, each held by a fast test: the probe's two requests, the
+one-token answer that leaves a model's expiry as it was, how long ``/api/ps``'s
+``expires_at`` leaves, where a model's registry is, unload and delete. Written for the
+mutants ``make mutate`` showed no fast test held; the server is an httpx ``MockTransport``
+answering in Ollama's documented shapes (no server one can install here speaks them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from lmsdrive import Readiness
+from lmsdrive.backends.ollama import OllamaBackend, _registry_cause, _unix_time, keep_alive_left
+from lmsdrive.errors import (
+    AuthenticationError,
+    CommandTimeoutError,
+    InvalidModelNameError,
+    LmsdriveError,
+    ServerNotRunningError,
+)
+from lmsdrive.http import OllamaAPI
+
+URL = "http://127.0.0.1:11434"
+
+
+def tag(name: str, digest: str = "a80c4f17acd5") -> dict[str, Any]:
+    return {"name": name, "model": name, "size": 2019393189, "digest": digest}
+
+
+class Server:
+    """Answers ``/api/tags``, ``/api/ps``, ``/api/generate`` and ``/api/delete`` from what it
+    holds, keeping each request's method, path and body."""
+
+    def __init__(self, tags: list[str], loaded: dict[str, str | None]) -> None:
+        self.tags = tags
+        self.loaded = loaded  # name -> expires_at
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else {}
+        path = request.url.path
+        self.sent.append((request.method, path, body))
+        if path == "/api/tags":
+            return httpx.Response(200, json={"models": [tag(n) for n in self.tags]})
+        if path == "/api/ps":
+            ps = [{**tag(n), "expires_at": e} for n, e in self.loaded.items()]
+            return httpx.Response(200, json={"models": ps})
+        if path == "/api/generate":
+            answer = {"model": body["model"], "response": "Hi", "done": True}
+            return httpx.Response(200, json={**answer, "done_reason": "stop"})
+        if path == "/api/delete":
+            return httpx.Response(200)
+        return httpx.Response(404, json={"error": "not found"})
+
+    def paths(self) -> list[str]:
+        return [path for _, path, _ in self.sent]
+
+
+def backend(server: Server | httpx.MockTransport) -> OllamaBackend:
+    transport = server if isinstance(server, httpx.MockTransport) else httpx.MockTransport(server)
+    return OllamaBackend(URL, api=OllamaAPI(URL, transport=transport))
+
+
+def in_seconds(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(time.time() + seconds, tz=dt.timezone.utc).isoformat()
+
+
+def test_probe_reads_every_model_in_two_requests() -> None:
+    server = Server(["llama3.2:3b", "gemma3:latest"], {"gemma3:latest": None})
+    got = backend(server).probe(["llama3.2:3b", "gemma3", "qwen3:0.6b"])
+    assert got == [
+        Readiness(running=True, downloaded=True, loaded=False),
+        Readiness(running=True, downloaded=True, loaded=True),
+        Readiness(running=True, downloaded=False, loaded=False),
+    ]
+    assert server.paths() == ["/api/tags", "/api/ps"]
+
+
+def test_probe_asks_no_ps_when_no_model_is_downloaded() -> None:
+    server = Server(["llama3.2:3b"], {"llama3.2:3b": None})
+    got = backend(server).probe(["qwen3:0.6b"])
+    assert got == [Readiness(running=True, downloaded=False, loaded=False)]
+    assert server.paths() == ["/api/tags"]
+
+
+def test_probe_of_a_server_down_and_of_a_bad_name() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    down = backend(httpx.MockTransport(refuse))
+    assert down.probe(["llama3.2:3b", "gemma3"]) == [Readiness(running=False)] * 2
+    server = Server([], {})
+    with pytest.raises(InvalidModelNameError):
+        backend(server).probe(["llama3.2:3b", "--rm"])
+    assert [
+        (m, p, {k: b[k] for k in b if k != "stream"}) for m, p, b in server.sent
+    ] == []  # refused before any request
+
+
+def test_probe_answer_keeps_the_expiry_the_model_had() -> None:
+    """One token at temperature 0, with the ``keep_alive`` the model has left (a request
+    without one would reset it to the server's default)."""
+    server = Server(["llama3.2:3b"], {"llama3.2:3b": in_seconds(300.5)})
+    answer = backend(server).probe_answer("llama3.2:3b")
+    assert answer.text == "Hi"
+    ((_, path, body),) = [s for s in server.sent if s[1] == "/api/generate"]
+    assert body["keep_alive"] in (299, 300)
+    assert (path, body["model"], body["prompt"]) == ("/api/generate", "llama3.2:3b", "Hi")
+    assert body["options"] == {"temperature": 0.0, "num_predict": 1}
+
+
+def test_probe_answer_of_a_model_not_loaded_sends_no_keep_alive() -> None:
+    server = Server(["llama3.2:3b"], {"gemma3:latest": in_seconds(300)})
+    backend(server).probe_answer("llama3.2:3b")
+    ((_, _, body),) = [s for s in server.sent if s[1] == "/api/generate"]
+    assert "keep_alive" not in body
+
+
+def test_keep_alive_left() -> None:
+    now = 1767225600.0  # 2026-01-01T00:00:00Z
+    assert keep_alive_left("2026-01-01T00:05:00.9Z", now=now) == 300
+    assert keep_alive_left("2026-01-01T00:00:00.2Z", now=now) == 1  # at least one second
+    assert keep_alive_left("2025-12-31T23:00:00Z", now=now) == 1  # already past
+    assert keep_alive_left("2318-01-01T00:00:00+01:00", now=now) == -1  # forever
+    assert keep_alive_left("2126-02-01T00:00:00Z", now=now) == -1  # beyond 100 years
+    assert (
+        keep_alive_left("2125-12-01T00:00:00Z", now=now) == 3152995200
+    )  # 99.98 years: a real expiry
+    assert keep_alive_left(None, now=now) is None
+    assert keep_alive_left("soon", now=now) is None
+    assert keep_alive_left(in_seconds(1000)) in (999, 1000)  # now: the clock's
+
+
+def test_unix_time_reads_ollama_nanoseconds_and_zones() -> None:
+    assert _unix_time("2025-08-08T00:07:26.817827822+02:00") == 1754604446.817827
+    assert _unix_time(" 2026-01-01T00:00:00.123456789Z ") == 1767225600.123456
+    assert _unix_time("2026-01-01T00:00:00Z") == 1767225600.0
+    assert _unix_time("") is None
+    assert _unix_time(None) is None
+    assert _unix_time("2026-13-01T00:00:00Z") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "registry"),
+    [
+        ("llama3.2:3b", "https://registry.ollama.ai"),
+        ("library/llama3.2:3b", "https://registry.ollama.ai"),
+        ("hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M", "https://hf.co"),
+        ("myhost/team/model", "https://registry.ollama.ai"),  # no dot: not a host
+        ("a.b/c/d/e", "https://registry.ollama.ai"),
+    ],
+)
+def test_registry_for(name: str, registry: str) -> None:
+    assert OllamaBackend(URL)._registry_for(name) == registry
+
+
+@pytest.mark.parametrize(
+    ("exc", "cause"),
+    [
+        (
+            ServerNotRunningError("start ollama serve", reason="[Errno 111] refused"),
+            "[Errno 111] refused",
+        ),
+        (ServerNotRunningError("no route"), "no route"),
+        (CommandTimeoutError("slow"), "no answer in time"),
+        (AuthenticationError("token", status_code=401), "HTTP 401: it refused the request"),
+        (LmsdriveError("bad manifest"), "bad manifest"),
+    ],
+)
+def test_registry_cause(exc: LmsdriveError, cause: str) -> None:
+    assert _registry_cause(exc) == cause
+
+
+def test_fingerprint_is_the_listed_digest() -> None:
+    server = Server(["gemma3:latest", "llama3.2:3b"], {})
+    server.tags = ["gemma3:latest"]
+    be = backend(server)
+    assert be.fingerprint("gemma3") == "a80c4f17acd5"
+    assert be.fingerprint("llama3.2:3b") is None
+
+
+def test_unload_sends_keep_alive_0() -> None:
+    server = Server(["llama3.2:3b"], {"llama3.2:3b": None})
+    backend(server).unload("llama3.2:3b")
+    ((method, path, body),) = server.sent
+    assert (method, path, body["model"], body["keep_alive"]) == (
+        "POST",
+        "/api/generate",
+        "llama3.2:3b",
+        0,
+    )
+
+
+@pytest.mark.parametrize("loaded", [True, False])
+def test_delete_unloads_a_loaded_model_first(loaded: bool) -> None:
+    server = Server(["llama3.2:3b"], {"llama3.2:3b": None} if loaded else {})
+    backend(server).delete("llama3.2:3b")
+    asks = [(m, p) for m, p, _ in server.sent if p != "/api/ps"]
+    unload = [("POST", "/api/generate")] if loaded else []
+    assert asks == [*unload, ("DELETE", "/api/delete")]
+    assert server.sent[-1][2]["model"] == "llama3.2:3b"
