@@ -14,6 +14,7 @@ import pytest
 
 from lmsdrive import (
     Config,
+    ConfigError,
     Driver,
     Generation,
     LoadedModel,
@@ -383,3 +384,72 @@ def test_a_pull_that_fails_before_any_progress_raises_its_own_error() -> None:
         pytest.raises(PullError, match="pull failed"),
     ):
         list(d.pull())
+
+
+@pytest.mark.parametrize("call", ["generate", "generate_stream"])
+def test_a_keep_alive_that_does_not_read_is_refused_before_any_request(call: str) -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500)
+
+    url = "http://127.0.0.1:9"
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
+    api = OllamaAPI(url, transport=httpx.MockTransport(handler))
+    with (
+        Driver(cfg, backend=OllamaBackend(url, api=api)) as d,
+        pytest.raises(ConfigError, match="keep_alive='a while'"),
+    ):
+        CALLS[call](d, keep_alive="a while")
+    assert sent == []
+
+
+class Pieces(OllamaBackend):
+    """A backend whose stream says when it is closed."""
+
+    closed: bool = False
+
+    def generate_stream(self, model: str, prompt: str, **kw: Any) -> Iterator[str]:
+        try:
+            yield from ["a", "b", "c"]
+        finally:
+            self.closed = True
+
+
+def test_closing_a_stream_early_closes_the_backends_stream() -> None:
+    """Closing the stream after its first piece closes the backend's (its HTTP response)."""
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url="http://127.0.0.1:9")
+    be = Pieces(cfg.url)
+    with Driver(cfg, backend=be) as d:
+        stream = d.generate_stream("hi")
+        assert next(stream) == "a"
+        stream.close()
+    assert be.closed
+
+
+class Lacks(NotDownloaded):
+    """A server without the model: unload and delete are refused as not found."""
+
+    def unload(self, model: str) -> None:
+        raise ModelNotFoundError(f"model '{model}' not found")
+
+    def delete(self, model: str) -> None:
+        raise ModelNotFoundError(f"model '{model}' not found")
+
+    def is_loaded(self, model: str) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("call", "said"), [("unload", "unload"), ("delete", "delete")])
+def test_unload_or_delete_of_a_model_the_server_lacks_asks_nothing_more(
+    call: str, said: str
+) -> None:
+    """Nothing to unload or delete: said so, without asking whether it is downloaded."""
+    url = "http://127.0.0.1:9"
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
+    be = Lacks(url)
+    with Driver(cfg, backend=be) as d, pytest.raises(ModelNotFoundError) as caught:
+        getattr(d, call)()
+    assert str(caught.value).endswith(f": nothing to {said}.")
+    assert (caught.value.downloaded, be.asked) == (None, [])
