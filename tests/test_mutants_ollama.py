@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from lmsdrive import Readiness
+from lmsdrive import Config, Readiness
 from lmsdrive.backends.ollama import OllamaBackend, _registry_cause, _unix_time, keep_alive_left
 from lmsdrive.errors import (
     AuthenticationError,
@@ -24,6 +25,8 @@ from lmsdrive.errors import (
     ServerNotRunningError,
 )
 from lmsdrive.http import OllamaAPI
+from lmsdrive.testing.fake_state import FakeState
+from lmsdrive.testing.runtime import FakeRuntime
 
 URL = "http://127.0.0.1:11434"
 
@@ -203,4 +206,20 @@ def test_delete_unloads_a_loaded_model_first(loaded: bool) -> None:
     asks = [(m, p) for m, p, _ in server.sent if p != "/api/ps"]
     unload = [("POST", "/api/generate")] if loaded else []
     assert asks == [*unload, ("DELETE", "/api/delete")]
-    assert server.sent[-1][2]["model"] == "llama3.2:3b"
+    assert {b["model"] for _, p, b in server.sent if p != "/api/ps"} == {"llama3.2:3b"}
+
+
+def test_version_asks_the_server_unless_told_not_to() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/version"
+        return httpx.Response(200, json={"version": "0.13.0"})
+
+    assert backend(httpx.MockTransport(handler)).version() == "0.13.0"  # no CLI installed here
+
+
+def test_version_without_the_server_is_the_clis(fake_runtime: Callable[..., FakeRuntime]) -> None:
+    fake_runtime(server_running=False)
+    assert (
+        OllamaBackend(Config.from_env(backend="ollama").backend_url()).version(server=False)
+        == FakeState().knobs.ollama_version
+    )
