@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lmsdrive import Config, Readiness
+from lmsdrive import Config, LoadedModel, Readiness
+from lmsdrive.backends._started import process_identity, recorded
 from lmsdrive.backends.ollama import OllamaBackend, _registry_cause, _unix_time, keep_alive_left
 from lmsdrive.errors import (
     AuthenticationError,
@@ -51,7 +52,9 @@ class Server:
         if path == "/api/tags":
             return httpx.Response(200, json={"models": [tag(n) for n in self.tags]})
         if path == "/api/ps":
-            ps = [{**tag(n), "expires_at": e} for n, e in self.loaded.items()]
+            ps = [
+                {**tag(n), "expires_at": e, "context_length": 8192} for n, e in self.loaded.items()
+            ]
             return httpx.Response(200, json={"models": ps})
         if path == "/api/generate":
             answer = {"model": body["model"], "response": "Hi", "done": True}
@@ -223,3 +226,26 @@ def test_version_without_the_server_is_the_clis(fake_runtime: Callable[..., Fake
         OllamaBackend(Config.from_env(backend="ollama").backend_url()).version(server=False)
         == FakeState().knobs.ollama_version
     )
+
+
+def test_loaded_models_are_read_from_ps() -> None:
+    server = Server([], {"gemma3:latest": None, "llama3.2:3b": None})
+    assert backend(server).loaded_models() == [
+        LoadedModel("gemma3:latest", "gemma3:latest", size_bytes=2019393189, context_length=8192),
+        LoadedModel("llama3.2:3b", "llama3.2:3b", size_bytes=2019393189, context_length=8192),
+    ]
+
+
+def test_a_server_it_started_is_recorded_for_stop(fake_runtime: Callable[..., FakeRuntime]) -> None:
+    """``start`` records the server it started (backend, URL, PID, process identity), which
+    is how ``stop`` later knows it is lmsdrive's to stop."""
+    fake_runtime(server_running=False)
+    be = OllamaBackend(Config.from_env(backend="ollama").backend_url())
+    started = be.start(timeout=30)
+    try:
+        rec = recorded("ollama", be.url)
+        assert rec is not None and started.pid is not None
+        assert (rec.backend, rec.url, rec.pid) == ("ollama", be.url, started.pid)
+        assert rec.identity is not None and rec.identity == process_identity(started.pid)
+    finally:
+        be.stop()
