@@ -225,13 +225,15 @@ def test_a_bare_not_running_error_gives_its_message_as_the_reason() -> None:
 
 
 class BrokenPull(OllamaBackend):
-    """A pull that reports 40 % and then fails, on a server that then does not answer."""
+    """A pull that reports 40 % overall (90 % of a file), says why it broke off, and
+    fails, on a server that then does not answer."""
 
     def has_model(self, model: str) -> bool:
         return False
 
     def pull(self, model: str) -> Iterator[Progress]:
-        yield Progress(phase="downloading", percent=40.0, message="pulling")
+        yield Progress(phase="downloading", percent=90.0, overall_percent=40.0)
+        yield Progress(phase="error", message="connection reset by peer")
         raise PullError("pull failed")
 
     def is_running(self) -> bool:
@@ -240,14 +242,17 @@ class BrokenPull(OllamaBackend):
 
 def test_a_pull_broken_off_by_a_server_gone_says_where_it_stopped() -> None:
     """A pull error after progress, the server no longer answering: the error says the
-    download stopped at that percent because the server went away."""
+    download stopped at that (overall) percent because the server went away, with the
+    download's own words as the reason."""
     url = "http://127.0.0.1:9"
     cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
     with (
         Driver(cfg, backend=BrokenPull(url, remote=True)) as d,
-        pytest.raises(ServerNotRunningError, match="stopped at 40%"),
+        pytest.raises(ServerNotRunningError) as caught,
     ):
         list(d.pull())
+    assert str(caught.value).startswith("The download of llama3.2:3b stopped at 40%: ")
+    assert caught.value.reason == "connection reset by peer"  # the download's own words
 
 
 class NotDownloaded(OllamaBackend):
