@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +18,13 @@ import pytest
 
 from lmsdrive import Config, LoadedModel, Readiness
 from lmsdrive.backends._started import process_identity, recorded
-from lmsdrive.backends.ollama import OllamaBackend, _registry_cause, _unix_time, keep_alive_left
+from lmsdrive.backends.ollama import (
+    OllamaBackend,
+    _registry_cause,
+    _tail,
+    _unix_time,
+    keep_alive_left,
+)
 from lmsdrive.errors import (
     AuthenticationError,
     CommandTimeoutError,
@@ -249,3 +256,11 @@ def test_a_server_it_started_is_recorded_for_stop(fake_runtime: Callable[..., Fa
         assert rec.identity is not None and rec.identity == process_identity(started.pid)
     finally:
         be.stop()
+
+
+def test_tail_of_the_serve_log_is_its_last_20_lines_whatever_the_bytes(tmp_path: Path) -> None:
+    """What a start failure quotes of ``ollama serve``'s log: the last 20 lines, a byte
+    that is not UTF-8 replaced rather than failing the report."""
+    log = tmp_path / "serve.log"
+    log.write_bytes(b"".join(b"line %d\n" % i for i in range(25)) + b"bad \xff byte\n")
+    assert _tail(log) == [f"line {i}" for i in range(6, 25)] + ["bad \ufffd byte"]
