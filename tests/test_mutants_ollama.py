@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lmsdrive import Config, LoadedModel, Readiness
+from lmsdrive import Config, LoadedModel, LocalModel, Readiness
 from lmsdrive.backends._started import process_identity, recorded
 from lmsdrive.backends.ollama import (
     OllamaBackend,
@@ -264,3 +264,26 @@ def test_tail_of_the_serve_log_is_its_last_20_lines_whatever_the_bytes(tmp_path:
     log = tmp_path / "serve.log"
     log.write_bytes(b"".join(b"line %d\n" % i for i in range(25)) + b"bad \xff byte\n")
     assert _tail(log) == [f"line {i}" for i in range(6, 25)] + ["bad \ufffd byte"]
+
+
+def test_start_failure_quotes_the_last_10_lines_and_says_what_to_do() -> None:
+    be = OllamaBackend(URL)
+    tail = [f"line {i}" for i in range(12)]
+    assert be._start_failure("ollama serve exited with status 1", tail) == (
+        "Could not start the Ollama server: ollama serve exited with status 1.\nLast output:\n"
+        + "\n".join(f"    line {i}" for i in range(2, 12))
+    )
+    assert be._start_failure("it stopped", []).endswith(".\nLast output:\n    (no output)")
+    hint = " Another program holds 127.0.0.1:11434: stop it, or set OLLAMA_HOST to a free port.\n"
+    for why in ("listen tcp: bind: permission denied", "address already in use"):
+        assert f": {why}.{hint}" in be._start_failure(why, [])
+    assert be._start_failure("it stopped", []).startswith(
+        "Could not start the Ollama server: it stopped.\nLast"
+    )
+
+
+def test_list_models_reads_names_and_sizes_from_tags() -> None:
+    assert backend(Server(["llama3.2:3b", "gemma3:latest"], {})).list_models() == [
+        LocalModel(name="llama3.2:3b", size_bytes=2019393189),
+        LocalModel(name="gemma3:latest", size_bytes=2019393189),
+    ]
