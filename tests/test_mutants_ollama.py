@@ -287,3 +287,16 @@ def test_list_models_reads_names_and_sizes_from_tags() -> None:
         LocalModel(name="llama3.2:3b", size_bytes=2019393189),
         LocalModel(name="gemma3:latest", size_bytes=2019393189),
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://0.0.0.0:8080", "0.0.0.0:8080"),
+        ("http://localhost", "localhost:11434"),
+        ("http://[::1]:11500", "[::1]:11500"),
+        ("http://:11500", "127.0.0.1:11500"),
+    ],
+)
+def test_serve_env_binds_ollama_serve_where_the_url_points(url: str, host: str) -> None:
+    assert OllamaBackend(url)._serve_env() == {"OLLAMA_HOST": host}
