@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lmsdrive import Config, LoadedModel, LocalModel, Readiness
+from lmsdrive import Config, LoadedModel, LocalModel, Readiness, StartResult
 from lmsdrive.backends._started import process_identity, recorded
 from lmsdrive.backends.ollama import (
     OllamaBackend,
@@ -243,19 +243,45 @@ def test_loaded_models_are_read_from_ps() -> None:
     ]
 
 
-def test_a_server_it_started_is_recorded_for_stop(fake_runtime: Callable[..., FakeRuntime]) -> None:
-    """``start`` records the server it started (backend, URL, PID, process identity), which
-    is how ``stop`` later knows it is lmsdrive's to stop."""
+def test_a_server_it_started_is_recorded_for_stop(
+    fake_runtime: Callable[..., FakeRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``start`` binds ``ollama serve`` where the backend's URL points (whatever this
+    process's ``OLLAMA_HOST``), logs per port, and records the server it started (backend,
+    URL, PID, process identity), which is how ``stop`` later knows it is lmsdrive's; a
+    second start finds it running."""
     fake_runtime(server_running=False)
-    be = OllamaBackend(Config.from_env(backend="ollama").backend_url())
+    url = Config.from_env(backend="ollama").backend_url()
+    monkeypatch.setenv("OLLAMA_HOST", "192.0.2.1:11434")  # an address not on this machine
+    be = OllamaBackend(url)
     started = be.start(timeout=30)
     try:
+        assert (started.url, started.already_running) == (url, False)
+        assert str(started.log_path).endswith(f"ollama-serve-{httpx.URL(url).port}.log")
         rec = recorded("ollama", be.url)
         assert rec is not None and started.pid is not None
         assert (rec.backend, rec.url, rec.pid) == ("ollama", be.url, started.pid)
         assert rec.identity is not None and rec.identity == process_identity(started.pid)
+        assert be.start() == StartResult(url=url, already_running=True)
     finally:
         be.stop()
+
+
+def test_start_holds_the_ports_lock_60_s_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two starts of one port wait for each other (a lock named after the port), at most
+    the start's timeout (60 s unless told)."""
+    asked: list[tuple[str, float]] = []
+
+    def lock(name: str, timeout: float) -> Any:
+        asked.append((name, timeout))
+        raise TimeoutError("held")
+
+    monkeypatch.setattr("lmsdrive.backends.ollama.machine_lock", lock)
+    for timeout in (None, 5.0):
+        with pytest.raises(TimeoutError):
+            be = OllamaBackend("http://127.0.0.1:11500")
+            be.start() if timeout is None else be.start(timeout=timeout)
+    assert asked == [("ollama-11500", 60.0), ("ollama-11500", 5.0)]
 
 
 def test_tail_of_the_serve_log_is_its_last_20_lines_whatever_the_bytes(tmp_path: Path) -> None:
