@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lmsdrive import Config, LoadedModel, LocalModel, Readiness, StartResult
+from lmsdrive import Config, LoadedModel, LoadOptions, LocalModel, Readiness, StartResult
 from lmsdrive.backends._started import process_identity, recorded
 from lmsdrive.backends.ollama import (
     OllamaBackend,
@@ -28,6 +28,7 @@ from lmsdrive.backends.ollama import (
 from lmsdrive.errors import (
     AuthenticationError,
     CommandTimeoutError,
+    ConfigError,
     InvalidModelNameError,
     LmsdriveError,
     ServerNotRunningError,
@@ -326,3 +327,57 @@ def test_list_models_reads_names_and_sizes_from_tags() -> None:
 )
 def test_serve_env_binds_ollama_serve_where_the_url_points(url: str, host: str) -> None:
     assert OllamaBackend(url)._serve_env() == {"OLLAMA_HOST": host}
+
+
+CPU_8K = {"num_ctx": 8192, "num_gpu": 0}
+
+
+@pytest.mark.parametrize(
+    ("options", "keep_alive", "model_options"),
+    [
+        (None, "5m", None),  # the backend's keep_alive, the model's own options
+        (
+            LoadOptions(context_length=8192, gpu="off", ttl=600),
+            "600s",
+            {"num_ctx": 8192, "num_gpu": 0},
+        ),
+        (LoadOptions(gpu="max", ttl=-1), -1, None),  # never unload; max is Ollama's default
+        (LoadOptions(ttl=1), "1s", None),
+    ],
+)
+def test_load_sends_keep_alive_and_the_model_options(
+    options: LoadOptions | None, keep_alive: str | int, model_options: dict[str, int] | None
+) -> None:
+    server = Server(["llama3.2:3b"], {})
+    loaded = backend(server).load("llama3.2:3b", options)
+    ((_, path, body),) = server.sent
+    assert (path, body["model"], body["prompt"]) == ("/api/generate", "llama3.2:3b", "")
+    assert (body["keep_alive"], body.get("options")) == (keep_alive, model_options)
+    context = options.context_length if options else None
+    assert loaded == LoadedModel("llama3.2:3b", "llama3.2:3b", context_length=context)
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (
+            LoadOptions(identifier="mine"),
+            "Ollama has no instance identifiers: a model is addressed by its name ('mine' "
+            "cannot be given); leave --identifier out",
+        ),
+        (
+            LoadOptions(gpu=0.5),
+            "Ollama takes no GPU offload ratio (gpu=0.5): use 'off' (CPU only) or 'max' "
+            "(Ollama's default, as many layers as fit)",
+        ),
+    ],
+)
+def test_load_options_ollama_cannot_honour_are_refused_before_any_request(
+    options: LoadOptions, says: str
+) -> None:
+    server = Server(["llama3.2:3b"], {})
+    with pytest.raises(ConfigError) as caught:
+        backend(server).load("llama3.2:3b", options)
+    assert (str(caught.value), server.sent) == (says, [])
+    for fine in ("off", "max", None):
+        OllamaBackend(URL).check_load_options(LoadOptions(gpu=fine))
