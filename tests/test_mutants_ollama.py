@@ -249,8 +249,8 @@ def test_a_server_it_started_is_recorded_for_stop(
 ) -> None:
     """``start`` binds ``ollama serve`` where the backend's URL points (whatever this
     process's ``OLLAMA_HOST``), logs per port, and records the server it started (backend,
-    URL, PID, process identity), which is how ``stop`` later knows it is lmsdrive's; a
-    second start finds it running."""
+    URL, PID, process identity), which is how ``stop`` later knows it is lmsdrive's; the
+    version is read from serve's readiness line; a second start finds it running."""
     fake_runtime(server_running=False)
     url = Config.from_env(backend="ollama").backend_url()
     monkeypatch.setenv("OLLAMA_HOST", "192.0.2.1:11434")  # an address not on this machine
@@ -258,6 +258,7 @@ def test_a_server_it_started_is_recorded_for_stop(
     started = be.start(timeout=30)
     try:
         assert (started.url, started.already_running) == (url, False)
+        assert started.version == FakeState().knobs.ollama_version  # from its readiness line
         assert str(started.log_path).endswith(f"ollama-serve-{httpx.URL(url).port}.log")
         rec = recorded("ollama", be.url)
         assert rec is not None and started.pid is not None
