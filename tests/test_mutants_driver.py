@@ -234,6 +234,7 @@ class BrokenPull(OllamaBackend):
     def pull(self, model: str) -> Iterator[Progress]:
         yield Progress(phase="downloading", percent=90.0, overall_percent=40.0)
         yield Progress(phase="error", message="connection reset by peer")
+        yield Progress(phase="downloading", message="retrying")
         raise PullError("pull failed")
 
     def is_running(self) -> bool:
@@ -282,7 +283,9 @@ def test_a_load_refused_as_not_found_says_not_downloaded_without_asking_again() 
     with Driver(cfg, backend=be) as d, pytest.raises(ModelNotFoundError) as caught:
         d.load()
     assert (caught.value.downloaded, caught.value.local) == (False, True)
-    assert str(caught.value).startswith("Model 'llama3.2:3b' is not downloaded in Ollama (")
+    assert str(caught.value).startswith(
+        "Model 'llama3.2:3b' is not downloaded in Ollama (model 'llama3.2:3b' not found): "
+    )
     assert be.asked == []
 
 
@@ -458,3 +461,20 @@ def test_unload_or_delete_of_a_model_the_server_lacks_asks_nothing_more(
         getattr(d, call)()
     assert str(caught.value).endswith(f": nothing to {said}.")
     assert (caught.value.downloaded, be.asked) == (None, [])
+
+
+class PullFails(BrokenPull):
+    """The same broken pull on a server that still answers."""
+
+    def is_running(self) -> bool:
+        return True
+
+
+def test_a_pull_that_fails_on_a_server_still_answering_raises_its_own_error() -> None:
+    url = "http://127.0.0.1:9"
+    cfg = Config(backend="ollama", model_name="llama3.2:3b", url=url)
+    with (
+        Driver(cfg, backend=PullFails(url, remote=True)) as d,
+        pytest.raises(PullError, match="pull failed"),
+    ):
+        list(d.pull())
