@@ -382,3 +382,44 @@ def test_load_options_ollama_cannot_honour_are_refused_before_any_request(
     assert (str(caught.value), server.sent) == (says, [])
     for fine in ("off", "max", None):
         OllamaBackend(URL).check_load_options(LoadOptions(gpu=fine))
+
+
+def test_readiness_of_each_state() -> None:
+    later = in_seconds(600)
+    server = Server(["llama3.2:3b", "gemma3:latest"], {"gemma3:latest": later})
+    be = backend(server)
+    assert be.readiness("qwen3:0.6b") == Readiness(running=True, downloaded=False, loaded=False)
+    assert be.readiness("llama3.2:3b") == Readiness(running=True, downloaded=True, loaded=False)
+    got = be.readiness("gemma3")
+    assert (got.running, got.downloaded, got.loaded) == (True, True, True)
+    assert got.expires_at is not None and abs(got.expires_at - (time.time() + 600)) < 5
+    server.loaded = {"gemma3:latest": None}
+    assert be.readiness("gemma3").expires_at is None  # kept for ever: no expiry
+
+
+def test_readiness_of_a_server_down_or_of_another_program_on_the_port() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    def stranger(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, text="nothing here")
+
+    for answer in (refuse, stranger):
+        got = backend(httpx.MockTransport(answer)).readiness("llama3.2:3b")
+        assert got == Readiness(running=False) and got.running is False
+
+
+def test_the_backend_passes_its_token_binary_and_remote_on(tmp_path: Path) -> None:
+    binary = tmp_path / "ollama"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    be = OllamaBackend(URL, binary=binary, api_token="sk-test", remote=True)
+    assert (be.api.has_token, be.binary(), be.remote) == (True, binary, True)
+    assert OllamaBackend(URL).api.has_token is False
+
+
+def test_capabilities_of_a_server_that_lists_none_are_unknown() -> None:
+    def show(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"details": {"format": "gguf"}})  # before v0.6.4
+
+    assert backend(httpx.MockTransport(show)).capabilities("llama3.2:3b") is None
