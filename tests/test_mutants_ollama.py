@@ -34,8 +34,10 @@ from lmsdrive.errors import (
     ServerNotRunningError,
 )
 from lmsdrive.http import OllamaAPI
+from lmsdrive.parsers import ollama_pull
 from lmsdrive.testing.fake_state import FakeState
 from lmsdrive.testing.runtime import FakeRuntime
+from lmsdrive.transcript import Transcript
 
 URL = "http://127.0.0.1:11434"
 
@@ -423,3 +425,19 @@ def test_capabilities_of_a_server_that_lists_none_are_unknown() -> None:
         return httpx.Response(200, json={"details": {"format": "gguf"}})  # before v0.6.4
 
     assert backend(httpx.MockTransport(show)).capabilities("llama3.2:3b") is None
+
+
+@pytest.mark.parametrize(
+    ("capture", "pulled"),
+    [("pingcap102-success-colon", True), ("gh1002-oldbar-wsl", False), (None, False)],
+)
+def test_an_ollama_pull_succeeded_only_when_its_output_says_success(
+    capture: str | None, pulled: bool
+) -> None:
+    """Read from the real ``ollama pull`` captures (the fixtures): ``success`` is the only
+    outcome that counts as pulled; no output read at all is not one."""
+    result = None
+    if capture is not None:
+        path = Path(__file__).parent.parent / "fixtures/ollama/pull" / f"{capture}.txt"
+        result = ollama_pull.parse(Transcript.of(path.read_text(encoding="utf-8")))
+    assert OllamaBackend._pulled(result) is pulled
