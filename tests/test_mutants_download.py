@@ -257,6 +257,9 @@ def test_an_other_report_is_a_pull_error_with_the_reason_and_hint() -> None:
         verdict(outcome_of(0), Result(error=".no such model: QWEN-MAX. \n", kind="unknown"))
     assert str(info.value).startswith("Downloading m:1b failed: .no such model: QWEN-MAX. \n. ")
     with pytest.raises(PullError) as info:
+        verdict(outcome_of(1), Result(error="no such model: QWEN-MAX.", kind="pull_failed"))
+    assert str(info.value).startswith("Downloading m:1b failed: no such model: QWEN-MAX. Fix")
+    with pytest.raises(PullError) as info:
         verdict(outcome_of(0), Result(error="write: ENOSPC...", kind="pull_failed"))
     assert str(info.value).startswith("Downloading m:1b failed: write: ENOSPC. The disk is full")
 
@@ -425,6 +428,15 @@ def test_a_progress_file_gone_already_is_no_error(downloads: Path) -> None:
         yield Progress(phase="done")
 
     assert [e.phase for e in one_download(KEY, download, lambda: False, idle_timeout=5)] == ["done"]
+
+
+def test_a_download_that_is_a_plain_iterator_is_mirrored_too(downloads: Path) -> None:
+    """``download()`` is any iterator: one without ``close`` is not closed."""
+    events = one_download(
+        KEY, lambda: iter([Progress(phase="done")]), lambda: False, idle_timeout=5
+    )
+    assert [e.phase for e in events] == ["done"]
+    assert not (downloads / f"{KEY}.progress").exists()
 
 
 def test_no_place_for_the_lock_downloads_without_it(
