@@ -12,7 +12,6 @@ import pytest
 
 from lmsdrive import CommandError, CommandTimeoutError, LoadOptions, Memory
 from lmsdrive.backends.lmstudio import LMStudioBackend
-from lmsdrive.runner import stream
 from lmsdrive.testing.fake_cli import pid_alive
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
@@ -117,16 +116,3 @@ def test_the_real_recording_is_answered_with_ctrl_c(tmp_path: Path) -> None:
     assert (est.verdict, est.needed_bytes) == ("does_not_fit", 5_030_000_000 + 503_000_000)
     assert "its 5.03 GB download" in est.reason
     assert_stopped(pid, marker)
-
-
-def test_interrupt_types_ctrl_c_on_the_terminal() -> None:
-    with stream(
-        ["sh", "-c", "trap 'echo answered; exit 3' INT; echo asking; while :; do sleep 1; done"],
-        timeout=30,
-        idle_timeout=None,
-    ) as proc:
-        assert "asking" in next(iter(proc))
-        proc.interrupt()
-        rest = "".join(proc)
-    assert "answered" in rest and proc.exit_code == 3
-    proc.interrupt()  # after the end: nothing to do

@@ -17,7 +17,6 @@ and reported (:attr:`DownloadPlan.started`).
 from __future__ import annotations
 
 import shlex
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -26,9 +25,6 @@ from ..parsers import lms_get, log_skipped
 from ..parsers._policy import reading
 from ..runner import RunTimeoutError, stream
 from ..transcript import Transcript
-
-#: Seconds lms gets to end by itself after Ctrl-C before it is signalled.
-ANSWER_GRACE = 2.0
 
 
 @dataclass(frozen=True)
@@ -59,12 +55,7 @@ def read_download_plan(argv: Sequence[str], timeout: float) -> DownloadPlan:
                 started = bool(phases & {"downloading", "writing"}) or reader.file is not None
                 if started or reader.asking or reader.searched_hf:
                     break
-            if proc.running:  # about to ask: answer with Ctrl-C, give it time to end
-                proc.interrupt()
-                deadline = time.monotonic() + ANSWER_GRACE
-                while proc.running and time.monotonic() < deadline:
-                    time.sleep(0.02)
-            proc.close()
+            proc.close()  # about to ask: SIGINT, as a Ctrl-C on its terminal (then TERM, KILL)
             list(reader.close())
     except RunTimeoutError as exc:
         shown = "\n".join(f"    {line}" for line in exc.transcript.text.strip().splitlines()[-5:])

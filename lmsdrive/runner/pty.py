@@ -257,13 +257,6 @@ class Stream:
         finally:
             self._close_terminal()
 
-    def interrupt(self) -> None:
-        """Type Ctrl-C on the child's terminal (its interrupt character), as a user answers
-        a question with "no"; :meth:`close` still makes sure the child ends."""
-        if self.running:
-            with contextlib.suppress(OSError):
-                self._child.sendintr()
-
     def _stop_group(self) -> None:
         try:
             for sig in (signal.SIGINT, signal.SIGTERM):
